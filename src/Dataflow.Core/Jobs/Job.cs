@@ -1,0 +1,77 @@
+using Dataflow.Operators;
+
+namespace Dataflow.Jobs;
+
+/// <summary>
+/// A validated job definition: what to read, which operators reduce it, and where the result goes.
+/// Built fluently, starting from <see cref="Named(string)"/>:
+/// <code>
+/// Job job = Job.Named("merge-files")
+///     .FromPrefix("input/")
+///     .ReduceTree(fanIn: 2, new ConcatOperator())
+///     .WriteTo("output/merged.txt");
+/// </code>
+/// </summary>
+/// <remarks>
+/// A job is plain configuration plus operator instances. Separate worker processes find an operator by its
+/// <see cref="IObjectOperator.Name"/> in the job that the same program defines, so operator names are unique
+/// within a job.
+/// </remarks>
+public sealed class Job
+{
+    private readonly Dictionary<string, IObjectOperator> _operators;
+
+    internal Job(string name, JobInput input, ReduceTree tree, string outputKey)
+    {
+        Name = name;
+        Input = input;
+        Tree = tree;
+        OutputKey = outputKey;
+        _operators = new Dictionary<string, IObjectOperator>(StringComparer.Ordinal) { [tree.Operator.Name] = tree.Operator };
+    }
+
+    /// <summary>The job's name, which appears in plans, object keys, logs and errors.</summary>
+    public string Name { get; }
+
+    /// <summary>Where the input objects come from.</summary>
+    public JobInput Input { get; }
+
+    /// <summary>The reduce tree that turns the inputs into the output.</summary>
+    public ReduceTree Tree { get; }
+
+    /// <summary>The key the final object is published under.</summary>
+    public string OutputKey { get; }
+
+    /// <summary>The operators this job uses, by name.</summary>
+    public IReadOnlyDictionary<string, IObjectOperator> Operators => _operators;
+
+    /// <summary>Starts the definition of a job.</summary>
+    /// <param name="name">1 to 63 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit.</param>
+    /// <exception cref="JobDefinitionException">The name breaks that rule.</exception>
+    public static JobBuilder Named(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!Names.IsValid(name))
+        {
+            throw new JobDefinitionException(null, $"the name '{name}' is not valid: use {Names.Rule}");
+        }
+
+        return new JobBuilder(name);
+    }
+
+    /// <summary>Finds the operator a plan names.</summary>
+    /// <exception cref="JobDefinitionException">This job has no operator of that name.</exception>
+    public IObjectOperator ResolveOperator(string operatorName)
+    {
+        ArgumentNullException.ThrowIfNull(operatorName);
+        if (_operators.TryGetValue(operatorName, out var op))
+        {
+            return op;
+        }
+
+        throw new JobDefinitionException(Name, $"the plan names operator '{operatorName}', which this job does not define (it defines: {string.Join(", ", _operators.Keys.Order(StringComparer.Ordinal))})");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"job '{Name}'";
+}

@@ -1,0 +1,88 @@
+using Dataflow.Operators;
+
+namespace Dataflow.Jobs;
+
+/// <summary>
+/// Fluent definition of a <see cref="Job"/>. Each call returns a new builder, so a partly defined job can be
+/// shared and extended. <see cref="WriteTo(string)"/> validates and returns the job.
+/// </summary>
+public sealed class JobBuilder
+{
+    private readonly string _name;
+    private readonly JobInput? _input;
+    private readonly ReduceTree? _tree;
+
+    internal JobBuilder(string name, JobInput? input = null, ReduceTree? tree = null)
+    {
+        _name = name;
+        _input = input;
+        _tree = tree;
+    }
+
+    /// <summary>Reads every object under <paramref name="prefix"/>, listed when the job runs, in key order.</summary>
+    public JobBuilder FromPrefix(string prefix) => new(_name, JobInput.FromPrefix(prefix), _tree);
+
+    /// <summary>Reads exactly these objects, in this order.</summary>
+    public JobBuilder FromKeys(IEnumerable<string> keys) => new(_name, JobInput.FromKeys(keys), _tree);
+
+    /// <summary>Reduces the inputs in a tree where every task takes up to <paramref name="fanIn"/> objects.</summary>
+    public JobBuilder ReduceTree(int fanIn, IObjectOperator @operator) =>
+        ReduceTree(new ReduceTreeOptions { FanIn = fanIn }, @operator);
+
+    /// <summary>Reduces the inputs in a tree with these level widths (tasks per level, e.g. 256, 128, …, 1).</summary>
+    public JobBuilder ReduceTree(IReadOnlyList<int> widths, IObjectOperator @operator) =>
+        ReduceTree(new ReduceTreeOptions { Widths = widths }, @operator);
+
+    /// <summary>Reduces the inputs in a tree of the given shape.</summary>
+    public JobBuilder ReduceTree(ReduceTreeOptions shape, IObjectOperator @operator)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(@operator);
+        var copy = new ReduceTreeOptions { FanIn = shape.FanIn, Widths = shape.Widths?.ToArray() };
+        return new JobBuilder(_name, _input, new ReduceTree(copy, @operator));
+    }
+
+    /// <summary>Publishes the tree's final object under <paramref name="outputKey"/>, validates the definition and returns the job.</summary>
+    /// <exception cref="JobDefinitionException">The definition is incomplete or invalid; the message names the job and the problem.</exception>
+    public Job WriteTo(string outputKey)
+    {
+        ArgumentNullException.ThrowIfNull(outputKey);
+        if (_input is null)
+        {
+            throw new JobDefinitionException(_name, "no input: call FromPrefix or FromKeys");
+        }
+
+        if (_input.Keys is { Count: 0 })
+        {
+            throw new JobDefinitionException(_name, "the input is an empty list of keys");
+        }
+
+        if (_tree is null)
+        {
+            throw new JobDefinitionException(_name, "no reduce step: call ReduceTree");
+        }
+
+        _tree.Shape.Validate(_name);
+        if (!Names.IsValid(_tree.Operator.Name))
+        {
+            throw new JobDefinitionException(_name, $"operator name '{_tree.Operator.Name}' is not valid: use {Names.Rule}");
+        }
+
+        if (outputKey.Length == 0 || outputKey.EndsWith('/'))
+        {
+            throw new JobDefinitionException(_name, $"the output key '{outputKey}' must name an object, not a folder");
+        }
+
+        if (_input.Prefix is { } prefix && outputKey.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            throw new JobDefinitionException(_name, $"the output key '{outputKey}' lies under the input prefix '{prefix}', so a second run would read its own output");
+        }
+
+        if (_input.Keys is { } keys && keys.Contains(outputKey, StringComparer.Ordinal))
+        {
+            throw new JobDefinitionException(_name, $"the output key '{outputKey}' is also one of the inputs");
+        }
+
+        return new Job(_name, _input, _tree, outputKey);
+    }
+}

@@ -1,0 +1,19 @@
+namespace Dataflow.Operators;
+
+/// <summary>
+/// An object-level operator: a task gets its input objects and writes its output objects. Implementations must be
+/// safe to run for many tasks at once, and deterministic: a retried or duplicated attempt must write the same bytes.
+/// </summary>
+public interface IObjectOperator
+{
+    /// <summary>
+    /// The operator's name, unique within a job. Plans name operators, and a worker process finds the operator by
+    /// this name in the job its program defines.
+    /// </summary>
+    string Name { get; }
+
+    /// <summary>Runs one attempt of one task. Throwing fails the attempt; outputs of a failed attempt are discarded.</summary>
+    /// <param name="context">The task's inputs and outputs.</param>
+    /// <param name="cancellationToken">Cancelled when the run is cancelled or the attempt times out.</param>
+    ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken);
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dataflow.Jobs;
+
+namespace Dataflow.Plans;
+
+/// <summary>Writes and reads plans as versioned JSON (System.Text.Json, source-generated).</summary>
+public static class PlanSerializer
+{
+    /// <summary>The plan as compact UTF-8 JSON.</summary>
+    public static byte[] SerializeToUtf8Bytes(Plan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return JsonSerializer.SerializeToUtf8Bytes(plan, PlanJsonContext.Default.Plan);
+    }
+
+    /// <summary>The plan as JSON text.</summary>
+    /// <param name="plan">The plan.</param>
+    /// <param name="indented">Indent for people to read.</param>
+    public static string Serialize(Plan plan, bool indented = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return JsonSerializer.Serialize(plan, indented ? PlanJsonContext.Indented.Plan : PlanJsonContext.Default.Plan);
+    }
+
+    /// <summary>Writes the plan as compact UTF-8 JSON to <paramref name="destination"/>.</summary>
+    public static Task SerializeAsync(Plan plan, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(destination);
+        return JsonSerializer.SerializeAsync(destination, plan, PlanJsonContext.Default.Plan, cancellationToken);
+    }
+
+    /// <summary>Reads a plan from JSON text.</summary>
+    /// <exception cref="InvalidDataException">The text is not a plan, or its schema version is newer than this library's.</exception>
+    public static Plan Deserialize(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return Check(Parse(() => JsonSerializer.Deserialize(json, PlanJsonContext.Default.Plan)));
+    }
+
+    /// <summary>Reads a plan from UTF-8 JSON.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a plan, or its schema version is newer than this library's.</exception>
+    public static Plan Deserialize(ReadOnlySpan<byte> utf8Json)
+    {
+        Plan? plan;
+        try
+        {
+            plan = JsonSerializer.Deserialize(utf8Json, PlanJsonContext.Default.Plan);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a Dataflow plan: {ex.Message}", ex);
+        }
+
+        return Check(plan);
+    }
+
+    /// <summary>Reads a plan from a stream of UTF-8 JSON.</summary>
+    /// <exception cref="InvalidDataException">The stream does not hold a plan, or its schema version is newer than this library's.</exception>
+    public static async Task<Plan> DeserializeAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Plan? plan;
+        try
+        {
+            plan = await JsonSerializer.DeserializeAsync(source, PlanJsonContext.Default.Plan, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a Dataflow plan: {ex.Message}", ex);
+        }
+
+        return Check(plan);
+    }
+
+    private static Plan? Parse(Func<Plan?> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a Dataflow plan: {ex.Message}", ex);
+        }
+    }
+
+    private static Plan Check(Plan? plan)
+    {
+        if (plan is null)
+        {
+            throw new InvalidDataException("not a Dataflow plan: the JSON is null");
+        }
+
+        if (plan.SchemaVersion > Plan.CurrentSchemaVersion || plan.SchemaVersion < 1)
+        {
+            throw new InvalidDataException(
+                $"the plan of job '{plan.Job}' has schema version {plan.SchemaVersion}; this Dataflow ({DataflowInfo.Version}) reads version {Plan.CurrentSchemaVersion}");
+        }
+
+        return plan;
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectRequiredConstructorParameters = true,
+    RespectNullableAnnotations = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(Plan))]
+internal sealed partial class PlanJsonContext : JsonSerializerContext
+{
+    private static PlanJsonContext? s_indented;
+
+    public static PlanJsonContext Indented => s_indented ??= new PlanJsonContext(new JsonSerializerOptions(Default.Options) { WriteIndented = true });
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Dataflow.Plans;
+
+namespace Dataflow.Runs;
+
+/// <summary>
+/// Where a run keeps its records and intermediate data in a store, relative to the store's root:
+/// <code>
+/// _dataflow/runs/&lt;run-id&gt;/plan.json                                   the plan
+/// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;/&lt;attempt&gt;.json  commit markers
+/// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;/&lt;attempt&gt;/&lt;output&gt; attempt outputs (intermediate data)
+/// _dataflow/runs/&lt;run-id&gt;/summary.json                                the run summary
+/// </code>
+/// Job inputs and final outputs live outside the reserved prefix <see cref="ReservedPrefix"/>.
+/// </summary>
+public sealed class RunLayout
+{
+    /// <summary>Everything Dataflow itself writes lives under this prefix; jobs may not read or write there.</summary>
+    public const string ReservedPrefix = "_dataflow/";
+
+    /// <summary>The prefix of all runs.</summary>
+    public const string RunsPrefix = ReservedPrefix + "runs/";
+
+    /// <summary>Creates the layout of run <paramref name="runId"/>.</summary>
+    /// <exception cref="ArgumentException">The run id is not 1–64 ASCII letters, digits, '-' or '_'.</exception>
+    public RunLayout(string runId)
+    {
+        if (!IsValidRunId(runId))
+        {
+            throw new ArgumentException($"'{runId}' is not a valid run id: use 1 to 64 ASCII letters, digits, '-' or '_'", nameof(runId));
+        }
+
+        RunId = runId;
+        Root = RunsPrefix + runId + "/";
+        DataPrefix = Root + "data/";
+        CommitsPrefix = Root + "commits/";
+        PlanKey = Root + "plan.json";
+        SummaryKey = Root + "summary.json";
+    }
+
+    /// <summary>The run's id.</summary>
+    public string RunId { get; }
+
+    /// <summary>The prefix of everything the run writes.</summary>
+    public string Root { get; }
+
+    /// <summary>The prefix of the run's intermediate data (attempt outputs).</summary>
+    public string DataPrefix { get; }
+
+    /// <summary>The prefix of the run's commit markers.</summary>
+    public string CommitsPrefix { get; }
+
+    /// <summary>The key of the run's plan.</summary>
+    public string PlanKey { get; }
+
+    /// <summary>The key of the run's summary.</summary>
+    public string SummaryKey { get; }
+
+    /// <summary>The prefix under which one attempt of one task writes its outputs.</summary>
+    public string AttemptPrefix(TaskId task, string attemptId) => $"{DataPrefix}{TaskPath(task)}/{attemptId}/";
+
+    /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
+    public string OutputKey(TaskId task, string attemptId, string output) => AttemptPrefix(task, attemptId) + output;
+
+    /// <summary>The prefix of the commit markers of one task.</summary>
+    public string MarkerPrefix(TaskId task) => $"{CommitsPrefix}{TaskPath(task)}/";
+
+    /// <summary>The key of the commit marker of one attempt of one task.</summary>
+    public string MarkerKey(TaskId task, string attemptId) => $"{MarkerPrefix(task)}{attemptId}.json";
+
+    /// <summary>True when <paramref name="key"/> lies under the reserved prefix.</summary>
+    public static bool IsReserved(string key) => key.StartsWith(ReservedPrefix, StringComparison.Ordinal);
+
+    /// <summary>True when <paramref name="runId"/> is 1–64 ASCII letters, digits, '-' or '_'.</summary>
+    public static bool IsValidRunId(string? runId) =>
+        !string.IsNullOrEmpty(runId) && runId.Length <= 64 && runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>A new run id: the UTC time to the second and six random hex digits, e.g. <c>20261129-024455-3fa2c1</c>.</summary>
+    public static string NewRunId(TimeProvider? timeProvider = null)
+    {
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        return now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+    }
+
+    /// <summary>A new attempt id: the attempt number and eight random hex digits, e.g. <c>a01-9c0f33d2</c>. Unique even across processes.</summary>
+    public static string NewAttemptId(int attempt) =>
+        string.Create(CultureInfo.InvariantCulture, $"a{attempt:D2}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
+
+    private static string TaskPath(TaskId task) => string.Create(CultureInfo.InvariantCulture, $"s{task.Stage:D4}/t{task.Index:D6}");
+}

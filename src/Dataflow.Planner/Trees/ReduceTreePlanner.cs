@@ -1,0 +1,48 @@
+using Dataflow.Jobs;
+using Dataflow.Plans;
+
+namespace Dataflow.Planning.Trees;
+
+/// <summary>Plans a reduce tree: one stage per level, each task reducing a consecutive, balanced group of the level below.</summary>
+internal static class ReduceTreePlanner
+{
+    /// <summary>The name of every tree task's single output.</summary>
+    public const string OutputName = "out";
+
+    private static readonly string[] s_outputs = [OutputName];
+
+    public static IReadOnlyList<PlanStage> PlanStages(string jobName, ReduceTree tree, IReadOnlyList<string> inputKeys)
+    {
+        var widths = TreeShape.LevelWidths(jobName, tree.Shape, inputKeys.Count);
+        var stages = new PlanStage[widths.Count];
+        var below = new ArtifactRef[inputKeys.Count];
+        for (var i = 0; i < below.Length; i++)
+        {
+            below[i] = ArtifactRef.JobInput(inputKeys[i]);
+        }
+
+        for (var level = 0; level < widths.Count; level++)
+        {
+            var starts = TreeShape.BalancedStarts(below.Length, widths[level]);
+            var tasks = new PlanTask[widths[level]];
+            var produced = new ArtifactRef[tasks.Length];
+            for (var t = 0; t < tasks.Length; t++)
+            {
+                var inputs = below[starts[t]..starts[t + 1]];
+                tasks[t] = new PlanTask
+                {
+                    Operator = tree.Operator.Name,
+                    Inputs = inputs,
+                    Outputs = s_outputs,
+                    DependsOn = level == 0 ? [] : inputs.Select(i => i.Task!.Value).Distinct().ToArray(),
+                };
+                produced[t] = ArtifactRef.TaskOutput(new TaskId(level, t), OutputName);
+            }
+
+            stages[level] = new PlanStage { Name = $"level-{level + 1}", Tasks = tasks };
+            below = produced;
+        }
+
+        return stages;
+    }
+}

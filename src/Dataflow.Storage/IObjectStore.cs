@@ -1,0 +1,56 @@
+using Dataflow.Objects;
+
+namespace Dataflow.Storage;
+
+/// <summary>
+/// An object store: a flat namespace of immutable objects addressed by key (see <see cref="ObjectKey"/>), such as
+/// a local folder or an S3 bucket prefix. All Dataflow data moves through one.
+/// </summary>
+/// <remarks>
+/// Implementations are safe for concurrent use. Every key argument is validated with <see cref="ObjectKey.Validate"/>;
+/// errors name the store and the key. Writes are atomic: an object is either absent or complete.
+/// </remarks>
+public interface IObjectStore : IAsyncDisposable
+{
+    /// <summary>The store's address, e.g. <c>file:///data/run/</c>; it ends in '/'.</summary>
+    string Location { get; }
+
+    /// <summary>The address of one object: <see cref="Location"/> followed by the key.</summary>
+    string GetUri(string key);
+
+    /// <summary>Lists the objects whose keys start with <paramref name="prefix"/>, in key order (ordinal UTF-8 bytes, as S3 lists them).</summary>
+    IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default);
+
+    /// <summary>Describes one object, or returns <see langword="null"/> when it does not exist.</summary>
+    ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens <paramref name="length"/> bytes of an object from <paramref name="offset"/> (to its end when <paramref name="length"/> is <see langword="null"/>).</summary>
+    /// <exception cref="ObjectNotFoundException">The object does not exist.</exception>
+    /// <exception cref="ObjectStoreException">The range does not lie within the object.</exception>
+    ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts writing an object. Nothing is visible until <see cref="ObjectWriteStream.CompleteAsync"/> returns;
+    /// disposing the stream before that discards what was written. An existing object is replaced.
+    /// </summary>
+    ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes objects; keys that do not exist are ignored. Returns how many objects existed and were deleted.</summary>
+    ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes a new object that is the concatenation of <paramref name="sources"/>, without the caller reading them
+    /// (a server-side copy where the store has one). An existing object at the destination is replaced atomically.
+    /// </summary>
+    /// <exception cref="ObjectNotFoundException">A source does not exist.</exception>
+    /// <exception cref="ObjectStoreException">A source range does not lie within its object.</exception>
+    ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes the object at <paramref name="sourceKey"/> available at <paramref name="destinationKey"/> and removes
+    /// the source: a rename on a folder (atomic, no bytes copied), a server-side copy and delete on S3. An existing
+    /// destination is replaced.
+    /// </summary>
+    /// <exception cref="ObjectNotFoundException">The source does not exist.</exception>
+    ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default);
+}

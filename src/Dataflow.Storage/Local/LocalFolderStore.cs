@@ -1,0 +1,355 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Dataflow.Objects;
+
+namespace Dataflow.Storage.Local;
+
+/// <summary>
+/// A folder on the local file system as an object store: the embedded default. Keys map to relative paths; writes
+/// go to a temporary file in <c>.dataflow-tmp/</c> under the root and are renamed into place when complete, so a
+/// crash never leaves a half-written object visible.
+/// </summary>
+internal sealed class LocalFolderStore : IObjectStore
+{
+    /// <summary>The folder, directly under the root, that holds objects being written. Not listed; keys may not start with it.</summary>
+    internal const string TempFolderName = ".dataflow-tmp";
+
+    private const int MoveAttempts = 5;
+
+    private readonly string _root;
+    private readonly string _tempFolder;
+    private readonly LocalFolderStoreOptions _options;
+
+    public LocalFolderStore(string path, LocalFolderStoreOptions options)
+    {
+        options.Validate();
+        _options = options;
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (File.Exists(_root))
+        {
+            throw new ArgumentException($"store path '{_root}' is a file, not a folder", nameof(path));
+        }
+
+        try
+        {
+            Directory.CreateDirectory(_root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"store folder '{_root}' cannot be created: {ex.Message}", nameof(path), ex);
+        }
+
+        _tempFolder = Path.Combine(_root, TempFolderName);
+        Location = new Uri(_root + Path.DirectorySeparatorChar).AbsoluteUri;
+    }
+
+    public string Location { get; }
+
+    /// <summary>The folder's absolute path.</summary>
+    public string RootPath => _root;
+
+    public string GetUri(string key)
+    {
+        ObjectKey.Validate(key);
+        return Location + string.Join('/', key.Split('/').Select(Uri.EscapeDataString));
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectKey.ValidatePrefix(prefix);
+        var slash = prefix.LastIndexOf('/');
+        var folderKey = prefix[..(slash + 1)];
+        var folder = folderKey.Length == 0 ? _root : PathOf(folderKey[..^1]);
+        foreach (var info in Walk(folder, folderKey, prefix[(slash + 1)..]))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return info;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = PathOfObject(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        var file = new FileInfo(path);
+        return ValueTask.FromResult(file.Exists ? Describe(key, file) : null);
+    }
+
+    public ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        var path = PathOfObject(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "the length may not be negative");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var stream = OpenSource(key, path);
+        try
+        {
+            var size = stream.Length;
+            var count = length ?? size - offset;
+            CheckRange(key, size, offset, count);
+            if (offset == 0 && count == size)
+            {
+                return ValueTask.FromResult<Stream>(stream);
+            }
+
+            stream.Position = offset;
+            return ValueTask.FromResult<Stream>(new RangeReadStream(stream, count));
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = PathOfObject(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<ObjectWriteStream>(new LocalWriteStream(this, key, path));
+    }
+
+    public ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var deleted = 0;
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var path = PathOfObject(key);
+            try
+            {
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                    deleted++;
+                    PruneEmptyFolders(Path.GetDirectoryName(path)!);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ObjectStoreException(Location, key, $"cannot delete ({ex.Message})", ex);
+            }
+        }
+
+        return ValueTask.FromResult(deleted);
+    }
+
+    public async ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
+    {
+        var destination = PathOfObject(destinationKey);
+        ArgumentNullException.ThrowIfNull(sources);
+        var paths = new string[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
+        {
+            sources[i].Validate();
+            paths[i] = PathOfObject(sources[i].Key);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.CopyBufferSize);
+        var writer = new LocalWriteStream(this, destinationKey, destination);
+        await using (writer.ConfigureAwait(false))
+        {
+            try
+            {
+                for (var i = 0; i < sources.Count; i++)
+                {
+                    var source = sources[i];
+                    var stream = OpenSource(source.Key, paths[i]);
+                    await using (stream.ConfigureAwait(false))
+                    {
+                        CheckRange(source.Key, stream.Length, source.Offset, source.Length);
+                        stream.Position = source.Offset;
+                        var left = source.Length;
+                        while (left > 0)
+                        {
+                            var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
+                            if (n == 0)
+                            {
+                                throw new ObjectStoreException(Location, source.Key, "the object shrank while it was being read");
+                            }
+
+                            await writer.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                            left -= n;
+                        }
+                    }
+                }
+
+                return await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    public ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        var source = PathOfObject(sourceKey);
+        var destination = PathOfObject(destinationKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(source))
+        {
+            throw new ObjectNotFoundException(Location, sourceKey);
+        }
+
+        if (string.Equals(source, destination, StringComparison.Ordinal))
+        {
+            return ValueTask.FromResult(Describe(destinationKey, new FileInfo(destination)));
+        }
+
+        MoveIntoPlace(source, destination, destinationKey);
+        PruneEmptyFolders(Path.GetDirectoryName(source)!);
+        return ValueTask.FromResult(Describe(destinationKey, new FileInfo(destination)));
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>A new temporary file for an object being written.</summary>
+    internal FileStream CreateTempFile(out string path)
+    {
+        Directory.CreateDirectory(_tempFolder);
+        path = Path.Combine(_tempFolder, Guid.NewGuid().ToString("N"));
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+    }
+
+    internal bool FlushToDisk => _options.FlushToDisk;
+
+    /// <summary>Renames a complete file into place, replacing what is there.</summary>
+    internal void MoveIntoPlace(string from, string to, string key)
+    {
+        // Another writer's delete may prune the destination's (empty) folder between our CreateDirectory and the
+        // rename, so the rename is retried a few times with the folder re-created.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Move(from, to, overwrite: true);
+                return;
+            }
+            catch (DirectoryNotFoundException) when (attempt < MoveAttempts)
+            {
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ObjectStoreException(Location, key, $"cannot write ({ex.Message})", ex);
+            }
+        }
+    }
+
+    internal static ObjectInfo Describe(string key, FileInfo file) =>
+        new(key, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));
+
+    private FileStream OpenSource(string key, string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 16 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException
+                                   || (ex is UnauthorizedAccessException && Directory.Exists(path)))
+        {
+            throw new ObjectNotFoundException(Location, key, ex);
+        }
+    }
+
+    private void CheckRange(string key, long size, long offset, long length)
+    {
+        if (offset > size || length > size - offset)
+        {
+            throw new ObjectStoreException(Location, key, $"bytes {offset} to {offset + length} lie beyond the end of the {size}-byte object");
+        }
+    }
+
+    private string PathOfObject(string key)
+    {
+        ObjectKey.Validate(key);
+        if (key.StartsWith(TempFolderName + "/", StringComparison.Ordinal) || key == TempFolderName)
+        {
+            throw new InvalidObjectKeyException(key, $"'{TempFolderName}/' is reserved by the folder store for objects being written");
+        }
+
+        return PathOf(key);
+    }
+
+    private string PathOf(string validKey) =>
+        Path.Join(_root, Path.DirectorySeparatorChar == '/' ? validKey : validKey.Replace('/', Path.DirectorySeparatorChar));
+
+    private static IEnumerable<ObjectInfo> Walk(string folder, string keyPrefix, string namePrefix)
+    {
+        FileSystemInfo[] entries;
+        try
+        {
+            entries = new DirectoryInfo(folder).GetFileSystemInfos();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            yield break;
+        }
+
+        var atRoot = keyPrefix.Length == 0;
+        var sorted = new List<(string SortKey, FileSystemInfo Entry)>(entries.Length);
+        foreach (var entry in entries)
+        {
+            if (!entry.Name.StartsWith(namePrefix, StringComparison.Ordinal)
+                || (atRoot && entry.Name == TempFolderName)
+                || entry.LinkTarget is not null && entry is DirectoryInfo
+                || !ObjectKey.IsValid(keyPrefix + entry.Name))
+            {
+                continue;
+            }
+
+            sorted.Add((entry is DirectoryInfo ? entry.Name + "/" : entry.Name, entry));
+        }
+
+        // A folder's keys all start with "name/", so sorting folders as "name/" among file names gives key order.
+        sorted.Sort((a, b) => KeyComparer.Instance.Compare(a.SortKey, b.SortKey));
+        foreach (var (_, entry) in sorted)
+        {
+            if (entry is DirectoryInfo directory)
+            {
+                foreach (var info in Walk(directory.FullName, keyPrefix + entry.Name + "/", string.Empty))
+                {
+                    yield return info;
+                }
+            }
+            else if (entry is FileInfo file)
+            {
+                yield return Describe(keyPrefix + entry.Name, file);
+            }
+        }
+    }
+
+    private void PruneEmptyFolders(string folder)
+    {
+        // Folders exist only to hold objects; like S3, a prefix with no objects should leave nothing behind.
+        while (folder.Length > _root.Length && folder.StartsWith(_root, StringComparison.Ordinal))
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: false);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return;
+            }
+
+            folder = Path.GetDirectoryName(folder)!;
+        }
+    }
+}
