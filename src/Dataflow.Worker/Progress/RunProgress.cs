@@ -1,0 +1,103 @@
+using Dataflow.Plans;
+
+namespace Dataflow.Execution.Progress;
+
+/// <summary>What a run is doing, for progress displays: a live object that the runner updates and anyone may read at any time.</summary>
+public sealed class RunProgress
+{
+    private volatile StageProgress[] _stages = [];
+    private volatile string _phase = RunPhases.Starting;
+    private volatile string? _runId;
+
+    /// <summary>The run's id, once known.</summary>
+    public string? RunId => _runId;
+
+    /// <summary>What the run is doing now: one of <see cref="RunPhases"/>.</summary>
+    public string Phase => _phase;
+
+    /// <summary>Progress per stage; empty until the plan is made.</summary>
+    public IReadOnlyList<StageProgress> Stages => _stages;
+
+    /// <summary>Tasks committed so far, over all stages.</summary>
+    public int TasksCommitted => _stages.Sum(s => s.Committed);
+
+    /// <summary>Tasks in the plan.</summary>
+    public int TasksTotal => _stages.Sum(s => s.Total);
+
+    internal void Start(string runId) => _runId = runId;
+
+    internal void SetPhase(string phase) => _phase = phase;
+
+    internal void SetPlan(Plan plan) =>
+        _stages = plan.Stages.Select(s => new StageProgress(s.Name, s.Tasks.Count)).ToArray();
+
+    internal void TaskStarted(int stage) => _stages[stage].Started();
+
+    internal void TaskCommitted(int stage, bool skipped = false) => _stages[stage].Finished(skipped);
+
+    internal void TaskStopped(int stage) => _stages[stage].Stopped();
+}
+
+/// <summary>The phases a run goes through.</summary>
+public static class RunPhases
+{
+    /// <summary>Not started.</summary>
+    public const string Starting = "starting";
+
+    /// <summary>Listing the input objects.</summary>
+    public const string Listing = "listing inputs";
+
+    /// <summary>Making and storing the plan.</summary>
+    public const string Planning = "planning";
+
+    /// <summary>Running tasks.</summary>
+    public const string Running = "running";
+
+    /// <summary>Publishing the final outputs.</summary>
+    public const string Publishing = "publishing";
+
+    /// <summary>Deleting intermediate artifacts and writing the summary.</summary>
+    public const string CleaningUp = "cleaning up";
+
+    /// <summary>Finished, one way or another.</summary>
+    public const string Done = "done";
+}
+
+/// <summary>The progress of one stage.</summary>
+public sealed class StageProgress
+{
+    private int _committed;
+    private int _running;
+
+    internal StageProgress(string name, int total)
+    {
+        Name = name;
+        Total = total;
+    }
+
+    /// <summary>The stage's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Its number of tasks.</summary>
+    public int Total { get; }
+
+    /// <summary>Tasks committed (including any found already committed).</summary>
+    public int Committed => Volatile.Read(ref _committed);
+
+    /// <summary>Tasks running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    internal void Started() => Interlocked.Increment(ref _running);
+
+    internal void Stopped() => Interlocked.Decrement(ref _running);
+
+    internal void Finished(bool skipped)
+    {
+        if (!skipped)
+        {
+            Interlocked.Decrement(ref _running);
+        }
+
+        Interlocked.Increment(ref _committed);
+    }
+}

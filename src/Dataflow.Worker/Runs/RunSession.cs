@@ -1,0 +1,165 @@
+using Dataflow.Execution.Local;
+using Dataflow.Execution.Progress;
+using Dataflow.Jobs;
+using Dataflow.Plans;
+using Dataflow.Runs;
+using Dataflow.Storage;
+using Dataflow.Storage.Gc;
+
+namespace Dataflow.Execution.Runs;
+
+/// <summary>
+/// The driver's side of one run: which tasks have committed (and with which attempt), how many consumers each
+/// artifact still has, and so when its objects can be collected. Executors report commits here.
+/// </summary>
+internal sealed class RunSession
+{
+    private readonly Plan _plan;
+    private readonly IObjectStore _store;
+    private readonly ArtifactCollector _collector;
+    private readonly RunProgress _progress;
+    private readonly RunCounters _counters;
+    private readonly CommitMarker?[] _markers;
+    private readonly Dictionary<(TaskId Task, string Output), int> _artifacts = [];
+    private readonly int[] _consumersLeft;
+    private readonly (TaskId Task, string Output)[][] _consumes;
+
+    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, RunProgress progress)
+    {
+        _plan = plan;
+        _store = store;
+        _counters = counters;
+        _collector = collector;
+        _progress = progress;
+        Layout = new RunLayout(plan.RunId);
+        Graph = DagGraph.FromPlan(plan);
+        _markers = new CommitMarker?[Graph.Count];
+        _consumes = new (TaskId, string)[Graph.Count][];
+
+        foreach (var id in plan.TaskIds())
+        {
+            foreach (var output in plan.GetTask(id).Outputs)
+            {
+                _artifacts.Add((id, output), _artifacts.Count);
+            }
+        }
+
+        // Every consuming task counts once per artifact; publishing a final output counts as one more consumer.
+        _consumersLeft = new int[_artifacts.Count];
+        foreach (var id in plan.TaskIds())
+        {
+            var consumed = plan.GetTask(id).Inputs
+                .Where(i => i.Task is not null)
+                .Select(i => (i.Task!.Value, i.Output!))
+                .Distinct()
+                .ToArray();
+            _consumes[Graph.IndexOf(id)] = consumed;
+            foreach (var artifact in consumed)
+            {
+                _consumersLeft[_artifacts[artifact]]++;
+            }
+        }
+
+        foreach (var output in plan.Outputs)
+        {
+            _consumersLeft[_artifacts[(output.Task, output.Output)]]++;
+        }
+
+        Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, collector.DiscardAsync)
+        {
+            AttemptStarted = (id, attempt) =>
+            {
+                if (attempt == 1)
+                {
+                    progress.TaskStarted(id.Stage);
+                }
+            },
+        };
+    }
+
+    public RunLayout Layout { get; }
+
+    public DagGraph Graph { get; }
+
+    public TaskRunner Runner { get; }
+
+    public Plan Plan => _plan;
+
+    /// <summary>Runs one task in this process and records its commit.</summary>
+    public async ValueTask RunTaskAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        CommitMarker marker;
+        try
+        {
+            marker = await Runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _progress.TaskStopped(id.Stage);
+            throw;
+        }
+
+        await CommittedAsync(id, marker, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records that <paramref name="id"/> committed with <paramref name="marker"/>, and collects what that frees.</summary>
+    public async ValueTask CommittedAsync(TaskId id, CommitMarker marker, CancellationToken cancellationToken)
+    {
+        var index = Graph.IndexOf(id);
+        Volatile.Write(ref _markers[index], marker);
+
+        // Hold the new outputs' objects before releasing the inputs, so that bytes a new reference points at are
+        // never collected in between.
+        foreach (var output in marker.Outputs)
+        {
+            _collector.Hold(Holder(id, output.Name), output.AsSegments().Select(s => s.Key));
+        }
+
+        foreach (var output in marker.Outputs)
+        {
+            if (_consumersLeft[_artifacts[(id, output.Name)]] == 0)
+            {
+                await _collector.ReleaseAsync(Holder(id, output.Name), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var artifact in _consumes[index])
+        {
+            await ConsumedAsync(artifact, cancellationToken).ConfigureAwait(false);
+        }
+
+        _counters.TaskCommitted();
+        _progress.TaskCommitted(id.Stage);
+    }
+
+    /// <summary>Moves every final output into place (atomic on a folder, server-side on S3), then lets its intermediate object go.</summary>
+    public async ValueTask PublishAsync(CancellationToken cancellationToken)
+    {
+        foreach (var output in _plan.Outputs)
+        {
+            var marker = _markers[Graph.IndexOf(output.Task)]
+                ?? throw new InvalidOperationException($"final output '{output.Key}' cannot be published: task {output.Task} has not committed");
+            var committed = marker.GetOutput(output.Output);
+            var source = committed.Key
+                ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
+            var info = await _store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
+            if (info.Size != committed.Size)
+            {
+                throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
+            }
+
+            await ConsumedAsync((output.Task, output.Output), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask<CommitMarker> GetCommittedAsync(TaskId id, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Volatile.Read(ref _markers[Graph.IndexOf(id)])
+            ?? throw new InvalidOperationException($"task {id} is read before it has committed"));
+
+    private ValueTask ConsumedAsync((TaskId Task, string Output) artifact, CancellationToken cancellationToken) =>
+        Interlocked.Decrement(ref _consumersLeft[_artifacts[artifact]]) == 0
+            ? _collector.ReleaseAsync(Holder(artifact.Task, artifact.Output), cancellationToken)
+            : ValueTask.CompletedTask;
+
+    private static string Holder(TaskId task, string output) => $"{task}:{output}";
+}

@@ -1,0 +1,187 @@
+using Dataflow.Jobs;
+using Dataflow.Plans;
+using Dataflow.Runs;
+using Dataflow.Storage;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Dataflow.Execution.Runs;
+
+/// <summary>
+/// Runs tasks of one plan in this process: resolves a task's inputs, runs its operator under the retry and timeout
+/// policy, and commits the attempt by writing its marker last. A failed attempt's outputs are discarded.
+/// </summary>
+internal sealed class TaskRunner
+{
+    private readonly Job _job;
+    private readonly Plan _plan;
+    private readonly RunLayout _layout;
+    private readonly IObjectStore _store;
+    private readonly RunCounters _counters;
+    private readonly Func<IEnumerable<string>, CancellationToken, ValueTask> _discard;
+    private readonly Func<TaskId, CancellationToken, ValueTask<CommitMarker>> _committed;
+    private readonly ResiliencePipeline<CommitMarker> _pipeline;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
+    private readonly Dictionary<string, long> _inputSizes;
+
+    /// <param name="job">The job whose operators the tasks run.</param>
+    /// <param name="plan">The plan.</param>
+    /// <param name="store">The run's store.</param>
+    /// <param name="options">Attempts, back-off, timeout and clock.</param>
+    /// <param name="counters">Where bytes and attempts are counted.</param>
+    /// <param name="committed">Finds the winning commit marker of a producing task.</param>
+    /// <param name="discard">Takes the keys of a failed attempt's outputs, to delete them.</param>
+    public TaskRunner(
+        Job job,
+        Plan plan,
+        IObjectStore store,
+        JobRunnerOptions options,
+        RunCounters counters,
+        Func<TaskId, CancellationToken, ValueTask<CommitMarker>> committed,
+        Func<IEnumerable<string>, CancellationToken, ValueTask> discard)
+    {
+        _job = job;
+        _plan = plan;
+        _layout = new RunLayout(plan.RunId);
+        _store = store;
+        _counters = counters;
+        _committed = committed;
+        _discard = discard;
+        _time = options.TimeProvider;
+        _pipeline = BuildPipeline(options);
+        _inputSizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size, StringComparer.Ordinal);
+        foreach (var output in plan.Outputs)
+        {
+            if (!_finalOutputs.TryGetValue(output.Task, out var names))
+            {
+                _finalOutputs[output.Task] = names = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            names.Add(output.Output);
+        }
+    }
+
+    /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
+    public Action<TaskId, int>? AttemptStarted { get; init; }
+
+    /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
+    /// <exception cref="TaskFailedException">Every attempt failed.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    public async ValueTask<CommitMarker> RunAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        var task = _plan.GetTask(id);
+        var attempt = 0;
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                async token =>
+                {
+                    attempt++;
+                    _counters.AttemptStarted(isRetry: attempt > 1);
+                    AttemptStarted?.Invoke(id, attempt);
+                    return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            _counters.TaskFailed();
+            throw new TaskFailedException(_job.Name, id, _plan.Stages[id.Stage].Name, task.Operator, attempt, ex);
+        }
+    }
+
+    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var op = _job.ResolveOperator(task.Operator);
+        var attemptId = RunLayout.NewAttemptId(attempt);
+        var (inputs, consumed) = await ResolveInputsAsync(task, cancellationToken).ConfigureAwait(false);
+        var context = new TaskContext(
+            _job.Name, id, attempt, attemptId, inputs, task.Outputs,
+            _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
+            _store, _layout, _counters);
+        try
+        {
+            await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+            var outputs = await context.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var marker = new CommitMarker
+            {
+                RunId = _plan.RunId,
+                Task = id,
+                AttemptId = attemptId,
+                Attempt = attempt,
+                CommittedAt = _time.GetUtcNow(),
+                DurationMs = (long)_time.GetElapsedTime(started).TotalMilliseconds,
+                Outputs = outputs,
+                Consumed = consumed,
+            };
+
+            // The commit point. Not cancellable: once outputs are complete, a marker either lands whole or not at all.
+            await _store.PutAsync(_layout.MarkerKey(id, attemptId), RunRecords.Serialize(marker), CancellationToken.None).ConfigureAwait(false);
+            return marker;
+        }
+        catch
+        {
+            await context.AbortAsync().ConfigureAwait(false);
+            await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async ValueTask<(StoreInput[] Inputs, ConsumedArtifact[] Consumed)> ResolveInputsAsync(PlanTask task, CancellationToken cancellationToken)
+    {
+        var inputs = new StoreInput[task.Inputs.Count];
+        var consumed = new List<ConsumedArtifact>();
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var input = task.Inputs[i];
+            if (input.Key is { } key)
+            {
+                inputs[i] = StoreInput.ForJobInput(_store, _counters, key, _inputSizes[key]);
+            }
+            else
+            {
+                var producer = input.Task!.Value;
+                var marker = await _committed(producer, cancellationToken).ConfigureAwait(false);
+                inputs[i] = StoreInput.ForCommitted(_store, _counters, $"{producer}:{input.Output}", marker.GetOutput(input.Output!));
+                consumed.Add(new ConsumedArtifact(producer, input.Output!, marker.AttemptId));
+            }
+        }
+
+        return (inputs, [.. consumed]);
+    }
+
+    private static ResiliencePipeline<CommitMarker> BuildPipeline(JobRunnerOptions options)
+    {
+        var builder = new ResiliencePipelineBuilder<CommitMarker> { TimeProvider = options.TimeProvider };
+        if (options.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions<CommitMarker>
+            {
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryDelay,
+                MaxDelay = TimeSpan.FromSeconds(30),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception switch
+                {
+                    null => false,
+                    OperationCanceledException when args.Context.CancellationToken.IsCancellationRequested => false,
+
+                    // A plan that names an unknown operator will not get better by trying again.
+                    JobDefinitionException => false,
+                    _ => true,
+                }),
+            });
+        }
+
+        if (options.TaskTimeout != Timeout.InfiniteTimeSpan)
+        {
+            builder.AddTimeout(new TimeoutStrategyOptions { Timeout = options.TaskTimeout });
+        }
+
+        return builder.Build();
+    }
+}
