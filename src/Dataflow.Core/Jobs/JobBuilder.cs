@@ -1,4 +1,6 @@
+using Dataflow.Objects;
 using Dataflow.Operators;
+using Dataflow.Runs;
 
 namespace Dataflow.Jobs;
 
@@ -68,10 +70,7 @@ public sealed class JobBuilder
             throw new JobDefinitionException(_name, $"operator name '{_tree.Operator.Name}' is not valid: use {Names.Rule}");
         }
 
-        if (outputKey.Length == 0 || outputKey.EndsWith('/'))
-        {
-            throw new JobDefinitionException(_name, $"the output key '{outputKey}' must name an object, not a folder");
-        }
+        CheckKeys(outputKey);
 
         if (_input.Prefix is { } prefix && outputKey.StartsWith(prefix, StringComparison.Ordinal))
         {
@@ -84,5 +83,41 @@ public sealed class JobBuilder
         }
 
         return new Job(_name, _input, _tree, outputKey);
+    }
+
+    private void CheckKeys(string outputKey)
+    {
+        try
+        {
+            ObjectKey.Validate(outputKey);
+            if (_input!.Prefix is { } prefix)
+            {
+                ObjectKey.ValidatePrefix(prefix);
+            }
+
+            foreach (var key in _input.Keys ?? [])
+            {
+                ObjectKey.Validate(key);
+            }
+        }
+        catch (InvalidObjectKeyException ex)
+        {
+            throw new JobDefinitionException(_name, ex.Message);
+        }
+
+        if (RunLayout.IsReserved(outputKey))
+        {
+            throw new JobDefinitionException(_name, $"the output key '{outputKey}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+        }
+
+        if (_input.Prefix is { } p && RunLayout.IsReserved(p))
+        {
+            throw new JobDefinitionException(_name, $"the input prefix '{p}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+        }
+
+        if (_input.Keys?.FirstOrDefault(RunLayout.IsReserved) is { } reserved)
+        {
+            throw new JobDefinitionException(_name, $"input '{reserved}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+        }
     }
 }

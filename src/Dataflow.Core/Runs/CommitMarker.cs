@@ -4,25 +4,17 @@ using Dataflow.Plans;
 namespace Dataflow.Runs;
 
 /// <summary>
-/// The record that commits one attempt of one task. It is written last, after every output, so its presence
-/// means the attempt's outputs are complete; it records their sizes and checksums so that readers can verify them.
+/// The commit of one attempt of one task, stored in a <see cref="CommitRecord"/>. The record is written last, after
+/// every output, so a marker's presence means the attempt's outputs are complete; it records their sizes and
+/// checksums so that readers can verify them.
 /// </summary>
 /// <remarks>
 /// Markers are immutable. If duplicated attempts both commit (possible with separate workers), readers take the
-/// marker whose <see cref="AttemptId"/> is ordinally smallest: every committed attempt is complete, so any choice
-/// is safe, and this one is the same for every reader.
+/// marker whose <see cref="AttemptId"/> is ordinally smallest (<see cref="Wins"/>): every committed attempt is
+/// complete, so any choice is safe, and this one is the same for every reader — no conditional writes needed.
 /// </remarks>
 public sealed record CommitMarker
 {
-    /// <summary>The marker schema version this library writes.</summary>
-    public const int CurrentSchemaVersion = 1;
-
-    /// <summary>The marker schema version.</summary>
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-
-    /// <summary>The run.</summary>
-    public required string RunId { get; init; }
-
     /// <summary>The task.</summary>
     public required TaskId Task { get; init; }
 
@@ -44,11 +36,18 @@ public sealed record CommitMarker
     /// <summary>Which attempt of each producing task the attempt read, so that lineage survives duplicates.</summary>
     public required IReadOnlyList<ConsumedArtifact> Consumed { get; init; }
 
+    /// <summary>True when this marker wins over <paramref name="other"/>, another committed attempt of the same task.</summary>
+    public bool Wins(CommitMarker other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.CompareOrdinal(AttemptId, other.AttemptId) < 0;
+    }
+
     /// <summary>The output named <paramref name="name"/>.</summary>
     /// <exception cref="InvalidDataException">The marker has no such output.</exception>
     public CommittedOutput GetOutput(string name) =>
         Outputs.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.Ordinal))
-        ?? throw new InvalidDataException($"the commit marker of task {Task} (run '{RunId}', attempt '{AttemptId}') has no output '{name}'");
+        ?? throw new InvalidDataException($"the commit marker of task {Task} (attempt '{AttemptId}') has no output '{name}'");
 }
 
 /// <summary>

@@ -7,11 +7,13 @@ namespace Dataflow.Runs;
 /// <summary>
 /// Where a run keeps its records and intermediate data in a store, relative to the store's root:
 /// <code>
-/// _dataflow/runs/&lt;run-id&gt;/plan.json                                   the plan
-/// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;/&lt;attempt&gt;.json  commit markers
-/// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;/&lt;attempt&gt;/&lt;output&gt; attempt outputs (intermediate data)
-/// _dataflow/runs/&lt;run-id&gt;/summary.json                                the run summary
+/// _dataflow/runs/&lt;run-id&gt;/plan.json                                      the plan
+/// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json     a commit record of one task
+/// _dataflow/runs/&lt;run-id&gt;/commits/batch-&lt;id&gt;.json                       a commit record of several tasks
+/// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
+/// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
 /// </code>
+/// Keys are flat below the stage, so that a task adds no folders to a folder store.
 /// Job inputs and final outputs live outside the reserved prefix <see cref="ReservedPrefix"/>.
 /// </summary>
 public sealed class RunLayout
@@ -57,17 +59,14 @@ public sealed class RunLayout
     /// <summary>The key of the run's summary.</summary>
     public string SummaryKey { get; }
 
-    /// <summary>The prefix under which one attempt of one task writes its outputs.</summary>
-    public string AttemptPrefix(TaskId task, string attemptId) => $"{DataPrefix}{TaskPath(task)}/{attemptId}/";
-
     /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
-    public string OutputKey(TaskId task, string attemptId, string output) => AttemptPrefix(task, attemptId) + output;
+    public string OutputKey(TaskId task, string attemptId, string output) => $"{DataPrefix}{TaskPath(task)}.{attemptId}.{output}";
 
-    /// <summary>The prefix of the commit markers of one task.</summary>
-    public string MarkerPrefix(TaskId task) => $"{CommitsPrefix}{TaskPath(task)}/";
+    /// <summary>The key of the commit record of one attempt of one task.</summary>
+    public string TaskCommitKey(TaskId task, string attemptId) => $"{CommitsPrefix}{TaskPath(task)}.{attemptId}.json";
 
-    /// <summary>The key of the commit marker of one attempt of one task.</summary>
-    public string MarkerKey(TaskId task, string attemptId) => $"{MarkerPrefix(task)}{attemptId}.json";
+    /// <summary>The key of a commit record of several tasks, written by one driver.</summary>
+    public string BatchCommitKey(string batchId) => $"{CommitsPrefix}batch-{batchId}.json";
 
     /// <summary>True when <paramref name="key"/> lies under the reserved prefix.</summary>
     public static bool IsReserved(string key) => key.StartsWith(ReservedPrefix, StringComparison.Ordinal);
@@ -84,8 +83,9 @@ public sealed class RunLayout
     }
 
     /// <summary>A new attempt id: the attempt number and eight random hex digits, e.g. <c>a01-9c0f33d2</c>. Unique even across processes.</summary>
+    /// <remarks>Random ids are drawn from <see cref="Random.Shared"/>: they need to be unique, not unpredictable.</remarks>
     public static string NewAttemptId(int attempt) =>
-        string.Create(CultureInfo.InvariantCulture, $"a{attempt:D2}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
+        string.Create(CultureInfo.InvariantCulture, $"a{attempt:D2}-{Random.Shared.Next():x8}");
 
     private static string TaskPath(TaskId task) => string.Create(CultureInfo.InvariantCulture, $"s{task.Stage:D4}/t{task.Index:D6}");
 }

@@ -6,33 +6,33 @@ namespace Dataflow.Runs;
 /// <summary>Reads and writes a run's small records (commit markers, summaries) as JSON.</summary>
 public static class RunRecords
 {
-    /// <summary>The marker as UTF-8 JSON.</summary>
-    public static byte[] Serialize(CommitMarker marker) => JsonSerializer.SerializeToUtf8Bytes(marker, RunJsonContext.Default.CommitMarker);
+    /// <summary>The commit record as UTF-8 JSON.</summary>
+    public static byte[] Serialize(CommitRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, RunJsonContext.Default.CommitRecord);
 
     /// <summary>The summary as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
     public static byte[] Serialize(RunSummary summary, bool indented = false) =>
         JsonSerializer.SerializeToUtf8Bytes(summary, indented ? RunJsonContext.Indented.RunSummary : RunJsonContext.Default.RunSummary);
 
-    /// <summary>Reads a commit marker.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a commit marker of a version this library reads.</exception>
-    public static CommitMarker DeserializeMarker(ReadOnlySpan<byte> utf8Json, string key)
+    /// <summary>Reads a commit record stored under <paramref name="key"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a commit record of a version this library reads.</exception>
+    public static CommitRecord DeserializeCommitRecord(ReadOnlySpan<byte> utf8Json, string key)
     {
-        CommitMarker? marker;
+        CommitRecord? record;
         try
         {
-            marker = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CommitMarker);
+            record = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CommitRecord);
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"commit marker '{key}' is not valid JSON: {ex.Message}", ex);
+            throw new InvalidDataException($"commit record '{key}' is not valid JSON: {ex.Message}", ex);
         }
 
-        if (marker is null || marker.SchemaVersion is < 1 or > CommitMarker.CurrentSchemaVersion)
+        if (record is null || record.SchemaVersion is < 1 or > CommitRecord.CurrentSchemaVersion)
         {
-            throw new InvalidDataException($"commit marker '{key}' has schema version {marker?.SchemaVersion}; this Dataflow reads version {CommitMarker.CurrentSchemaVersion}");
+            throw new InvalidDataException($"commit record '{key}' has schema version {record?.SchemaVersion}; this Dataflow reads version {CommitRecord.CurrentSchemaVersion}");
         }
 
-        return marker;
+        return record;
     }
 
     /// <summary>Reads a run summary.</summary>
@@ -55,7 +55,7 @@ public static class RunRecords
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     RespectNullableAnnotations = true)]
-[JsonSerializable(typeof(CommitMarker))]
+[JsonSerializable(typeof(CommitRecord))]
 [JsonSerializable(typeof(RunSummary))]
 internal sealed partial class RunJsonContext : JsonSerializerContext
 {

@@ -66,7 +66,8 @@ public sealed class JobRunner
 
         var counters = new RunCounters();
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
-        var session = new RunSession(job, plan, _store, _options, counters, collector, progress);
+        var committer = new GroupCommitter(_store, layout);
+        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress);
         progress.SetPlan(plan);
         progress.SetPhase(RunPhases.Running);
 
@@ -85,6 +86,10 @@ public sealed class JobRunner
         catch (Exception ex)
         {
             failure = ex;
+        }
+        finally
+        {
+            await committer.DisposeAsync().ConfigureAwait(false);
         }
 
         // Clean-up runs whatever happened: what nothing needs is deleted (per the GC mode); committed artifacts that

@@ -24,7 +24,7 @@ internal sealed class RunSession
     private readonly int[] _consumersLeft;
     private readonly (TaskId Task, string Output)[][] _consumes;
 
-    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, RunProgress progress)
+    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress)
     {
         _plan = plan;
         _store = store;
@@ -65,7 +65,7 @@ internal sealed class RunSession
             _consumersLeft[_artifacts[(output.Task, output.Output)]]++;
         }
 
-        Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, collector.DiscardAsync)
+        Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, committer.CommitAsync, collector.DiscardAsync)
         {
             AttemptStarted = (id, attempt) =>
             {
@@ -74,6 +74,7 @@ internal sealed class RunSession
                     progress.TaskStarted(id.Stage);
                 }
             },
+            Slots = new SemaphoreSlim(options.Concurrency, options.Concurrency),
         };
     }
 

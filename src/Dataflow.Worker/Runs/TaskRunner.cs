@@ -21,6 +21,7 @@ internal sealed class TaskRunner
     private readonly RunCounters _counters;
     private readonly Func<IEnumerable<string>, CancellationToken, ValueTask> _discard;
     private readonly Func<TaskId, CancellationToken, ValueTask<CommitMarker>> _committed;
+    private readonly Func<CommitMarker, Task> _commit;
     private readonly ResiliencePipeline<CommitMarker> _pipeline;
     private readonly TimeProvider _time;
     private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
@@ -32,6 +33,7 @@ internal sealed class TaskRunner
     /// <param name="options">Attempts, back-off, timeout and clock.</param>
     /// <param name="counters">Where bytes and attempts are counted.</param>
     /// <param name="committed">Finds the winning commit marker of a producing task.</param>
+    /// <param name="commit">Stores an attempt's marker; the attempt has committed when it returns.</param>
     /// <param name="discard">Takes the keys of a failed attempt's outputs, to delete them.</param>
     public TaskRunner(
         Job job,
@@ -40,6 +42,7 @@ internal sealed class TaskRunner
         JobRunnerOptions options,
         RunCounters counters,
         Func<TaskId, CancellationToken, ValueTask<CommitMarker>> committed,
+        Func<CommitMarker, Task> commit,
         Func<IEnumerable<string>, CancellationToken, ValueTask> discard)
     {
         _job = job;
@@ -48,6 +51,7 @@ internal sealed class TaskRunner
         _store = store;
         _counters = counters;
         _committed = committed;
+        _commit = commit;
         _discard = discard;
         _time = options.TimeProvider;
         _pipeline = BuildPipeline(options);
@@ -65,6 +69,12 @@ internal sealed class TaskRunner
 
     /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
     public Action<TaskId, int>? AttemptStarted { get; init; }
+
+    /// <summary>
+    /// Limits how many operators run at once, if set. A slot is held while inputs are read and outputs written, and
+    /// given up before the commit, so that tasks waiting for their commit record do not keep others from working.
+    /// </summary>
+    public SemaphoreSlim? Slots { get; init; }
 
     /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
     /// <exception cref="TaskFailedException">Every attempt failed.</exception>
@@ -104,11 +114,24 @@ internal sealed class TaskRunner
             _store, _layout, _counters);
         try
         {
-            await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
-            var outputs = await context.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<CommittedOutput> outputs;
+            if (Slots is { } slots)
+            {
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+                outputs = await context.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Slots?.Release();
+            }
+
             var marker = new CommitMarker
             {
-                RunId = _plan.RunId,
                 Task = id,
                 AttemptId = attemptId,
                 Attempt = attempt,
@@ -118,8 +141,8 @@ internal sealed class TaskRunner
                 Consumed = consumed,
             };
 
-            // The commit point. Not cancellable: once outputs are complete, a marker either lands whole or not at all.
-            await _store.PutAsync(_layout.MarkerKey(id, attemptId), RunRecords.Serialize(marker), CancellationToken.None).ConfigureAwait(false);
+            // The commit point: once the marker is stored, the attempt's outputs are the task's.
+            await _commit(marker).ConfigureAwait(false);
             return marker;
         }
         catch

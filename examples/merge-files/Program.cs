@@ -1,0 +1,3 @@
+using Dataflow.Examples.MergeFiles;
+
+return await MergeFilesProgram.Create().RunAsync(args);

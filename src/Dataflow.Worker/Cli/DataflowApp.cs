@@ -1,0 +1,320 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Dataflow.Execution.Progress;
+using Dataflow.Execution.Runs;
+using Dataflow.Jobs;
+using Dataflow.Objects;
+using Dataflow.Runs;
+using Dataflow.Storage;
+using Dataflow.Storage.Gc;
+
+namespace Dataflow.Execution.Cli;
+
+/// <summary>
+/// The command line every Dataflow program shares. A program names itself, adds its own options, defines its job
+/// from them, and optionally prepares inputs and verifies the output; the host does the rest — parsing and
+/// <c>--help</c>, the store, the run with progress, the summary (<c>--json</c>), Ctrl+C, and exit codes
+/// (see <see cref="ExitCodes"/>).
+/// </summary>
+/// <example>
+/// <code>
+/// var app = new DataflowApp("merge-files", "Merges objects in a reduce tree.", defaultOutput: "output/merged.txt");
+/// var fanIn = app.AddOption("--fan-in", "Objects per task.", 2);
+/// app.DefineJob(ctx => Job.Named("merge-files").FromPrefix(ctx.InputPrefix)
+///     .ReduceTree(ctx.Get(fanIn), new ConcatOperator()).WriteTo(ctx.OutputKey));
+/// return await app.RunAsync(args);
+/// </code>
+/// </example>
+public sealed class DataflowApp
+{
+    private readonly List<AppOption> _programOptions = [];
+    private readonly AppOption<string?> _store;
+    private readonly AppOption<string> _input;
+    private readonly AppOption<string> _output;
+    private readonly AppOption<bool> _overwrite;
+    private readonly AppOption<GcMode> _gc;
+    private readonly AppOption<int> _concurrency;
+    private readonly AppOption<int> _attempts;
+    private readonly AppOption<TimeSpan> _taskTimeout;
+    private readonly AppOption<string?> _runId;
+    private readonly AppOption<ProgressMode> _progress;
+    private readonly AppOption<bool> _json;
+    private readonly AppOption<bool> _verbose;
+    private Func<RunContext, Job>? _defineJob;
+    private Func<RunContext, CancellationToken, Task>? _beforeRun;
+    private Func<RunContext, RunResult, CancellationToken, Task<Verification>>? _verify;
+
+    /// <summary>Creates the host of one program.</summary>
+    /// <param name="name">The program's name, which starts its messages.</param>
+    /// <param name="description">One or two sentences for <c>--help</c>.</param>
+    /// <param name="defaultInput">The default of <c>--input</c>.</param>
+    /// <param name="defaultOutput">The default of <c>--output</c>.</param>
+    public DataflowApp(string name, string description, string defaultInput = "input/", string defaultOutput = "output/result")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(description);
+        Name = name;
+        Description = description;
+        _store = new AppOption<string?>("--store", "The object store: a folder path or file:// URI. Default: a new folder under the system's temporary folder, printed at the start.", null, "FOLDER|URI", null, null);
+        _input = new AppOption<string>("--input", "The key prefix of the input objects.", defaultInput, "PREFIX", null, null);
+        _output = new AppOption<string>("--output", "The key of the final output; an existing output is an error unless --overwrite.", defaultOutput, "KEY", null, null);
+        _overwrite = new AppOption<bool>("--overwrite", "Replace the output if it already exists.", false, null, null, null);
+        _gc = new AppOption<GcMode>("--gc", "When intermediate artifacts are deleted: eager (as soon as nothing needs them), end (when the run ends) or never (keep them for debugging).", GcMode.Eager, "eager|end|never", ParseEnum<GcMode>, null);
+        _concurrency = new AppOption<int>("--concurrency", "Tasks running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
+        _attempts = new AppOption<int>("--attempts", "Attempts per task before the run fails.", 3, "N", null, v => v is >= 1 and <= 100 ? null : "must be between 1 and 100");
+        _taskTimeout = new AppOption<TimeSpan>("--task-timeout", "How long one attempt of a task may run: e.g. 90s, 10m, 1h, or infinite.", TimeSpan.FromMinutes(30), "DURATION", Duration.Parse, null);
+        _runId = new AppOption<string?>("--run-id", "The run's id (letters, digits, '-', '_'). Default: a new one from the time.", null, "ID", null, v => v is null || RunLayout.IsValidRunId(v) ? null : "use 1 to 64 ASCII letters, digits, '-' or '_'");
+        _progress = new AppOption<ProgressMode>("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", ParseEnum<ProgressMode>, null);
+        _json = new AppOption<bool>("--json", "Print the run summary as one JSON object on stdout.", false, null, null, null);
+        _verbose = new AppOption<bool>("--verbose", "On errors, print the full exception.", false, null, null, null);
+    }
+
+    /// <summary>The program's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The program's description.</summary>
+    public string Description { get; }
+
+    /// <summary>Adds an option of the program's own.</summary>
+    /// <param name="name">Its name, starting with <c>--</c>.</param>
+    /// <param name="description">What it does.</param>
+    /// <param name="defaultValue">Its value when not given.</param>
+    /// <param name="valueName">How <c>--help</c> names its value, e.g. <c>N</c> or <c>SIZE</c>.</param>
+    /// <param name="parse">Parses the value's text; throw <see cref="FormatException"/> to refuse it. Default: the type's own parsing.</param>
+    /// <param name="validate">Returns why a value is refused, or <see langword="null"/> to accept it.</param>
+    public AppOption<T> AddOption<T>(string name, string description, T defaultValue, string? valueName = null, Func<string, T>? parse = null, Func<T, string?>? validate = null)
+    {
+        var option = new AppOption<T>(name, description, defaultValue, valueName, parse, validate);
+        if (AllOptions().Any(o => o.Name == name))
+        {
+            throw new ArgumentException($"option {name} is already defined", nameof(name));
+        }
+
+        _programOptions.Add(option);
+        return option;
+    }
+
+    /// <summary>Sets how the job is built from the options. Throw <see cref="JobDefinitionException"/> for options that do not make a job.</summary>
+    public DataflowApp DefineJob(Func<RunContext, Job> defineJob)
+    {
+        _defineJob = defineJob ?? throw new ArgumentNullException(nameof(defineJob));
+        return this;
+    }
+
+    /// <summary>Sets a step that runs after the store is open and before the job runs, e.g. to create inputs.</summary>
+    public DataflowApp BeforeRun(Func<RunContext, CancellationToken, Task> beforeRun)
+    {
+        _beforeRun = beforeRun ?? throw new ArgumentNullException(nameof(beforeRun));
+        return this;
+    }
+
+    /// <summary>Sets a check of the output after a successful run. Without one, a successful run exits 0 with <c>verified: false</c>.</summary>
+    public DataflowApp Verify(Func<RunContext, RunResult, CancellationToken, Task<Verification>> verify)
+    {
+        _verify = verify ?? throw new ArgumentNullException(nameof(verify));
+        return this;
+    }
+
+    /// <summary>Runs the command line on the process's console, with Ctrl+C and SIGTERM cancelling the run.</summary>
+    /// <returns>The exit code.</returns>
+    public async Task<int> RunAsync(string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            // The first signal cancels the run cleanly; a second one is left to kill the process.
+            if (!cancel.IsCancellationRequested)
+            {
+                context.Cancel = true;
+                cancel.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        return await RunAsync(args, AppConsole.System, cancel.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the command line with the given console and cancellation.</summary>
+    /// <returns>The exit code.</returns>
+    public async Task<int> RunAsync(string[] args, AppConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(console);
+        if (_defineJob is null)
+        {
+            throw new InvalidOperationException($"program '{Name}' defines no job: call DefineJob before RunAsync");
+        }
+
+        var root = new RootCommand(Description);
+        AddRunCommand(root, console);
+        var run = new Command("run", "Run the job (what the program does when no command is given).");
+        AddRunCommand(run, console);
+        root.Subcommands.Add(run);
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            return Usage(console, $"{parse.Errors[0].Message} (see --help)");
+        }
+
+        return await parse.InvokeAsync(
+            new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private IEnumerable<AppOption> AllOptions() =>
+        new AppOption[] { _store, _input, _output, _overwrite, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
+
+    private void AddRunCommand(Command command, AppConsole console)
+    {
+        var options = new Dictionary<AppOption, Option>();
+        foreach (var option in _programOptions.Concat(AllOptions().Except(_programOptions)))
+        {
+            var created = option.CreateOption();
+            options[option] = created;
+            command.Options.Add(created);
+        }
+
+        command.SetAction((parse, token) => RunCommandAsync(new RunContext(Name, parse, options, console)
+        {
+            InputPrefix = parse.GetValue((Option<string>)options[_input])!,
+            OutputKey = parse.GetValue((Option<string>)options[_output])!,
+            Concurrency = parse.GetValue((Option<int>)options[_concurrency]),
+            RunId = parse.GetValue((Option<string?>)options[_runId]) ?? RunLayout.NewRunId(),
+        }, token));
+    }
+
+    private async Task<int> RunCommandAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        var console = context.Console;
+        var verbose = context.Get(_verbose);
+        Job job;
+        try
+        {
+            job = _defineJob!(context);
+        }
+        catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
+        {
+            return Usage(console, ex.Message);
+        }
+
+        var options = new JobRunnerOptions
+        {
+            Concurrency = context.Concurrency,
+            MaxAttempts = context.Get(_attempts),
+            TaskTimeout = context.Get(_taskTimeout),
+            Gc = context.Get(_gc),
+            Overwrite = context.Get(_overwrite),
+            RunId = context.RunId,
+        };
+
+        IObjectStore store;
+        var location = context.Get(_store);
+        try
+        {
+            store = location is null
+                ? ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"))
+                : ObjectStore.Open(location);
+        }
+        catch (ArgumentException ex)
+        {
+            return Usage(console, ex.Message);
+        }
+
+        await using (store.ConfigureAwait(false))
+        {
+            context.Store = store;
+            context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");
+            try
+            {
+                if (!options.Overwrite && await store.ExistsAsync(job.OutputKey, cancellationToken).ConfigureAwait(false))
+                {
+                    return Usage(console, $"the output '{job.OutputKey}' already exists in {store.Location}; pass --overwrite to replace it");
+                }
+
+                if (_beforeRun is not null)
+                {
+                    await _beforeRun(context, cancellationToken).ConfigureAwait(false);
+                }
+
+                return await RunJobAsync(context, job, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
+            {
+                return Usage(console, ex.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                context.Info("cancelled; nothing was published");
+                return ExitCodes.Cancelled;
+            }
+            catch (Exception ex)
+            {
+                context.Info($"error: {(verbose ? ex.ToString() : ex.Message)}");
+                return ExitCodes.Failure;
+            }
+        }
+    }
+
+    private async Task<int> RunJobAsync(RunContext context, Job job, JobRunnerOptions options, CancellationToken cancellationToken)
+    {
+        var runner = new JobRunner(context.Store, options);
+        var progress = new RunProgress();
+        RunResult result;
+        try
+        {
+            var display = ProgressDisplay.Start(progress, context.Get(_progress), context.Console.Error, context.Console.ErrorIsTerminal, Name);
+            await using (display.ConfigureAwait(false))
+            {
+                result = await runner.RunAsync(job, progress, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (JobFailedException ex)
+        {
+            context.Info($"error: {(context.Get(_verbose) ? ex.InnerException?.ToString() : ex.Message)}");
+            Report(context, ex.Summary, verification: null);
+            return ExitCodes.Failure;
+        }
+
+        var verification = _verify is null ? null : await _verify(context, result, cancellationToken).ConfigureAwait(false);
+        var summary = result.Summary with { Verified = verification?.Verified ?? false };
+        await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
+        Report(context, summary, verification);
+        return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
+    }
+
+    private void Report(RunContext context, RunSummary summary, Verification? verification)
+    {
+        var i = CultureInfo.InvariantCulture;
+        context.Info(string.Create(i, $"run {summary.RunId} {summary.Status} in {summary.WallMs} ms: {summary.Tasks} tasks in {summary.Stages} stages ({summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.Attempts} attempts, {summary.Retries} retries, {summary.Failed} failed); read {ByteSize.Format(summary.BytesRead)}, wrote {ByteSize.Format(summary.BytesWritten)}"));
+        if (summary.Output is not null)
+        {
+            context.Info($"output {summary.Output}");
+        }
+
+        if (verification is not null)
+        {
+            context.Info(verification.Verified ? $"verified: {verification.Detail}" : $"NOT verified: {verification.Detail}");
+        }
+
+        context.Info(string.Create(i, $"intermediate objects left: {summary.IntermediateObjectsLeft}; run records under {new RunLayout(summary.RunId).Root}"));
+        if (context.Get(_json))
+        {
+            context.Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(RunRecords.Serialize(summary)));
+        }
+    }
+
+    private int Usage(AppConsole console, string message)
+    {
+        console.Error.WriteLine($"{Name}: {message.ReplaceLineEndings(" ")}");
+        return ExitCodes.Usage;
+    }
+
+    private static T ParseEnum<T>(string text)
+        where T : struct, Enum =>
+        Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(text, CultureInfo.InvariantCulture, out _)
+            ? value
+            : throw new FormatException($"'{text}' is not one of: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+}
