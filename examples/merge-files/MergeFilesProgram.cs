@@ -3,6 +3,7 @@ using Dataflow.Execution.Cli;
 using Dataflow.Jobs;
 using Dataflow.Objects;
 using Dataflow.Operators;
+using Dataflow.Planning.Trees;
 using Dataflow.Storage;
 
 namespace Dataflow.Examples.MergeFiles;
@@ -33,13 +34,15 @@ public static class MergeFilesProgram
         var minReference = app.AddOption("--min-reference-size", "Intermediate merges of pieces at least this large record where the bytes are instead of copying them; the final merge copies them once.", ConcatenationOptions.Default.MinReferenceSegmentBytes, "SIZE",
             parse: ByteSize.Parse);
 
+        ReduceTreeOptions Shape(RunContext context) => new()
+        {
+            FanIn = context.Get(fanIn) ?? (context.Get(widths) is null ? 2 : null),
+            Widths = context.Get(widths),
+        };
+
         app.DefineJob(context =>
         {
-            var shape = new ReduceTreeOptions
-            {
-                FanIn = context.Get(fanIn) ?? (context.Get(widths) is null ? 2 : null),
-                Widths = context.Get(widths),
-            };
+            var shape = Shape(context);
             var concat = new ConcatOperator(new ConcatenationOptions { MinReferenceSegmentBytes = context.Get(minReference) });
             return Job.Named("merge-files")
                 .FromPrefix(context.InputPrefix)
@@ -63,8 +66,11 @@ public static class MergeFilesProgram
 
             var count = context.Get(files);
             var size = context.Get(fileSize);
+
+            // Refuse a shape that cannot fit the inputs (widths wider than the file count) before writing any.
+            _ = TreeShape.LevelWidths("merge-files", Shape(context), count);
+            context.Info(string.Create(CultureInfo.InvariantCulture, $"creating {count} input objects of {ByteSize.Format(size)} under '{context.InputPrefix}' (seed {context.Get(seed)})"));
             await InputGenerator.WriteAsync(context.Store, context.InputPrefix, count, size, context.Get(seed), context.Concurrency, cancellationToken).ConfigureAwait(false);
-            context.Info(string.Create(CultureInfo.InvariantCulture, $"created {count} input objects of {ByteSize.Format(size)} under '{context.InputPrefix}' (seed {context.Get(seed)})"));
         });
 
         app.Verify(async (context, result, cancellationToken) =>

@@ -144,6 +144,7 @@ public sealed class MergeFilesTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("job 'merge-files'", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("64", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(Store(), "input")), "no input may be created for a shape that cannot fit");
     }
 
     [Fact]
