@@ -118,11 +118,13 @@ internal sealed class LocalFolderStore : IObjectStore
     public ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
+
+        // Every key is validated before anything is deleted: a batch with an invalid key deletes nothing.
+        var targets = keys.Select(key => (Key: key, Path: PathOfObject(key))).ToList();
         var deleted = 0;
-        foreach (var key in keys)
+        foreach (var (key, path) in targets)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = PathOfObject(key);
             try
             {
                 if (File.Exists(path))

@@ -683,6 +683,19 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
         Assert.Equal(0, await Store.DeleteAsync([K("x"), K("y")]));
     }
 
+    [Fact]
+    public async Task DeleteAsync_InvalidKeyAmongValidOnes_DeletesNothing()
+    {
+        // Regression: the folder store validated keys one by one while deleting, so the keys before an invalid
+        // one were already gone when the batch was refused.
+        await Store.PutAsync(K("a"), Text("a"));
+        await Store.PutAsync(K("b"), Text("b"));
+
+        await Assert.ThrowsAsync<InvalidObjectKeyException>(async () => await Store.DeleteAsync([K("a"), K("../x"), K("b")]));
+
+        Assert.Equal(["a", "b"], await ListNamesAsync());
+    }
+
     // ---------------------------------------------------------------- compose
 
     [Fact]
