@@ -57,6 +57,12 @@ internal sealed class LocalFolderStore : IObjectStore
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectKey.ValidatePrefix(prefix);
+        if (prefix.StartsWith(TempFolderName + "/", StringComparison.Ordinal))
+        {
+            // Objects being written are not objects yet; no key under the temporary folder is valid here.
+            yield break;
+        }
+
         var slash = prefix.LastIndexOf('/');
         var folderKey = prefix[..(slash + 1)];
         var folder = folderKey.Length == 0 ? _root : PathOf(folderKey[..^1]);

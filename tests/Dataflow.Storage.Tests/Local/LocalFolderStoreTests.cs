@@ -293,6 +293,24 @@ public sealed class LocalFolderStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListAsync_TempFolderAsPrefix_ListsNothing()
+    {
+        // Regression: listing the prefix ".dataflow-tmp/" walked the temporary folder and listed the files of
+        // writes in progress (and of crashed writes) as objects, whose keys every other operation refuses.
+        await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(TempFolder).FullName, "leftover"), "crashed write");
+        var writer = await _store.OpenWriteAsync("pending");
+        await using (writer)
+        {
+            await writer.WriteAsync(Text("pending"));
+            await writer.FlushAsync();
+
+            Assert.Empty(await KeysAsync(Tmp + "/"));
+            Assert.Empty(await KeysAsync(Tmp + "/l"));
+            Assert.Empty(await KeysAsync(Tmp + "/nested/"));
+        }
+    }
+
+    [Fact]
     public async Task LeftoverTempFile_FromCrashedWrite_IsInvisibleAndHarmless()
     {
         Directory.CreateDirectory(TempFolder);
