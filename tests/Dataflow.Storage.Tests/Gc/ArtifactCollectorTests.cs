@@ -332,6 +332,47 @@ public sealed class ArtifactCollectorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task CompleteAsync_EagerStoreThrowsCancellationNobodyRequested_RecordsErrorAndKeepsDeleting()
+    {
+        // Regression: a cancellation exception that no caller asked for (e.g. an HTTP client's timeout surfaces as
+        // TaskCanceledException) escaped the eager deleter, which then stopped: later garbage was never deleted,
+        // CompleteAsync threw it, and once the queue filled up every release would have waited forever.
+        await PutAsync("tmp/a", "tmp/b");
+        _store.FailDelete = (call, _) => call == 1 ? new TaskCanceledException("the request timed out") : null;
+        await using var collector = Create(GcMode.Eager);
+        collector.Hold("A", ["tmp/a"]);
+        collector.Hold("B", ["tmp/b"]);
+
+        await collector.ReleaseAsync("A");
+        await _store.DeleteCallDoneAsync("tmp/a");
+        await collector.ReleaseAsync("B");
+        await collector.CompleteAsync();
+
+        Assert.IsType<TaskCanceledException>(Assert.Single(collector.Errors));
+        Assert.True(await ExistsAsync("tmp/a"));
+        Assert.False(await ExistsAsync("tmp/b"));
+        Assert.Equal(1, collector.Deleted);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_EndStoreThrowsCancellationNobodyRequested_RecordsErrorAndDeletesOtherBatches()
+    {
+        var keys = Enumerable.Range(0, 1500).Select(i => $"tmp/k{i:D4}").ToArray();
+        await PutAsync(keys[0], keys[1499]);
+        _store.FailDelete = (call, _) => call == 1 ? new OperationCanceledException("the request timed out") : null;
+        await using var collector = Create(GcMode.End);
+        collector.Hold("A", keys);
+
+        await collector.ReleaseAsync("A");
+        await collector.CompleteAsync();
+
+        Assert.IsType<OperationCanceledException>(Assert.Single(collector.Errors));
+        Assert.Equal(2, _store.DeleteCalls.Count);
+        Assert.True(await ExistsAsync(keys[0]));
+        Assert.False(await ExistsAsync(keys[1499]));
+    }
+
+    [Fact]
     public async Task CompleteAsync_EndCallerCancels_ThrowsAndRecordsNoError()
     {
         await PutAsync("tmp/a");
