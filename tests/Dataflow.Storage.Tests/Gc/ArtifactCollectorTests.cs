@@ -1,9 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using Dataflow.Storage.Gc;
 
 namespace Dataflow.Storage.Tests.Gc;
 
-public sealed class ArtifactCollectorTests : IAsyncDisposable
+[SuppressMessage("Design", "CA1001", Justification = "xunit 2 cleans up test classes through IAsyncLifetime.DisposeAsync, which disposes the store.")]
+public sealed class ArtifactCollectorTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "dataflow-storage-tests", Guid.NewGuid().ToString("N"));
     private readonly IObjectStore _local;
@@ -15,13 +17,12 @@ public sealed class ArtifactCollectorTests : IAsyncDisposable
         _store = new RecordingStore(_local);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _store.DisposeAsync();
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
+        Directory.Delete(_folder, recursive: true);
     }
 
     /// <summary>Only keys under "tmp/" are intermediate data.</summary>

@@ -406,15 +406,20 @@ public sealed class LocalFolderStoreTests : IAsyncLifetime
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_root), e => Path.GetFileName(e) != Tmp);
     }
 
-    [Fact]
-    public async Task DeleteAsync_OnlyObjectAtRoot_KeepsRoot()
+    [Theory]
+    [InlineData("only")]
+    [InlineData("a/b/only")]
+    public async Task DeleteAsync_LastObjectInStore_KeepsRootEvenWhenItBecomesEmpty(string key)
     {
-        await _store.PutAsync("only", Text("only"));
+        // Written straight to the folder, so the root holds no temporary folder that would keep it non-empty.
+        Directory.CreateDirectory(Path.GetDirectoryName(FileOf(key))!);
+        await File.WriteAllTextAsync(FileOf(key), "only");
+        Assert.Equal([key], await KeysAsync());
 
-        Assert.Equal(1, await _store.DeleteAsync(["only"]));
+        Assert.Equal(1, await _store.DeleteAsync([key]));
 
         Assert.True(Directory.Exists(_root));
-        Assert.True(Directory.Exists(Path.GetDirectoryName(_root)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
         await _store.PutAsync("again", Text("again"));
         Assert.Equal(["again"], await KeysAsync());
     }
