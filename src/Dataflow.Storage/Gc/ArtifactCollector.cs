@@ -209,8 +209,9 @@ internal sealed class ArtifactCollector : IAsyncDisposable
             var deleted = await _store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _deleted, deleted);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Only a cancellation the caller asked for propagates; any other one (e.g. a client's timeout) is a failure.
             lock (_gate)
             {
                 _errors.Add(ex);

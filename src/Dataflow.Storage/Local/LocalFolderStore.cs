@@ -57,6 +57,12 @@ internal sealed class LocalFolderStore : IObjectStore
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectKey.ValidatePrefix(prefix);
+        if (prefix.StartsWith(TempFolderName + "/", StringComparison.Ordinal))
+        {
+            // Objects being written are not objects yet; no key under the temporary folder is valid here.
+            yield break;
+        }
+
         var slash = prefix.LastIndexOf('/');
         var folderKey = prefix[..(slash + 1)];
         var folder = folderKey.Length == 0 ? _root : PathOf(folderKey[..^1]);
@@ -118,11 +124,13 @@ internal sealed class LocalFolderStore : IObjectStore
     public ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
+
+        // Every key is validated before anything is deleted: a batch with an invalid key deletes nothing.
+        var targets = keys.Select(key => (Key: key, Path: PathOfObject(key))).ToList();
         var deleted = 0;
-        foreach (var key in keys)
+        foreach (var (key, path) in targets)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = PathOfObject(key);
             try
             {
                 if (File.Exists(path))
