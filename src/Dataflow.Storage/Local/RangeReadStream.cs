@@ -1,7 +1,7 @@
 namespace Dataflow.Storage.Local;
 
 /// <summary>A read-only view of the next <c>length</c> bytes of a stream; owns the inner stream.</summary>
-internal sealed class RangeReadStream : Stream
+internal sealed class RangeReadStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly long _length;
@@ -14,12 +14,6 @@ internal sealed class RangeReadStream : Stream
         _left = length;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => _length;
 
     public override long Position
@@ -27,8 +21,6 @@ internal sealed class RangeReadStream : Stream
         get => _length - _left;
         set => throw new NotSupportedException();
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -42,9 +34,6 @@ internal sealed class RangeReadStream : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_left == 0)
@@ -56,16 +45,6 @@ internal sealed class RangeReadStream : Stream
         _left -= n;
         return n;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
