@@ -99,7 +99,49 @@ public static class PlanSerializer
                 $"the plan of job '{plan.Job}' has schema version {plan.SchemaVersion}; this Dataflow ({DataflowInfo.Version}) reads version {Plan.CurrentSchemaVersion}");
         }
 
+        // System.Text.Json does not apply nullable annotations to collection elements: refuse the nulls a plan never has.
+        if (NullElement(plan) is { } list)
+        {
+            throw new InvalidDataException($"not a Dataflow plan: the plan of job '{plan.Job}' has a null element in {list}");
+        }
+
         return plan;
+    }
+
+    private static string? NullElement(Plan plan)
+    {
+        if (plan.Inputs.Contains(null!))
+        {
+            return "inputs";
+        }
+
+        if (plan.Outputs.Contains(null!))
+        {
+            return "outputs";
+        }
+
+        for (var s = 0; s < plan.Stages.Count; s++)
+        {
+            if (plan.Stages[s] is not { } stage)
+            {
+                return "stages";
+            }
+
+            for (var t = 0; t < stage.Tasks.Count; t++)
+            {
+                if (stage.Tasks[t] is not { } task)
+                {
+                    return $"the tasks of stage {s}";
+                }
+
+                if (task.Inputs.Contains(null!) || task.Outputs.Contains(null!))
+                {
+                    return $"the inputs or outputs of task {new TaskId(s, t)}";
+                }
+            }
+        }
+
+        return null;
     }
 }
 

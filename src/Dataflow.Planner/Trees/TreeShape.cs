@@ -30,7 +30,7 @@ public static class TreeShape
         var n = inputCount;
         do
         {
-            n = (n + fanIn - 1) / fanIn;
+            n = (n - 1) / fanIn + 1; // ⌈n/k⌉ for n ≥ 1; (n + k - 1) / k overflows for large n or k
             levels.Add(n);
         }
         while (n > 1);

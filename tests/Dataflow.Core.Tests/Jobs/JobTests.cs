@@ -1,0 +1,52 @@
+using Dataflow.Jobs;
+using Dataflow.Operators;
+
+namespace Dataflow.Core.Tests.Jobs;
+
+public sealed class JobTests
+{
+    [Fact]
+    public void ResolveOperator_KnownName_ReturnsTheJobsOperator()
+    {
+        var op = new ConcatOperator();
+        var job = Job.Named("resolve").FromPrefix("in/").ReduceTree(2, op).WriteTo("out");
+
+        Assert.Same(op, job.ResolveOperator("concat"));
+    }
+
+    [Theory]
+    [InlineData("sort")]
+    [InlineData("Concat")]
+    [InlineData("")]
+    public void ResolveOperator_UnknownName_ThrowsNamingJobOperatorAndKnownOperators(string name)
+    {
+        var job = Job.Named("resolve").FromPrefix("in/").ReduceTree(2, new ConcatOperator()).WriteTo("out");
+
+        var ex = Assert.Throws<JobDefinitionException>(() => job.ResolveOperator(name));
+
+        Assert.Equal("resolve", ex.JobName);
+        Assert.StartsWith("job 'resolve': ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"operator '{name}', which this job does not define", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("(it defines: concat)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ResolveOperator_Null_ThrowsArgumentNullException()
+    {
+        var job = Job.Named("resolve").FromPrefix("in/").ReduceTree(2, new ConcatOperator()).WriteTo("out");
+
+        Assert.Throws<ArgumentNullException>(() => job.ResolveOperator(null!));
+    }
+
+    [Fact]
+    public void JobDefinitionException_WithAndWithoutJob_FormatsMessage()
+    {
+        var named = new JobDefinitionException("j1", "something is wrong");
+        var unnamed = new JobDefinitionException(null, "something is wrong");
+
+        Assert.Equal("job 'j1': something is wrong", named.Message);
+        Assert.Equal("j1", named.JobName);
+        Assert.Equal("job: something is wrong", unnamed.Message);
+        Assert.Null(unnamed.JobName);
+    }
+}
