@@ -32,6 +32,16 @@ public static class RunRecords
             throw new InvalidDataException($"commit record '{key}' has schema version {record?.SchemaVersion}; this Dataflow reads version {CommitRecord.CurrentSchemaVersion}");
         }
 
+        // System.Text.Json does not apply nullable annotations to collection elements: refuse the nulls a record never has.
+        foreach (var marker in record.Markers)
+        {
+            if (marker is null || marker.Outputs.Contains(null!) || marker.Consumed.Contains(null!)
+                || marker.Outputs.Any(o => o.Key is null == o.Segments is null))
+            {
+                throw new InvalidDataException($"commit record '{key}' has a null marker, output or consumed artifact, or an output that is neither data nor a reference");
+            }
+        }
+
         return record;
     }
 

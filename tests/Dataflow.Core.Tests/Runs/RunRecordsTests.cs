@@ -134,6 +134,9 @@ public sealed class RunRecordsTests
     [InlineData("{}")]
     [InlineData("""{"runId":"r"}""")]
     [InlineData("""{"runId":"r","markers":[{"task":"x"}]}""")]
+    [InlineData("""{"schemaVersion":1,"runId":"r","markers":[null]}""")]
+    [InlineData("""{"schemaVersion":1,"runId":"r","markers":[{"task":"0/0","attemptId":"a01-1","attempt":1,"committedAt":"2026-01-01T00:00:00Z","durationMs":1,"outputs":[null],"consumed":[]}]}""")]
+    [InlineData("""{"schemaVersion":1,"runId":"r","markers":[{"task":"0/0","attemptId":"a01-1","attempt":1,"committedAt":"2026-01-01T00:00:00Z","durationMs":1,"outputs":[{"name":"out","size":1}],"consumed":[]}]}""")]
     public void DeserializeCommitRecord_NotARecord_ThrowsNamingKey(string json)
     {
         var ex = Assert.Throws<InvalidDataException>(() => RunRecords.DeserializeCommitRecord(Encoding.UTF8.GetBytes(json), "commits/bad.json"));
