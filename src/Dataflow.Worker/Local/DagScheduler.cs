@@ -15,7 +15,8 @@ internal static class DagScheduler
     /// <param name="concurrency">Tasks running at once.</param>
     /// <param name="execute">Runs one task; its completion releases the task's dependents.</param>
     /// <param name="cancellationToken">Stops the run.</param>
-    public static async Task RunAsync(DagGraph graph, bool[]? done, int concurrency, Func<int, CancellationToken, ValueTask> execute, CancellationToken cancellationToken)
+    /// <param name="load">Filled in with the run's live load, for callers that pace themselves by it; optional.</param>
+    public static async Task RunAsync(DagGraph graph, bool[]? done, int concurrency, Func<int, CancellationToken, ValueTask> execute, CancellationToken cancellationToken, SchedulerLoad? load = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
         var count = graph.Count;
@@ -59,6 +60,9 @@ internal static class DagScheduler
             throw new InvalidOperationException($"none of the {pending} unfinished tasks can start: their dependencies form a cycle");
         }
 
+        var workerCount = Math.Min(concurrency, count);
+        load ??= new SchedulerLoad();
+        load.Start(ready.Reader, workerCount);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ExceptionDispatchInfo? failure = null;
 
@@ -68,7 +72,16 @@ internal static class DagScheduler
             {
                 await foreach (var i in ready.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
-                    await execute(i, stop.Token).ConfigureAwait(false);
+                    Interlocked.Increment(ref load.Active);
+                    try
+                    {
+                        await execute(i, stop.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref load.Active);
+                    }
+
                     foreach (var d in graph.Dependents[i])
                     {
                         if (Interlocked.Decrement(ref waiting[d]) == 0)
@@ -93,7 +106,7 @@ internal static class DagScheduler
             }
         }
 
-        var workers = new Task[Math.Min(concurrency, count)];
+        var workers = new Task[workerCount];
         for (var w = 0; w < workers.Length; w++)
         {
             workers[w] = Task.Run(WorkAsync, CancellationToken.None);
@@ -102,5 +115,24 @@ internal static class DagScheduler
         await Task.WhenAll(workers).ConfigureAwait(false);
         failure?.Throw();
         cancellationToken.ThrowIfCancellationRequested();
+    }
+}
+
+/// <summary>The live load of a scheduler run: how many tasks wait in its queue and how many workers are busy.</summary>
+internal sealed class SchedulerLoad
+{
+    private ChannelReader<int>? _ready;
+    private int _workers;
+
+    /// <summary>Workers running a task now.</summary>
+    internal int Active;
+
+    /// <summary>True when a queued task could start right now: some task is ready and some worker is free.</summary>
+    public bool CanStartMore => _ready is { } ready && ready.Count > 0 && Volatile.Read(ref Active) < _workers;
+
+    internal void Start(ChannelReader<int> ready, int workers)
+    {
+        _workers = workers;
+        _ready = ready;
     }
 }

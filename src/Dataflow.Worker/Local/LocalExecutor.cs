@@ -7,13 +7,18 @@ internal static class LocalExecutor
 {
     /// <summary>
     /// Runs the session's tasks; at most <paramref name="concurrency"/> operators work at once (the runner's slots),
-    /// while up to eight times as many tasks may be in flight, most of them waiting for a group commit.
+    /// while up to <see cref="InFlight"/> tasks may be in flight, most of them waiting for a group commit: the more
+    /// that wait together, the fewer commit records a level of small tasks needs.
     /// </summary>
-    public static Task ExecuteAsync(RunSession session, int concurrency, CancellationToken cancellationToken) =>
+    public static Task ExecuteAsync(RunSession session, int concurrency, CancellationToken cancellationToken, SchedulerLoad? load = null) =>
         DagScheduler.RunAsync(
             session.Graph,
             done: null,
-            Math.Max(16, concurrency * 8),
+            InFlight(concurrency),
             (index, token) => session.RunTaskAsync(session.Graph.IdOf(index), token),
-            cancellationToken);
+            cancellationToken,
+            load);
+
+    /// <summary>Tasks in flight at once for a given operator concurrency.</summary>
+    public static int InFlight(int concurrency) => Math.Max(256, concurrency * 16);
 }

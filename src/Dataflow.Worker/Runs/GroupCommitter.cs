@@ -8,8 +8,10 @@ namespace Dataflow.Execution.Runs;
 /// <summary>
 /// Writes the commits of tasks that finish at about the same time as one <see cref="CommitRecord"/> (group
 /// commit): a task's commit returns once a record holding its marker is stored. While one record is being
-/// written, the next commits gather for the following one, so a run of many small tasks writes far fewer objects
-/// than it has tasks, and a run of a few large tasks still commits each one at once.
+/// written, the next commits gather for the following one; and while the executor is busy with tasks that are about
+/// to commit (see the <c>busy</c> callback), the committer waits for them (at most <see cref="MaxGatherDelay"/>) so
+/// that their commits join the same record. A run of many small tasks thus writes a few records per tree level, and
+/// a run of large tasks still commits each one within milliseconds.
 /// </summary>
 internal sealed class GroupCommitter : IAsyncDisposable
 {
@@ -18,17 +20,33 @@ internal sealed class GroupCommitter : IAsyncDisposable
     private readonly Channel<(CommitMarker Marker, TaskCompletionSource Done)> _queue;
     private readonly Task _writer;
     private readonly string _batchPrefix = Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
+    private readonly Func<bool> _busy;
+    private readonly TimeProvider _time;
+    private TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _batches;
+    private int _waiting;
 
-    public GroupCommitter(IObjectStore store, RunLayout layout)
+    /// <param name="store">Where records go.</param>
+    /// <param name="layout">The run's keys.</param>
+    /// <param name="busy">Whether tasks are under way whose commits are worth waiting for; asked again at every commit.</param>
+    /// <param name="time">The clock of the gathering delay.</param>
+    public GroupCommitter(IObjectStore store, RunLayout layout, Func<bool>? busy = null, TimeProvider? time = null)
     {
         _store = store;
         _layout = layout;
+        _busy = busy ?? (() => false);
+        _time = time ?? TimeProvider.System;
 
         // Every waiting task holds at most one entry, so the queue never holds more than the tasks running at once.
         _queue = Channel.CreateUnbounded<(CommitMarker, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
         _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <summary>The longest a commit waits for running operators to join its record.</summary>
+    public static readonly TimeSpan MaxGatherDelay = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Commits handed over and not yet stored.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Records written so far.</summary>
     public int Batches => Volatile.Read(ref _batches);
@@ -37,11 +55,15 @@ internal sealed class GroupCommitter : IAsyncDisposable
     public Task CommitAsync(CommitMarker marker)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Increment(ref _waiting);
         if (!_queue.Writer.TryWrite((marker, done)))
         {
+            Interlocked.Decrement(ref _waiting);
             throw new InvalidOperationException("the run's committer is closed");
         }
 
+        // Wake a gathering committer: this may have been the commit it waited for.
+        Volatile.Read(ref _idle).TrySetResult();
         return done.Task;
     }
 
@@ -57,6 +79,18 @@ internal sealed class GroupCommitter : IAsyncDisposable
         var batch = new List<(CommitMarker Marker, TaskCompletionSource Done)>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var started = _time.GetTimestamp();
+            while (_busy() && MaxGatherDelay - _time.GetElapsedTime(started) is { Ticks: > 0 } left)
+            {
+                // Re-arm the signal before looking again, so that a commit arriving in between is not missed.
+                var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _idle, wake);
+                if (_busy())
+                {
+                    await Task.WhenAny(wake.Task, Task.Delay(left, _time)).ConfigureAwait(false);
+                }
+            }
+
             while (reader.TryRead(out var item))
             {
                 batch.Add(item);
@@ -70,10 +104,12 @@ internal sealed class GroupCommitter : IAsyncDisposable
 
                 // Not cancellable: a record either lands whole or not at all, and its tasks wait for the answer.
                 await _store.PutAsync(key, RunRecords.Serialize(record), CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Add(ref _waiting, -batch.Count);
                 batch.ForEach(b => b.Done.TrySetResult());
             }
             catch (Exception ex)
             {
+                Interlocked.Add(ref _waiting, -batch.Count);
                 batch.ForEach(b => b.Done.TrySetException(ex));
             }
 

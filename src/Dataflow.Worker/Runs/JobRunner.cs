@@ -66,7 +66,11 @@ public sealed class JobRunner
 
         var counters = new RunCounters();
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
-        var committer = new GroupCommitter(_store, layout);
+        // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
+        // or a queued task could start: their markers are about to join it.
+        var load = new SchedulerLoad();
+        GroupCommitter? committerRef = null;
+        var committer = committerRef = new GroupCommitter(_store, layout, () => Volatile.Read(ref load.Active) > committerRef!.Waiting || load.CanStartMore, time);
         var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress);
         progress.SetPlan(plan);
         progress.SetPhase(RunPhases.Running);
@@ -75,7 +79,7 @@ public sealed class JobRunner
         var cancelled = false;
         try
         {
-            await LocalExecutor.ExecuteAsync(session, _options.Concurrency, cancellationToken).ConfigureAwait(false);
+            await LocalExecutor.ExecuteAsync(session, _options.Concurrency, cancellationToken, load).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Publishing);
             await session.PublishAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -76,6 +76,7 @@ internal sealed class TaskRunner
     /// </summary>
     public SemaphoreSlim? Slots { get; init; }
 
+
     /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
     /// <exception cref="TaskFailedException">Every attempt failed.</exception>
     /// <exception cref="OperationCanceledException">The run was cancelled.</exception>

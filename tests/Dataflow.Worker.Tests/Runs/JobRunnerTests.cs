@@ -141,6 +141,21 @@ public sealed class JobRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_CommitRecordsCannotBeWritten_FailsAndPublishesNothing()
+    {
+        await Inputs.WriteAsync(_store, 4);
+        var faulty = new FaultyStore(_store, key => key.Contains("/commits/", StringComparison.Ordinal));
+
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(faulty, Fast(attempts: 2)).RunAsync(MergeJob(new CopyConcatOperator())));
+
+        Assert.Contains("injected write failure", failure.Message, StringComparison.Ordinal);
+        Assert.False(await _store.ExistsAsync("output/merged.txt"));
+
+        // The outputs of attempts whose commit failed were discarded.
+        Assert.Equal(0, failure.Summary.IntermediateObjectsLeft);
+    }
+
+    [Fact]
     public async Task RunAsync_TaskFailingEveryAttempt_FailsNamingTheTaskAndPublishesNothing()
     {
         await Inputs.WriteAsync(_store, 8);
