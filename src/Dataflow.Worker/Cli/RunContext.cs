@@ -57,13 +57,6 @@ public sealed class RunContext
         return _parse.GetValue((Option<T>)created)!;
     }
 
-    /// <summary>True when the option was given on the command line (rather than defaulted).</summary>
-    public bool WasGiven(AppOption option)
-    {
-        ArgumentNullException.ThrowIfNull(option);
-        return _options.TryGetValue(option, out var created) && _parse.GetResult(created) is { Implicit: false };
-    }
-
     /// <summary>Writes a line for people on stderr, prefixed with the program's name.</summary>
     public void Info(string message) => Console.Error.WriteLine($"{ProgramName}: {message}");
 }

@@ -20,21 +20,24 @@ internal sealed class GroupCommitter : IAsyncDisposable
     private readonly Channel<(CommitMarker Marker, TaskCompletionSource Done)> _queue;
     private readonly Task _writer;
     private readonly string _batchPrefix = Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
-    private readonly Func<bool> _busy;
+    private readonly Func<int, bool> _busy;
     private readonly TimeProvider _time;
-    private TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _batches;
     private int _waiting;
 
     /// <param name="store">Where records go.</param>
     /// <param name="layout">The run's keys.</param>
-    /// <param name="busy">Whether tasks are under way whose commits are worth waiting for; asked again at every commit.</param>
+    /// <param name="busy">
+    /// Given the number of commits waiting to be stored, whether tasks are under way whose commits are worth waiting
+    /// for; asked again at every new commit.
+    /// </param>
     /// <param name="time">The clock of the gathering delay.</param>
-    public GroupCommitter(IObjectStore store, RunLayout layout, Func<bool>? busy = null, TimeProvider? time = null)
+    public GroupCommitter(IObjectStore store, RunLayout layout, Func<int, bool>? busy = null, TimeProvider? time = null)
     {
         _store = store;
         _layout = layout;
-        _busy = busy ?? (() => false);
+        _busy = busy ?? (_ => false);
         _time = time ?? TimeProvider.System;
 
         // Every waiting task holds at most one entry, so the queue never holds more than the tasks running at once.
@@ -48,9 +51,6 @@ internal sealed class GroupCommitter : IAsyncDisposable
     /// <summary>Commits handed over and not yet stored.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
-    /// <summary>Records written so far.</summary>
-    public int Batches => Volatile.Read(ref _batches);
-
     /// <summary>Commits <paramref name="marker"/>: returns when a record holding it is stored, throws if that write failed.</summary>
     public Task CommitAsync(CommitMarker marker)
     {
@@ -63,7 +63,7 @@ internal sealed class GroupCommitter : IAsyncDisposable
         }
 
         // Wake a gathering committer: this may have been the commit it waited for.
-        Volatile.Read(ref _idle).TrySetResult();
+        Volatile.Read(ref _wake).TrySetResult();
         return done.Task;
     }
 
@@ -80,12 +80,12 @@ internal sealed class GroupCommitter : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var started = _time.GetTimestamp();
-            while (_busy() && MaxGatherDelay - _time.GetElapsedTime(started) is { Ticks: > 0 } left)
+            while (_busy(Waiting) && MaxGatherDelay - _time.GetElapsedTime(started) is { Ticks: > 0 } left)
             {
                 // Re-arm the signal before looking again, so that a commit arriving in between is not missed.
                 var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                Volatile.Write(ref _idle, wake);
-                if (_busy())
+                Volatile.Write(ref _wake, wake);
+                if (_busy(Waiting))
                 {
                     await Task.WhenAny(wake.Task, Task.Delay(left, _time)).ConfigureAwait(false);
                 }

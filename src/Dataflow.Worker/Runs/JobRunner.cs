@@ -69,8 +69,7 @@ public sealed class JobRunner
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
         // or a queued task could start: their markers are about to join it.
         var load = new SchedulerLoad();
-        GroupCommitter? committerRef = null;
-        var committer = committerRef = new GroupCommitter(_store, layout, () => Volatile.Read(ref load.Active) > committerRef!.Waiting || load.CanStartMore, time);
+        var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time);
         var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress);
         progress.SetPlan(plan);
         progress.SetPhase(RunPhases.Running);

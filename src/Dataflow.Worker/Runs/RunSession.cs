@@ -31,7 +31,6 @@ internal sealed class RunSession
         _counters = counters;
         _collector = collector;
         _progress = progress;
-        Layout = new RunLayout(plan.RunId);
         Graph = DagGraph.FromPlan(plan);
         _markers = new CommitMarker?[Graph.Count];
         _consumes = new (TaskId, string)[Graph.Count][];
@@ -78,13 +77,9 @@ internal sealed class RunSession
         };
     }
 
-    public RunLayout Layout { get; }
-
     public DagGraph Graph { get; }
 
     public TaskRunner Runner { get; }
-
-    public Plan Plan => _plan;
 
     /// <summary>Runs one task in this process and records its commit.</summary>
     public async ValueTask RunTaskAsync(TaskId id, CancellationToken cancellationToken)

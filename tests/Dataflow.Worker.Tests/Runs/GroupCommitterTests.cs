@@ -43,7 +43,7 @@ public sealed class GroupCommitterTests : IDisposable
         const int Count = 200;
 
         // Busy until every commit has been handed over: the committer should gather them rather than write each alone.
-        await using (var committer = new GroupCommitter(store, _layout, () => Volatile.Read(ref handedOver) < Count))
+        await using (var committer = new GroupCommitter(store, _layout, _ => Volatile.Read(ref handedOver) < Count))
         {
             var commits = new List<Task>();
             for (var i = 0; i < Count; i++)
