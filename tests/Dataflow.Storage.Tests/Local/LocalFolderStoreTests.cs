@@ -569,8 +569,6 @@ public sealed class LocalFolderStoreTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("s3://b/p")]
-    [InlineData("S3://bucket/prefix/")]
     [InlineData("gs://bucket/p")]
     [InlineData("http://example.com/data/")]
     [InlineData("https://example.com/data/")]

@@ -1,0 +1,277 @@
+using System.Buffers;
+using System.Globalization;
+using Amazon.S3.Model;
+using Dataflow.Objects;
+
+namespace Dataflow.Storage.S3;
+
+internal sealed partial class S3ObjectStore
+{
+    public async ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "the length may not be negative");
+        }
+
+        if (length == 0 || length >= Options.ParallelReadThreshold)
+        {
+            // Empty ranges need no GET (S3 cannot express them); large ones are fetched in parallel ranges.
+            var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, key);
+            CheckRange(key, info.Size, offset, length!.Value);
+            return length == 0 ? new MemoryStream([], writable: false) : new ParallelRangeReadStream(this, key, offset, length.Value);
+        }
+
+        GetObjectResponse response;
+        try
+        {
+            response = await GetAsync(key, offset, length, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex is not ObjectNotFoundException && ex.InnerException is Amazon.S3.AmazonS3Exception { ErrorCode: "InvalidRange" })
+        {
+            // S3 refuses ranges that start at the end; the contract reads them as empty.
+            var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, key);
+            CheckRange(key, info.Size, offset, length ?? Math.Max(0, info.Size - offset));
+            return new MemoryStream([], writable: false);
+        }
+
+        try
+        {
+            var total = TotalSize(response, offset);
+            var count = length ?? total - offset;
+            CheckRange(key, total, offset, count);
+            if (count >= Options.ParallelReadThreshold)
+            {
+                // Learnt only now that the object is large: fetch it in parallel ranges instead.
+                response.Dispose();
+                return new ParallelRangeReadStream(this, key, offset, count);
+            }
+
+            return new ResponseStream(response, count);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private Task<GetObjectResponse> GetAsync(string key, long offset, long? length, CancellationToken cancellationToken) =>
+        RunAsync(key, "read the object", token =>
+            {
+                var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key) };
+                if (length is { } count)
+                {
+                    request.ByteRange = new ByteRange(offset, offset + count - 1);
+                }
+                else if (offset > 0)
+                {
+                    request.ByteRange = new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={offset}-"));
+                }
+
+                return Client.GetObjectAsync(request, token);
+            }, cancellationToken);
+
+    /// <summary>Fills <paramref name="destination"/> with the bytes of <paramref name="key"/> from <paramref name="offset"/>, retrying the whole range on transient errors.</summary>
+    internal Task ReadRangeAsync(string key, long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
+        RunAsync(key, "read the object", async token =>
+        {
+            var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), ByteRange = new ByteRange(offset, offset + destination.Length - 1) };
+            using var response = await Client.GetObjectAsync(request, token).ConfigureAwait(false);
+            var total = TotalSize(response, offset);
+            CheckRange(key, total, offset, destination.Length);
+            var read = await response.ResponseStream.ReadAtLeastAsync(destination, destination.Length, throwOnEndOfStream: false, token).ConfigureAwait(false);
+            if (read != destination.Length)
+            {
+                throw new IOException($"'{key}': the server sent {read} of the {destination.Length} bytes asked for");
+            }
+
+            return true;
+        }, cancellationToken);
+
+    private void CheckRange(string key, long size, long offset, long length)
+    {
+        if (offset > size || length > size - offset)
+        {
+            throw new ObjectStoreException(Location, key, $"bytes {offset} to {offset + length} lie beyond the end of the {size}-byte object");
+        }
+    }
+
+    private static long TotalSize(GetObjectResponse response, long offset)
+    {
+        // "Content-Range: bytes a-b/total" on ranged answers; the plain length otherwise.
+        if (response.ContentRange is { } range && range.LastIndexOf('/') is var slash and > 0
+            && long.TryParse(range.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var total))
+        {
+            return total;
+        }
+
+        return offset + response.ContentLength;
+    }
+
+    /// <summary>The body of one GET; disposes the response with it and insists on the expected length.</summary>
+    private sealed class ResponseStream : ReadOnlyStream
+    {
+        private readonly GetObjectResponse _response;
+        private readonly Stream _body;
+        private long _left;
+
+        public ResponseStream(GetObjectResponse response, long length)
+        {
+            _response = response;
+            _body = response.ResponseStream;
+            _left = length;
+            Length = length;
+        }
+
+        public override long Length { get; }
+
+        public override int Read(Span<byte> buffer) => Account(buffer.Length, _body.Read(buffer[..Limit(buffer.Length)]));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Account(buffer.Length, await _body.ReadAsync(buffer[..Limit(buffer.Length)], cancellationToken).ConfigureAwait(false));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private int Limit(int wanted) => (int)Math.Min(wanted, _left);
+
+        private int Account(int wanted, int n)
+        {
+            if (n == 0 && wanted > 0 && _left > 0)
+            {
+                throw new IOException($"the connection ended {_left} bytes before the end of the object");
+            }
+
+            _left -= n;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// Reads a large range as chunks fetched in parallel (up to <see cref="S3StoreOptions.MaxConcurrentReads"/> ahead)
+    /// into pooled buffers, delivered in order. Memory stays within that many chunks.
+    /// </summary>
+    private sealed class ParallelRangeReadStream : ReadOnlyStream
+    {
+        private readonly S3ObjectStore _store;
+        private readonly string _key;
+        private readonly long _end;
+        private readonly int _chunk;
+        private readonly Queue<(Task Fetch, byte[] Buffer, int Length)> _ahead = new();
+        private readonly CancellationTokenSource _cancel = new();
+        private long _next;
+        private byte[]? _current;
+        private int _currentLength;
+        private int _position;
+
+        public ParallelRangeReadStream(S3ObjectStore store, string key, long offset, long length)
+        {
+            _store = store;
+            _key = key;
+            _next = offset;
+            _end = offset + length;
+            _chunk = store.Options.ReadChunkSize;
+            Length = length;
+            Fill();
+        }
+
+        public override long Length { get; }
+
+        public override int Read(Span<byte> buffer)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+            try
+            {
+                var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+                rented.AsSpan(0, n).CopyTo(buffer);
+                return n;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return 0;
+            }
+
+            if (_current is null || _position == _currentLength)
+            {
+                Release();
+                if (!_ahead.TryDequeue(out var next))
+                {
+                    return 0;
+                }
+
+                await next.Fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
+                (_current, _currentLength, _position) = (next.Buffer, next.Length, 0);
+                Fill();
+            }
+
+            var n = Math.Min(buffer.Length, _currentLength - _position);
+            _current.AsSpan(_position, n).CopyTo(buffer.Span);
+            _position += n;
+            return n;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _cancel.Cancel();
+                Release();
+                while (_ahead.TryDequeue(out var pending))
+                {
+                    // The buffer goes back to the pool only once its fetch has stopped writing to it.
+                    try
+                    {
+                        pending.Fetch.GetAwaiter().GetResult();
+                    }
+                    catch (Exception)
+                    {
+                    }
+
+                    ArrayPool<byte>.Shared.Return(pending.Buffer);
+                }
+
+                _cancel.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Fill()
+        {
+            while (_ahead.Count < _store.Options.MaxConcurrentReads && _next < _end)
+            {
+                var length = (int)Math.Min(_chunk, _end - _next);
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                _ahead.Enqueue((_store.ReadRangeAsync(_key, _next, buffer.AsMemory(0, length), _cancel.Token), buffer, length));
+                _next += length;
+            }
+        }
+
+        private void Release()
+        {
+            if (_current is { } current)
+            {
+                _current = null;
+                ArrayPool<byte>.Shared.Return(current);
+            }
+        }
+    }
+}

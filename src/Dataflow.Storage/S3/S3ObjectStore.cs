@@ -1,0 +1,370 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Dataflow.Objects;
+using Polly;
+
+namespace Dataflow.Storage.S3;
+
+/// <summary>
+/// An S3 bucket prefix as an object store, through AWSSDK.S3 with the settings of a compatibility profile. Large
+/// writes are multipart uploads of parallel parts from pooled buffers; large reads fetch ranges in parallel;
+/// compose copies server-side (UploadPartCopy) where the pieces allow it. Every request goes through the retry
+/// policy of <see cref="S3Errors"/>, and errors name the bucket and key.
+/// </summary>
+internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
+{
+    private readonly S3Address _address;
+    private readonly S3HttpClientFactory _http;
+    private readonly ResiliencePipeline _pipeline;
+
+    public S3ObjectStore(S3Address address, S3StoreOptions options)
+    {
+        options.Validate();
+        _address = address;
+        Options = options;
+        Profile = S3ProfileSettings.For(options.Profile ?? DefaultProfile(address, options));
+        _http = new S3HttpClientFactory(options, Profile, Traffic);
+        Client = CreateClient(address, options, Profile, _http);
+        _pipeline = S3Errors.CreatePipeline(options);
+        Journal = new S3UploadJournal(this);
+    }
+
+    public string Location => _address.ToString();
+
+    public string Bucket => _address.Bucket;
+
+    public S3StoreOptions Options { get; }
+
+    public S3ProfileSettings Profile { get; }
+
+    /// <summary>Bytes over the wire, for tests and benchmarks.</summary>
+    public S3Traffic Traffic { get; } = new();
+
+    internal AmazonS3Client Client { get; }
+
+    internal S3UploadJournal Journal { get; }
+
+    public string GetUri(string key)
+    {
+        ObjectKey.Validate(key);
+        return Location + key;
+    }
+
+    /// <summary>Checks that the bucket exists, creating it when the options say so.</summary>
+    public async Task EnsureBucketAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" || ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            if (!Options.CreateBucketIfMissing)
+            {
+                throw S3Errors.Translate(ex, Location, Bucket, null, "open the store");
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw S3Errors.Translate(ex, Location, Bucket, null, "open the store");
+        }
+
+        await RunAsync(null, "create the bucket", async token =>
+        {
+            try
+            {
+                await Client.PutBucketAsync(new PutBucketRequest { BucketName = Bucket }, token).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou")
+            {
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectKey.ValidatePrefix(prefix);
+        string? continuation = null;
+        do
+        {
+            var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = Full(prefix), ContinuationToken = continuation, MaxKeys = 1000 };
+            var response = await RunAsync(null, "list objects", token => Client.ListObjectsV2Async(request, token), cancellationToken).ConfigureAwait(false);
+            foreach (var item in response.S3Objects ?? [])
+            {
+                var key = item.Key[_address.Prefix.Length..];
+                if (ObjectKey.IsValid(key))
+                {
+                    yield return new ObjectInfo(key, item.Size ?? 0, Timestamp(item.LastModified), item.ETag);
+                }
+            }
+
+            continuation = response.IsTruncated == true ? response.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+    }
+
+    public async ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(key);
+        try
+        {
+            return await RunAsync(key, "read the object's metadata", async token =>
+            {
+                var response = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = Full(key) }, token).ConfigureAwait(false);
+                return new ObjectInfo(key, response.ContentLength, Timestamp(response.LastModified), response.ETag);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<ObjectWriteStream>(new S3WriteStream(this, key));
+    }
+
+    public async ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var all = keys.Distinct(StringComparer.Ordinal).ToList();
+        all.ForEach(ObjectKey.Validate);
+        for (var start = 0; start < all.Count; start += 1000)
+        {
+            var batch = all.GetRange(start, Math.Min(1000, all.Count - start));
+            var response = await RunAsync(batch[0], "delete objects", token => Client.DeleteObjectsAsync(
+                new DeleteObjectsRequest { BucketName = Bucket, Quiet = true, Objects = batch.ConvertAll(k => new KeyVersion { Key = Full(k) }) },
+                token), cancellationToken).ConfigureAwait(false);
+            if (response.DeleteErrors is { Count: > 0 } errors)
+            {
+                var first = errors[0];
+                throw new ObjectStoreException(Location, first.Key?[_address.Prefix.Length..], $"cannot delete: {first.Code}: {first.Message} ({errors.Count} of {batch.Count} keys failed)");
+            }
+        }
+
+        // S3 does not say which keys existed: every key asked for is gone, and counted.
+        return all.Count;
+    }
+
+    public async ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(sourceKey);
+        ObjectKey.Validate(destinationKey);
+        var source = await HeadAsync(sourceKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new ObjectNotFoundException(Location, sourceKey);
+        if (string.Equals(sourceKey, destinationKey, StringComparison.Ordinal))
+        {
+            return source;
+        }
+
+        ObjectInfo moved;
+        if (source.Size <= S3StoreOptions.MaxPartSize)
+        {
+            moved = await RunAsync(destinationKey, "copy the object", async token =>
+            {
+                var request = new CopyObjectRequest { SourceBucket = Bucket, SourceKey = Full(sourceKey), DestinationBucket = Bucket, DestinationKey = Full(destinationKey) };
+                ApplyEncryption(request);
+                var response = await Client.CopyObjectAsync(request, token).ConfigureAwait(false);
+                return new ObjectInfo(destinationKey, source.Size, DateTimeOffset.UtcNow, response.ETag);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            moved = await ComposeAsync(destinationKey, [ObjectSegment.Whole(sourceKey, source.Size)], cancellationToken).ConfigureAwait(false);
+        }
+
+        await DeleteAsync([sourceKey], cancellationToken).ConfigureAwait(false);
+        return moved;
+    }
+
+    public async Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.ValidatePrefix(keyPrefix);
+        var aborted = await Journal.AbortRecordedAsync(keyPrefix, cancellationToken).ConfigureAwait(false);
+        if (!Profile.CanListMultipartUploads)
+        {
+            return aborted;
+        }
+
+        // The second safety net: uploads the journal does not know of (e.g. a crash between starting an upload and
+        // recording it).
+        string? keyMarker = null, uploadMarker = null;
+        do
+        {
+            var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = Full(keyPrefix), KeyMarker = keyMarker, UploadIdMarker = uploadMarker };
+            var response = await RunAsync(null, "list multipart uploads", token => Client.ListMultipartUploadsAsync(request, token), cancellationToken).ConfigureAwait(false);
+            foreach (var upload in response.MultipartUploads ?? [])
+            {
+                if (await AbortUploadAsync(upload.Key[_address.Prefix.Length..], upload.UploadId, cancellationToken).ConfigureAwait(false))
+                {
+                    aborted++;
+                }
+            }
+
+            (keyMarker, uploadMarker) = response.IsTruncated == true ? (response.NextKeyMarker, response.NextUploadIdMarker) : (null, null);
+        }
+        while (keyMarker is not null);
+        return aborted;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        _http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The bucket key of a store key.</summary>
+    internal string Full(string key) => _address.Prefix + key;
+
+    /// <summary>Runs one request under the retry policy and translates its failure.</summary>
+    internal async Task<T> RunAsync<T>(string? key, string action, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(async token => await request(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            throw S3Errors.Translate(ex, Location, Bucket, key, action);
+        }
+    }
+
+    /// <summary>Aborts one multipart upload; false when it no longer existed.</summary>
+    internal async Task<bool> AbortUploadAsync(string key, string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunAsync(key, "abort a multipart upload", token => Client.AbortMultipartUploadAsync(
+                new AbortMultipartUploadRequest { BucketName = Bucket, Key = Full(key), UploadId = uploadId }, token), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ObjectStoreException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchUpload" } or AmazonS3Exception { StatusCode: System.Net.HttpStatusCode.NotFound })
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes a small object with one PUT (no journal, no multipart).</summary>
+    internal Task<ObjectInfo> PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        RunAsync(key, "write the object", async token =>
+        {
+            var request = new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = Full(key),
+                InputStream = AsStream(content),
+                AutoCloseStream = true,
+                UseChunkEncoding = Profile.UseChunkEncoding,
+            };
+            request.Headers.ContentLength = content.Length;
+            ApplyEncryption(request);
+            var response = await Client.PutObjectAsync(request, token).ConfigureAwait(false);
+            return new ObjectInfo(key, content.Length, DateTimeOffset.UtcNow, response.ETag);
+        }, cancellationToken);
+
+    internal void ApplyEncryption(PutObjectRequest request)
+    {
+        request.ServerSideEncryptionMethod = EncryptionMethod;
+        request.ServerSideEncryptionKeyManagementServiceKeyId = KmsKey;
+    }
+
+    internal void ApplyEncryption(InitiateMultipartUploadRequest request)
+    {
+        request.ServerSideEncryptionMethod = EncryptionMethod;
+        request.ServerSideEncryptionKeyManagementServiceKeyId = KmsKey;
+    }
+
+    internal void ApplyEncryption(CopyObjectRequest request)
+    {
+        request.ServerSideEncryptionMethod = EncryptionMethod;
+        request.ServerSideEncryptionKeyManagementServiceKeyId = KmsKey;
+    }
+
+    private ServerSideEncryptionMethod? EncryptionMethod => Options.Encryption switch
+    {
+        S3Encryption.S3Managed => ServerSideEncryptionMethod.AES256,
+        S3Encryption.Kms => ServerSideEncryptionMethod.AWSKMS,
+        _ => null,
+    };
+
+    private string? KmsKey => Options.Encryption == S3Encryption.Kms ? Options.KmsKeyId : null;
+
+    internal static DateTimeOffset Timestamp(DateTime? time) =>
+        time is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t.ToUniversalTime()) : DateTimeOffset.UnixEpoch;
+
+    private static S3Compatibility DefaultProfile(S3Address address, S3StoreOptions options) =>
+        address.Scheme == "oss" ? S3Compatibility.Oss
+        : options.Endpoint is not null || (options.UseEnvironment && EnvironmentEndpoint() is not null) ? S3Compatibility.Generic
+        : S3Compatibility.Aws;
+
+    private static string? EnvironmentEndpoint() =>
+        Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") is { Length: > 0 } s3 ? s3
+        : Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL") is { Length: > 0 } any ? any
+        : null;
+
+    private static AmazonS3Client CreateClient(S3Address address, S3StoreOptions options, S3ProfileSettings profile, S3HttpClientFactory http)
+    {
+        var region = options.Region
+            ?? (options.UseEnvironment ? Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") : null)
+            ?? (address.Scheme == "oss" ? "oss-cn-hangzhou" : "us-east-1");
+        var endpoint = options.Endpoint?.ToString()
+            ?? (options.UseEnvironment ? EnvironmentEndpoint() : null)
+            ?? (address.Scheme == "oss" ? $"https://{(region.StartsWith("oss-", StringComparison.Ordinal) ? region : "oss-" + region)}.aliyuncs.com" : null);
+
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle ?? profile.ForcePathStyle,
+            MaxErrorRetry = 0,
+            Timeout = options.RequestTimeout,
+            HttpClientFactory = http,
+            IgnoreConfiguredEndpointUrls = !options.UseEnvironment,
+        };
+        if (profile.ChecksumsWhenRequired)
+        {
+            config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
+            config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
+        }
+
+        if (endpoint is not null)
+        {
+            config.ServiceURL = endpoint;
+            config.AuthenticationRegion = region;
+        }
+        else
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        }
+
+        AWSCredentials? credentials = options switch
+        {
+            { AccessKey: { } key, SecretKey: { } secret, SessionToken: { } token } => new SessionAWSCredentials(key, secret, token),
+            { AccessKey: { } key, SecretKey: { } secret } => new BasicAWSCredentials(key, secret),
+            { UseEnvironment: false } => throw new ArgumentException($"store '{address}': no credentials given, and the environment is not to be used"),
+            _ => null,
+        };
+
+        // Without explicit keys, the SDK's default chain: environment variables, the shared profile (AWS_PROFILE),
+        // web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN: IRSA on EKS), container and instance roles.
+        return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+    }
+
+    /// <summary>A read-only stream over <paramref name="content"/>, without copying it when it is an array.</summary>
+    internal static Stream AsStream(ReadOnlyMemory<byte> content) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(content, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
+
+    internal static string RangeHeader(long offset, long length) =>
+        string.Create(CultureInfo.InvariantCulture, $"bytes={offset}-{offset + length - 1}");
+}

@@ -1,0 +1,284 @@
+using System.Buffers;
+using Amazon.S3.Model;
+
+namespace Dataflow.Storage.S3;
+
+/// <summary>
+/// Writes an object to S3: one PUT when it fits in one part, otherwise a multipart upload whose parts are uploaded
+/// in parallel from pooled buffers while the caller keeps writing. Memory stays within (concurrency + 1) parts
+/// whatever the object's size: a writer that gets ahead waits for a part slot. The first part that fails for good
+/// cancels its siblings, and the upload is aborted; disposing the stream before <see cref="CompleteAsync"/> aborts
+/// it too, so no incomplete upload is left behind (and the journal remembers it should the process die).
+/// </summary>
+internal sealed class S3WriteStream : ObjectWriteStream
+{
+    private const int FirstBufferSize = 64 * 1024;
+
+    private readonly S3ObjectStore _store;
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly List<Task<PartETag>> _parts = [];
+    private byte[]? _buffer;
+    private int _filled;
+    private long _length;
+    private string? _uploadId;
+    private Exception? _failure;
+    private bool _completed;
+    private bool _closed;
+    private bool _disposed;
+
+    public S3WriteStream(S3ObjectStore store, string key)
+    {
+        _store = store;
+        Key = key;
+        _slots = new SemaphoreSlim(store.Options.MaxConcurrentParts, store.Options.MaxConcurrentParts);
+    }
+
+    public override string Key { get; }
+
+    public override bool CanWrite => !_closed;
+
+    /// <summary>The size of part <paramref name="number"/> (from 1): the configured size, doubled every 1,000 parts.</summary>
+    internal static long PartSizeFor(long baseSize, int number) =>
+        Math.Min(Math.Min(baseSize << ((number - 1) / 1000), S3StoreOptions.MaxPartSize), 1L << 30);
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        // Synchronous callers block while a full part is handed to an upload slot.
+        var copy = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            buffer.CopyTo(copy);
+            WriteAsync(copy.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfUnusable();
+        while (!buffer.IsEmpty)
+        {
+            var partSize = (int)PartSizeFor(_store.Options.PartSize, _parts.Count + 1);
+            if (_buffer is null)
+            {
+                _buffer = ArrayPool<byte>.Shared.Rent(_uploadId is null ? Math.Min(FirstBufferSize, partSize) : partSize);
+            }
+            else if (_filled == _buffer.Length && _buffer.Length < partSize)
+            {
+                // The first part starts small and grows, so that small objects do not hold a whole part's memory.
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Min(partSize, _buffer.Length * 2));
+                _buffer.AsSpan(0, _filled).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = larger;
+            }
+
+            var room = Math.Min(_buffer.Length, partSize) - _filled;
+            var n = Math.Min(room, buffer.Length);
+            buffer.Span[..n].CopyTo(_buffer.AsSpan(_filled));
+            _filled += n;
+            _length += n;
+            buffer = buffer[n..];
+            if (_filled == partSize)
+            {
+                await SendPartAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override async ValueTask<ObjectInfo> CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfUnusable();
+        _closed = true;
+        try
+        {
+            if (_uploadId is null)
+            {
+                var info = await _store.PutAsync(Key, _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(0, _filled), cancellationToken).ConfigureAwait(false);
+                _completed = true;
+                return info with { Size = _length };
+            }
+
+            if (_filled > 0)
+            {
+                await SendPartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var etags = await Task.WhenAll(_parts).ConfigureAwait(false);
+            var response = await _store.RunAsync(Key, "complete the multipart upload", token => _store.Client.CompleteMultipartUploadAsync(
+                new CompleteMultipartUploadRequest { BucketName = _store.Bucket, Key = _store.Full(Key), UploadId = _uploadId, PartETags = [.. etags] },
+                token), cancellationToken).ConfigureAwait(false);
+            _completed = true;
+            await _store.Journal.ForgetAsync(Key, _uploadId, CancellationToken.None).ConfigureAwait(false);
+            return new ObjectInfo(Key, _length, DateTimeOffset.UtcNow, response.ETag);
+        }
+        catch (Exception ex) when (!_completed)
+        {
+            _failure ??= ex;
+            await AbortAsync().ConfigureAwait(false);
+            throw _failure is ObjectStoreException or OperationCanceledException ? _failure : ex;
+        }
+        finally
+        {
+            ReturnBuffer();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            CleanUpAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CleanUpAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask CleanUpAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (!_completed)
+        {
+            _closed = true;
+            await AbortAsync().ConfigureAwait(false);
+        }
+
+        ReturnBuffer();
+        _cancel.Dispose();
+    }
+
+    private async Task SendPartAsync(CancellationToken cancellationToken)
+    {
+        if (_uploadId is null)
+        {
+            var request = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _store.Full(Key) };
+            _store.ApplyEncryption(request);
+            var response = await _store.RunAsync(Key, "start a multipart upload", token => _store.Client.InitiateMultipartUploadAsync(request, token), cancellationToken).ConfigureAwait(false);
+            _uploadId = response.UploadId;
+
+            // Recorded before the first part, so that the upload can be found and aborted should this process die.
+            await _store.Journal.RecordAsync(Key, _uploadId, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Backpressure: wait for a slot before taking on another part's memory.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancel.Token);
+        try
+        {
+            await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_failure is not null)
+        {
+            throw _failure;
+        }
+
+        var number = _parts.Count + 1;
+        var buffer = _buffer!;
+        var length = _filled;
+        _buffer = null;
+        _filled = 0;
+        _parts.Add(UploadPartAsync(number, buffer, length));
+    }
+
+    private async Task<PartETag> UploadPartAsync(int number, byte[] buffer, int length)
+    {
+        try
+        {
+            var response = await _store.RunAsync(Key, $"upload part {number}", token => _store.Client.UploadPartAsync(
+                new UploadPartRequest
+                {
+                    BucketName = _store.Bucket,
+                    Key = _store.Full(Key),
+                    UploadId = _uploadId,
+                    PartNumber = number,
+                    PartSize = length,
+                    InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                    UseChunkEncoding = _store.Profile.UseChunkEncoding,
+                },
+                token), _cancel.Token).ConfigureAwait(false);
+            return new PartETag(number, response.ETag);
+        }
+        catch (Exception ex)
+        {
+            // The first part to fail for good stops its siblings; the upload is aborted by whoever completes or disposes.
+            Interlocked.CompareExchange(ref _failure, ex, null);
+            await _cancel.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _slots.Release();
+        }
+    }
+
+    private async Task AbortAsync()
+    {
+        await _cancel.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_parts).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The parts' failures are the failure already reported (or the cancellation just requested).
+        }
+
+        if (_uploadId is { } uploadId)
+        {
+            _uploadId = null;
+            try
+            {
+                await _store.AbortUploadAsync(Key, uploadId, CancellationToken.None).ConfigureAwait(false);
+                await _store.Journal.ForgetAsync(Key, uploadId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException)
+            {
+                // The journal still records the upload: the run's final clean-up, or a later gc, aborts it.
+            }
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+
+        ObjectDisposedException.ThrowIf(_closed, this);
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
