@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test of the solution. Installs and starts whatever the tests need first (nothing yet beyond the
-# .NET SDK: later milestones add an S3 test server installed with apt, which needs root on Debian 12).
+# Runs every test of the solution. First installs and starts what the tests need: a real S3 server on loopback
+# (OpenStack Swift with s3api, from Debian 12's packages: installing them needs root), on its own ports and data
+# folder, stopped again when the tests end. Set DATAFLOW_TEST_S3_ENDPOINT (and the _ACCESS_KEY, _SECRET_KEY and
+# _STORAGE_DOMAIN variables) to use a server of your own instead.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET SDK (10.0.100 or newer) is needed: https://dotnet.microsoft.com/download" >&2
   exit 1
+fi
+
+if [ -z "${DATAFLOW_TEST_S3_ENDPOINT:-}" ]; then
+  scripts/s3-test-server.sh install
+  scripts/s3-test-server.sh start
+  trap 'scripts/s3-test-server.sh stop' EXIT
+  eval "$(scripts/s3-test-server.sh env)"
 fi
 
 dotnet build Dataflow.sln -c Release

@@ -22,10 +22,10 @@ BACKEND=${DATAFLOW_S3_BACKEND_PORT:-18410}
 MEMCACHED_PORT=${DATAFLOW_S3_MEMCACHED_PORT:-18420}
 OBJECT_PORT=$BACKEND; CONTAINER_PORT=$((BACKEND + 1)); ACCOUNT_PORT=$((BACKEND + 2))
 STORAGE_DOMAIN=s3.dataflow.test
-PACKAGES="swift-proxy swift-account swift-container swift-object memcached"
+PACKAGES="swift-proxy swift-account swift-container swift-object memcached s3cmd"
 
 install() {
-  if command -v swift-proxy-server >/dev/null && command -v memcached >/dev/null; then
+  if command -v swift-proxy-server >/dev/null && command -v memcached >/dev/null && command -v s3cmd >/dev/null; then
     return 0
   fi
   if [ "$(id -u)" != 0 ]; then

@@ -35,7 +35,10 @@ public interface IObjectStore : IAsyncDisposable
     /// </summary>
     ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes objects; keys that do not exist are ignored. Returns how many objects existed and were deleted.</summary>
+    /// <summary>
+    /// Deletes objects; keys that do not exist are ignored. Returns how many objects were deleted: a store that can
+    /// tell (a folder) counts those that existed; one that cannot (S3's DeleteObjects) counts every key asked for.
+    /// </summary>
     ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default);
 
     /// <summary>

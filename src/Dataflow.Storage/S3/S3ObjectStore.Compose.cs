@@ -11,12 +11,22 @@ internal sealed partial class S3ObjectStore
 
     public async ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
     {
-        ObjectKey.Validate(destinationKey);
+        ValidateKey(destinationKey);
         ArgumentNullException.ThrowIfNull(sources);
         foreach (var source in sources)
         {
             source.Validate();
-            ObjectKey.Validate(source.Key);
+            ValidateKey(source.Key);
+        }
+
+        // Empty pieces add no bytes and no parts, so nothing else would notice a missing object or a range past its end.
+        foreach (var empty in sources.Where(s => s.Length == 0).DistinctBy(s => s.Key))
+        {
+            var info = await HeadAsync(empty.Key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, empty.Key);
+            foreach (var source in sources.Where(s => s.Length == 0 && s.Key == empty.Key))
+            {
+                CheckRange(source.Key, info.Size, source.Offset, 0);
+            }
         }
 
         var parts = S3ComposePlan.Create(sources, S3StoreOptions.MinPartSize, S3StoreOptions.MaxPartSize, Options.PartSize);

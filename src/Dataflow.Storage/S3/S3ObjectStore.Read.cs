@@ -9,7 +9,7 @@ internal sealed partial class S3ObjectStore
 {
     public async ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
-        ObjectKey.Validate(key);
+        ValidateKey(key);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
         {

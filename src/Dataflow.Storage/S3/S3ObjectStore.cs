@@ -50,7 +50,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public string GetUri(string key)
     {
-        ObjectKey.Validate(key);
+        ValidateKey(key);
         return Location + key;
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public async ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
     {
-        ObjectKey.Validate(key);
+        ValidateKey(key);
         try
         {
             return await RunAsync(key, "read the object's metadata", async token =>
@@ -129,7 +129,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
     {
-        ObjectKey.Validate(key);
+        ValidateKey(key);
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<ObjectWriteStream>(new S3WriteStream(this, key));
     }
@@ -158,8 +158,8 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public async ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
     {
-        ObjectKey.Validate(sourceKey);
-        ObjectKey.Validate(destinationKey);
+        ValidateKey(sourceKey);
+        ValidateKey(destinationKey);
         var source = await HeadAsync(sourceKey, cancellationToken).ConfigureAwait(false)
             ?? throw new ObjectNotFoundException(Location, sourceKey);
         if (string.Equals(sourceKey, destinationKey, StringComparison.Ordinal))
@@ -222,6 +222,19 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         Client.Dispose();
         _http.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Checks a key, and that with the store's prefix it stays within S3's 1,024 bytes.</summary>
+    /// <exception cref="InvalidObjectKeyException">The key is not valid.</exception>
+    internal string ValidateKey(string key)
+    {
+        ObjectKey.Validate(key);
+        if (_address.Prefix.Length > 0 && System.Text.Encoding.UTF8.GetByteCount(key) + System.Text.Encoding.UTF8.GetByteCount(_address.Prefix) > ObjectKey.MaxUtf8Bytes)
+        {
+            throw new InvalidObjectKeyException(key, $"with the store's prefix '{_address.Prefix}' it is longer than {ObjectKey.MaxUtf8Bytes} UTF-8 bytes");
+        }
+
+        return key;
     }
 
     /// <summary>The bucket key of a store key.</summary>
