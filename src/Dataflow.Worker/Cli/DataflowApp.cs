@@ -8,6 +8,7 @@ using Dataflow.Objects;
 using Dataflow.Runs;
 using Dataflow.Storage;
 using Dataflow.Storage.Gc;
+using Dataflow.Storage.S3;
 
 namespace Dataflow.Execution.Cli;
 
@@ -41,6 +42,8 @@ public sealed class DataflowApp
     private readonly AppOption<ProgressMode> _progress;
     private readonly AppOption<bool> _json;
     private readonly AppOption<bool> _verbose;
+    private readonly AppOption<S3Compatibility?> _s3Profile;
+    private readonly AppOption<long> _s3PartSize;
     private Func<RunContext, Job>? _defineJob;
     private Func<RunContext, CancellationToken, Task>? _beforeRun;
     private Func<RunContext, RunResult, CancellationToken, Task<Verification>>? _verify;
@@ -56,7 +59,9 @@ public sealed class DataflowApp
         ArgumentNullException.ThrowIfNull(description);
         Name = name;
         Description = description;
-        _store = new AppOption<string?>("--store", "The object store: a folder path or file:// URI. Default: a new folder under the system's temporary folder, printed at the start.", null, "FOLDER|URI", null, null);
+        _store = new AppOption<string?>("--store", "The object store: a folder path, file:// URI, s3://bucket/prefix or oss://bucket/prefix (endpoint, region and credentials from the AWS_* variables; the bucket is created if missing). Default: a new folder under the system's temporary folder, printed at the start.", null, "FOLDER|URI", null, null);
+        _s3Profile = new AppOption<S3Compatibility?>("--s3-profile", "For s3:// and oss:// stores, what the service accepts: generic (any S3-compatible server; the default with an endpoint), aws, minio or oss (the default for oss://).", null, "generic|aws|minio|oss", text => ParseEnum<S3Compatibility>(text), null);
+        _s3PartSize = new AppOption<long>("--s3-part-size", "For S3 stores, the size of multipart upload parts (objects up to it go in one PUT), 5MiB to 1GiB.", 16L << 20, "SIZE", ByteSize.Parse, v => v is >= 5L << 20 and <= 1L << 30 ? null : "must be between 5MiB and 1GiB");
         _input = new AppOption<string>("--input", "The key prefix of the input objects.", defaultInput, "PREFIX", null, null);
         _output = new AppOption<string>("--output", "The key of the final output; an existing output is an error unless --overwrite.", defaultOutput, "KEY", null, null);
         _overwrite = new AppOption<bool>("--overwrite", "Replace the output if it already exists.", false, null, null, null);
@@ -152,6 +157,7 @@ public sealed class DataflowApp
         var run = new Command("run", "Run the job (what the program does when no command is given).");
         AddRunCommand(run, console);
         root.Subcommands.Add(run);
+        root.Subcommands.Add(CreateGcCommand(console));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -165,7 +171,7 @@ public sealed class DataflowApp
     }
 
     private IEnumerable<AppOption> AllOptions() =>
-        new AppOption[] { _store, _input, _output, _overwrite, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
+        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
 
     private void AddRunCommand(Command command, AppConsole console)
     {
@@ -216,11 +222,16 @@ public sealed class DataflowApp
         {
             store = location is null
                 ? ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"))
-                : ObjectStore.Open(location);
+                : await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
             return Usage(console, ex.Message);
+        }
+        catch (ObjectStoreException ex)
+        {
+            context.Info($"error: {ex.Message}");
+            return ExitCodes.Failure;
         }
 
         await using (store.ConfigureAwait(false))
@@ -304,6 +315,87 @@ public sealed class DataflowApp
         {
             context.Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(RunRecords.Serialize(summary)));
         }
+    }
+
+    private static ObjectStoreOptions StoreOptions(S3Compatibility? profile, long partSize) => new()
+    {
+        S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
+    };
+
+    private Command CreateGcCommand(AppConsole console)
+    {
+        var store = new Option<string>("--store") { Description = "The store that holds the run.", Required = true, HelpName = "FOLDER|URI" };
+        var runId = new Option<string>("--run-id") { Description = "The run to clean up.", Required = true, HelpName = "ID" };
+        var keepData = new Option<bool>("--keep-data") { Description = "Only abort incomplete uploads; keep the run's intermediate data (e.g. to resume it)." };
+        var profile = new Option<string?>("--s3-profile") { Description = "As for run.", HelpName = "generic|aws|minio|oss" };
+        var command = new Command("gc", "Clean up after a run that crashed or was abandoned: abort its incomplete multipart uploads (found through its upload journal, without listing uploads) and delete its intermediate data. Its plan, commit records and summary stay.")
+        {
+            store, runId, keepData, profile,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var id = parse.GetValue(runId)!;
+            if (!RunLayout.IsValidRunId(id))
+            {
+                return Usage(console, $"--run-id: '{id}' is not a run id");
+            }
+
+            S3Compatibility? s3Profile;
+            try
+            {
+                s3Profile = parse.GetValue(profile) is { } text ? ParseEnum<S3Compatibility>(text) : null;
+            }
+            catch (FormatException ex)
+            {
+                return Usage(console, $"--s3-profile: {ex.Message}");
+            }
+
+            IObjectStore opened;
+            try
+            {
+                opened = await ObjectStore.OpenAsync(parse.GetValue(store)!, StoreOptions(s3Profile, 16L << 20), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex)
+            {
+                return Usage(console, ex.Message);
+            }
+            catch (ObjectStoreException ex)
+            {
+                console.Error.WriteLine($"{Name}: error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+
+            await using (opened.ConfigureAwait(false))
+            {
+                try
+                {
+                    var layout = new RunLayout(id);
+                    var aborted = opened is IIncompleteUploads uploads ? await uploads.AbortIncompleteUploadsAsync(layout.Root, cancellationToken).ConfigureAwait(false) : 0;
+                    var deleted = 0;
+                    if (!parse.GetValue(keepData))
+                    {
+                        var keys = (await opened.ListAllAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false)).Select(i => i.Key).ToList();
+                        for (var i = 0; i < keys.Count; i += 1000)
+                        {
+                            deleted += await opened.DeleteAsync(keys.GetRange(i, Math.Min(1000, keys.Count - i)), cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Name}: run {id}: aborted {aborted} incomplete uploads, deleted {deleted} intermediate objects"));
+                    return ExitCodes.Success;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return ExitCodes.Cancelled;
+                }
+                catch (ObjectStoreException ex)
+                {
+                    console.Error.WriteLine($"{Name}: error: {ex.Message}");
+                    return ExitCodes.Failure;
+                }
+            }
+        });
+        return command;
     }
 
     private int Usage(AppConsole console, string message)

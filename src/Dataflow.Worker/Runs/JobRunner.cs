@@ -99,6 +99,7 @@ public sealed class JobRunner
         // unfinished tasks still need stay, so a failed run can be resumed from its markers.
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+        await AbortIncompleteUploadsAsync(layout, failure is null && !cancelled).ConfigureAwait(false);
         var left = await CountAsync(layout.DataPrefix).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
         var summary = new RunSummary
@@ -149,6 +150,26 @@ public sealed class JobRunner
     {
         ArgumentNullException.ThrowIfNull(summary);
         await _store.PutAsync(new RunLayout(summary.RunId).SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Aborts the multipart uploads of the run that never completed (a writer that died, an abort that failed), found
+    /// through the store's upload journal. After a failure this is best effort: the run's own error is the one to report.
+    /// </summary>
+    private async Task AbortIncompleteUploadsAsync(RunLayout layout, bool succeeded)
+    {
+        if (_store is not IIncompleteUploads uploads)
+        {
+            return;
+        }
+
+        try
+        {
+            await uploads.AbortIncompleteUploadsAsync(layout.Root, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException) when (!succeeded)
+        {
+        }
     }
 
     private async Task<IReadOnlyList<PlanInput>> ListInputsAsync(Job job, CancellationToken cancellationToken)
