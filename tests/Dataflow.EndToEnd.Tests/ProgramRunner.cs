@@ -9,7 +9,7 @@ internal static class ProgramRunner
 {
     public static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
-    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args)
+    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -23,12 +23,19 @@ internal static class ProgramRunner
             info.ArgumentList.Add(arg);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return info;
     }
 
-    public static async Task<ProgramResult> RunAsync(string program, params string[] args)
+    public static Task<ProgramResult> RunAsync(string program, params string[] args) => RunAsync(program, null, args);
+
+    public static async Task<ProgramResult> RunAsync(string program, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var process = Process.Start(StartInfo(program, args))!;
+        using var process = Process.Start(StartInfo(program, args, environment))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(Patience);

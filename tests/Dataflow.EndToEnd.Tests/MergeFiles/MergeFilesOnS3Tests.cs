@@ -1,0 +1,140 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Dataflow.EndToEnd.Tests.MergeFiles;
+
+/// <summary>
+/// merge-files with <c>--store s3://…</c> against the real S3 test server (Swift with s3api, started by ./test.sh),
+/// configured the way users configure it: through the standard AWS variables.
+/// </summary>
+public sealed class MergeFilesOnS3Tests : IDisposable
+{
+    private readonly string _bucket = $"merge-e2e-{Guid.NewGuid():N}"[..30];
+    private readonly AmazonS3Client _client;
+    private readonly Dictionary<string, string> _environment;
+
+    public MergeFilesOnS3Tests()
+    {
+        var endpoint = Setting("DATAFLOW_TEST_S3_ENDPOINT");
+        var key = Setting("DATAFLOW_TEST_S3_ACCESS_KEY");
+        var secret = Setting("DATAFLOW_TEST_S3_SECRET_KEY");
+        _environment = new()
+        {
+            ["AWS_ENDPOINT_URL"] = endpoint,
+            ["AWS_ACCESS_KEY_ID"] = key,
+            ["AWS_SECRET_ACCESS_KEY"] = secret,
+            ["AWS_REGION"] = "us-east-1",
+            ["AWS_PROFILE"] = "dataflow-tests-no-such-profile",
+        };
+        _client = new AmazonS3Client(new BasicAWSCredentials(key, secret), new AmazonS3Config
+        {
+            ServiceURL = endpoint,
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            IgnoreConfiguredEndpointUrls = true,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private static string Setting(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{name} is not set: run ./test.sh, which starts the S3 test server");
+
+    private Task<ProgramResult> RunAsync(params string[] args) => ProgramRunner.RunAsync("merge-files", _environment, args);
+
+    private async Task<List<string>> KeysAsync(string prefix)
+    {
+        var keys = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix, ContinuationToken = token });
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (token is not null);
+        return keys;
+    }
+
+    private async Task<int> IncompleteUploadsAsync() =>
+        (await _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _bucket })).MultipartUploads?.Count ?? 0;
+
+    private async Task AssertCleanRunAsync(ProgramResult result, int stages, int tasks)
+    {
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
+        Assert.Equal(stages, json.GetProperty("stages").GetInt32());
+        Assert.Equal(tasks, json.GetProperty("tasks").GetInt32());
+        Assert.Equal(0, json.GetProperty("intermediateObjectsLeft").GetInt32());
+        var runId = json.GetProperty("runId").GetString()!;
+        Assert.Empty(await KeysAsync($"run/_dataflow/runs/{runId}/data/"));
+        Assert.Empty(await KeysAsync($"run/_dataflow/runs/{runId}/uploads/"));
+        Assert.Equal(0, await IncompleteUploadsAsync());
+        Assert.Equal($"s3://{_bucket}/run/output/merged.txt", json.GetProperty("output").GetString());
+    }
+
+    [Fact]
+    public async Task Run_SeedCascadeOnS3_VerifiesWithNothingLeft()
+    {
+        var result = await RunAsync("--store", $"s3://{_bucket}/run", "--json", "--progress", "none");
+
+        await AssertCleanRunAsync(result, stages: 9, tasks: 511);
+        Assert.Equal(512, (await KeysAsync("run/input/")).Count);
+    }
+
+    [Fact]
+    public async Task Run_LargeInputsOnS3_ComposesAndVerifiesWithNothingLeft()
+    {
+        var result = await RunAsync("--store", $"s3://{_bucket}/run", "--files", "16", "--file-size", "12MiB", "--json", "--progress", "none");
+
+        await AssertCleanRunAsync(result, stages: 4, tasks: 15);
+        var output = await _client.GetObjectMetadataAsync(_bucket, "run/output/merged.txt");
+        Assert.Equal(16L * 12 << 20, output.ContentLength);
+
+        // The final merge was a multipart upload of server-side copies, so its ETag is that of a multipart object.
+        Assert.Matches("-[0-9]+\"?$", output.ETag);
+    }
+
+    [Fact]
+    public async Task Run_WrongCredentials_Exit1WithAClearErrorAndNoSecret()
+    {
+        var environment = new Dictionary<string, string>(_environment) { ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret-at-all" };
+
+        var result = await ProgramRunner.RunAsync("merge-files", environment, "--store", $"s3://{_bucket}/run", "--files", "2");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("access denied", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-secret-at-all", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gc_CrashedRunWithAnIncompleteUpload_AbortsItAndDeletesTheData()
+    {
+        // A crashed run: an intermediate object, and a multipart upload recorded in the run's journal but never finished.
+        const string RunId = "crashed-run";
+        await _client.PutBucketAsync(_bucket);
+        await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = $"run/_dataflow/runs/{RunId}/data/s0000/t000000.a01-1.out", ContentBody = "x", UseChunkEncoding = false });
+        var upload = await _client.InitiateMultipartUploadAsync(_bucket, $"run/_dataflow/runs/{RunId}/data/s0001/t000000.a01-2.out");
+        await _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket,
+            Key = $"run/_dataflow/runs/{RunId}/uploads/entry.json",
+            ContentBody = $$"""{"key":"_dataflow/runs/{{RunId}}/data/s0001/t000000.a01-2.out","uploadId":"{{upload.UploadId}}","startedAt":"2026-11-29T00:00:00Z"}""",
+            UseChunkEncoding = false,
+        });
+        Assert.Equal(1, await IncompleteUploadsAsync());
+
+        var result = await RunAsync("gc", "--store", $"s3://{_bucket}/run", "--run-id", RunId, "--s3-profile", "oss");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("aborted 1 incomplete uploads, deleted 1 intermediate objects", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, await IncompleteUploadsAsync());
+        Assert.Empty(await KeysAsync($"run/_dataflow/runs/{RunId}/"));
+    }
+}
