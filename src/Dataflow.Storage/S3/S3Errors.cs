@@ -75,8 +75,15 @@ internal static class S3Errors
     }
 
     /// <summary>The store's exception for a failed request about <paramref name="key"/> (or the bucket, when <see langword="null"/>).</summary>
-    public static Exception Translate(Exception exception, string location, string bucket, string? key, string action)
+    /// <param name="exception">The failure.</param>
+    /// <param name="location">The store's address.</param>
+    /// <param name="bucket">The bucket.</param>
+    /// <param name="key">The object concerned, if any.</param>
+    /// <param name="action">What was being done, e.g. "read the object".</param>
+    /// <param name="scrub">Removes credentials from text that came from the server or the SDK.</param>
+    public static Exception Translate(Exception exception, string location, string bucket, string? key, string action, Func<string, string>? scrub = null)
     {
+        scrub ??= text => text;
         if (exception is ObjectStoreException or OperationCanceledException or ArgumentException)
         {
             return exception;
@@ -105,7 +112,7 @@ internal static class S3Errors
                 return new ObjectStoreException(location, key, "the requested range lies beyond the end of the object", exception);
             }
 
-            return new ObjectStoreException(location, key, $"cannot {action}: the server answered {(int)s3.StatusCode} {code}: {s3.Message}", exception);
+            return new ObjectStoreException(location, key, $"cannot {action}: the server answered {(int)s3.StatusCode} {code}: {scrub(s3.Message)}", exception);
         }
 
         if (exception is AmazonClientException client && client.Message.Contains("credential", StringComparison.OrdinalIgnoreCase))
@@ -113,6 +120,6 @@ internal static class S3Errors
             return new ObjectStoreException(location, key, $"cannot {action}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or web identity)", exception);
         }
 
-        return new ObjectStoreException(location, key, $"cannot {action}: {exception.Message}", exception);
+        return new ObjectStoreException(location, key, $"cannot {action}: {scrub(exception.Message)}", exception);
     }
 }

@@ -20,6 +20,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
     private readonly S3Address _address;
     private readonly S3HttpClientFactory _http;
     private readonly ResiliencePipeline _pipeline;
+    private readonly string[] _secrets;
 
     public S3ObjectStore(S3Address address, S3StoreOptions options)
     {
@@ -31,6 +32,17 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         Client = CreateClient(address, options, Profile, _http);
         _pipeline = S3Errors.CreatePipeline(options);
         Journal = new S3UploadJournal(this);
+        _secrets = new[]
+            {
+                options.AccessKey, options.SecretKey, options.SessionToken,
+                options.UseEnvironment ? Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") : null,
+                options.UseEnvironment ? Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY") : null,
+                options.UseEnvironment ? Environment.GetEnvironmentVariable("AWS_SESSION_TOKEN") : null,
+            }
+            .Where(s => s is { Length: >= 4 })
+            .Select(s => s!)
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
     }
 
     public string Location => _address.ToString();
@@ -66,12 +78,12 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         {
             if (!Options.CreateBucketIfMissing)
             {
-                throw S3Errors.Translate(ex, Location, Bucket, null, "open the store");
+                throw S3Errors.Translate(ex, Location, Bucket, null, "open the store", Scrub);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw S3Errors.Translate(ex, Location, Bucket, null, "open the store");
+            throw S3Errors.Translate(ex, Location, Bucket, null, "open the store", Scrub);
         }
 
         await RunAsync(null, "create the bucket", async token =>
@@ -237,6 +249,17 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         return key;
     }
 
+    /// <summary>Replaces any credential in <paramref name="text"/> (it may come from the server) with asterisks.</summary>
+    internal string Scrub(string text)
+    {
+        foreach (var secret in _secrets)
+        {
+            text = text.Replace(secret, "***", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
     /// <summary>The bucket key of a store key.</summary>
     internal string Full(string key) => _address.Prefix + key;
 
@@ -249,7 +272,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            throw S3Errors.Translate(ex, Location, Bucket, key, action);
+            throw S3Errors.Translate(ex, Location, Bucket, key, action, Scrub);
         }
     }
 
