@@ -81,6 +81,7 @@ internal static class S3Runner
     private static async Task<int> RunAllAsync(Options options)
     {
         var started = DateTimeOffset.Now;
+        var loadAtStart = LoadAverage();
         await using var fixture = await S3BenchFixture.CreateAsync("dataflow-bench-s3").ConfigureAwait(false);
         var source = Path.Combine(fixture.Folder, "source.bin");
         var warmupSource = Path.Combine(fixture.Folder, "warmup.bin");
@@ -130,7 +131,7 @@ internal static class S3Runner
             }
         }
 
-        Console.WriteLine(Report(options, uploadSize, started, results));
+        Console.WriteLine(Report(options, uploadSize, started, (loadAtStart, LoadAverage()), results));
         return 0;
     }
 
@@ -230,13 +231,14 @@ internal static class S3Runner
             ?? throw new InvalidOperationException($"{name} (repetition {rep}) printed no result: {output}");
     }
 
-    private static string Report(Options options, long size, DateTimeOffset started, Dictionary<string, List<CaseResult>> results)
+    private static string Report(Options options, long size, DateTimeOffset started, (string Start, string End) load, Dictionary<string, List<CaseResult>> results)
     {
         var culture = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine(culture, $"## S3: Dataflow vs TransferUtility ({started:yyyy-MM-dd HH:mm zzz})");
         text.AppendLine();
-        text.AppendLine(culture, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; endpoint {S3BenchServer.FromEnvironment().Endpoint}.");
+        text.AppendLine(culture, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; endpoint {S3BenchServer.FromEnvironment().Endpoint}; "
+            + $"load average (1, 5, 15 min) at the start {load.Start}, at the end {load.End}.");
         text.AppendLine(culture, $"{options.Repetitions} repetitions per case, alternating; object {ByteSize.Format(size)}; compose {options.Pieces} x {ByteSize.Format(options.PieceSize)}. "
             + $"Both clients: {S3BenchServer.PartSize >> 20} MiB parts/ranges, {S3BenchServer.Concurrency} at once. Peak RSS: the child process's VmHWM over the timed operation (reset after the warm-up), runtime included.");
         text.AppendLine();
@@ -299,6 +301,10 @@ internal static class S3Runner
             : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
             : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
+
+    /// <summary>The system's load averages over 1, 5 and 15 minutes (from <c>/proc/loadavg</c>): how busy the cores were with other work.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private static void Progress(string message) => Console.Error.WriteLine("s3: " + message);
 
