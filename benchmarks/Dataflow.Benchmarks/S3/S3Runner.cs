@@ -262,10 +262,15 @@ internal static class S3Runner
         text.AppendLine();
         double MedianSpeed(string name) => Median(results[name].Select(r => r.Bytes / MiB / r.Seconds));
         double MedianTime(string name) => Median(results[name].Select(r => r.Seconds));
-        text.AppendLine(culture, $"- upload, Dataflow / TransferUtility (MiB/s, medians): **{MedianSpeed(Cases.UploadDataflow) / MedianSpeed(Cases.UploadTransferUtility):0.00}**");
-        text.AppendLine(culture, $"- download, Dataflow / TransferUtility (MiB/s, medians): **{MedianSpeed(Cases.DownloadDataflow) / MedianSpeed(Cases.DownloadTransferUtility):0.00}**");
+
+        // The two cases of a pair run back to back, so the ratio within each repetition shares its moment's load.
+        double PairedRatio(string a, string b) => Median(results[a].Zip(results[b], (x, y) => x.Seconds / y.Seconds));
+        text.AppendLine(culture, $"- upload, Dataflow / TransferUtility (MiB/s, medians): **{MedianSpeed(Cases.UploadDataflow) / MedianSpeed(Cases.UploadTransferUtility):0.00}** "
+            + $"(median of the per-repetition ratios: {PairedRatio(Cases.UploadTransferUtility, Cases.UploadDataflow):0.00})");
+        text.AppendLine(culture, $"- download, Dataflow / TransferUtility (MiB/s, medians): **{MedianSpeed(Cases.DownloadDataflow) / MedianSpeed(Cases.DownloadTransferUtility):0.00}** "
+            + $"(median of the per-repetition ratios: {PairedRatio(Cases.DownloadTransferUtility, Cases.DownloadDataflow):0.00})");
         text.AppendLine(culture, $"- compose / download-concat-upload (time, medians): **{MedianTime(Cases.Compose) / MedianTime(Cases.DownloadConcatUpload):0.00}** "
-            + $"({MedianTime(Cases.Compose):0.000} s vs {MedianTime(Cases.DownloadConcatUpload):0.000} s)");
+            + $"({MedianTime(Cases.Compose):0.000} s vs {MedianTime(Cases.DownloadConcatUpload):0.000} s; median of the per-repetition ratios: {PairedRatio(Cases.Compose, Cases.DownloadConcatUpload):0.00})");
         text.AppendLine();
         text.AppendLine("Every repetition (MiB/s, in the order run):");
         text.AppendLine();
