@@ -58,6 +58,61 @@ public sealed class S3StoreFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenReadAsync_ConnectionResetMidBody_ResumesInsteadOfFailing()
+    {
+        // Regression: a streamed read (under the parallel-read threshold) that met a reset after the answer's headers
+        // threw the raw IOException to the caller, while every other request was retried.
+        var content = Bytes(3 * MiB, seed: 5);
+        await _direct.PutAsync("read/three", content);
+        var gets = 0;
+        await using var proxy = new FaultProxy(S3TestServer.Endpoint, new FaultOptions
+        {
+            // The first GET of each read is cut off (a resumed GET asks for another range: another identity).
+            Rule = (request, _) => request.Method == "GET" && request.Path.EndsWith("/read/three", StringComparison.Ordinal) && ++gets is 1 or 3
+                ? FaultKind.TruncateBody
+                : FaultKind.None,
+        });
+        await using var store = await S3TestServer.OpenAsync(_bucket, proxy);
+
+        var whole = await store.ReadAllBytesAsync("read/three");
+        var range = new byte[MiB];
+        var stream = await store.OpenReadAsync("read/three", offset: MiB, length: MiB);
+        await using (stream)
+        {
+            await stream.ReadExactlyAsync(range);
+        }
+
+        Assert.Equal(content, whole);
+        Assert.Equal(content.AsSpan(MiB, MiB).ToArray(), range);
+        Assert.Equal(2, proxy.Count(FaultKind.TruncateBody));
+        Assert.Equal(4, gets);
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ObjectReplacedBeforeResume_FailsInsteadOfMixingVersions()
+    {
+        var first = Bytes(2 * MiB, seed: 11);
+        await _direct.PutAsync("read/replaced", first);
+        await using var proxy = new FaultProxy(S3TestServer.Endpoint, new FaultOptions
+        {
+            Rule = (request, seen) => request.Method == "GET" && request.Path.EndsWith("/read/replaced", StringComparison.Ordinal) && seen == 0 ? FaultKind.TruncateBody : FaultKind.None,
+        });
+        await using var store = await S3TestServer.OpenAsync(_bucket, proxy);
+
+        var stream = await store.OpenReadAsync("read/replaced");
+        var head = new byte[1000];
+        await stream.ReadExactlyAsync(head);
+        await _direct.PutAsync("read/replaced", Bytes(2 * MiB, seed: 12));
+        var rest = new MemoryStream();
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(async () => await stream.CopyToAsync(rest));
+        await stream.DisposeAsync();
+
+        Assert.Equal(first.AsSpan(0, head.Length).ToArray(), head);
+        Assert.Contains("412", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, proxy.Count(FaultKind.TruncateBody));
+    }
+
+    [Fact]
     public async Task OpenAsync_FirstRequestAnsweredSlowDown_RetriesInsteadOfFailing()
     {
         // Regression: opening the store asked for the bucket's location once, outside the retry policy, so one 503
