@@ -40,6 +40,12 @@ internal sealed class ProxyRequest(string method, string target, IReadOnlyList<K
 
     public int BodyLength { get; } = bodyLength;
 
+    /// <summary>The request's number in the order the proxy read them, from 1.</summary>
+    public long Number { get; internal set; }
+
+    /// <summary>How many times the proxy had seen the same <see cref="Identity"/> before.</summary>
+    public int Repeat { get; internal set; }
+
     public string Path => Target.Split('?', 2)[0];
 
     public string Query => Target.Contains('?', StringComparison.Ordinal) ? Target.Split('?', 2)[1] : string.Empty;
@@ -63,7 +69,7 @@ internal sealed class ProxyRequest(string method, string target, IReadOnlyList<K
     public bool HasParameter(string name) =>
         Query.Split('&').Any(p => p == name || p.StartsWith(name + "=", StringComparison.Ordinal));
 
-    public override string ToString() => $"{Method} {Target}";
+    public override string ToString() => $"#{Number} {Method} {Target}{(Header("Range") is { } range ? " " + range : "")} (repeat {Repeat})";
 }
 
 /// <summary>
@@ -131,7 +137,7 @@ internal sealed class FaultProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly Uri _target;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
+    private readonly ConcurrentDictionary<Socket, Task> _connections = new();
     private readonly ConcurrentQueue<string> _log = new();
     private readonly ConcurrentQueue<ProxyRequest> _seen = new();
     private readonly Lock _gate = new();
@@ -200,7 +206,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces the faults from the next request on, restarting the generator from their seed.</summary>
+    /// <summary>Replaces the faults from the next request on, restarting the generator from their seed and the counts of each request's repeats.</summary>
     public void SetFaults(FaultOptions faults)
     {
         lock (_gate)
@@ -208,6 +214,7 @@ internal sealed class FaultProxy : IAsyncDisposable
             _faults = faults;
             _random = new Random(faults.Seed);
             _faultsInARow.Clear();
+            _seenByIdentity.Clear();
         }
     }
 
@@ -224,12 +231,15 @@ internal sealed class FaultProxy : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Stop();
-        foreach (var socket in _connections.Keys)
+        await _acceptLoop;
+        var serving = _connections.ToArray();
+        foreach (var (socket, _) in serving)
         {
             socket.Dispose();
         }
 
-        await _acceptLoop;
+        // A failure the proxy did not expect surfaces here.
+        await Task.WhenAll(serving.Select(c => c.Value));
         _upstream.Dispose();
         _stop.Dispose();
     }
@@ -249,13 +259,13 @@ internal sealed class FaultProxy : IAsyncDisposable
             }
 
             socket.NoDelay = true;
-            _connections.TryAdd(socket, 0);
-            _ = Task.Run(() => ServeAsync(socket));
+            _connections[socket] = Task.Run(() => ServeAsync(socket));
         }
     }
 
     private async Task ServeAsync(Socket socket)
     {
+        var reset = true;
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: false);
@@ -265,12 +275,14 @@ internal sealed class FaultProxy : IAsyncDisposable
                 var request = await ReadRequestAsync(reader, stream);
                 if (request is null)
                 {
+                    reset = false;
                     return;
                 }
 
-                var keepOpen = await HandleAsync(request.Value.Request, request.Value.Body, request.Value.Host, stream);
-                if (!keepOpen)
+                var next = await HandleAsync(request.Value.Request, request.Value.Body, request.Value.Host, stream);
+                if (next != Next.Continue)
                 {
+                    reset = next == Next.Reset;
                     return;
                 }
             }
@@ -281,8 +293,14 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
         finally
         {
-            _connections.TryRemove(socket, out _);
-            Reset(socket);
+            if (reset)
+            {
+                Reset(socket);
+            }
+            else
+            {
+                Close(socket);
+            }
         }
     }
 
@@ -330,14 +348,21 @@ internal sealed class FaultProxy : IAsyncDisposable
             body = [];
         }
 
-        Interlocked.Increment(ref _requests);
-        var request = new ProxyRequest(requestLine[0], requestLine[1], headers, body.Length);
+        var request = new ProxyRequest(requestLine[0], requestLine[1], headers, body.Length) { Number = Interlocked.Increment(ref _requests) };
         _seen.Enqueue(request);
         return (request, body, Get("Host") ?? Endpoint.Authority);
     }
 
-    /// <summary>Answers one request; false when the connection is to be closed.</summary>
-    private async Task<bool> HandleAsync(ProxyRequest request, byte[] body, string host, NetworkStream stream)
+    /// <summary>What becomes of a connection after a request.</summary>
+    private enum Next
+    {
+        Continue,
+        Close,
+        Reset,
+    }
+
+    /// <summary>Answers one request, or not (a fault); says what becomes of the connection.</summary>
+    private async Task<Next> HandleAsync(ProxyRequest request, byte[] body, string host, NetworkStream stream)
     {
         var fault = Decide(request);
         switch (fault)
@@ -345,14 +370,14 @@ internal sealed class FaultProxy : IAsyncDisposable
             case FaultKind.SlowDown:
                 Record(fault, request);
                 await WriteErrorAsync(stream, request, 503, "Slow Down", "SlowDown", "Please reduce your request rate.");
-                return true;
+                return Next.Continue;
             case FaultKind.InternalError:
                 Record(fault, request);
                 await WriteErrorAsync(stream, request, 500, "Internal Server Error", "InternalError", "We encountered an internal error. Please try again.");
-                return true;
+                return Next.Continue;
             case FaultKind.DropRequest:
                 Record(fault, request);
-                return false;
+                return Next.Reset;
         }
 
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target.GetLeftPart(UriPartial.Authority) + request.Target));
@@ -381,7 +406,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         if (fault == FaultKind.DropResponse)
         {
             Record(fault, request);
-            return false;
+            return Next.Reset;
         }
 
         var head = new StringBuilder();
@@ -402,7 +427,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         if (fault == FaultKind.TruncateBody && (noBody || length is null or < 2))
         {
             Record(FaultKind.DropResponse, request);
-            return false;
+            return Next.Reset;
         }
 
         if (length is { } known)
@@ -419,7 +444,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         if (noBody)
         {
             Record(FaultKind.None, request);
-            return true;
+            return Next.Continue;
         }
 
         await using var content = await response.Content.ReadAsStreamAsync(_stop.Token);
@@ -430,7 +455,7 @@ internal sealed class FaultProxy : IAsyncDisposable
             await stream.WriteAsync(half, _stop.Token);
             await stream.FlushAsync(_stop.Token);
             Record(fault, request);
-            return false;
+            return Next.Reset;
         }
 
         if (length is not null)
@@ -452,7 +477,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
 
         Record(FaultKind.None, request);
-        return !string.Equals(request.Header("Connection"), "close", StringComparison.OrdinalIgnoreCase);
+        return string.Equals(request.Header("Connection"), "close", StringComparison.OrdinalIgnoreCase) ? Next.Close : Next.Continue;
     }
 
     private FaultKind Decide(ProxyRequest request)
@@ -462,6 +487,7 @@ internal sealed class FaultProxy : IAsyncDisposable
             var faults = _faults;
             var seen = _seenByIdentity.GetValueOrDefault(request.Identity);
             _seenByIdentity[request.Identity] = seen + 1;
+            request.Repeat = seen;
 
             // Always two draws per request, so that the sequence of decisions depends on the seed alone.
             var draw = _random.NextDouble();
@@ -472,7 +498,7 @@ internal sealed class FaultProxy : IAsyncDisposable
             }
 
             var inARow = _faultsInARow.GetValueOrDefault(request.Identity);
-            if (Requests > faults.FaultFreeRequests
+            if (request.Number > faults.FaultFreeRequests
                 && draw < faults.Rate
                 && inARow < faults.MaxConsecutive
                 && (faults.Eligible?.Invoke(request, kind) ?? true))
@@ -512,6 +538,20 @@ internal sealed class FaultProxy : IAsyncDisposable
     }
 
     private static string SecurityElement(string text) => System.Security.SecurityElement.Escape(text);
+
+    /// <summary>Closes gracefully: what was written is delivered first.</summary>
+    private static void Close(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        socket.Dispose();
+    }
 
     /// <summary>Closes with a reset (RST), as a crashed server or a broken network would.</summary>
     private static void Reset(Socket socket)

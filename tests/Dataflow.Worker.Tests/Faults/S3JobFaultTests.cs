@@ -27,16 +27,31 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>
     /// A fifth of the requests meet a fault of every kind the proxy has, on every request the run sends — including
     /// lost answers to "start a multipart upload" (an upload only the run's final clean-up finds) and to "complete"
-    /// (retried: the server may no longer know the upload). No request meets more than two in a row, so each one gets
-    /// through within the store's 4 attempts; what a retried request cannot repair fails the task's attempt, which
-    /// the task runner retries.
+    /// (retried). No request meets more than two in a row, so each one gets through within the store's 4 attempts.
+    /// Besides, the first request matching <paramref name="doomed"/> fails all 4 of its attempts (500): that fails
+    /// the task's attempt, and the task runner's retry (a new attempt, new keys, a new upload) gets through.
     /// </summary>
-    private static FaultOptions Intermittent(int seed) => new()
+    private static FaultOptions Intermittent(int seed, Func<ProxyRequest, bool> doomed)
     {
-        Seed = seed,
-        Rate = 0.2,
-        Kinds = [FaultKind.SlowDown, FaultKind.InternalError, FaultKind.DropRequest, FaultKind.DropResponse, FaultKind.TruncateBody],
-    };
+        string? identity = null;
+        return new FaultOptions
+        {
+            Seed = seed,
+            Rate = 0.2,
+            Kinds = [FaultKind.SlowDown, FaultKind.InternalError, FaultKind.DropRequest, FaultKind.DropResponse, FaultKind.TruncateBody],
+
+            // Called under the proxy's lock.
+            Rule = (request, seen) =>
+            {
+                if (identity is null && doomed(request))
+                {
+                    identity = request.Identity;
+                }
+
+                return request.Identity == identity && seen < 4 ? FaultKind.InternalError : FaultKind.None;
+            },
+        };
+    }
 
     private static JobRunnerOptions Runner() => new()
     {
@@ -54,7 +69,8 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var expected = await Inputs.WriteAsync(_direct, 64, size: 1);
 
-        var faulty = await RunCleanThenFaultyAsync(fanIn: 2, Intermittent(seed: 42));
+        // Doomed: the first read of an input byte by the final task's compose.
+        var faulty = await RunCleanThenFaultyAsync(fanIn: 2, Intermittent(seed: 42, r => r.Method == "GET" && r.Path.Contains("/input/", StringComparison.Ordinal)));
 
         Assert.Equal(expected, faulty);
     }
@@ -65,7 +81,8 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
         // 6 MiB each: the final output is a multipart upload of server-side copies (UploadPartCopy).
         var expected = await Inputs.WriteAsync(_direct, 6, size: 6 * MiB);
 
-        var faulty = await RunCleanThenFaultyAsync(fanIn: 2, Intermittent(seed: 43), proxy =>
+        // Doomed: the first server-side copy of a part.
+        var faulty = await RunCleanThenFaultyAsync(fanIn: 2, Intermittent(seed: 43, r => r.IsUploadPartCopy), proxy =>
             Assert.True(proxy.Seen(r => r.IsUploadPartCopy) >= 6 && proxy.Seen(r => r.IsCompleteUpload) >= 1, "the output was composed by UploadPartCopy"));
 
         Assert.Equal(expected.Length, faulty.Length);
@@ -164,7 +181,9 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
 
         // On the server itself: no multipart upload left open by either run.
         Assert.Empty(await S3TestServer.IncompleteUploadsAsync(_direct));
-        Assert.True(proxy.Faults > 0, proxy.Describe());
+        Assert.Equal(0, clean.Summary.Retries);
+        Assert.True(faulty.Summary.Retries >= 1, "the doomed request failed a task attempt, and the task was retried");
+        Assert.True(proxy.Count(FaultKind.InternalError) >= 4 && proxy.Faults > 4, proxy.Describe());
         check?.Invoke(proxy);
         return faultyBytes;
     }

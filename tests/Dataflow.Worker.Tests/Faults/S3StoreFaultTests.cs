@@ -194,6 +194,26 @@ public sealed class S3StoreFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteAsync_CompleteAnswerLost_WriteSucceeds()
+    {
+        // The server completes the upload but the answer is lost; the store asks again.
+        await using var proxy = new FaultProxy(S3TestServer.Endpoint, new FaultOptions
+        {
+            Rule = (request, seen) => request.IsCompleteUpload && seen == 0 ? FaultKind.DropResponse : FaultKind.None,
+        });
+        await using var store = await S3TestServer.OpenAsync(_bucket, proxy);
+        var content = Bytes(11 * MiB, seed: 13);
+
+        var info = await store.PutAsync("large/completed", content);
+
+        Assert.Equal(content.Length, info.Size);
+        Assert.Equal(content, await _direct.ReadAllBytesAsync("large/completed"));
+        Assert.Empty(await S3TestServer.IncompleteUploadsAsync(_direct));
+        Assert.Empty(await _direct.ListAllAsync(RunLayout.ReservedPrefix));
+        Assert.Equal(1, proxy.Count(FaultKind.DropResponse));
+    }
+
+    [Fact]
     public async Task OpenAsync_FirstRequestAnsweredSlowDown_RetriesInsteadOfFailing()
     {
         // Regression: opening the store asked for the bucket's location once, outside the retry policy, so one 503
