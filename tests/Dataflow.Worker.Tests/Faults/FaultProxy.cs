@@ -197,6 +197,9 @@ internal sealed class FaultProxy : IAsyncDisposable
     /// <summary>Requests read from clients that match <paramref name="predicate"/>.</summary>
     public int Seen(Func<ProxyRequest, bool> predicate) => _seen.Count(predicate);
 
+    /// <summary>The requests read from clients that match <paramref name="predicate"/>, in the order they arrived.</summary>
+    public List<ProxyRequest> Matching(Func<ProxyRequest, bool> predicate) => [.. _seen.Where(predicate).OrderBy(r => r.Number)];
+
     /// <summary>Requests that met <paramref name="kind"/> (<see cref="FaultKind.None"/>: passed untouched).</summary>
     public int Count(FaultKind kind)
     {
