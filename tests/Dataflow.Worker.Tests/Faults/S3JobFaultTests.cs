@@ -25,11 +25,11 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>
-    /// A fifth of the requests meet a fault of every kind the proxy has, on every request the run sends — including
-    /// lost answers to "start a multipart upload" (an upload only the run's final clean-up finds) and to "complete"
-    /// (retried). No request meets more than two in a row, so each one gets through within the store's 4 attempts.
-    /// Besides, the first request matching <paramref name="doomed"/> fails all 4 of its attempts (500): that fails
-    /// the task's attempt, and the task runner's retry (a new attempt, new keys, a new upload) gets through.
+    /// A fifth of the requests meet a fault of any kind the proxy has, whatever the request — so possibly a lost answer
+    /// to "start a multipart upload" (an upload only the run's final clean-up finds) or to "complete" (retried). No
+    /// request meets more than two in a row, so each one gets through within the store's 4 attempts. Besides, the
+    /// first request matching <paramref name="doomed"/> fails all 4 of its attempts (500): that fails the task's
+    /// attempt, and the task runner's retry (a new attempt, under new keys) gets through.
     /// </summary>
     private static FaultOptions Intermittent(int seed, Func<ProxyRequest, bool> doomed)
     {
@@ -53,6 +53,10 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
         };
     }
 
+    /// <summary>
+    /// The default 3 attempts per task, not raised: the store's own attempts absorb intermittent faults, and the one
+    /// doomed request costs one task retry. Short back-off keeps the tests quick.
+    /// </summary>
     private static JobRunnerOptions Runner() => new()
     {
         Concurrency = 4,
