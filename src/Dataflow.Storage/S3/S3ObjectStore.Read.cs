@@ -49,7 +49,7 @@ internal sealed partial class S3ObjectStore
                 return new ParallelRangeReadStream(this, key, offset, count);
             }
 
-            return new ResponseStream(response, count);
+            return new ResponseStream(this, key, response, offset, count);
         }
         catch
         {
@@ -58,10 +58,10 @@ internal sealed partial class S3ObjectStore
         }
     }
 
-    private Task<GetObjectResponse> GetAsync(string key, long offset, long? length, CancellationToken cancellationToken) =>
+    private Task<GetObjectResponse> GetAsync(string key, long offset, long? length, CancellationToken cancellationToken, string? ifMatch = null) =>
         RunAsync(key, "read the object", token =>
             {
-                var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key) };
+                var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), EtagToMatch = ifMatch };
                 if (length is { } count)
                 {
                     request.ByteRange = new ByteRange(offset, offset + count - 1);
@@ -111,49 +111,102 @@ internal sealed partial class S3ObjectStore
         return offset + response.ContentLength;
     }
 
-    /// <summary>The body of one GET; disposes the response with it and insists on the expected length.</summary>
+    /// <summary>
+    /// The body of one GET; disposes the response with it and insists on the expected length. A body cut off by a
+    /// transient failure (a reset, an early end) is resumed where it stopped, with a ranged GET of the same version
+    /// (If-Match on its ETag), up to <see cref="S3StoreOptions.MaxRequestAttempts"/> failures in a row without progress.
+    /// </summary>
     private sealed class ResponseStream : ReadOnlyStream
     {
-        private readonly GetObjectResponse _response;
-        private readonly Stream _body;
+        private readonly S3ObjectStore _store;
+        private readonly string _key;
+        private readonly string? _etag;
+        private GetObjectResponse? _response;
+        private long _offset;
         private long _left;
+        private int _failures;
 
-        public ResponseStream(GetObjectResponse response, long length)
+        public ResponseStream(S3ObjectStore store, string key, GetObjectResponse response, long offset, long length)
         {
+            _store = store;
+            _key = key;
+            _etag = response.ETag;
             _response = response;
-            _body = response.ResponseStream;
+            _offset = offset;
             _left = length;
             Length = length;
         }
 
         public override long Length { get; }
 
-        public override int Read(Span<byte> buffer) => Account(buffer.Length, _body.Read(buffer[..Limit(buffer.Length)]));
+        public override int Read(Span<byte> buffer)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+            try
+            {
+                var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+                rented.AsSpan(0, n).CopyTo(buffer);
+                return n;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Account(buffer.Length, await _body.ReadAsync(buffer[..Limit(buffer.Length)], cancellationToken).ConfigureAwait(false));
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty || _left == 0)
+            {
+                return 0;
+            }
+
+            while (true)
+            {
+                try
+                {
+                    var response = _response ?? await ResumeAsync(cancellationToken).ConfigureAwait(false);
+                    var n = await response.ResponseStream.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        throw new IOException($"the connection ended {_left} bytes before the end of the object");
+                    }
+
+                    _offset += n;
+                    _left -= n;
+                    _failures = 0;
+                    return n;
+                }
+                catch (Exception ex) when (ex is not ObjectStoreException && S3Errors.IsTransient(ex, cancellationToken))
+                {
+                    _response?.Dispose();
+                    _response = null;
+                    if (++_failures >= _store.Options.MaxRequestAttempts)
+                    {
+                        throw S3Errors.Translate(ex, _store.Location, _store.Bucket, _key, "read the object");
+                    }
+
+                    await Task.Delay(_store.Options.RetryDelay * _failures, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                _response.Dispose();
+                _response?.Dispose();
+                _response = null;
             }
 
             base.Dispose(disposing);
         }
 
-        private int Limit(int wanted) => (int)Math.Min(wanted, _left);
-
-        private int Account(int wanted, int n)
+        /// <summary>Asks for the rest of the range, of the version read so far.</summary>
+        private async Task<GetObjectResponse> ResumeAsync(CancellationToken cancellationToken)
         {
-            if (n == 0 && wanted > 0 && _left > 0)
-            {
-                throw new IOException($"the connection ended {_left} bytes before the end of the object");
-            }
-
-            _left -= n;
-            return n;
+            _response = await _store.GetAsync(_key, _offset, _left, cancellationToken, _etag).ConfigureAwait(false);
+            return _response;
         }
     }
 

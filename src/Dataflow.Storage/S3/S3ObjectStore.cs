@@ -71,19 +71,14 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
     {
         try
         {
-            await Client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, cancellationToken).ConfigureAwait(false);
+            // Under the retry policy like every request: one 503 or reset must not fail the open.
+            await RunAsync(null, "open the store", token => Client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, token), cancellationToken).ConfigureAwait(false);
             return;
         }
-        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" || ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        catch (ObjectStoreException ex) when (Options.CreateBucketIfMissing
+                                              && ex.InnerException is AmazonS3Exception s3
+                                              && (s3.ErrorCode == "NoSuchBucket" || s3.StatusCode == System.Net.HttpStatusCode.NotFound))
         {
-            if (!Options.CreateBucketIfMissing)
-            {
-                throw S3Errors.Translate(ex, Location, Bucket, null, "open the store", Scrub);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            throw S3Errors.Translate(ex, Location, Bucket, null, "open the store", Scrub);
         }
 
         await RunAsync(null, "create the bucket", async token =>

@@ -62,7 +62,11 @@ public sealed class S3StoreOptions
     /// <summary>Ranges fetched at once by one parallel read. Default 4.</summary>
     public int MaxConcurrentReads { get; init; } = 4;
 
-    /// <summary>Attempts per request for transient errors (5xx, SlowDown, throttling, resets, timeouts), the first included. Default 4; the SDK's own retries are off.</summary>
+    /// <summary>
+    /// Attempts per request for transient errors (5xx, SlowDown, throttling, resets, timeouts), the first included; a
+    /// read whose body is cut off resumes from where it stopped as many times in a row. Default 4; the SDK's own
+    /// retries are off.
+    /// </summary>
     public int MaxRequestAttempts { get; init; } = 4;
 
     /// <summary>The delay before the first retry of a request; doubles each time, with jitter. Default 200 ms.</summary>
