@@ -38,8 +38,21 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
         await store.PutAsync(EntryKey(key, uploadId), entry, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ForgetAsync(string key, string uploadId, CancellationToken cancellationToken) =>
-        await store.DeleteAsync([EntryKey(key, uploadId)], cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Removes the record of an upload that completed or was aborted. Best effort: a record left behind only makes a
+    /// later clean-up try to abort an upload that no longer exists, which it takes in its stride; it must not fail a
+    /// write that has already succeeded.
+    /// </summary>
+    public async Task ForgetAsync(string key, string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.DeleteAsync([EntryKey(key, uploadId)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException)
+        {
+        }
+    }
 
     /// <summary>Aborts the recorded uploads of keys under <paramref name="keyPrefix"/> and forgets them; returns how many were still open.</summary>
     public async Task<int> AbortRecordedAsync(string keyPrefix, CancellationToken cancellationToken)

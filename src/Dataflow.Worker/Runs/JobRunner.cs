@@ -99,7 +99,7 @@ public sealed class JobRunner
         // unfinished tasks still need stay, so a failed run can be resumed from its markers.
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
-        await AbortIncompleteUploadsAsync(layout, failure is null && !cancelled).ConfigureAwait(false);
+        await AbortIncompleteUploadsAsync(layout).ConfigureAwait(false);
         var left = await CountAsync(layout.DataPrefix).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
         var summary = new RunSummary
@@ -154,9 +154,10 @@ public sealed class JobRunner
 
     /// <summary>
     /// Aborts the multipart uploads of the run that never completed (a writer that died, an abort that failed), found
-    /// through the store's upload journal. After a failure this is best effort: the run's own error is the one to report.
+    /// through the store's upload journal. Best effort: what cannot be aborted now stays in the journal for
+    /// <c>gc</c>, and must neither fail a run whose output is published nor hide a failed run's own error.
     /// </summary>
-    private async Task AbortIncompleteUploadsAsync(RunLayout layout, bool succeeded)
+    private async Task AbortIncompleteUploadsAsync(RunLayout layout)
     {
         if (_store is not IIncompleteUploads uploads)
         {
@@ -167,7 +168,7 @@ public sealed class JobRunner
         {
             await uploads.AbortIncompleteUploadsAsync(layout.Root, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (ObjectStoreException) when (!succeeded)
+        catch (ObjectStoreException)
         {
         }
     }
