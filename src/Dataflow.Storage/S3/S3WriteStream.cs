@@ -68,6 +68,13 @@ internal sealed class S3WriteStream : ObjectWriteStream
         while (!buffer.IsEmpty)
         {
             var partSize = (int)PartSizeFor(_store.Options.PartSize, _parts.Count + 1);
+            if (_filled == partSize)
+            {
+                // A full part goes out only once more bytes follow it: an object of exactly one part stays one PUT.
+                await SendPartAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (_buffer is null)
             {
                 _buffer = ArrayPool<byte>.Shared.Rent(_uploadId is null ? Math.Min(FirstBufferSize, partSize) : partSize);
@@ -87,10 +94,6 @@ internal sealed class S3WriteStream : ObjectWriteStream
             _filled += n;
             _length += n;
             buffer = buffer[n..];
-            if (_filled == partSize)
-            {
-                await SendPartAsync(cancellationToken).ConfigureAwait(false);
-            }
         }
     }
 

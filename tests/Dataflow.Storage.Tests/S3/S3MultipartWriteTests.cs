@@ -92,6 +92,44 @@ public sealed class S3MultipartWriteTests(S3Bucket bucket) : IClassFixture<S3Buc
     }
 
     [Fact]
+    public async Task Write_ObjectOfExactlyOnePartSize_IsOnePutNotMultipart()
+    {
+        // Regression: a write that filled the first part exactly started a multipart upload at once (initiate,
+        // journal entry, one part, complete, journal delete: 5 requests) although objects up to one part are one PUT.
+        var recorder = new S3Recorder();
+        var store = bucket.Open(new S3Setup { PartSize = PartSize, Recorder = recorder }, S3Bucket.NewPrefix("one-part"));
+        await using var _ = store;
+        var content = S3Test.Bytes(PartSize, seed: 14);
+
+        var writer = await store.OpenWriteAsync("one-part.bin");
+        await using (writer)
+        {
+            await S3Test.WriteInChunksAsync(writer, content, [PartSize / 4]);
+            await writer.CompleteAsync();
+        }
+
+        Assert.Equal(["PutObject"], recorder.Calls.Select(c => c.Operation));
+        Assert.Equal(content, await S3Test.ReadAllAsync(store, "one-part.bin"));
+        await store.DeleteAsync(["one-part.bin"]);
+    }
+
+    [Fact]
+    public async Task Write_ObjectOfExactlyTwoParts_IsTwoPartsWithoutAnEmptyThird()
+    {
+        var recorder = new S3Recorder();
+        var store = bucket.Open(new S3Setup { PartSize = PartSize, Recorder = recorder }, S3Bucket.NewPrefix("two-parts"));
+        await using var _ = store;
+        var content = S3Test.Bytes(2 * PartSize, seed: 15);
+
+        var info = await store.PutAsync("two-parts.bin", content);
+
+        Assert.Equal([1, 2], recorder.Of("UploadPart").Select(c => c.PartNumber!.Value).Order());
+        Assert.Equal(S3Test.MultipartETag(content, [PartSize, PartSize]), S3Test.Unquote(info.ETag));
+        Assert.Equal(content, await S3Test.ReadAllAsync(store, "two-parts.bin"));
+        await store.DeleteAsync(["two-parts.bin"]);
+    }
+
+    [Fact]
     public async Task Write_EmptyObject_IsOnePutOfZeroBytes()
     {
         var recorder = new S3Recorder();
