@@ -121,16 +121,6 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
         await store.DeleteAsync([Key]);
     }
 
-    [Theory]
-    [InlineData("_dataflow/runs/run-1/data/x", "_dataflow/runs/run-1/uploads/")]
-    [InlineData("_dataflow/runs/run-1/", "_dataflow/runs/run-1/uploads/")]
-    [InlineData("_dataflow/runs/run-1", "_dataflow/uploads/")]
-    [InlineData("_dataflow/runs/", "_dataflow/uploads/")]
-    [InlineData("_dataflow/tmp/x", "_dataflow/uploads/")]
-    [InlineData("out/part-0", "_dataflow/uploads/")]
-    public void PrefixFor_Key_IsTheRunsJournalOrTheGlobalOne(string key, string expected) =>
-        Assert.Equal(expected, S3UploadJournal.PrefixFor(key));
-
     /// <summary>Starts a multipart upload as a writer does, optionally journalling it, and leaves it open.</summary>
     private static async Task StartUploadAsync(S3ObjectStore store, string key, bool journal)
     {
@@ -146,4 +136,18 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
         using var json = JsonDocument.Parse(await store.ReadAllBytesAsync(entryKey));
         return (json.RootElement.GetProperty("key").GetString()!, json.RootElement.GetProperty("uploadId").GetString()!);
     }
+}
+
+/// <summary>Where the journal records an upload (no server needed).</summary>
+public sealed class S3UploadJournalPrefixTests
+{
+    [Theory]
+    [InlineData("_dataflow/runs/run-1/data/x", "_dataflow/runs/run-1/uploads/")]
+    [InlineData("_dataflow/runs/run-1/", "_dataflow/runs/run-1/uploads/")]
+    [InlineData("_dataflow/runs/run-1", "_dataflow/uploads/")]
+    [InlineData("_dataflow/runs/", "_dataflow/uploads/")]
+    [InlineData("_dataflow/tmp/x", "_dataflow/uploads/")]
+    [InlineData("out/part-0", "_dataflow/uploads/")]
+    public void PrefixFor_Key_IsTheRunsJournalOrTheGlobalOne(string key, string expected) =>
+        Assert.Equal(expected, S3UploadJournal.PrefixFor(key));
 }
