@@ -167,13 +167,32 @@ public sealed class S3MultipartWriteTests(S3Bucket bucket) : IClassFixture<S3Buc
         Assert.Equal(new byte[] { 1, 2, 3 }, await S3Test.ReadAllAsync(store, "done.bin"));
         await store.DeleteAsync(["done.bin"]);
     }
+}
+
+/// <summary>The part sizes of long uploads (no server needed).</summary>
+public sealed class S3PartSizeTests
+{
+    [Fact]
+    public void PartSizeFor_FirstFiveHundredParts_AreTheBaseSize()
+    {
+        Assert.Equal(S3StoreOptions.MinPartSize, S3WriteStream.PartSizeFor(S3StoreOptions.MinPartSize, 1));
+        Assert.Equal(S3StoreOptions.MinPartSize, S3WriteStream.PartSizeFor(S3StoreOptions.MinPartSize, 500));
+        Assert.Equal(2 * S3StoreOptions.MinPartSize, S3WriteStream.PartSizeFor(S3StoreOptions.MinPartSize, 501));
+        Assert.True(S3WriteStream.PartSizeFor(S3StoreOptions.MinPartSize, 10_000) > S3StoreOptions.MinPartSize);
+    }
 
     [Fact]
-    public void PartSizeFor_FirstThousandParts_AreTheBaseSize()
+    public void PartSizeFor_TenThousandPartsFromMinimumBase_CoverFiveTebibytes()
     {
-        Assert.Equal(PartSize, S3WriteStream.PartSizeFor(PartSize, 1));
-        Assert.Equal(PartSize, S3WriteStream.PartSizeFor(PartSize, 2));
-        Assert.True(S3WriteStream.PartSizeFor(PartSize, 10_000) > PartSize);
+        // Regression: doubling every 1,000 parts under the 1 GiB cap reached only 3.2 TiB in 10,000 parts of a
+        // 5 MiB base (4.9 TiB of the default 16 MiB), short of S3's 5 TiB objects.
+        long total = 0;
+        for (var n = 1; n <= S3StoreOptions.MaxParts; n++)
+        {
+            total += S3WriteStream.PartSizeFor(S3StoreOptions.MinPartSize, n);
+        }
+
+        Assert.True(total >= 5L << 40, $"10,000 parts of a 5 MiB base cover {total / (double)(1L << 40):F2} TiB");
     }
 
     [Fact]
