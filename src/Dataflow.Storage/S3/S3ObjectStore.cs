@@ -59,7 +59,11 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
     {
         try
         {
-            await Client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, cancellationToken).ConfigureAwait(false);
+            // Under the retry policy like every request (a SlowDown must not fail the open), but not translated yet:
+            // a missing bucket may be created below.
+            await _pipeline.ExecuteAsync(
+                async token => await Client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
             return;
         }
         catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" || ex.StatusCode == System.Net.HttpStatusCode.NotFound)

@@ -143,6 +143,21 @@ public sealed class S3ErrorTests(S3Bucket bucket) : IClassFixture<S3Bucket>
     }
 
     [Fact]
+    public async Task OpenAsync_TransientErrorsOnTheBucketCheck_RetriesThem()
+    {
+        var recorder = new S3Recorder();
+        var faults = 0;
+        recorder.Fault = call => call.Operation == "GetBucketLocation" && Interlocked.Increment(ref faults) <= 2
+            ? S3Recorder.Error(HttpStatusCode.ServiceUnavailable, "SlowDown")
+            : null;
+
+        var store = await ObjectStore.OpenAsync($"s3://{bucket.Name}/", new ObjectStoreOptions { S3 = new S3Setup { Recorder = recorder }.ToOptions() });
+        await store.DisposeAsync();
+
+        Assert.Equal(3, recorder.Count("GetBucketLocation"));
+    }
+
+    [Fact]
     public async Task Put_Forbidden_IsNotRetried()
     {
         var recorder = new S3Recorder { Fault = _ => S3Recorder.Error(HttpStatusCode.Forbidden, "AccessDenied") };
