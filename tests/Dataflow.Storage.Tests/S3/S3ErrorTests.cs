@@ -158,6 +158,20 @@ public sealed class S3ErrorTests(S3Bucket bucket) : IClassFixture<S3Bucket>
     }
 
     [Fact]
+    public async Task Delete_KeyLongerThan1024BytesWithTheStorePrefix_ThrowsInvalidObjectKey()
+    {
+        var recorder = new S3Recorder();
+        var prefix = S3Bucket.NewPrefix(new string('p', 80));
+        var store = bucket.Open(new S3Setup { Recorder = recorder }, prefix);
+        await using var _ = store;
+
+        // Regression: DeleteAsync checked keys without the store's prefix, so such a key went to the server, which
+        // deleted nothing and said nothing, and the key was counted as deleted.
+        await Assert.ThrowsAsync<InvalidObjectKeyException>(async () => await store.DeleteAsync(["k/" + new string('x', ObjectKey.MaxUtf8Bytes - prefix.Length)]));
+        Assert.Empty(recorder.Calls);
+    }
+
+    [Fact]
     public async Task Put_Forbidden_IsNotRetried()
     {
         var recorder = new S3Recorder { Fault = _ => S3Recorder.Error(HttpStatusCode.Forbidden, "AccessDenied") };
