@@ -46,7 +46,7 @@ public sealed class S3Bucket : IAsyncLifetime
         }
     }
 
-    /// <summary>A store over this bucket, under <paramref name="prefix"/> (a fresh unique one when omitted).</summary>
+    /// <summary>A store over this bucket, under <paramref name="prefix"/> (the bucket's root when omitted; tests pass <see cref="NewPrefix"/>).</summary>
     internal S3ObjectStore Open(S3Setup setup, string? prefix = "") =>
         (S3ObjectStore)ObjectStore.OpenS3($"s3://{Name}/{prefix}", setup.ToOptions());
 
