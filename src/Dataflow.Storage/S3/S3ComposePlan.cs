@@ -90,15 +90,18 @@ internal static class S3ComposePlan
         return parts;
     }
 
-    // Splits a large range into equal copies of at most maxPart: each is at least maxPart / 2, so at least minPart.
+    // Splits a large range into copies of at most maxPart, as equal as can be (the first ones take one byte of the
+    // remainder each, rather than the last all of it, which could push it over maxPart): each is at least
+    // maxPart / 2, so at least minPart.
     private static void AddCopies(List<Part> parts, ObjectSegment segment, long maxPart)
     {
         var count = (segment.Length + maxPart - 1) / maxPart;
         var size = segment.Length / count;
+        var remainder = segment.Length % count;
         var offset = segment.Offset;
         for (var i = 0; i < count; i++)
         {
-            var length = i == count - 1 ? segment.Offset + segment.Length - offset : size;
+            var length = i < remainder ? size + 1 : size;
             parts.Add(new Part(segment with { Offset = offset, Length = length }, []));
             offset += length;
         }

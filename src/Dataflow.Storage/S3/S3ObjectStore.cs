@@ -145,7 +145,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
     {
         ArgumentNullException.ThrowIfNull(keys);
         var all = keys.Distinct(StringComparer.Ordinal).ToList();
-        all.ForEach(ObjectKey.Validate);
+        all.ForEach(key => ValidateKey(key));
         for (var start = 0; start < all.Count; start += 1000)
         {
             var batch = all.GetRange(start, Math.Min(1000, all.Count - start));

@@ -46,7 +46,7 @@ public sealed class S3StoreOptions
 
     /// <summary>
     /// The size of upload parts; objects up to this size are written with a single PUT, larger ones as multipart
-    /// uploads. The part size doubles every 1,000 parts, so that no upload needs more than 10,000. Default 16 MiB.
+    /// uploads. The part size doubles every 500 parts (up to 1 GiB), so that no upload needs more than 10,000. Default 16 MiB.
     /// </summary>
     public long PartSize { get; init; } = 16L << 20;
 
