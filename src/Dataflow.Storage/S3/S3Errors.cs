@@ -59,6 +59,9 @@ internal static class S3Errors
                                                          or HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest
                                                          && !s_transientCodes.Contains(service.ErrorCode ?? string.Empty):
                     return false;
+                // 501: the server does not implement what was asked (e.g. Swift and server-side encryption); asking again will not help.
+                case AmazonServiceException { StatusCode: HttpStatusCode.NotImplemented }:
+                    return false;
                 case AmazonServiceException service when (int)service.StatusCode >= 500 || (int)service.StatusCode == 429
                                                          || s_transientCodes.Contains(service.ErrorCode ?? string.Empty):
                     return true;

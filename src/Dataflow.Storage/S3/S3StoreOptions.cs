@@ -99,12 +99,12 @@ public sealed class S3StoreOptions
     {
         if (PartSize < MinPartSize || PartSize > MaxPartSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(PartSize), PartSize, "the part size must be between 5 MiB and 5 GiB");
+            throw new ArgumentOutOfRangeException(nameof(PartSize), PartSize, "the part size must be between 5 MiB and 1 GiB");
         }
 
-        if (PartSize > int.MaxValue - 64)
+        if (PartSize > 1L << 30)
         {
-            throw new ArgumentOutOfRangeException(nameof(PartSize), PartSize, "parts are buffered in memory: the part size must be under 2 GiB");
+            throw new ArgumentOutOfRangeException(nameof(PartSize), PartSize, "parts are buffered in memory: the part size must be at most 1 GiB");
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentParts, 1);
