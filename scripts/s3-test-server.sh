@@ -57,6 +57,13 @@ C
 
 start() {
   stop
+  # Another server on our ports would answer the health check in our place: refuse rather than test against it.
+  for port in "$S3_PORT" "$OBJECT_PORT" "$CONTAINER_PORT" "$ACCOUNT_PORT" "$MEMCACHED_PORT"; do
+    if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.5)" "$port" 2>/dev/null; then
+      echo "s3-test-server: port $port is in use by another process; set DATAFLOW_S3_PORT, DATAFLOW_S3_BACKEND_PORT and DATAFLOW_S3_MEMCACHED_PORT to free ones" >&2
+      exit 1
+    fi
+  done
   rm -rf "$S3_HOME"
   mkdir -p "$S3_HOME"/{etc,srv/d1,run,log}
   # Swift keeps object metadata in extended attributes; a tmpfs (or a file system without them) fails later, obscurely.
