@@ -114,6 +114,39 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WebIdentityCredentials_AssumesTheRoleThroughTheSdkChain()
+    {
+        // IRSA on EKS: no keys, a projected token file and a role; the SDK's chain asks STS for credentials. A fake
+        // STS on loopback answers with the test server's keys.
+        using var sts = new FakeSts(Setting("DATAFLOW_TEST_S3_ACCESS_KEY"), Setting("DATAFLOW_TEST_S3_SECRET_KEY"));
+        var token = Path.Combine(Path.GetTempPath(), $"dataflow-web-identity-{Guid.NewGuid():N}.jwt");
+        await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl");
+        try
+        {
+            var environment = new Dictionary<string, string>(_environment)
+            {
+                ["AWS_ACCESS_KEY_ID"] = string.Empty,
+                ["AWS_SECRET_ACCESS_KEY"] = string.Empty,
+                ["AWS_WEB_IDENTITY_TOKEN_FILE"] = token,
+                ["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/dataflow-test",
+                ["AWS_ROLE_SESSION_NAME"] = "dataflow-test",
+                ["AWS_ENDPOINT_URL_STS"] = sts.Endpoint,
+            };
+
+            var result = await ProgramRunner.RunAsync("merge-files", environment, "--store", $"s3://{_bucket}/run", "--files", "4", "--json");
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.True(result.Json().GetProperty("verified").GetBoolean());
+            Assert.True(sts.Calls > 0, "the SDK never asked STS");
+            Assert.Contains("Action=AssumeRoleWithWebIdentity", sts.LastRequest, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(token);
+        }
+    }
+
+    [Fact]
     public async Task Gc_CrashedRunWithAnIncompleteUpload_AbortsItAndDeletesTheData()
     {
         // A crashed run: an intermediate object, and a multipart upload recorded in the run's journal but never finished.
@@ -136,5 +169,90 @@ public sealed class MergeFilesOnS3Tests : IDisposable
         Assert.Contains("aborted 1 incomplete uploads, deleted 1 intermediate objects", result.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, await IncompleteUploadsAsync());
         Assert.Empty(await KeysAsync($"run/_dataflow/runs/{RunId}/"));
+    }
+
+    /// <summary>Answers AssumeRoleWithWebIdentity with fixed credentials, as STS would.</summary>
+    private sealed class FakeSts : IDisposable
+    {
+        private readonly System.Net.HttpListener _listener = new();
+        private readonly string _accessKey;
+        private readonly string _secretKey;
+        private readonly Task _serving;
+        private int _calls;
+
+        public FakeSts(string accessKey, string secretKey)
+        {
+            _accessKey = accessKey;
+            _secretKey = secretKey;
+            var port = FreePort();
+            Endpoint = $"http://127.0.0.1:{port}";
+            _listener.Prefixes.Add(Endpoint + "/");
+            _listener.Start();
+            _serving = ServeAsync();
+        }
+
+        public string Endpoint { get; }
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public string LastRequest { get; private set; } = string.Empty;
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            _listener.Close();
+            _serving.Wait(TimeSpan.FromSeconds(5));
+        }
+
+        private static int FreePort()
+        {
+            using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            socket.Start();
+            return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
+        }
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                using (var reader = new StreamReader(context.Request.InputStream))
+                {
+                    LastRequest = await reader.ReadToEndAsync();
+                }
+
+                Interlocked.Increment(ref _calls);
+                var body = System.Text.Encoding.UTF8.GetBytes($$"""
+                    <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+                      <AssumeRoleWithWebIdentityResult>
+                        <Credentials>
+                          <AccessKeyId>{{_accessKey}}</AccessKeyId>
+                          <SecretAccessKey>{{_secretKey}}</SecretAccessKey>
+                          <SessionToken>dataflow-test-session</SessionToken>
+                          <Expiration>{{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}}</Expiration>
+                        </Credentials>
+                        <SubjectFromWebIdentityToken>test</SubjectFromWebIdentityToken>
+                        <AssumedRoleUser>
+                          <Arn>arn:aws:sts::123456789012:assumed-role/dataflow-test/dataflow-test</Arn>
+                          <AssumedRoleId>AROA:dataflow-test</AssumedRoleId>
+                        </AssumedRoleUser>
+                      </AssumeRoleWithWebIdentityResult>
+                      <ResponseMetadata><RequestId>dataflow-test</RequestId></ResponseMetadata>
+                    </AssumeRoleWithWebIdentityResponse>
+                    """);
+                context.Response.ContentType = "text/xml";
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        }
     }
 }
