@@ -382,11 +382,12 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
             { AccessKey: { } key, SecretKey: { } secret, SessionToken: { } token } => new SessionAWSCredentials(key, secret, token),
             { AccessKey: { } key, SecretKey: { } secret } => new BasicAWSCredentials(key, secret),
             { UseEnvironment: false } => throw new ArgumentException($"store '{address}': no credentials given, and the environment is not to be used"),
-            _ => null,
+            _ => AlibabaRrsaCredentials.FromEnvironment(),
         };
 
-        // Without explicit keys, the SDK's default chain: environment variables, the shared profile (AWS_PROFILE),
-        // web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN: IRSA on EKS), container and instance roles.
+        // Without explicit keys: RRSA on ACK when its variables are set, else the SDK's default chain: environment
+        // variables, the shared profile (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN: IRSA
+        // on EKS), container and instance roles.
         return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
     }
 

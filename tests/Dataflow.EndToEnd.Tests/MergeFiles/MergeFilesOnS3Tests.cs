@@ -147,6 +147,41 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     }
 
     [Fact]
+    public async Task Run_AlibabaRrsaCredentials_AssumesTheRoleWithOidc()
+    {
+        // RRSA on ACK: the pod has a token file, a role and an OIDC provider; Alibaba's STS (faked on loopback)
+        // exchanges them for temporary keys, which sign the S3-compatible requests.
+        using var sts = new FakeSts(Setting("DATAFLOW_TEST_S3_ACCESS_KEY"), Setting("DATAFLOW_TEST_S3_SECRET_KEY"), alibaba: true);
+        var token = Path.Combine(Path.GetTempPath(), $"dataflow-rrsa-{Guid.NewGuid():N}.jwt");
+        await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY2sifQ.c2lnbmF0dXJl\n");
+        try
+        {
+            var environment = new Dictionary<string, string>(_environment)
+            {
+                ["AWS_ACCESS_KEY_ID"] = string.Empty,
+                ["AWS_SECRET_ACCESS_KEY"] = string.Empty,
+                ["ALIBABA_CLOUD_ROLE_ARN"] = "acs:ram::1234567890:role/dataflow-test",
+                ["ALIBABA_CLOUD_OIDC_PROVIDER_ARN"] = "acs:ram::1234567890:oidc-provider/ack-rrsa-test",
+                ["ALIBABA_CLOUD_OIDC_TOKEN_FILE"] = token,
+                ["ALIBABA_CLOUD_STS_ENDPOINT"] = sts.Endpoint,
+            };
+
+            var result = await ProgramRunner.RunAsync("merge-files", environment, "--store", $"s3://{_bucket}/run", "--files", "4", "--json");
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.True(result.Json().GetProperty("verified").GetBoolean());
+            Assert.True(sts.Calls > 0, "nobody asked Alibaba's STS");
+            Assert.Contains("Action=AssumeRoleWithOIDC", sts.LastRequest, StringComparison.Ordinal);
+            Assert.Contains("OIDCToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY2sifQ.c2lnbmF0dXJl&", sts.LastRequest, StringComparison.Ordinal);
+            Assert.Contains("RoleArn=acs%3Aram%3A%3A1234567890%3Arole%2Fdataflow-test", sts.LastRequest, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(token);
+        }
+    }
+
+    [Fact]
     public async Task Gc_CrashedRunWithAnIncompleteUpload_AbortsItAndDeletesTheData()
     {
         // A crashed run: an intermediate object, and a multipart upload recorded in the run's journal but never finished.
@@ -171,17 +206,19 @@ public sealed class MergeFilesOnS3Tests : IDisposable
         Assert.Empty(await KeysAsync($"run/_dataflow/runs/{RunId}/"));
     }
 
-    /// <summary>Answers AssumeRoleWithWebIdentity with fixed credentials, as STS would.</summary>
+    /// <summary>Answers AssumeRoleWithWebIdentity (AWS) or AssumeRoleWithOIDC (Alibaba Cloud) with fixed credentials, as STS would.</summary>
     private sealed class FakeSts : IDisposable
     {
         private readonly System.Net.HttpListener _listener = new();
         private readonly string _accessKey;
         private readonly string _secretKey;
         private readonly Task _serving;
+        private readonly bool _alibaba;
         private int _calls;
 
-        public FakeSts(string accessKey, string secretKey)
+        public FakeSts(string accessKey, string secretKey, bool alibaba = false)
         {
+            _alibaba = alibaba;
             _accessKey = accessKey;
             _secretKey = secretKey;
             var port = FreePort();
@@ -231,14 +268,17 @@ public sealed class MergeFilesOnS3Tests : IDisposable
                 }
 
                 Interlocked.Increment(ref _calls);
-                var body = System.Text.Encoding.UTF8.GetBytes($$"""
+                var expiration = DateTime.UtcNow.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                var body = System.Text.Encoding.UTF8.GetBytes(_alibaba
+                    ? $$$"""{"RequestId":"dataflow-test","Credentials":{"AccessKeyId":"{{{_accessKey}}}","AccessKeySecret":"{{{_secretKey}}}","SecurityToken":"dataflow-test-session","Expiration":"{{{expiration}}}"}}"""
+                    : $$"""
                     <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
                       <AssumeRoleWithWebIdentityResult>
                         <Credentials>
                           <AccessKeyId>{{_accessKey}}</AccessKeyId>
                           <SecretAccessKey>{{_secretKey}}</SecretAccessKey>
                           <SessionToken>dataflow-test-session</SessionToken>
-                          <Expiration>{{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}}</Expiration>
+                          <Expiration>{{expiration}}</Expiration>
                         </Credentials>
                         <SubjectFromWebIdentityToken>test</SubjectFromWebIdentityToken>
                         <AssumedRoleUser>
@@ -249,7 +289,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
                       <ResponseMetadata><RequestId>dataflow-test</RequestId></ResponseMetadata>
                     </AssumeRoleWithWebIdentityResponse>
                     """);
-                context.Response.ContentType = "text/xml";
+                context.Response.ContentType = _alibaba ? "application/json" : "text/xml";
                 await context.Response.OutputStream.WriteAsync(body);
                 context.Response.Close();
             }
