@@ -22,7 +22,24 @@ internal abstract class ReadOnlyStream : Stream
     public sealed override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public abstract override int Read(Span<byte> buffer);
+    /// <summary>
+    /// Reads synchronously by blocking on <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>: right for streams
+    /// whose source is asynchronous by nature (HTTP, ranges opened on demand). Streams with a true synchronous read override it.
+    /// </summary>
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
 

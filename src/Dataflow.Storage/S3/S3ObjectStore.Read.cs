@@ -139,21 +139,6 @@ internal sealed partial class S3ObjectStore
 
         public override long Length { get; }
 
-        public override int Read(Span<byte> buffer)
-        {
-            var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
-            try
-            {
-                var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-                rented.AsSpan(0, n).CopyTo(buffer);
-                return n;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (buffer.IsEmpty || _left == 0)
@@ -239,21 +224,6 @@ internal sealed partial class S3ObjectStore
         }
 
         public override long Length { get; }
-
-        public override int Read(Span<byte> buffer)
-        {
-            var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
-            try
-            {
-                var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-                rented.AsSpan(0, n).CopyTo(buffer);
-                return n;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {

@@ -17,22 +17,6 @@ internal sealed class SegmentReadStream : ReadOnlyStream
         _segments = segments;
     }
 
-    // Synchronous reads block on the asynchronous path: stores open ranges asynchronously.
-    public override int Read(Span<byte> buffer)
-    {
-        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
-        {
-            var n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-            rented.AsSpan(0, n).CopyTo(buffer);
-            return n;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.Length == 0)
