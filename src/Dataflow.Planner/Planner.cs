@@ -1,4 +1,5 @@
 using Dataflow.Jobs;
+using Dataflow.Planning.MapReduce;
 using Dataflow.Planning.Trees;
 using Dataflow.Plans;
 
@@ -26,7 +27,18 @@ public static class Planner
             throw new JobDefinitionException(job.Name, $"the input ({job.Input}) holds no objects");
         }
 
-        var stages = ReduceTreePlanner.PlanStages(job.Name, job.Tree, inputs.Select(i => i.Key).ToArray());
+        IReadOnlyList<PlanStage> stages;
+        IReadOnlyList<PlanOutput> outputs;
+        if (job.MapReduce is { } mapReduce)
+        {
+            (stages, outputs) = MapReducePlanner.Plan(job, mapReduce, inputs);
+        }
+        else
+        {
+            stages = ReduceTreePlanner.PlanStages(job.Name, job.Tree!, inputs.Select(i => i.Key).ToArray());
+            outputs = [new PlanOutput(job.OutputKey, new TaskId(stages.Count - 1, 0), ReduceTreePlanner.OutputName)];
+        }
+
         var plan = new Plan
         {
             DataflowVersion = DataflowInfo.Version,
@@ -35,7 +47,7 @@ public static class Planner
             CreatedAt = createdAt,
             Inputs = inputs.ToArray(),
             Stages = stages,
-            Outputs = [new PlanOutput(job.OutputKey, new TaskId(stages.Count - 1, 0), ReduceTreePlanner.OutputName)],
+            Outputs = outputs,
         };
         PlanValidator.Validate(plan, job);
         return plan;

@@ -21,13 +21,14 @@ public sealed class Job
 {
     private readonly Dictionary<string, IObjectOperator> _operators;
 
-    internal Job(string name, JobInput input, ReduceTree tree, string outputKey)
+    internal Job(string name, JobInput input, ReduceTree? tree, MapReduceStep? mapReduce, string outputKey, IEnumerable<IObjectOperator> operators)
     {
         Name = name;
         Input = input;
         Tree = tree;
+        MapReduce = mapReduce;
         OutputKey = outputKey;
-        _operators = new Dictionary<string, IObjectOperator>(StringComparer.Ordinal) { [tree.Operator.Name] = tree.Operator };
+        _operators = operators.ToDictionary(o => o.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The job's name, which appears in plans, object keys, logs and errors.</summary>
@@ -36,11 +37,20 @@ public sealed class Job
     /// <summary>Where the input objects come from.</summary>
     public JobInput Input { get; }
 
-    /// <summary>The reduce tree that turns the inputs into the output.</summary>
-    public ReduceTree Tree { get; }
+    /// <summary>The reduce tree that turns the inputs into the output; <see langword="null"/> for a map-reduce job.</summary>
+    public ReduceTree? Tree { get; }
 
-    /// <summary>The key the final object is published under.</summary>
+    /// <summary>The map-reduce step; <see langword="null"/> for a reduce-tree job.</summary>
+    public MapReduceStep? MapReduce { get; }
+
+    /// <summary>
+    /// Where the output goes: for a reduce tree, the key of its one object; for map-reduce, the prefix (ending in
+    /// '/') of its parts <c>part-00000</c>, <c>part-00001</c>, ….
+    /// </summary>
     public string OutputKey { get; }
+
+    /// <summary>True when <see cref="OutputKey"/> is a prefix of several outputs rather than one object's key.</summary>
+    public bool OutputIsPrefix => MapReduce is not null;
 
     /// <summary>The operators this job uses, by name.</summary>
     public IReadOnlyDictionary<string, IObjectOperator> Operators => _operators;

@@ -1,4 +1,5 @@
 using Dataflow.Objects;
+using Dataflow.Records;
 using Dataflow.Operators;
 using Dataflow.Runs;
 
@@ -13,19 +14,32 @@ public sealed class JobBuilder
     private readonly string _name;
     private readonly JobInput? _input;
     private readonly ReduceTree? _tree;
+    private readonly Func<string, (MapReduceStep Step, IObjectOperator[] Operators)>? _mapReduce;
 
-    internal JobBuilder(string name, JobInput? input = null, ReduceTree? tree = null)
+    internal JobBuilder(string name, JobInput? input = null, ReduceTree? tree = null, Func<string, (MapReduceStep, IObjectOperator[])>? mapReduce = null)
     {
         _name = name;
         _input = input;
         _tree = tree;
+        _mapReduce = mapReduce;
     }
 
     /// <summary>Reads every object under <paramref name="prefix"/>, listed when the job runs, in key order.</summary>
-    public JobBuilder FromPrefix(string prefix) => new(_name, JobInput.FromPrefix(prefix), _tree);
+    public JobBuilder FromPrefix(string prefix) => new(_name, JobInput.FromPrefix(prefix), _tree, _mapReduce);
 
     /// <summary>Reads exactly these objects, in this order.</summary>
-    public JobBuilder FromKeys(IEnumerable<string> keys) => new(_name, JobInput.FromKeys(keys), _tree);
+    public JobBuilder FromKeys(IEnumerable<string> keys) => new(_name, JobInput.FromKeys(keys), _tree, _mapReduce);
+
+    /// <summary>
+    /// Maps every input record to key/value pairs, shuffles them by key into <see cref="MapReduceSpec{TKey, TValue, TResult}.Reducers"/>
+    /// partitions and reduces each key; <see cref="WriteTo"/> then names the prefix of the output parts.
+    /// </summary>
+    public JobBuilder MapReduce<TKey, TValue, TResult>(MapReduceSpec<TKey, TValue, TResult> spec)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new JobBuilder(_name, _input, null, jobName => MapReduceFactory.Create(jobName, spec));
+    }
 
     /// <summary>Reduces the inputs in a tree where every task takes up to <paramref name="fanIn"/> objects.</summary>
     public JobBuilder ReduceTree(int fanIn, IObjectOperator @operator) =>
@@ -41,7 +55,7 @@ public sealed class JobBuilder
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(@operator);
         var copy = new ReduceTreeOptions { FanIn = shape.FanIn, Widths = shape.Widths?.ToArray() };
-        return new JobBuilder(_name, _input, new ReduceTree(copy, @operator));
+        return new JobBuilder(_name, _input, new ReduceTree(copy, @operator), null);
     }
 
     /// <summary>Publishes the tree's final object under <paramref name="outputKey"/>, validates the definition and returns the job.</summary>
@@ -59,9 +73,24 @@ public sealed class JobBuilder
             throw new JobDefinitionException(_name, "the input is an empty list of keys");
         }
 
+        if (_mapReduce is not null)
+        {
+            var (step, operators) = _mapReduce(_name);
+            var outputPrefix = outputKey.EndsWith('/') ? outputKey : outputKey + "/";
+            CheckKeys(outputPrefix[..^1]);
+            CheckNotAnInput(outputPrefix);
+            if (step.MergedOutputKey is { } merged)
+            {
+                CheckKeys(merged);
+                CheckNotAnInput(merged);
+            }
+
+            return new Job(_name, _input, null, step, outputPrefix, operators);
+        }
+
         if (_tree is null)
         {
-            throw new JobDefinitionException(_name, "no reduce step: call ReduceTree");
+            throw new JobDefinitionException(_name, "no processing step: call ReduceTree or MapReduce");
         }
 
         _tree.Shape.Validate(_name);
@@ -71,8 +100,13 @@ public sealed class JobBuilder
         }
 
         CheckKeys(outputKey);
+        CheckNotAnInput(outputKey);
+        return new Job(_name, _input, _tree, null, outputKey, [_tree.Operator]);
+    }
 
-        if (_input.Prefix is { } prefix && outputKey.StartsWith(prefix, StringComparison.Ordinal))
+    private void CheckNotAnInput(string outputKey)
+    {
+        if (_input!.Prefix is { } prefix && outputKey.StartsWith(prefix, StringComparison.Ordinal))
         {
             throw new JobDefinitionException(_name, $"the output key '{outputKey}' lies under the input prefix '{prefix}', so a second run would read its own output");
         }
@@ -81,8 +115,6 @@ public sealed class JobBuilder
         {
             throw new JobDefinitionException(_name, $"the output key '{outputKey}' is also one of the inputs");
         }
-
-        return new Job(_name, _input, _tree, outputKey);
     }
 
     private void CheckKeys(string outputKey)

@@ -28,6 +28,13 @@ public abstract class ObjectTaskContext
     public abstract ValueTask<Stream> CreateOutputAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Creates the outputs <paramref name="names"/> as slices of one object written in one stream (see
+    /// <see cref="PartitionedOutput"/>). Like other outputs they become visible when the attempt commits.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is not one of the task's outputs, or was already written.</exception>
+    public abstract ValueTask<PartitionedOutput> CreatePartitionedOutputAsync(IReadOnlyList<string> names, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Writes output <paramref name="name"/> as the concatenation of <paramref name="inputs"/>, in order. The
     /// framework chooses how: the store's server-side compose, or (for an intermediate output whose pieces are large
     /// enough, see <see cref="ConcatenationOptions"/>) a reference to the inputs' byte ranges that moves no bytes at

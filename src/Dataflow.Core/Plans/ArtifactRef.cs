@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace Dataflow.Plans;
 
 /// <summary>
-/// A task's input: either a job input object (<see cref="Key"/>) or a named output of another task
+/// A task's input: either a job input object (<see cref="Key"/>, optionally only the byte range
+/// <see cref="Offset"/>/<see cref="Length"/> of it — a split) or a named output of another task
 /// (<see cref="Task"/> and <see cref="Output"/>). Exactly one form is set.
 /// </summary>
 public sealed record ArtifactRef
@@ -20,6 +21,14 @@ public sealed record ArtifactRef
     [JsonPropertyOrder(2)]
     public string? Output { get; init; }
 
+    /// <summary>For a split of a job input: the first byte of the range; <see langword="null"/> for the whole object.</summary>
+    [JsonPropertyOrder(3)]
+    public long? Offset { get; init; }
+
+    /// <summary>For a split of a job input: the range's length; <see langword="null"/> for the whole object.</summary>
+    [JsonPropertyOrder(4)]
+    public long? Length { get; init; }
+
     /// <summary>True for a job input object.</summary>
     [JsonIgnore]
     public bool IsJobInput => Key is not null;
@@ -31,6 +40,15 @@ public sealed record ArtifactRef
         return new ArtifactRef { Key = key };
     }
 
+    /// <summary>The byte range [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of a job input object: a split.</summary>
+    public static ArtifactRef JobInputRange(string key, long offset, long length)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return new ArtifactRef { Key = key, Offset = offset, Length = length };
+    }
+
     /// <summary>The output <paramref name="output"/> of task <paramref name="task"/>.</summary>
     public static ArtifactRef TaskOutput(TaskId task, string output)
     {
@@ -39,5 +57,8 @@ public sealed record ArtifactRef
     }
 
     /// <inheritdoc />
-    public override string ToString() => Key is not null ? $"input '{Key}'" : $"output '{Output}' of task {Task}";
+    public override string ToString() =>
+        Key is null ? $"output '{Output}' of task {Task}"
+        : Offset is { } offset ? $"input '{Key}' bytes {offset} to {offset + Length}"
+        : $"input '{Key}'";
 }

@@ -26,6 +26,12 @@ public sealed record Plan
     /// <summary>When the plan was made.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>
+    /// The program arguments that defined the job (its own options, never the store's credentials), so that a worker
+    /// process or a resumed driver can define the same job again; <see langword="null"/> when the job was defined in code.
+    /// </summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
     /// <summary>The job's input objects as listed for this run, in the order the job reads them.</summary>
     public required IReadOnlyList<PlanInput> Inputs { get; init; }
 

@@ -120,6 +120,11 @@ public static class PlanSerializer
             return "outputs";
         }
 
+        if (plan.Arguments?.Contains(null!) == true)
+        {
+            return "arguments";
+        }
+
         for (var s = 0; s < plan.Stages.Count; s++)
         {
             if (plan.Stages[s] is not { } stage)

@@ -33,10 +33,10 @@ public static class PlanValidator
             throw Fail("it has no stages");
         }
 
-        var inputKeys = new HashSet<string>(StringComparer.Ordinal);
+        var inputSizes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var input in plan.Inputs)
         {
-            if (!inputKeys.Add(input.Key))
+            if (!inputSizes.TryAdd(input.Key, input.Size))
             {
                 throw Fail($"input '{input.Key}' is listed twice");
             }
@@ -63,7 +63,7 @@ public static class PlanValidator
 
             for (var t = 0; t < stage.Tasks.Count; t++)
             {
-                ValidateTask(plan, new TaskId(s, t), stage.Tasks[t], inputKeys, job, Fail);
+                ValidateTask(plan, new TaskId(s, t), stage.Tasks[t], inputSizes, job, Fail);
             }
         }
 
@@ -84,7 +84,7 @@ public static class PlanValidator
         FindCycle(plan, Fail);
     }
 
-    private static void ValidateTask(Plan plan, TaskId id, PlanTask task, HashSet<string> inputKeys, Job? job, Func<string, JobDefinitionException> fail)
+    private static void ValidateTask(Plan plan, TaskId id, PlanTask task, Dictionary<string, long> inputSizes, Job? job, Func<string, JobDefinitionException> fail)
     {
         if (string.IsNullOrEmpty(task.Operator))
         {
@@ -129,13 +129,23 @@ public static class PlanValidator
             switch (input)
             {
                 case { Key: { } key, Task: null, Output: null }:
-                    if (!inputKeys.Contains(key))
+                    if (!inputSizes.TryGetValue(key, out var size))
                     {
                         throw fail($"task {id} reads '{key}', which is not among the plan's inputs");
                     }
 
+                    if ((input.Offset is null) != (input.Length is null))
+                    {
+                        throw fail($"task {id} reads a range of '{key}' with an offset or a length but not both");
+                    }
+
+                    if (input.Offset is { } offset && (offset < 0 || input.Length < 0 || offset > size || input.Length > size - offset))
+                    {
+                        throw fail($"task {id} reads bytes {offset} to {offset + input.Length} of '{key}', which has {size} bytes");
+                    }
+
                     break;
-                case { Key: null, Task: { } producer, Output: { } output }:
+                case { Key: null, Task: { } producer, Output: { } output, Offset: null, Length: null }:
                     if (!Exists(plan, producer) || !plan.GetTask(producer).Outputs.Contains(output, StringComparer.Ordinal))
                     {
                         throw fail($"task {id} reads output '{output}' of task {producer}, which does not exist");

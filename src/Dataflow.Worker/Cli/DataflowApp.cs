@@ -240,9 +240,9 @@ public sealed class DataflowApp
             context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");
             try
             {
-                if (!options.Overwrite && await store.ExistsAsync(job.OutputKey, cancellationToken).ConfigureAwait(false))
+                if (!options.Overwrite && await JobRunner.FindExistingOutputAsync(store, job, cancellationToken).ConfigureAwait(false) is { } existing)
                 {
-                    return Usage(console, $"the output '{job.OutputKey}' already exists in {store.Location}; pass --overwrite to replace it");
+                    return Usage(console, $"the output '{existing}' already exists in {store.Location}; pass --overwrite to replace it");
                 }
 
                 if (_beforeRun is not null)

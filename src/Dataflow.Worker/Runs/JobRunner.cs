@@ -52,9 +52,9 @@ public sealed class JobRunner
         var layout = new RunLayout(_options.RunId ?? RunLayout.NewRunId(time));
         progress.Start(layout.RunId);
 
-        if (!_options.Overwrite && await _store.ExistsAsync(job.OutputKey, cancellationToken).ConfigureAwait(false))
+        if (!_options.Overwrite && await FindExistingOutputAsync(_store, job, cancellationToken).ConfigureAwait(false) is { } existing)
         {
-            throw new JobDefinitionException(job.Name, $"the output '{job.OutputKey}' already exists in {_store.Location}; allow overwriting to replace it");
+            throw new JobDefinitionException(job.Name, $"the output '{existing}' already exists in {_store.Location}; allow overwriting to replace it");
         }
 
         progress.SetPhase(RunPhases.Listing);
@@ -116,7 +116,10 @@ public sealed class JobRunner
             WallMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
-            Output = succeeded ? _store.GetUri(job.OutputKey) : null,
+            Output = !succeeded ? null
+                : job.MapReduce?.MergedOutputKey is { } merged ? _store.GetUri(merged)
+                : job.OutputIsPrefix ? _store.GetUri(job.OutputKey.TrimEnd('/')) + "/"
+                : _store.GetUri(job.OutputKey),
             IntermediateObjectsLeft = left,
             Status = succeeded ? "succeeded" : cancelled ? "cancelled" : "failed",
             Error = failure?.Message,
@@ -143,6 +146,32 @@ public sealed class JobRunner
         }
 
         return new RunResult(summary, plan);
+    }
+
+    /// <summary>
+    /// The key of an object that <paramref name="job"/>'s output would replace, or <see langword="null"/>: the output
+    /// key of a reduce tree; for map-reduce any object under the output prefix, or the merged output.
+    /// </summary>
+    public static async Task<string?> FindExistingOutputAsync(IObjectStore store, Job job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.MapReduce is { MergedOutputKey: { } merged } && await store.ExistsAsync(merged, cancellationToken).ConfigureAwait(false))
+        {
+            return merged;
+        }
+
+        if (!job.OutputIsPrefix)
+        {
+            return await store.ExistsAsync(job.OutputKey, cancellationToken).ConfigureAwait(false) ? job.OutputKey : null;
+        }
+
+        await foreach (var info in store.ListAsync(job.OutputKey, cancellationToken).ConfigureAwait(false))
+        {
+            return info.Key;
+        }
+
+        return null;
     }
 
     /// <summary>Stores <paramref name="summary"/> as its run's <c>summary.json</c>, replacing what is there (e.g. to record that the output was verified).</summary>

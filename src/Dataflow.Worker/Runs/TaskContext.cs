@@ -20,6 +20,7 @@ internal sealed class TaskContext : ObjectTaskContext
     private readonly Dictionary<string, CommittedOutput> _outputs = new(StringComparer.Ordinal);
     private readonly List<string> _writtenKeys = [];
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
+    private PartitionedOutputWriter? _partitioned;
     private readonly Lock _gate = new();
 
     public TaskContext(
@@ -65,7 +66,7 @@ internal sealed class TaskContext : ObjectTaskContext
         {
             lock (_gate)
             {
-                return [.. _writtenKeys, .. _writers.Values.Select(w => w.Writer.Key)];
+                return [.. _writtenKeys, .. _writers.Values.Select(w => w.Writer.Key), .. _partitioned is null ? [] : new[] { _partitioned.Writer.Key }];
             }
         }
     }
@@ -81,6 +82,28 @@ internal sealed class TaskContext : ObjectTaskContext
         }
 
         return stream;
+    }
+
+    public override async ValueTask<PartitionedOutput> CreatePartitionedOutputAsync(IReadOnlyList<string> names, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (_partitioned is not null)
+        {
+            throw new InvalidOperationException($"task {TaskId} of job '{JobName}' already has a partitioned output");
+        }
+
+        foreach (var name in names)
+        {
+            Claim(name);
+        }
+
+        var writer = await _store.OpenWriteAsync(_layout.OutputKey(TaskId, AttemptId, "runs"), cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _partitioned = new PartitionedOutputWriter(writer, names, _counters);
+        }
+
+        return _partitioned;
     }
 
     public override async ValueTask ConcatenateAsync(string name, IReadOnlyList<TaskInput> inputs, ConcatenationOptions options, CancellationToken cancellationToken = default)
@@ -140,6 +163,20 @@ internal sealed class TaskContext : ObjectTaskContext
         }
 
         _writers.Clear();
+        if (_partitioned is { } partitioned)
+        {
+            foreach (var output in await partitioned.CompleteAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Record(output);
+            }
+
+            lock (_gate)
+            {
+                _writtenKeys.Add(partitioned.Writer.Key);
+                _partitioned = null;
+            }
+        }
+
         var outputs = new CommittedOutput[OutputNames.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
@@ -159,6 +196,10 @@ internal sealed class TaskContext : ObjectTaskContext
         }
 
         _writers.Clear();
+        if (_partitioned is { } partitioned)
+        {
+            await partitioned.Writer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static void Append(List<ObjectSegment> segments, ObjectSegment segment)

@@ -161,9 +161,13 @@ internal sealed class TaskRunner
         for (var i = 0; i < inputs.Length; i++)
         {
             var input = task.Inputs[i];
-            if (input.Key is { } key)
+            if (input is { Key: { } key, Offset: { } offset, Length: { } length })
             {
-                inputs[i] = StoreInput.ForJobInput(_store, _counters, key, _inputSizes[key]);
+                inputs[i] = StoreInput.ForJobInputRange(_store, _counters, key, offset, length, _inputSizes[key]);
+            }
+            else if (input.Key is { } wholeKey)
+            {
+                inputs[i] = StoreInput.ForJobInput(_store, _counters, wholeKey, _inputSizes[wholeKey]);
             }
             else
             {

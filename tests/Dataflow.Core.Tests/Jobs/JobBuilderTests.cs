@@ -17,16 +17,16 @@ public sealed class JobBuilderTests
         Assert.Equal(JobName, job.Name);
         Assert.Equal("input/", job.Input.Prefix);
         Assert.Null(job.Input.Keys);
-        Assert.Equal(4, job.Tree.Shape.FanIn);
-        Assert.Null(job.Tree.Shape.Widths);
-        Assert.Same(op, job.Tree.Operator);
+        Assert.Equal(4, job.Tree!.Shape.FanIn);
+        Assert.Null(job.Tree!.Shape.Widths);
+        Assert.Same(op, job.Tree!.Operator);
         Assert.Equal("output/merged.txt", job.OutputKey);
         var entry = Assert.Single(job.Operators);
         Assert.Equal("concat", entry.Key);
         Assert.Same(op, entry.Value);
         Assert.Equal("job 'my-job'", job.ToString());
         Assert.Equal("prefix 'input/'", job.Input.ToString());
-        Assert.Equal("fan-in 4", job.Tree.Shape.ToString());
+        Assert.Equal("fan-in 4", job.Tree!.Shape.ToString());
     }
 
     [Fact]
@@ -39,12 +39,12 @@ public sealed class JobBuilderTests
 
         Assert.Null(job.Input.Prefix);
         Assert.Equal(keys, job.Input.Keys);
-        Assert.Null(job.Tree.Shape.FanIn);
-        Assert.Equal([2, 1], job.Tree.Shape.Widths);
+        Assert.Null(job.Tree!.Shape.FanIn);
+        Assert.Equal([2, 1], job.Tree!.Shape.Widths);
         Assert.Same(op, job.ResolveOperator("merge"));
         Assert.Equal("out", job.OutputKey);
         Assert.Equal("3 listed keys", job.Input.ToString());
-        Assert.Equal("widths 2,1", job.Tree.Shape.ToString());
+        Assert.Equal("widths 2,1", job.Tree!.Shape.ToString());
     }
 
     [Fact]
@@ -52,8 +52,8 @@ public sealed class JobBuilderTests
     {
         var job = Job.Named(JobName).FromPrefix("in/").ReduceTree(new ReduceTreeOptions { Widths = [8, 3, 1] }, new ConcatOperator()).WriteTo("out");
 
-        Assert.Null(job.Tree.Shape.FanIn);
-        Assert.Equal([8, 3, 1], job.Tree.Shape.Widths);
+        Assert.Null(job.Tree!.Shape.FanIn);
+        Assert.Equal([8, 3, 1], job.Tree!.Shape.Widths);
     }
 
     [Fact]
@@ -79,8 +79,8 @@ public sealed class JobBuilderTests
 
         var job = builder.WriteTo("out");
 
-        Assert.Equal([4, 2, 1], job.Tree.Shape.Widths);
-        Assert.NotSame(options, job.Tree.Shape);
+        Assert.Equal([4, 2, 1], job.Tree!.Shape.Widths);
+        Assert.NotSame(options, job.Tree!.Shape);
     }
 
     [Fact]
@@ -92,9 +92,9 @@ public sealed class JobBuilderTests
         var byWidths = common.ReduceTree([1], new TestOperator("other")).WriteTo("out/b");
         var fromKeys = common.FromKeys(["x"]).ReduceTree(3, new ConcatOperator()).WriteTo("out/c");
 
-        Assert.Equal(2, byFanIn.Tree.Shape.FanIn);
+        Assert.Equal(2, byFanIn.Tree!.Shape.FanIn);
         Assert.Equal("out/a", byFanIn.OutputKey);
-        Assert.Equal([1], byWidths.Tree.Shape.Widths);
+        Assert.Equal([1], byWidths.Tree!.Shape.Widths);
         Assert.Equal("other", byWidths.Tree.Operator.Name);
         Assert.Equal("in/", byWidths.Input.Prefix);
         Assert.Null(fromKeys.Input.Prefix);
@@ -113,7 +113,7 @@ public sealed class JobBuilderTests
 
         Assert.Null(job.Input.Prefix);
         Assert.Equal(["k1", "k2"], job.Input.Keys);
-        Assert.Equal(5, job.Tree.Shape.FanIn);
+        Assert.Equal(5, job.Tree!.Shape.FanIn);
         Assert.Equal("second", Assert.Single(job.Operators).Key);
     }
 

@@ -256,7 +256,7 @@ public sealed class ReduceTreePlannerTests
         var job = FanInJob(5);
         var inputs = TreeChecker.Inputs(123);
 
-        var stages = ReduceTreePlanner.PlanStages(job.Name, job.Tree, inputs.Select(i => i.Key).ToArray());
+        var stages = ReduceTreePlanner.PlanStages(job.Name, job.Tree!, inputs.Select(i => i.Key).ToArray());
         var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
 
         Assert.Equal("out", ReduceTreePlanner.OutputName);

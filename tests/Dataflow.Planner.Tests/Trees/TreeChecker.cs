@@ -67,7 +67,7 @@ internal static class TreeChecker
             {
                 var id = new TaskId(s, t);
                 var task = tasks[t];
-                if (task.Operator != job.Tree.Operator.Name || task.Outputs.Count != 1 || task.Outputs[0] != OutputName)
+                if (task.Operator != job.Tree!.Operator.Name || task.Outputs.Count != 1 || task.Outputs[0] != OutputName)
                 {
                     Fail($"task {id} runs '{task.Operator}' with outputs [{string.Join(", ", task.Outputs)}]");
                 }
@@ -106,7 +106,7 @@ internal static class TreeChecker
                 Fail($"stage {s} has groups of {min} to {max} inputs: not balanced");
             }
 
-            if (job.Tree.Shape.FanIn is { } k && max > k)
+            if (job.Tree!.Shape.FanIn is { } k && max > k)
             {
                 Fail($"stage {s} has a task of {max} inputs, above the fan-in {k}");
             }

@@ -1,4 +1,4 @@
-namespace Dataflow.Storage;
+namespace Dataflow;
 
 /// <summary>The common part of the forward-only, read-only streams that stores and runners hand out.</summary>
 internal abstract class ReadOnlyStream : Stream

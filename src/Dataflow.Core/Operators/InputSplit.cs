@@ -1,0 +1,15 @@
+namespace Dataflow.Operators;
+
+/// <summary>Which bytes of which job input object a task input covers.</summary>
+/// <param name="Key">The object's key.</param>
+/// <param name="Offset">The split's first byte.</param>
+/// <param name="Length">The split's length.</param>
+/// <param name="ObjectLength">The whole object's length.</param>
+public sealed record InputSplit(string Key, long Offset, long Length, long ObjectLength)
+{
+    /// <summary>The first byte after the split.</summary>
+    public long End => Offset + Length;
+
+    /// <summary>True when the split is the whole object.</summary>
+    public bool IsWholeObject => Offset == 0 && Length == ObjectLength;
+}

@@ -1,0 +1,76 @@
+namespace Dataflow.Records;
+
+/// <summary>
+/// The map step of a map-reduce job: called once per input record (a line of text, without its line break), it
+/// emits any number of key/value pairs. Instances are shared by concurrent tasks: keep them free of mutable state.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+public abstract class Mapper<TKey, TValue>
+    where TKey : notnull
+{
+    /// <summary>Maps one record.</summary>
+    /// <param name="record">The record: one line, UTF-8 decoded, without '\n' or a trailing '\r'.</param>
+    /// <param name="output">Where pairs go.</param>
+    public abstract void Map(ReadOnlySpan<char> record, MapOutput<TKey, TValue> output);
+}
+
+/// <summary>Where a mapper emits its pairs.</summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+public abstract class MapOutput<TKey, TValue>
+    where TKey : notnull
+{
+    /// <summary>Emits one pair.</summary>
+    public abstract void Emit(TKey key, TValue value);
+
+    /// <summary>
+    /// Emits one pair whose key is text (for <c>string</c> keys only), without allocating a string when the key was
+    /// seen before: with a combiner, pairs are aggregated by key in memory.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The key type is not <c>string</c>.</exception>
+    public virtual void EmitText(ReadOnlySpan<char> key, TValue value)
+    {
+        if (typeof(TKey) != typeof(string))
+        {
+            throw new NotSupportedException($"EmitText needs string keys; this job's keys are {typeof(TKey).Name}");
+        }
+
+        Emit((TKey)(object)key.ToString(), value);
+    }
+}
+
+/// <summary>
+/// Combines two values of one key into one, map-side, before the shuffle (e.g. adding counts). It must be
+/// associative and commutative: values may be combined in any grouping and order, any number of times.
+/// </summary>
+/// <typeparam name="TValue">The value type.</typeparam>
+public interface ICombiner<TValue>
+{
+    /// <summary>The combination of two values of the same key.</summary>
+    TValue Combine(TValue first, TValue second);
+}
+
+/// <summary>
+/// The reduce step: called once per key, in key order within its partition, with every value of the key (already
+/// combined where a combiner is given); its result is written as a line of text.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+/// <typeparam name="TResult">The result type.</typeparam>
+public abstract class Reducer<TKey, TValue, TResult>
+    where TKey : notnull
+{
+    /// <summary>Reduces the values of one key.</summary>
+    public abstract TResult Reduce(TKey key, IReadOnlyList<TValue> values);
+
+    /// <summary>Writes one result as text; by default <c>key&lt;TAB&gt;result\n</c>, formatted with the invariant culture.</summary>
+    public virtual void Format(TKey key, TResult result, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.Write(Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture));
+        output.Write('\t');
+        output.Write(Convert.ToString(result, System.Globalization.CultureInfo.InvariantCulture));
+        output.Write('\n');
+    }
+}
