@@ -85,7 +85,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
         }
         else if (typeof(TKey) == typeof(string))
         {
-            var byText = new Dictionary<string, TValue>(StringComparer.Ordinal);
+            var byText = new Dictionary<string, TValue>(TextKeyComparer.Instance);
             _aggregated = (Dictionary<TKey, TValue>)(object)byText;
             _byText = byText.GetAlternateLookup<ReadOnlySpan<char>>();
         }

@@ -44,6 +44,7 @@ public sealed class DataflowApp
     private readonly AppOption<bool> _verbose;
     private readonly AppOption<S3Compatibility?> _s3Profile;
     private readonly AppOption<long> _s3PartSize;
+    private readonly List<(string Name, string Description, AppOption[] Options, Func<RunContext, CancellationToken, Task<int>> Handler)> _commands = [];
     private Func<RunContext, Job>? _defineJob;
     private Func<RunContext, CancellationToken, Task>? _beforeRun;
     private Func<RunContext, RunResult, CancellationToken, Task<Verification>>? _verify;
@@ -98,6 +99,23 @@ public sealed class DataflowApp
 
         _programOptions.Add(option);
         return option;
+    }
+
+    /// <summary>Creates an option for a command of <see cref="AddCommand"/>, without adding it to <c>run</c>.</summary>
+    public static AppOption<T> CommandOption<T>(string name, string description, T defaultValue, string? valueName = null, Func<string, T>? parse = null, Func<T, string?>? validate = null) =>
+        new(name, description, defaultValue, valueName, parse, validate);
+
+    /// <summary>
+    /// Adds a command of the program's own, e.g. <c>generate</c>. It gets <c>--store</c> (required), the S3 options,
+    /// <c>--input</c>, <c>--concurrency</c> and <paramref name="options"/>; the handler sees the open store and returns the exit code.
+    /// </summary>
+    public DataflowApp AddCommand(string name, string description, IReadOnlyList<AppOption> options, Func<RunContext, CancellationToken, Task<int>> handler)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        _commands.Add((name, description, [.. options], handler));
+        return this;
     }
 
     /// <summary>Sets how the job is built from the options. Throw <see cref="JobDefinitionException"/> for options that do not make a job.</summary>
@@ -158,6 +176,10 @@ public sealed class DataflowApp
         AddRunCommand(run, console);
         root.Subcommands.Add(run);
         root.Subcommands.Add(CreateGcCommand(console));
+        foreach (var command in _commands)
+        {
+            root.Subcommands.Add(CreateProgramCommand(command.Name, command.Description, command.Options, command.Handler, console));
+        }
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -321,6 +343,70 @@ public sealed class DataflowApp
     {
         S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
     };
+
+    private Command CreateProgramCommand(string name, string description, AppOption[] own, Func<RunContext, CancellationToken, Task<int>> handler, AppConsole console)
+    {
+        var command = new Command(name, description);
+        var options = new Dictionary<AppOption, Option>();
+        foreach (var option in own.Concat([_store, _s3Profile, _s3PartSize, _input, _concurrency, _verbose]))
+        {
+            var created = option.CreateOption();
+            options[option] = created;
+            command.Options.Add(created);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var context = new RunContext(Name, parse, options, console)
+            {
+                InputPrefix = parse.GetValue((Option<string>)options[_input])!,
+                Concurrency = parse.GetValue((Option<int>)options[_concurrency]),
+            };
+            if (context.Get(_store) is not { } location)
+            {
+                return Usage(console, $"{name} needs --store");
+            }
+
+            IObjectStore store;
+            try
+            {
+                store = await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex)
+            {
+                return Usage(console, ex.Message);
+            }
+            catch (ObjectStoreException ex)
+            {
+                context.Info($"error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+
+            await using (store.ConfigureAwait(false))
+            {
+                context.Store = store;
+                try
+                {
+                    return await handler(context, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
+                {
+                    return Usage(console, ex.Message);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    context.Info("cancelled");
+                    return ExitCodes.Cancelled;
+                }
+                catch (Exception ex)
+                {
+                    context.Info($"error: {(context.Get(_verbose) ? ex.ToString() : ex.Message)}");
+                    return ExitCodes.Failure;
+                }
+            }
+        });
+        return command;
+    }
 
     private Command CreateGcCommand(AppConsole console)
     {

@@ -64,6 +64,14 @@ internal sealed class PartitionedOutputWriter : PartitionedOutput
     public async ValueTask<IEnumerable<CommittedOutput>> CompleteAsync(CancellationToken cancellationToken)
     {
         EndCurrent();
+        if (_position == 0)
+        {
+            // Nothing in any partition (a map task whose split held no record): no object at all, which nothing
+            // would ever reference and so nothing would ever collect.
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            return _names.Select(name => new CommittedOutput { Name = name, Size = 0, Segments = [] }).ToArray();
+        }
+
         var info = await _writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         return _names.Select((name, i) => new CommittedOutput
         {

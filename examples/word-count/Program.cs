@@ -1,0 +1,3 @@
+using Dataflow.Examples.WordCount;
+
+return await WordCountProgram.Create().RunAsync(args);

@@ -1,0 +1,59 @@
+using Dataflow.Jobs;
+using Dataflow.Records;
+
+namespace Dataflow.Examples.WordCount;
+
+/// <summary>The word-count job: words to (word, 1), summed map-side and in the reducers.</summary>
+public static class WordCountJob
+{
+    /// <summary>Defines the job.</summary>
+    public static Job Define(string input, string output, int reducers, long splitSize, long mapMemory, long reduceMemory) =>
+        Job.Named("word-count")
+            .FromPrefix(input)
+            .MapReduce(new MapReduceSpec<string, long, long>
+            {
+                Mapper = new WordMapper(),
+                Combiner = new Sum(),
+                Reducer = new SumReducer(),
+                Reducers = reducers,
+                SplitSize = splitSize,
+                MapMemory = mapMemory,
+                ReduceMemory = reduceMemory,
+            })
+            .WriteTo(output);
+
+    /// <summary>Emits (word, 1) for every word of a line.</summary>
+    public sealed class WordMapper : Mapper<string, long>
+    {
+        /// <inheritdoc />
+        public override void Map(ReadOnlySpan<char> record, MapOutput<string, long> output)
+        {
+            ArgumentNullException.ThrowIfNull(output);
+            Words.Split(record, word => output.EmitText(word, 1));
+        }
+    }
+
+    /// <summary>Adds counts.</summary>
+    public sealed class Sum : ICombiner<long>
+    {
+        /// <inheritdoc />
+        public long Combine(long first, long second) => first + second;
+    }
+
+    /// <summary>Adds a word's counts; writes <c>word&lt;TAB&gt;count</c>.</summary>
+    public sealed class SumReducer : Reducer<string, long, long>
+    {
+        /// <inheritdoc />
+        public override long Reduce(string key, IReadOnlyList<long> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            long total = 0;
+            foreach (var value in values)
+            {
+                total += value;
+            }
+
+            return total;
+        }
+    }
+}
