@@ -65,6 +65,12 @@ public sealed class RunLayout
     /// <summary>The key of the commit record of one attempt of one task.</summary>
     public string TaskCommitKey(TaskId task, string attemptId) => $"{CommitsPrefix}{TaskPath(task)}.{attemptId}.json";
 
+    /// <summary>The prefix of the commit records of one task written by workers (one record per attempt).</summary>
+    public string TaskCommitPrefix(TaskId task) => $"{CommitsPrefix}{TaskPath(task)}.";
+
+    /// <summary>The key of the run's lease: which driver runs it, until when.</summary>
+    public string LeaseKey => Root + "lease.json";
+
     /// <summary>The key of a commit record of several tasks, written by one driver.</summary>
     public string BatchCommitKey(string batchId) => $"{CommitsPrefix}batch-{batchId}.json";
 

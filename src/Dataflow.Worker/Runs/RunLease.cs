@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json;
+using Dataflow.Runs;
+using Dataflow.Storage;
+
+namespace Dataflow.Execution.Runs;
+
+/// <summary>
+/// The lease that keeps two drivers from running (or resuming) the same run at once: a small object naming its
+/// holder and when the lease expires, renewed while the driver works and deleted when it ends. A lease that has
+/// expired (its driver died) can be taken over.
+/// </summary>
+/// <remarks>
+/// Without conditional writes (not every S3 service has them) two drivers that start within moments of each other
+/// could both write a lease: so after writing, a driver reads the lease back a moment later and gives up if the
+/// last writer was someone else.
+/// </remarks>
+internal sealed class RunLease : IAsyncDisposable
+{
+    public static readonly TimeSpan Duration = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan s_settle = TimeSpan.FromMilliseconds(250);
+
+    private readonly IObjectStore _store;
+    private readonly RunLayout _layout;
+    private readonly TimeProvider _time;
+    private readonly string _holder;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _renewing = Task.CompletedTask;
+
+    private RunLease(IObjectStore store, RunLayout layout, TimeProvider time)
+    {
+        _store = store;
+        _layout = layout;
+        _time = time;
+        _holder = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}");
+    }
+
+    /// <summary>Takes the lease of the run, or throws when another driver holds it.</summary>
+    /// <exception cref="RunLeaseException">Another driver holds an unexpired lease.</exception>
+    public static async Task<RunLease> AcquireAsync(IObjectStore store, RunLayout layout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var lease = new RunLease(store, layout, time);
+        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } current && current.ExpiresAt > time.GetUtcNow())
+        {
+            throw new RunLeaseException(layout.RunId, current.Holder, current.ExpiresAt);
+        }
+
+        await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
+        await Task.Delay(s_settle, time, cancellationToken).ConfigureAwait(false);
+        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } after && after.Holder != lease._holder)
+        {
+            throw new RunLeaseException(layout.RunId, after.Holder, after.ExpiresAt);
+        }
+
+        lease._renewing = lease.RenewAsync();
+        return lease;
+    }
+
+    /// <summary>The lease's record, or <see langword="null"/> when none is held.</summary>
+    public static async Task<LeaseRecord?> ReadAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var bytes = await store.ReadAllBytesAsync(layout.LeaseKey, cancellationToken).ConfigureAwait(false);
+            return JsonSerializer.Deserialize(bytes, LeaseJsonContext.Default.LeaseRecord);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _renewing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+        try
+        {
+            if (await ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } current && current.Holder == _holder)
+            {
+                await _store.DeleteAsync([_layout.LeaseKey], CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (ObjectStoreException)
+        {
+            // An expiring lease is harmless: the next driver waits at most its duration, then takes over.
+        }
+    }
+
+    private Task<LeaseRecord?> ReadAsync(CancellationToken cancellationToken) => ReadAsync(_store, _layout, cancellationToken);
+
+    private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        var record = new LeaseRecord(_holder, _time.GetUtcNow() + Duration);
+        await _store.PutAsync(_layout.LeaseKey, JsonSerializer.SerializeToUtf8Bytes(record, LeaseJsonContext.Default.LeaseRecord), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RenewAsync()
+    {
+        using var timer = new PeriodicTimer(Duration / 3, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await WriteAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (ObjectStoreException)
+                {
+                    // Try again at the next tick; the lease lasts three ticks.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
+
+/// <summary>Who holds a run's lease, and until when.</summary>
+/// <param name="Holder">The driver: host, process id and a random id.</param>
+/// <param name="ExpiresAt">When the lease lapses unless renewed.</param>
+internal sealed record LeaseRecord(string Holder, DateTimeOffset ExpiresAt);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LeaseRecord))]
+internal sealed partial class LeaseJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>Another driver holds the run's lease.</summary>
+public sealed class RunLeaseException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public RunLeaseException(string runId, string holder, DateTimeOffset expiresAt)
+        : base($"run '{runId}' is being driven by {holder} (its lease lasts until {expiresAt:u}); wait for it to finish, or for the lease to expire if that driver died")
+    {
+        RunId = runId;
+    }
+
+    /// <summary>The run.</summary>
+    public string RunId { get; }
+}
