@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Dataflow.Execution.Processes;
 using Dataflow.Execution.Progress;
 using Dataflow.Execution.Runs;
 using Dataflow.Jobs;
@@ -27,7 +28,7 @@ namespace Dataflow.Execution.Cli;
 /// return await app.RunAsync(args);
 /// </code>
 /// </example>
-public sealed class DataflowApp
+public sealed partial class DataflowApp
 {
     private readonly List<AppOption> _programOptions = [];
     private readonly AppOption<string?> _store;
@@ -44,6 +45,7 @@ public sealed class DataflowApp
     private readonly AppOption<bool> _verbose;
     private readonly AppOption<S3Compatibility?> _s3Profile;
     private readonly AppOption<long> _s3PartSize;
+    private readonly AppOption<ExecutorKind> _executor;
     private readonly List<(string Name, string Description, AppOption[] Options, Func<RunContext, CancellationToken, Task<int>> Handler)> _commands = [];
     private Func<RunContext, Job>? _defineJob;
     private Func<RunContext, CancellationToken, Task>? _beforeRun;
@@ -74,6 +76,7 @@ public sealed class DataflowApp
         _progress = new AppOption<ProgressMode>("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", ParseEnum<ProgressMode>, null);
         _json = new AppOption<bool>("--json", "Print the run summary as one JSON object on stdout.", false, null, null, null);
         _verbose = new AppOption<bool>("--verbose", "On errors, print the full exception.", false, null, null, null);
+        _executor = new AppOption<ExecutorKind>("--executor", "Where tasks run: local (in this process) or process (each task in a worker process of this program, started as 'worker --plan <uri> --stage <s> --task <i>', as a pod runs it).", ExecutorKind.Local, "local|process", ParseEnum<ExecutorKind>, null);
     }
 
     /// <summary>The program's name.</summary>
@@ -81,6 +84,13 @@ public sealed class DataflowApp
 
     /// <summary>The program's description.</summary>
     public string Description { get; }
+
+    /// <summary>
+    /// The command that starts this program for <c>--executor process</c> (the executor appends
+    /// <c>worker --plan … --stage … --task …</c>). Default: the current program again
+    /// (<see cref="ProcessExecutorOptions.CurrentProgram"/>); set it when the program is hosted in another process, e.g. a test host.
+    /// </summary>
+    public IReadOnlyList<string>? WorkerCommand { get; set; }
 
     /// <summary>Adds an option of the program's own.</summary>
     /// <param name="name">Its name, starting with <c>--</c>.</param>
@@ -175,6 +185,10 @@ public sealed class DataflowApp
         var run = new Command("run", "Run the job (what the program does when no command is given).");
         AddRunCommand(run, console);
         root.Subcommands.Add(run);
+        root.Subcommands.Add(CreateWorkerCommand(console));
+        root.Subcommands.Add(CreateResumeCommand(console));
+        root.Subcommands.Add(CreateRunsCommand(console));
+        root.Subcommands.Add(CreateStatusCommand(console));
         root.Subcommands.Add(CreateGcCommand(console));
         foreach (var command in _commands)
         {
@@ -193,9 +207,16 @@ public sealed class DataflowApp
     }
 
     private IEnumerable<AppOption> AllOptions() =>
-        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
+        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _executor, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
 
     private void AddRunCommand(Command command, AppConsole console)
+    {
+        var options = AddJobOptions(command);
+        command.SetAction((parse, token) => RunCommandAsync(CreateJobContext(parse, options, console, runId: null), resumeStore: null, token));
+    }
+
+    /// <summary>Adds the options of <c>run</c> (the program's own first) to <paramref name="command"/>.</summary>
+    private Dictionary<AppOption, Option> AddJobOptions(Command command)
     {
         var options = new Dictionary<AppOption, Option>();
         foreach (var option in _programOptions.Concat(AllOptions().Except(_programOptions)))
@@ -205,19 +226,53 @@ public sealed class DataflowApp
             command.Options.Add(created);
         }
 
-        command.SetAction((parse, token) => RunCommandAsync(new RunContext(Name, parse, options, console)
+        return options;
+    }
+
+    private RunContext CreateJobContext(ParseResult parse, Dictionary<AppOption, Option> options, AppConsole console, string? runId) =>
+        new(Name, parse, options, console)
         {
             InputPrefix = parse.GetValue((Option<string>)options[_input])!,
             OutputKey = parse.GetValue((Option<string>)options[_output])!,
             Concurrency = parse.GetValue((Option<int>)options[_concurrency]),
-            RunId = parse.GetValue((Option<string?>)options[_runId]) ?? RunLayout.NewRunId(),
-        }, token));
+            RunId = runId ?? parse.GetValue((Option<string?>)options[_runId]) ?? RunLayout.NewRunId(),
+        };
+
+    /// <summary>
+    /// Parses a run's stored arguments (<see cref="Plans.Plan.Arguments"/>) followed by <paramref name="more"/> as a
+    /// <c>run</c> command line, and defines the job from them: how workers and <c>resume</c> get the run's job back.
+    /// </summary>
+    /// <exception cref="JobDefinitionException">The arguments do not parse, or do not define a job.</exception>
+    private (RunContext Context, Job Job) DefineJobFromArguments(Plans.Plan plan, IEnumerable<string> more, AppConsole console)
+    {
+        if (plan.Arguments is null)
+        {
+            throw new JobDefinitionException(plan.Job, $"run '{plan.RunId}' was started from code, not from this program's command line, so its job cannot be defined again here; resume it with JobRunner.ResumeAsync");
+        }
+
+        var command = new Command("run");
+        var options = AddJobOptions(command);
+        var parse = command.Parse([.. plan.Arguments, .. more]);
+        if (parse.Errors.Count > 0)
+        {
+            throw new JobDefinitionException(plan.Job, $"the arguments stored with run '{plan.RunId}' ({string.Join(' ', plan.Arguments)}) do not parse with this program: {parse.Errors[0].Message}");
+        }
+
+        var context = CreateJobContext(parse, options, console, plan.RunId);
+        var job = _defineJob!(context);
+        if (!string.Equals(job.Name, plan.Job, StringComparison.Ordinal))
+        {
+            throw new JobDefinitionException(job.Name, $"run '{plan.RunId}' is a run of job '{plan.Job}'; this program defines '{job.Name}' from its arguments");
+        }
+
+        return (context, job);
     }
 
-    private async Task<int> RunCommandAsync(RunContext context, CancellationToken cancellationToken)
+    private async Task<int> RunCommandAsync(RunContext context, IObjectStore? resumeStore, CancellationToken cancellationToken)
     {
         var console = context.Console;
         var verbose = context.Get(_verbose);
+        var resuming = resumeStore is not null;
         Job job;
         try
         {
@@ -228,51 +283,78 @@ public sealed class DataflowApp
             return Usage(console, ex.Message);
         }
 
-        var options = new JobRunnerOptions
+        JobRunnerOptions options;
+        try
         {
-            Concurrency = context.Concurrency,
-            MaxAttempts = context.Get(_attempts),
-            TaskTimeout = context.Get(_taskTimeout),
-            Gc = context.Get(_gc),
-            Overwrite = context.Get(_overwrite),
-            RunId = context.RunId,
-        };
+            options = new JobRunnerOptions
+            {
+                Concurrency = context.Concurrency,
+                MaxAttempts = context.Get(_attempts),
+                TaskTimeout = context.Get(_taskTimeout),
+                Gc = context.Get(_gc),
+                Overwrite = context.Get(_overwrite),
+                RunId = context.RunId,
+                Arguments = [.. context.GivenArguments(_programOptions), _input.Name, context.InputPrefix, _output.Name, context.OutputKey],
+                Processes = context.Get(_executor) == ExecutorKind.Process
+                    ? new ProcessExecutorOptions
+                    {
+                        Command = WorkerCommand ?? ProcessExecutorOptions.CurrentProgram(),
+                        ExtraArguments = context.GivenArguments([_s3Profile, _s3PartSize, _verbose]),
+                    }
+                    : null,
+            };
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Usage(console, $"--executor process: {ex.Message}");
+        }
 
         IObjectStore store;
         var location = context.Get(_store);
-        try
+        if (resumeStore is not null)
         {
-            store = location is null
-                ? ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"))
-                : await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
+            store = resumeStore;
         }
-        catch (ArgumentException ex)
+        else
         {
-            return Usage(console, ex.Message);
-        }
-        catch (ObjectStoreException ex)
-        {
-            context.Info($"error: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-
-        await using (store.ConfigureAwait(false))
-        {
-            context.Store = store;
-            context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");
             try
             {
-                if (!options.Overwrite && await JobRunner.FindExistingOutputAsync(store, job, cancellationToken).ConfigureAwait(false) is { } existing)
+                store = location is null
+                    ? ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"))
+                    : await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex)
+            {
+                return Usage(console, ex.Message);
+            }
+            catch (ObjectStoreException ex)
+            {
+                context.Info($"error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+        }
+
+        try
+        {
+            context.Store = store;
+            if (!resuming)
+            {
+                context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");
+            }
+
+            try
+            {
+                if (!resuming && !options.Overwrite && await JobRunner.FindExistingOutputAsync(store, job, cancellationToken).ConfigureAwait(false) is { } existing)
                 {
                     return Usage(console, $"the output '{existing}' already exists in {store.Location}; pass --overwrite to replace it");
                 }
 
-                if (_beforeRun is not null)
+                if (!resuming && _beforeRun is not null)
                 {
                     await _beforeRun(context, cancellationToken).ConfigureAwait(false);
                 }
 
-                return await RunJobAsync(context, job, options, cancellationToken).ConfigureAwait(false);
+                return await RunJobAsync(context, job, options, resuming, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
             {
@@ -280,8 +362,13 @@ public sealed class DataflowApp
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                context.Info("cancelled; nothing was published");
+                context.Info($"cancelled; nothing was published; '{Name} resume {context.RunId} --store {store.Location}' goes on from what committed");
                 return ExitCodes.Cancelled;
+            }
+            catch (RunLeaseException ex)
+            {
+                context.Info($"error: {ex.Message}");
+                return ExitCodes.Failure;
             }
             catch (Exception ex)
             {
@@ -289,9 +376,17 @@ public sealed class DataflowApp
                 return ExitCodes.Failure;
             }
         }
+        finally
+        {
+            // A resumed run's store belongs to the resume command.
+            if (!resuming)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
-    private async Task<int> RunJobAsync(RunContext context, Job job, JobRunnerOptions options, CancellationToken cancellationToken)
+    private async Task<int> RunJobAsync(RunContext context, Job job, JobRunnerOptions options, bool resuming, CancellationToken cancellationToken)
     {
         var runner = new JobRunner(context.Store, options);
         var progress = new RunProgress();
@@ -301,13 +396,16 @@ public sealed class DataflowApp
             var display = ProgressDisplay.Start(progress, context.Get(_progress), context.Console.Error, context.Console.ErrorIsTerminal, Name);
             await using (display.ConfigureAwait(false))
             {
-                result = await runner.RunAsync(job, progress, cancellationToken).ConfigureAwait(false);
+                result = resuming
+                    ? await runner.ResumeAsync(job, context.RunId, progress, cancellationToken).ConfigureAwait(false)
+                    : await runner.RunAsync(job, progress, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (JobFailedException ex)
         {
             context.Info($"error: {(context.Get(_verbose) ? ex.InnerException?.ToString() : ex.Message)}");
             Report(context, ex.Summary, verification: null);
+            context.Info($"what committed is kept: '{Name} resume {ex.Summary.RunId} --store {context.Store.Location}' runs the rest, '{Name} gc {ex.Summary.RunId} --store {context.Store.Location}' deletes it");
             return ExitCodes.Failure;
         }
 
@@ -339,7 +437,7 @@ public sealed class DataflowApp
         }
     }
 
-    private static ObjectStoreOptions StoreOptions(S3Compatibility? profile, long partSize) => new()
+    internal static ObjectStoreOptions StoreOptions(S3Compatibility? profile, long partSize) => new()
     {
         S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
     };
@@ -408,89 +506,13 @@ public sealed class DataflowApp
         return command;
     }
 
-    private Command CreateGcCommand(AppConsole console)
-    {
-        var store = new Option<string>("--store") { Description = "The store that holds the run.", Required = true, HelpName = "FOLDER|URI" };
-        var runId = new Option<string>("--run-id") { Description = "The run to clean up.", Required = true, HelpName = "ID" };
-        var keepData = new Option<bool>("--keep-data") { Description = "Only abort incomplete uploads; keep the run's intermediate data (e.g. to resume it)." };
-        var profile = new Option<string?>("--s3-profile") { Description = "As for run.", HelpName = "generic|aws|minio|oss" };
-        var command = new Command("gc", "Clean up after a run that crashed or was abandoned: abort its incomplete multipart uploads (found through its upload journal, without listing uploads) and delete its intermediate data. Its plan, commit records and summary stay.")
-        {
-            store, runId, keepData, profile,
-        };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var id = parse.GetValue(runId)!;
-            if (!RunLayout.IsValidRunId(id))
-            {
-                return Usage(console, $"--run-id: '{id}' is not a run id");
-            }
-
-            S3Compatibility? s3Profile;
-            try
-            {
-                s3Profile = parse.GetValue(profile) is { } text ? ParseEnum<S3Compatibility>(text) : null;
-            }
-            catch (FormatException ex)
-            {
-                return Usage(console, $"--s3-profile: {ex.Message}");
-            }
-
-            IObjectStore opened;
-            try
-            {
-                opened = await ObjectStore.OpenAsync(parse.GetValue(store)!, StoreOptions(s3Profile, 16L << 20), cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArgumentException ex)
-            {
-                return Usage(console, ex.Message);
-            }
-            catch (ObjectStoreException ex)
-            {
-                console.Error.WriteLine($"{Name}: error: {ex.Message}");
-                return ExitCodes.Failure;
-            }
-
-            await using (opened.ConfigureAwait(false))
-            {
-                try
-                {
-                    var layout = new RunLayout(id);
-                    var aborted = opened is IIncompleteUploads uploads ? await uploads.AbortIncompleteUploadsAsync(layout.Root, cancellationToken).ConfigureAwait(false) : 0;
-                    var deleted = 0;
-                    if (!parse.GetValue(keepData))
-                    {
-                        var keys = (await opened.ListAllAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false)).Select(i => i.Key).ToList();
-                        for (var i = 0; i < keys.Count; i += 1000)
-                        {
-                            deleted += await opened.DeleteAsync(keys.GetRange(i, Math.Min(1000, keys.Count - i)), cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-
-                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Name}: run {id}: aborted {aborted} incomplete uploads, deleted {deleted} intermediate objects"));
-                    return ExitCodes.Success;
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return ExitCodes.Cancelled;
-                }
-                catch (ObjectStoreException ex)
-                {
-                    console.Error.WriteLine($"{Name}: error: {ex.Message}");
-                    return ExitCodes.Failure;
-                }
-            }
-        });
-        return command;
-    }
-
     private int Usage(AppConsole console, string message)
     {
         console.Error.WriteLine($"{Name}: {message.ReplaceLineEndings(" ")}");
         return ExitCodes.Usage;
     }
 
-    private static T ParseEnum<T>(string text)
+    internal static T ParseEnum<T>(string text)
         where T : struct, Enum =>
         Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(text, CultureInfo.InvariantCulture, out _)
             ? value

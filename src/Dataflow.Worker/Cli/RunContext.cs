@@ -57,6 +57,28 @@ public sealed class RunContext
         return _parse.GetValue((Option<T>)created)!;
     }
 
+    /// <summary>The parse this context reads.</summary>
+    internal ParseResult Parse => _parse;
+
+    /// <summary>
+    /// The tokens of those of <paramref name="options"/> that were given on the command line (not defaulted), as
+    /// <c>--name value…</c>, so that another process can parse the same values again.
+    /// </summary>
+    internal List<string> GivenArguments(IEnumerable<AppOption> options)
+    {
+        var args = new List<string>();
+        foreach (var option in options)
+        {
+            if (_options.TryGetValue(option, out var created) && _parse.GetResult(created) is { Implicit: false } result)
+            {
+                args.Add(option.Name);
+                args.AddRange(result.Tokens.Select(t => t.Value));
+            }
+        }
+
+        return args;
+    }
+
     /// <summary>Writes a line for people on stderr, prefixed with the program's name.</summary>
     public void Info(string message) => Console.Error.WriteLine($"{ProgramName}: {message}");
 }

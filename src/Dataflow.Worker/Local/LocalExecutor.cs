@@ -10,10 +10,10 @@ internal static class LocalExecutor
     /// while up to <see cref="InFlight"/> tasks may be in flight, most of them waiting for a group commit: the more
     /// that wait together, the fewer commit records a level of small tasks needs.
     /// </summary>
-    public static Task ExecuteAsync(RunSession session, int concurrency, CancellationToken cancellationToken, SchedulerLoad? load = null) =>
+    public static Task ExecuteAsync(RunSession session, int concurrency, bool[]? done, CancellationToken cancellationToken, SchedulerLoad? load = null) =>
         DagScheduler.RunAsync(
             session.Graph,
-            done: null,
+            done,
             InFlight(concurrency),
             (index, token) => session.RunTaskAsync(session.Graph.IdOf(index), token),
             cancellationToken,

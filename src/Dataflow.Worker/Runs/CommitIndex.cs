@@ -41,7 +41,7 @@ internal static class CommitIndex
         return winners.GetValueOrDefault(task);
     }
 
-    private static async Task<Dictionary<TaskId, CommitMarker>> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
+    internal static async Task<Dictionary<TaskId, CommitMarker>> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
     {
         var records = new CommitRecord[keys.Count];
         await Parallel.ForEachAsync(
@@ -67,5 +67,52 @@ internal static class CommitIndex
         }
 
         return winners;
+    }
+}
+
+/// <summary>
+/// A worker's view of a run's commits: the winning marker of a task among its per-task records and the driver's
+/// batch records (read once, when the first lookup needs them), cached once found.
+/// </summary>
+internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TaskId, CommitMarker> _found = new();
+    private Task<Dictionary<TaskId, CommitMarker>>? _batches;
+
+    /// <summary>The winning marker of <paramref name="task"/>, or <see langword="null"/> when it has not committed.</summary>
+    public async ValueTask<CommitMarker?> FindAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        if (_found.TryGetValue(task, out var known))
+        {
+            return known;
+        }
+
+        var own = await CommitIndex.FindAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
+        var batches = LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
+        var batch = (await batches.WaitAsync(cancellationToken).ConfigureAwait(false)).GetValueOrDefault(task);
+        var winner = (own, batch) switch
+        {
+            (null, _) => batch,
+            (_, null) => own,
+            _ => own.Wins(batch) ? own : batch,
+        };
+        return winner is null ? null : _found.GetOrAdd(task, winner);
+    }
+
+    /// <summary>The winning marker of a producing task, which must have committed.</summary>
+    /// <exception cref="InvalidOperationException">The task has not committed.</exception>
+    public async ValueTask<CommitMarker> GetAsync(TaskId task, CancellationToken cancellationToken) =>
+        await FindAsync(task, cancellationToken).ConfigureAwait(false)
+        ?? throw new InvalidOperationException($"task {task} of run '{layout.RunId}' has not committed, but a task that reads its output was started");
+
+    private async Task<Dictionary<TaskId, CommitMarker>> LoadBatchesAsync(CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.CommitsPrefix + "batch-", cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(info.Key);
+        }
+
+        return keys.Count == 0 ? [] : await CommitIndex.ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
     }
 }

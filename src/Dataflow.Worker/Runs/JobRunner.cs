@@ -1,4 +1,5 @@
 using Dataflow.Execution.Local;
+using Dataflow.Execution.Processes;
 using Dataflow.Execution.Progress;
 using Dataflow.Jobs;
 using Dataflow.Planning;
@@ -40,8 +41,9 @@ public sealed class JobRunner
     /// <param name="progress">Updated as the run goes, for a progress display; optional.</param>
     /// <param name="cancellationToken">Stops the run promptly; nothing is published then.</param>
     /// <returns>The run's summary and plan.</returns>
-    /// <exception cref="JobDefinitionException">The job does not fit its inputs (none, too few for the widths), or its output exists and overwriting is off.</exception>
+    /// <exception cref="JobDefinitionException">The job does not fit its inputs (none, too few for the widths), its output exists and overwriting is off, or the run id is taken.</exception>
     /// <exception cref="JobFailedException">A task failed on every attempt, or publishing failed; the exception carries the run's summary.</exception>
+    /// <exception cref="RunLeaseException">Another driver holds the run's lease.</exception>
     /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
     public async Task<RunResult> RunAsync(Job job, RunProgress? progress = null, CancellationToken cancellationToken = default)
     {
@@ -57,13 +59,85 @@ public sealed class JobRunner
             throw new JobDefinitionException(job.Name, $"the output '{existing}' already exists in {_store.Location}; allow overwriting to replace it");
         }
 
+        if (await _store.ExistsAsync(layout.PlanKey, cancellationToken).ConfigureAwait(false))
+        {
+            throw new JobDefinitionException(job.Name, $"run '{layout.RunId}' already exists in {_store.Location}; resume it, or start a new run with another id");
+        }
+
         progress.SetPhase(RunPhases.Listing);
         var inputs = await ListInputsAsync(job, cancellationToken).ConfigureAwait(false);
 
         progress.SetPhase(RunPhases.Planning);
-        var plan = Planner.CreatePlan(job, inputs, layout.RunId, time.GetUtcNow());
+        var plan = Planner.CreatePlan(job, inputs, layout.RunId, time.GetUtcNow()) with { Arguments = _options.Arguments };
+        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
         await _store.PutAsync(layout.PlanKey, PlanSerializer.SerializeToUtf8Bytes(plan), cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Resumes run <paramref name="runId"/> of <paramref name="job"/> after its driver stopped (killed, crashed,
+    /// cancelled or failed): tasks that committed are not run again, the others are; garbage collection catches up
+    /// with what the committed tasks freed; the output is what an uninterrupted run would have made.
+    /// </summary>
+    /// <param name="job">The job the run was started with (same name and operators).</param>
+    /// <param name="runId">The run to resume.</param>
+    /// <param name="progress">Updated as the run goes; optional.</param>
+    /// <param name="cancellationToken">Stops the run promptly; it can be resumed again.</param>
+    /// <returns>The run's summary (<see cref="RunSummary.TasksSkipped"/> counts the tasks found committed) and plan.</returns>
+    /// <exception cref="JobDefinitionException">The run does not exist, or belongs to another job.</exception>
+    /// <exception cref="JobFailedException">A task failed on every attempt, or publishing failed.</exception>
+    /// <exception cref="RunLeaseException">Another driver holds the run's lease.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    public async Task<RunResult> ResumeAsync(Job job, string runId, RunProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var time = _options.TimeProvider;
+        var started = time.GetTimestamp();
+        progress ??= new RunProgress();
+        var layout = new RunLayout(runId);
+        progress.Start(layout.RunId);
+
+        var plan = await LoadPlanAsync(_store, runId, cancellationToken).ConfigureAwait(false)
+            ?? throw new JobDefinitionException(job.Name, $"run '{runId}' does not exist in {_store.Location} (no plan at '{layout.PlanKey}')");
+        if (!string.Equals(plan.Job, job.Name, StringComparison.Ordinal))
+        {
+            throw new JobDefinitionException(job.Name, $"run '{runId}' is a run of job '{plan.Job}', not of this job");
+        }
+
+        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
+        var committed = await CommitIndex.LoadAllAsync(_store, layout, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(job, plan, layout, committed, lease, progress, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The plan of run <paramref name="runId"/>, or <see langword="null"/> when the store holds no such run.</summary>
+    /// <exception cref="InvalidDataException">The plan is not a valid plan.</exception>
+    public static async Task<Plan?> LoadPlanAsync(IObjectStore store, string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var layout = new RunLayout(runId);
+        byte[] bytes;
+        try
+        {
+            bytes = await store.ReadAllBytesAsync(layout.PlanKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            return PlanSerializer.Deserialize(bytes);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"'{layout.PlanKey}' in {store.Location}: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
         var counters = new RunCounters();
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
@@ -72,19 +146,37 @@ public sealed class JobRunner
         var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time);
         var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress);
         progress.SetPlan(plan);
-        progress.SetPhase(RunPhases.Running);
 
         Exception? failure = null;
         var cancelled = false;
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost);
         try
         {
-            await LocalExecutor.ExecuteAsync(session, _options.Concurrency, cancellationToken, load).ConfigureAwait(false);
+            // Tasks that committed before (a resumed run) count as done; replaying their markers in stage order
+            // holds their outputs and lets go of what they consumed, so collection catches up.
+            var done = await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Running);
+            if (_options.Processes is { } processes)
+            {
+                await ProcessExecutor.ExecuteAsync(session, processes, _options, _store.GetUri(layout.PlanKey), done, run.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await LocalExecutor.ExecuteAsync(session, _options.Concurrency, done, run.Token, load).ConfigureAwait(false);
+            }
+
+            // Publishing is the one step another driver must never race: make sure the lease is ours.
+            await lease.ConfirmAsync(run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Publishing);
-            await session.PublishAsync(cancellationToken).ConfigureAwait(false);
+            await session.PublishAsync(run.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             cancelled = true;
+        }
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested)
+        {
+            failure = lease.LostReason();
         }
         catch (Exception ex)
         {
@@ -100,7 +192,7 @@ public sealed class JobRunner
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
         await AbortIncompleteUploadsAsync(layout).ConfigureAwait(false);
-        var left = await CountAsync(layout.DataPrefix).ConfigureAwait(false);
+        var left = await SweepAsync(layout, collector, failure is RunLeaseException).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
         var summary = new RunSummary
         {
@@ -109,7 +201,7 @@ public sealed class JobRunner
             Stages = plan.Stages.Count,
             Tasks = plan.TaskCount,
             TasksRun = counters.TasksRun,
-            TasksSkipped = 0,
+            TasksSkipped = session.TasksReplayed,
             Attempts = counters.Attempts,
             Retries = counters.Retries,
             Failed = counters.Failed,
@@ -126,7 +218,11 @@ public sealed class JobRunner
         };
         try
         {
-            await WriteSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
+            // A driver that lost the lease leaves the summary to the driver that holds it.
+            if (failure is not RunLeaseException)
+            {
+                await WriteSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (!succeeded)
         {
@@ -137,7 +233,7 @@ public sealed class JobRunner
 
         if (cancelled)
         {
-            throw new OperationCanceledException($"run '{layout.RunId}' of job '{job.Name}' was cancelled", null, cancellationToken);
+            throw new OperationCanceledException($"run '{layout.RunId}' of job '{job.Name}' was cancelled; resume it with its run id", null, cancellationToken);
         }
 
         if (failure is not null)
@@ -229,14 +325,40 @@ public sealed class JobRunner
         return inputs;
     }
 
-    private async Task<int> CountAsync(string prefix)
+    /// <summary>
+    /// Deletes the run's intermediate objects that no committed artifact holds — outputs of attempts that never
+    /// committed (a worker killed mid-task, a duplicate that lost) — unless GC is off or another driver owns the run,
+    /// and returns how many intermediate objects are left.
+    /// </summary>
+    private async Task<int> SweepAsync(RunLayout layout, ArtifactCollector collector, bool leaseLost)
     {
-        var count = 0;
-        await foreach (var _ in _store.ListAsync(prefix, CancellationToken.None).ConfigureAwait(false))
+        var left = 0;
+        var orphans = new List<string>();
+        try
         {
-            count++;
+            await foreach (var info in _store.ListAsync(layout.DataPrefix, CancellationToken.None).ConfigureAwait(false))
+            {
+                if (_options.Gc != GcMode.Never && !leaseLost && !collector.IsHeld(info.Key))
+                {
+                    orphans.Add(info.Key);
+                }
+                else
+                {
+                    left++;
+                }
+            }
+
+            for (var i = 0; i < orphans.Count; i += ArtifactCollector.BatchSize)
+            {
+                await _store.DeleteAsync(orphans.GetRange(i, Math.Min(ArtifactCollector.BatchSize, orphans.Count - i)), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (ObjectStoreException)
+        {
+            // Best effort, like the collector: what stays is counted, and `gc` deletes it later.
+            return left + orphans.Count;
         }
 
-        return count;
+        return left;
     }
 }

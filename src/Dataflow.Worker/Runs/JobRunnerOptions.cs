@@ -1,3 +1,4 @@
+using Dataflow.Execution.Processes;
 using Dataflow.Storage.Gc;
 
 namespace Dataflow.Execution.Runs;
@@ -32,6 +33,15 @@ public sealed class JobRunnerOptions
     /// <summary>The clock, for timestamps, back-off and timeouts. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
+    /// define the same job again (see <see cref="Plans.Plan.Arguments"/>). Never put credentials here.
+    /// </summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>Runs every task in a worker process of its own instead of in this process; <see langword="null"/> (the default) for the local executor.</summary>
+    public ProcessExecutorOptions? Processes { get; init; }
+
     /// <summary>Throws when a setting is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -62,5 +72,6 @@ public sealed class JobRunnerOptions
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        Processes?.Validate();
     }
 }

@@ -26,7 +26,10 @@ internal sealed class RunLease : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _holder;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _lost = new();
     private Task _renewing = Task.CompletedTask;
+    private Task _confirmed = Task.CompletedTask;
+    private volatile LeaseRecord? _lostTo;
 
     private RunLease(IObjectStore store, RunLayout layout, TimeProvider time)
     {
@@ -36,25 +39,77 @@ internal sealed class RunLease : IAsyncDisposable
         _holder = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}");
     }
 
-    /// <summary>Takes the lease of the run, or throws when another driver holds it.</summary>
+    /// <summary>
+    /// Takes the lease of the run, or throws when another driver holds it. The driver may start working at once:
+    /// whether a driver that started at the same moment overwrote the lease is checked a moment later in the
+    /// background (<see cref="Lost"/> fires then), and <see cref="ConfirmAsync"/> waits for that check.
+    /// </summary>
     /// <exception cref="RunLeaseException">Another driver holds an unexpired lease.</exception>
     public static async Task<RunLease> AcquireAsync(IObjectStore store, RunLayout layout, TimeProvider time, CancellationToken cancellationToken)
     {
         var lease = new RunLease(store, layout, time);
-        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } current && current.ExpiresAt > time.GetUtcNow())
+        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } current && current.ExpiresAt > time.GetUtcNow() && !IsDeadHolderOnThisMachine(current.Holder))
         {
             throw new RunLeaseException(layout.RunId, current.Holder, current.ExpiresAt);
         }
 
         await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
-        await Task.Delay(s_settle, time, cancellationToken).ConfigureAwait(false);
-        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } after && after.Holder != lease._holder)
-        {
-            throw new RunLeaseException(layout.RunId, after.Holder, after.ExpiresAt);
-        }
-
+        lease._confirmed = lease.SettleAsync();
         lease._renewing = lease.RenewAsync();
         return lease;
+    }
+
+    /// <summary>Fires when the lease turns out to be someone else's: the driver must stop.</summary>
+    public CancellationToken Lost => _lost.Token;
+
+    /// <summary>Waits until the lease is known to be this driver's.</summary>
+    /// <exception cref="RunLeaseException">Another driver took the lease.</exception>
+    public async Task ConfirmAsync(CancellationToken cancellationToken)
+    {
+        await _confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_lostTo is not null)
+        {
+            throw LostReason();
+        }
+    }
+
+    /// <summary>Why the lease was lost.</summary>
+    public RunLeaseException LostReason() =>
+        _lostTo is { } other
+            ? new RunLeaseException(_layout.RunId, other.Holder, other.ExpiresAt)
+            : new RunLeaseException(_layout.RunId, "another driver", _time.GetUtcNow());
+
+    /// <summary>
+    /// True when <paramref name="holder"/> is a driver on this machine whose process has exited: its lease is stale
+    /// before it expires (a driver killed here can be resumed at once, without waiting out its lease).
+    /// </summary>
+    internal static bool IsDeadHolderOnThisMachine(string holder)
+    {
+        var parts = holder.Split('/');
+        if (parts.Length != 3 || !string.Equals(parts[0], Environment.MachineName, StringComparison.Ordinal)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+        {
+            return false;
+        }
+
+        if (pid == Environment.ProcessId)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
     }
 
     /// <summary>The lease's record, or <see langword="null"/> when none is held.</summary>
@@ -79,10 +134,12 @@ internal sealed class RunLease : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _renewing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _confirmed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
+        _lost.Dispose();
         try
         {
-            if (await ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } current && current.Holder == _holder)
+            if (_lostTo is null && await ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } current && current.Holder == _holder)
             {
                 await _store.DeleteAsync([_layout.LeaseKey], CancellationToken.None).ConfigureAwait(false);
             }
@@ -101,6 +158,31 @@ internal sealed class RunLease : IAsyncDisposable
         await _store.PutAsync(_layout.LeaseKey, JsonSerializer.SerializeToUtf8Bytes(record, LeaseJsonContext.Default.LeaseRecord), cancellationToken).ConfigureAwait(false);
     }
 
+    private async Task SettleAsync()
+    {
+        try
+        {
+            await Task.Delay(s_settle, _time, _stop.Token).ConfigureAwait(false);
+            if (await ReadAsync(_stop.Token).ConfigureAwait(false) is { } after && after.Holder != _holder)
+            {
+                await LoseAsync(after).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectStoreException)
+        {
+            // The renewals look again.
+        }
+    }
+
+    private async Task LoseAsync(LeaseRecord other)
+    {
+        _lostTo = other;
+        await _lost.CancelAsync().ConfigureAwait(false);
+    }
+
     private async Task RenewAsync()
     {
         using var timer = new PeriodicTimer(Duration / 3, _time);
@@ -110,6 +192,13 @@ internal sealed class RunLease : IAsyncDisposable
             {
                 try
                 {
+                    // A driver that stalled past its lease may have been replaced: it must not write over its successor.
+                    if (await ReadAsync(_stop.Token).ConfigureAwait(false) is { } current && current.Holder != _holder)
+                    {
+                        await LoseAsync(current).ConfigureAwait(false);
+                        return;
+                    }
+
                     await WriteAsync(_stop.Token).ConfigureAwait(false);
                 }
                 catch (ObjectStoreException)

@@ -81,6 +81,45 @@ internal sealed class RunSession
 
     public TaskRunner Runner { get; }
 
+    /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>).</summary>
+    public int TasksReplayed { get; private set; }
+
+    /// <summary>The run's plan.</summary>
+    public Plan Plan => _plan;
+
+    /// <summary>The run's store.</summary>
+    public IObjectStore Store => _store;
+
+    /// <summary>The run's counters.</summary>
+    public RunCounters Counters => _counters;
+
+    /// <summary>The run's progress.</summary>
+    public RunProgress Progress => _progress;
+
+    /// <summary>
+    /// Takes the commits of an earlier driver of this run (a resumed run) as if they had just happened, in stage
+    /// order: the tasks count as done, their outputs are held and what they consumed is let go.
+    /// </summary>
+    /// <returns>Which tasks (by graph index) are done.</returns>
+    /// <exception cref="InvalidDataException">A marker names a task the plan does not have.</exception>
+    public async ValueTask<bool[]> ReplayAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, CancellationToken cancellationToken)
+    {
+        var done = new bool[Graph.Count];
+        foreach (var (id, marker) in committed.OrderBy(c => c.Key.Stage).ThenBy(c => c.Key.Index))
+        {
+            if (id.Stage >= _plan.Stages.Count || id.Index >= _plan.Stages[id.Stage].Tasks.Count)
+            {
+                throw new InvalidDataException($"run '{_plan.RunId}' has a commit record of task {id}, which its plan does not have");
+            }
+
+            done[Graph.IndexOf(id)] = true;
+            await CommittedAsync(id, marker, replayed: true, cancellationToken).ConfigureAwait(false);
+            TasksReplayed++;
+        }
+
+        return done;
+    }
+
     /// <summary>Runs one task in this process and records its commit.</summary>
     public async ValueTask RunTaskAsync(TaskId id, CancellationToken cancellationToken)
     {
@@ -95,11 +134,11 @@ internal sealed class RunSession
             throw;
         }
 
-        await CommittedAsync(id, marker, cancellationToken).ConfigureAwait(false);
+        await CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Records that <paramref name="id"/> committed with <paramref name="marker"/>, and collects what that frees.</summary>
-    public async ValueTask CommittedAsync(TaskId id, CommitMarker marker, CancellationToken cancellationToken)
+    public async ValueTask CommittedAsync(TaskId id, CommitMarker marker, bool replayed, CancellationToken cancellationToken)
     {
         var index = Graph.IndexOf(id);
         Volatile.Write(ref _markers[index], marker);
@@ -124,8 +163,12 @@ internal sealed class RunSession
             await ConsumedAsync(artifact, cancellationToken).ConfigureAwait(false);
         }
 
-        _counters.TaskCommitted();
-        _progress.TaskCommitted(id.Stage);
+        if (!replayed)
+        {
+            _counters.TaskCommitted();
+        }
+
+        _progress.TaskCommitted(id.Stage, skipped: replayed);
     }
 
     /// <summary>Moves every final output into place (atomic on a folder, server-side on S3), then lets its intermediate object go.</summary>
@@ -138,7 +181,22 @@ internal sealed class RunSession
             var committed = marker.GetOutput(output.Output);
             var source = committed.Key
                 ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
-            var info = await _store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
+            ObjectInfo info;
+            try
+            {
+                info = await _store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // An earlier driver of this run may have published it and stopped before finishing.
+                if (await _store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
+                {
+                    throw;
+                }
+
+                info = published;
+            }
+
             if (info.Size != committed.Size)
             {
                 throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");

@@ -76,6 +76,8 @@ internal sealed class TaskRunner
     /// </summary>
     public SemaphoreSlim? Slots { get; init; }
 
+    /// <summary>The number of the first attempt this runner makes (a worker process told it is a retry starts higher).</summary>
+    public int FirstAttempt { get; init; } = 1;
 
     /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
     /// <exception cref="TaskFailedException">Every attempt failed.</exception>
@@ -83,14 +85,14 @@ internal sealed class TaskRunner
     public async ValueTask<CommitMarker> RunAsync(TaskId id, CancellationToken cancellationToken)
     {
         var task = _plan.GetTask(id);
-        var attempt = 0;
+        var attempt = FirstAttempt - 1;
         try
         {
             return await _pipeline.ExecuteAsync(
                 async token =>
                 {
                     attempt++;
-                    _counters.AttemptStarted(isRetry: attempt > 1);
+                    _counters.AttemptStarted(isRetry: attempt > FirstAttempt);
                     AttemptStarted?.Invoke(id, attempt);
                     return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
                 },
@@ -99,7 +101,7 @@ internal sealed class TaskRunner
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             _counters.TaskFailed();
-            throw new TaskFailedException(_job.Name, id, _plan.Stages[id.Stage].Name, task.Operator, attempt, ex);
+            throw new TaskFailedException(_job.Name, id, _plan.Stages[id.Stage].Name, task.Operator, attempt - FirstAttempt + 1, ex);
         }
     }
 

@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Globalization;
+using Dataflow.Execution.Processes;
+using Dataflow.Jobs;
+using Dataflow.Objects;
+using Dataflow.Plans;
+using Dataflow.Runs;
+using Dataflow.Storage;
+
+namespace Dataflow.Execution.Cli;
+
+/// <summary>The <c>worker</c> command: what the process executor (and a pod) runs.</summary>
+public sealed partial class DataflowApp
+{
+    private Command CreateWorkerCommand(AppConsole console)
+    {
+        var plan = new AppOption<string?>("--plan", "The address of the run's plan: <store>/_dataflow/runs/<run-id>/plan.json. The store, run and job are found from it.", null, "URI", null, null);
+        var stage = new AppOption<int>("--stage", "The stage of the tasks, from 0.", 0, "S", null, v => v >= 0 ? null : "must be 0 or more");
+        var task = new AppOption<string?>("--task", "The task's index in its stage. Default: $JOB_COMPLETION_INDEX (an indexed Kubernetes Job's pod index).", null, "I", null, null);
+        var tasks = new AppOption<string?>("--tasks", "A range of task indexes of the stage, e.g. 0-99, instead of --task: one process runs a shard of tasks.", null, "A-B", null, null);
+        var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
+        AppOption[] own = [plan, stage, task, tasks, concurrency, _s3Profile, _s3PartSize, _verbose];
+        var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
+        var options = new Dictionary<AppOption, Option>();
+        foreach (var option in own)
+        {
+            var created = option.CreateOption();
+            options[option] = created;
+            command.Options.Add(created);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var context = new RunContext(Name, parse, options, console);
+            var verbose = context.Get(_verbose);
+            if (context.Get(plan) is not { } address)
+            {
+                return Usage(console, "worker needs --plan");
+            }
+
+            string location;
+            string runId;
+            (int First, int Last) range;
+            try
+            {
+                (location, runId) = PlanAddress.Parse(address);
+                range = SelectTasks(context.Get(task), context.Get(tasks));
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                return Usage(console, $"worker: {ex.Message}");
+            }
+
+            IObjectStore store;
+            try
+            {
+                store = await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex)
+            {
+                return Usage(console, $"worker: {ex.Message}");
+            }
+            catch (ObjectStoreException ex)
+            {
+                context.Info($"worker: error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+
+            await using (store.ConfigureAwait(false))
+            {
+                try
+                {
+                    var stored = await Runs.JobRunner.LoadPlanAsync(store, runId, cancellationToken).ConfigureAwait(false);
+                    if (stored is null)
+                    {
+                        return Usage(console, $"worker: there is no plan at '{address}'");
+                    }
+
+                    if (!string.Equals(stored.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
+                    {
+                        return Usage(console, $"worker: the plan of run '{runId}' was made by Dataflow {stored.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver");
+                    }
+
+                    var stageIndex = context.Get(stage);
+                    if (stageIndex >= stored.Stages.Count)
+                    {
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: run '{runId}' has stages 0 to {stored.Stages.Count - 1}, not {stageIndex}"));
+                    }
+
+                    var count = stored.Stages[stageIndex].Tasks.Count;
+                    if (range.Last >= count)
+                    {
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{stored.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {range.Last} is out of range"));
+                    }
+
+                    var (_, job) = DefineJobFromArguments(stored, [], console);
+                    var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
+                    var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
+                    var succeeded = await TaskWorker.RunAsync(
+                        store, stored, job, ids, context.Get(concurrency), attempt, console.Out,
+                        message => context.Info($"worker: error: {message}"),
+                        cancellationToken).ConfigureAwait(false);
+                    return succeeded ? ExitCodes.Success : ExitCodes.Failure;
+                }
+                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException or InvalidDataException)
+                {
+                    return Usage(console, $"worker: {ex.Message}");
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    context.Info("worker: cancelled");
+                    return ExitCodes.Cancelled;
+                }
+                catch (Exception ex)
+                {
+                    context.Info($"worker: error: {(verbose ? ex.ToString() : ex.Message)}");
+                    return ExitCodes.Failure;
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The task range from <c>--task</c>, <c>--tasks</c> or <c>$JOB_COMPLETION_INDEX</c>.</summary>
+    /// <exception cref="FormatException">None given, both given, or not an index or range.</exception>
+    private static (int First, int Last) SelectTasks(string? task, string? tasks)
+    {
+        if (task is not null && tasks is not null)
+        {
+            throw new FormatException("give --task or --tasks, not both");
+        }
+
+        if (task is not null)
+        {
+            var (first, last) = TaskWorker.ParseRange(task);
+            return first == last ? (first, last) : throw new FormatException($"--task takes one index; use --tasks for the range '{task}'");
+        }
+
+        if (tasks is not null)
+        {
+            return TaskWorker.ParseRange(tasks);
+        }
+
+        if (Environment.GetEnvironmentVariable(WorkerEnvironment.CompletionIndex) is { Length: > 0 } index)
+        {
+            var (first, last) = TaskWorker.ParseRange(index);
+            return first == last ? (first, last) : throw new FormatException($"${WorkerEnvironment.CompletionIndex} is '{index}', not a task index");
+        }
+
+        throw new FormatException($"give --task <i>, --tasks <a-b>, or set ${WorkerEnvironment.CompletionIndex}");
+    }
+}

@@ -1,0 +1,11 @@
+namespace Dataflow.Execution.Cli;
+
+/// <summary>Where a run's tasks run (<c>--executor</c>).</summary>
+public enum ExecutorKind
+{
+    /// <summary>In the driver's process, on a pool of workers: the embedded default.</summary>
+    Local,
+
+    /// <summary>Each task in a worker process of the same program, started with the plan's address and the task's identity.</summary>
+    Process,
+}
