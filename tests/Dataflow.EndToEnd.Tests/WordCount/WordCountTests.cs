@@ -1,0 +1,394 @@
+using System.Diagnostics;
+using System.Text;
+using Dataflow.Examples.WordCount;
+using Dataflow.Storage;
+
+namespace Dataflow.EndToEnd.Tests.WordCount;
+
+/// <summary>
+/// examples/word-count run as users run it, on a local folder store: map, combine, shuffle and reduce checked
+/// against a single-threaded count, with the local and the process executor, through a killed driver and killed workers.
+/// </summary>
+public sealed class WordCountTests : IDisposable
+{
+    private const string Program = "word-count";
+
+    // A corpus small enough for tests: 6 objects of 256 KiB and one of 1.5 MiB, cut into 512 KiB splits. Objects are
+    // a little over their size (whole lines), so each small one is a split of its own and the large one makes three
+    // full splits and a short one: 10 map tasks, then 8 (or 4) reduce tasks.
+    private static readonly string[] s_corpus = ["--size", "256KiB", "--objects", "6", "--large-size", "1536KiB", "--seed", "7"];
+    private static readonly string[] s_job = ["--reducers", "8", "--split-size", "512KiB", "--progress", "none", "--json"];
+
+    // Fewer reducers where every task is a process and tasks are killed: 14 tasks.
+    private static readonly string[] s_smallJob = ["--reducers", "4", "--split-size", "512KiB", "--progress", "none", "--json"];
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
+
+    public WordCountTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private string Store(string name) => Path.Combine(_root, name);
+
+    private static Task<ProgramResult> RunAsync(params string[] args) => ProgramRunner.RunAsync(Program, args);
+
+    private async Task<string> GenerateAsync(string name)
+    {
+        var store = Store(name);
+        var result = await RunAsync(["generate", "--store", store, .. s_corpus]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return store;
+    }
+
+    private static Dictionary<string, byte[]> Parts(string store, string output = "output") =>
+        Directory.GetFiles(Path.Combine(store, output)).ToDictionary(p => Path.GetFileName(p), File.ReadAllBytes);
+
+    private static void AssertSameParts(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual)
+    {
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, bytes) in expected)
+        {
+            Assert.True(bytes.AsSpan().SequenceEqual(actual[name]), $"part {name} differs");
+        }
+    }
+
+    private static void AssertVerifiedRun(ProgramResult result, int? skipped = null)
+    {
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
+        Assert.Equal("word-count", json.GetProperty("job").GetString());
+        Assert.Equal(2, json.GetProperty("stages").GetInt32());
+        Assert.Equal(json.GetProperty("tasks").GetInt32(), json.GetProperty("tasksRun").GetInt32() + json.GetProperty("tasksSkipped").GetInt32());
+        Assert.Equal(0, json.GetProperty("intermediateObjectsLeft").GetInt32());
+        if (skipped is { } s)
+        {
+            Assert.Equal(s, json.GetProperty("tasksSkipped").GetInt32());
+        }
+    }
+
+    /// <summary>The test's own single-threaded count, compared with the parts the run wrote.</summary>
+    private static async Task AssertMatchesSingleThreadedCountAsync(string folder)
+    {
+        await using var store = ObjectStore.OpenFolder(folder);
+        var inputs = (await store.ListAllAsync("input/")).Select(i => i.Key).ToList();
+        var parts = (await store.ListAllAsync("output/")).Select(i => i.Key).ToList();
+        var expected = await WordCountProgram.CountAsync(store, inputs, CancellationToken.None);
+        Assert.True(expected.Count > 1000, $"the corpus has only {expected.Count} distinct words");
+        Assert.Null(await WordCountProgram.CompareAsync(store, parts, expected, CancellationToken.None));
+        Assert.Equal(8, parts.Count);
+    }
+
+    [Fact]
+    public async Task Run_LocalAndProcessExecutors_MatchSingleThreadedCountWithIdenticalParts()
+    {
+        var local = await GenerateAsync("local");
+        var process = await GenerateAsync("process");
+
+        var localRun = await RunAsync(["run", "--store", local, .. s_job]);
+        var processRun = await RunAsync(["run", "--store", process, "--executor", "process", .. s_job]);
+
+        AssertVerifiedRun(localRun, skipped: 0);
+        AssertVerifiedRun(processRun, skipped: 0);
+        await AssertMatchesSingleThreadedCountAsync(local);
+        AssertSameParts(Parts(local), Parts(process));
+
+        Assert.Equal(18, localRun.Json().GetProperty("tasks").GetInt32());
+        Assert.Equal(18, processRun.Json().GetProperty("tasks").GetInt32());
+    }
+
+    [Fact]
+    public async Task Resume_AfterDriverKilledMidRun_SkipsCommittedTasksAndWritesIdenticalOutput()
+    {
+        var reference = await GenerateAsync("reference");
+        var store = await GenerateAsync("killed");
+        AssertVerifiedRun(await RunAsync(["run", "--store", reference, .. s_smallJob]));
+        const string RunId = "killed-driver";
+        var commits = Path.Combine(store, "_dataflow", "runs", RunId, "commits");
+
+        using (var driver = Process.Start(ProgramRunner.StartInfo(Program, ["run", "--store", store, "--executor", "process", "--run-id", RunId, .. s_smallJob]))!)
+        {
+            var stdout = driver.StandardOutput.ReadToEndAsync();
+            var stderr = driver.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow + ProgramRunner.Patience;
+            while (CommitFiles(commits).Count < 2 && !driver.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            var ended = driver.HasExited;
+            driver.Kill(entireProcessTree: false);
+            await driver.WaitForExitAsync();
+            Assert.False(ended, $"the driver ended before it could be killed:{Environment.NewLine}{await stderr}");
+            await Task.WhenAll(stdout, stderr);
+        }
+
+        // Workers the driver started may still finish their task; wait for them, as an orphaned pod would run out.
+        await WaitForWorkersToExitAsync(store);
+        var before = CommitFiles(commits);
+        Assert.True(before.Count is >= 2 and < 14, $"{before.Count} tasks committed when the driver was killed: {string.Join(", ", before.Keys)}");
+        Assert.False(File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json")));
+
+        var status = await RunAsync("status", RunId, "--store", store, "--json");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Equal("interrupted", status.Json().GetProperty("state").GetString());
+        Assert.Equal(before.Count, status.Json().GetProperty("stages").EnumerateArray().Sum(s => s.GetProperty("committed").GetInt32()));
+        var runs = await RunAsync("runs", "--store", store, "--json");
+        Assert.True(runs.ExitCode == 0, runs.ToString());
+        Assert.Contains(runs.Json().EnumerateArray(), r => r.GetProperty("runId").GetString() == RunId && r.GetProperty("state").GetString() == "interrupted");
+
+        var resumed = await RunAsync("resume", RunId, "--store", store, "--executor", "process", "--json", "--progress", "none");
+
+        AssertVerifiedRun(resumed, skipped: before.Count);
+        Assert.Equal(14 - before.Count, resumed.Json().GetProperty("tasksRun").GetInt32());
+        AssertSameParts(Parts(reference), Parts(store));
+
+        // Not run again: every task committed before the resume still has exactly the commit record it had.
+        var after = CommitFiles(commits);
+        foreach (var (task, records) in before)
+        {
+            Assert.Equal(records, after[task]);
+        }
+
+        var finished = await RunAsync("status", RunId, "--store", store, "--json");
+        Assert.Equal("succeeded", finished.Json().GetProperty("state").GetString());
+        var gc = await RunAsync("gc", RunId, "--store", store);
+        Assert.True(gc.ExitCode == 0, gc.ToString());
+        Assert.Contains("deleted 0 intermediate objects", gc.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_WorkersKilledWithSigkillAtRandom_RetriesThemAndWritesIdenticalOutput()
+    {
+        var reference = await GenerateAsync("reference");
+        var store = await GenerateAsync("sigkill");
+        AssertVerifiedRun(await RunAsync(["run", "--store", reference, .. s_smallJob]));
+
+        using var driver = Process.Start(ProgramRunner.StartInfo(Program, ["run", "--store", store, "--executor", "process", "--attempts", "8", .. s_smallJob]))!;
+        var stdout = driver.StandardOutput.ReadToEndAsync();
+        var stderr = driver.StandardError.ReadToEndAsync();
+        var random = new Random(11);
+        var kills = 0;
+        var seen = new HashSet<int>();
+        while (!driver.HasExited && kills < 4)
+        {
+            // Kill only workers seen in an earlier look, so that they are at work rather than starting.
+            var workers = WorkerProcesses(store);
+            var victims = workers.Where(seen.Contains).ToList();
+            seen = [.. workers];
+            if (victims.Count > 0 && Kill(victims[random.Next(victims.Count)]))
+            {
+                kills++;
+            }
+
+            await Task.Delay(150 + random.Next(200));
+        }
+
+        await driver.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
+        var result = new ProgramResult(driver.ExitCode, await stdout, await stderr);
+
+        Assert.True(kills >= 2, $"only {kills} workers could be killed before the run ended");
+        AssertVerifiedRun(result, skipped: 0);
+        Assert.True(result.Json().GetProperty("retries").GetInt32() >= 1, result.ToString());
+        AssertSameParts(Parts(reference), Parts(store));
+    }
+
+    [Fact]
+    public async Task MergeFiles_ProcessExecutor_WritesTheSameOutputAsTheLocalExecutor()
+    {
+        string[] job = ["--files", "12", "--file-size", "3", "--json", "--progress", "none"];
+        var local = await ProgramRunner.RunAsync("merge-files", ["run", "--store", Store("merge-local"), .. job]);
+        var process = await ProgramRunner.RunAsync("merge-files", ["run", "--store", Store("merge-process"), "--executor", "process", .. job]);
+
+        Assert.True(local.ExitCode == 0, local.ToString());
+        Assert.True(process.ExitCode == 0, process.ToString());
+        Assert.True(process.Json().GetProperty("verified").GetBoolean());
+        Assert.Equal(12, process.Json().GetProperty("tasksRun").GetInt32());
+        Assert.Equal(
+            File.ReadAllBytes(Path.Combine(Store("merge-local"), "output", "merged.txt")),
+            File.ReadAllBytes(Path.Combine(Store("merge-process"), "output", "merged.txt")));
+    }
+
+    [Theory]
+    [InlineData("--reducers", "0", "--reducers")]
+    [InlineData("--split-size", "12", "--split-size")]
+    public async Task Run_BadOption_ExitsTwoNamingTheOption(string option, string value, string expected)
+    {
+        var result = await RunAsync("run", "--store", Store("bad"), option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_EmptyInputPrefix_ExitsTwoNamingJobAndPrefix()
+    {
+        var result = await RunAsync("run", "--store", Store("empty"), "--input", "nothing-here/");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("job 'word-count'", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing-here/", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Worker_TaskRangeAndCompletionIndex_CommitEachTaskOnceAndReportSkips()
+    {
+        var store = await GenerateAsync("worker");
+        const string RunId = "worker-contract";
+
+        // The plan a driver would store, without a driver: tasks run only when this test starts workers.
+        var mapTasks = await WriteWordCountPlanAsync(store, RunId);
+        var address = new Uri(Path.Combine(store, "_dataflow", "runs", RunId, "plan.json")).AbsoluteUri;
+
+        var range = await RunAsync("worker", "--plan", address, "--stage", "0", "--tasks", "0-2");
+        Assert.True(range.ExitCode == 0, range.ToString());
+        Assert.Equal(3, range.Stdout.Split('\n').Count(l => l.Contains("\"status\":\"committed\"", StringComparison.Ordinal)));
+
+        var again = await RunAsync("worker", "--plan", address, "--stage", "0", "--task", "1");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("\"status\":\"skipped\"", again.Stdout, StringComparison.Ordinal);
+
+        var indexed = await ProgramRunner.RunAsync(Program, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "3" }, "worker", "--plan", address, "--stage", "0");
+        Assert.True(indexed.ExitCode == 0, indexed.ToString());
+        Assert.Contains("\"task\":\"0/3\"", indexed.Stdout, StringComparison.Ordinal);
+
+        var commits = CommitFiles(Path.Combine(store, "_dataflow", "runs", RunId, "commits"));
+        Assert.Equal(["0/0", "0/1", "0/2", "0/3"], commits.Keys.Order(StringComparer.Ordinal));
+        Assert.All(commits.Values, records => Assert.Single(records));
+
+        // A reduce task before every map task committed: its inputs are missing, so it fails (exit 1) saying which.
+        var early = await RunAsync("worker", "--plan", address, "--stage", "1", "--task", "0");
+        Assert.Equal(1, early.ExitCode);
+        Assert.Contains("has not committed", early.Stderr, StringComparison.Ordinal);
+
+        Assert.Equal(10, mapTasks);
+    }
+
+    [Theory]
+    [InlineData("--stage", "5", "--task", "0", "has stages 0 to 1")]
+    [InlineData("--stage", "0", "--task", "99", "out of range")]
+    [InlineData("--stage", "0", "--tasks", "3-1", "not a task index or a range")]
+    public async Task Worker_BadTask_ExitsTwo(string a, string b, string c, string d, string expected)
+    {
+        var store = await GenerateAsync("worker-bad");
+        await WriteWordCountPlanAsync(store, "bad-task");
+        var address = Path.Combine(store, "_dataflow", "runs", "bad-task", "plan.json");
+
+        var result = await RunAsync("worker", "--plan", address, a, b, c, d);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Worker_NoSuchPlan_ExitsTwo()
+    {
+        var missing = await RunAsync("worker", "--plan", Path.Combine(Store("none"), "_dataflow", "runs", "nope", "plan.json"), "--task", "0");
+        var malformed = await RunAsync("worker", "--plan", Path.Combine(Store("none"), "plan.json"), "--task", "0");
+
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("no plan at", missing.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, malformed.ExitCode);
+        Assert.Contains("is not the address of a plan", malformed.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Stores the plan a driver would store for <c>run --reducers 8 --split-size 512KiB</c>; returns its map task count.</summary>
+    private static async Task<int> WriteWordCountPlanAsync(string folder, string runId)
+    {
+        await using var store = ObjectStore.OpenFolder(folder);
+        var job = WordCountJob.Define("input/", "output/", 8, 512 << 10, 64L << 20, 64L << 20);
+        var inputs = (await store.ListAllAsync("input/")).Select(i => new Dataflow.Plans.PlanInput(i.Key, i.Size)).ToList();
+        var plan = Dataflow.Planning.Planner.CreatePlan(job, inputs, runId, DateTimeOffset.UtcNow) with
+        {
+            Arguments = ["--reducers", "8", "--split-size", "512KiB", "--input", "input/", "--output", "output/"],
+        };
+        await store.PutAsync(new Dataflow.Runs.RunLayout(runId).PlanKey, Dataflow.Plans.PlanSerializer.SerializeToUtf8Bytes(plan));
+        return plan.Stages[0].Tasks.Count;
+    }
+
+    /// <summary>Per-task commit records by task ("stage/index"), each task's record file names sorted.</summary>
+    private static Dictionary<string, List<string>> CommitFiles(string commits)
+    {
+        var files = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (!Directory.Exists(commits))
+        {
+            return files;
+        }
+
+        foreach (var path in Directory.GetFiles(commits, "t*.json", SearchOption.AllDirectories))
+        {
+            var stage = int.Parse(Path.GetFileName(Path.GetDirectoryName(path)!)[1..], System.Globalization.CultureInfo.InvariantCulture);
+            var name = Path.GetFileName(path);
+            var task = int.Parse(name[1..name.IndexOf('.', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+            var key = $"{stage}/{task}";
+            if (!files.TryGetValue(key, out var list))
+            {
+                files[key] = list = [];
+            }
+
+            list.Add(name);
+            list.Sort(StringComparer.Ordinal);
+        }
+
+        return files;
+    }
+
+    /// <summary>The worker processes of runs in <paramref name="store"/>, found by their command lines.</summary>
+    private static List<int> WorkerProcesses(string store)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Contains("worker") && args.Any(a => a.Contains(store, StringComparison.Ordinal)))
+                {
+                    pids.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return pids;
+    }
+
+    private static bool Kill(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+            return true;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WaitForWorkersToExitAsync(string store)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (WorkerProcesses(store).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+    }
+}
