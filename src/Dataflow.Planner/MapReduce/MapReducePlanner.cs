@@ -64,7 +64,9 @@ internal static class MapReducePlanner
 
     /// <summary>
     /// Groups small objects, in order, up to the split size (or the object limit) per map task, and cuts larger ones
-    /// into ranges of the split size, one per task. Compressed objects are never cut.
+    /// into ranges of the split size, one per task. As Hadoop does, a range may be up to 10% longer than the split
+    /// size rather than leave a short tail (an object of 1.05 splits is one task, not two). Compressed objects are
+    /// never cut.
     /// </summary>
     internal static List<ArtifactRef[]> Splits(MapReduceStep step, IReadOnlyList<PlanInput> inputs)
     {
@@ -84,14 +86,17 @@ internal static class MapReducePlanner
 
         foreach (var input in inputs)
         {
-            if (input.Size > step.SplitSize && !LineSplitReader.IsCompressed(input.Key))
+            if (input.Size > MaxSplit(step) && !LineSplitReader.IsCompressed(input.Key))
             {
                 Flush();
-                for (long offset = 0; offset < input.Size; offset += step.SplitSize)
+                long offset = 0;
+                while (input.Size - offset > MaxSplit(step))
                 {
-                    splits.Add([ArtifactRef.JobInputRange(input.Key, offset, Math.Min(step.SplitSize, input.Size - offset))]);
+                    splits.Add([ArtifactRef.JobInputRange(input.Key, offset, step.SplitSize)]);
+                    offset += step.SplitSize;
                 }
 
+                splits.Add([ArtifactRef.JobInputRange(input.Key, offset, input.Size - offset)]);
                 continue;
             }
 
@@ -107,4 +112,7 @@ internal static class MapReducePlanner
         Flush();
         return splits;
     }
+
+    /// <summary>The longest range a split may be: the split size plus 10%.</summary>
+    private static long MaxSplit(MapReduceStep step) => step.SplitSize + (step.SplitSize / 10);
 }
