@@ -110,7 +110,8 @@ public sealed class RunLeaseTests : IDisposable
     [Fact]
     public async Task AcquireAsync_LiveLeaseOfADeadProcessOnThisMachine_IsTakenOver()
     {
-        var dead = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{await DeadProcessIdAsync()}/x");
+        var pid = await DeadProcessIdAsync();
+        var dead = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{pid}/x");
         Assert.True(RunLease.IsDeadHolderOnThisMachine(dead));
         await WriteLeaseAsync(dead, DateTimeOffset.UtcNow.AddMinutes(5));
 
