@@ -107,6 +107,7 @@ public sealed class ResumeTests : IDisposable
         var failed = failure.Summary;
         Assert.Equal("failed", failed.Status);
         Assert.Equal(1, failed.Failed);
+        Assert.Equal(before.Count, failed.TasksRun);
         Assert.Contains($"task {s_failing}", failure.Message, StringComparison.Ordinal);
         Assert.False(await _store.ExistsAsync(Output));
         Assert.False(await _store.ExistsAsync(_layout.LeaseKey));
