@@ -22,7 +22,8 @@ public static class PlanAddress
         }
 
         var runStart = runs + RunLayout.RunsPrefix.Length;
-        var runId = address[runStart..^Suffix.Length];
+        // "<store>/_dataflow/runs/plan.json" has no run id: its "runs/" and "/plan.json" share the slash.
+        var runId = runStart <= address.Length - Suffix.Length ? address[runStart..^Suffix.Length] : string.Empty;
         if (!RunLayout.IsValidRunId(runId))
         {
             throw new ArgumentException($"'{address}' is not the address of a plan: '{runId}' is not a run id", nameof(address));

@@ -192,8 +192,8 @@ public sealed class JobRunner
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
         await AbortIncompleteUploadsAsync(layout).ConfigureAwait(false);
-        var left = await SweepAsync(layout, collector, failure is RunLeaseException).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
+        var left = await SweepAsync(layout, session, collector, failure is RunLeaseException, succeeded).ConfigureAwait(false);
         var summary = new RunSummary
         {
             RunId = layout.RunId,
@@ -330,15 +330,23 @@ public sealed class JobRunner
     /// committed (a worker killed mid-task, a duplicate that lost) — unless GC is off or another driver owns the run,
     /// and returns how many intermediate objects are left.
     /// </summary>
-    private async Task<int> SweepAsync(RunLayout layout, ArtifactCollector collector, bool leaseLost)
+    /// <remarks>
+    /// A run that stopped early may have commits it never took in: a worker process that committed as the run was
+    /// cancelled or failed (killed before it exited, or before its commit record was read). A resume replays those
+    /// markers, so their objects stay too.
+    /// </remarks>
+    private async Task<int> SweepAsync(RunLayout layout, RunSession session, ArtifactCollector collector, bool leaseLost, bool succeeded)
     {
         var left = 0;
         var orphans = new List<string>();
         try
         {
+            var sweep = _options.Gc != GcMode.Never && !leaseLost;
+            var late = sweep && !succeeded ? await FindLateCommitsAsync(layout, session).ConfigureAwait(false) : [];
+            sweep &= late is not null;
             await foreach (var info in _store.ListAsync(layout.DataPrefix, CancellationToken.None).ConfigureAwait(false))
             {
-                if (_options.Gc != GcMode.Never && !leaseLost && !collector.IsHeld(info.Key))
+                if (sweep && !collector.IsHeld(info.Key) && !late!.Contains(info.Key))
                 {
                     orphans.Add(info.Key);
                 }
@@ -360,5 +368,36 @@ public sealed class JobRunner
         }
 
         return left;
+    }
+
+    /// <summary>
+    /// The objects of the winning commits in the run's records that this driver did not take in; <see langword="null"/>
+    /// when the records cannot be read (then nothing may be swept).
+    /// </summary>
+    private async Task<HashSet<string>?> FindLateCommitsAsync(RunLayout layout, RunSession session)
+    {
+        Dictionary<TaskId, CommitMarker> winners;
+        try
+        {
+            winners = await CommitIndex.LoadAllAsync(_store, layout, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException)
+        {
+            return null;
+        }
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (task, marker) in winners)
+        {
+            var known = task.Stage < session.Plan.Stages.Count && task.Index < session.Plan.Stages[task.Stage].Tasks.Count
+                ? session.CommittedMarker(task)
+                : null;
+            if (known?.AttemptId != marker.AttemptId)
+            {
+                keys.UnionWith(marker.Outputs.SelectMany(o => o.AsSegments()).Select(s => s.Key));
+            }
+        }
+
+        return keys;
     }
 }

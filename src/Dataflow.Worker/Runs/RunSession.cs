@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Dataflow.Execution.Local;
 using Dataflow.Execution.Progress;
 using Dataflow.Jobs;
@@ -81,6 +82,9 @@ internal sealed class RunSession
 
     public TaskRunner Runner { get; }
 
+    /// <summary>The marker <paramref name="id"/> committed with in this session (replayed or run), or <see langword="null"/>.</summary>
+    public CommitMarker? CommittedMarker(TaskId id) => Volatile.Read(ref _markers[Graph.IndexOf(id)]);
+
     /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>).</summary>
     public int TasksReplayed { get; private set; }
 
@@ -150,25 +154,45 @@ internal sealed class RunSession
             _collector.Hold(Holder(id, output.Name), output.AsSegments().Select(s => s.Key));
         }
 
-        foreach (var output in marker.Outputs)
-        {
-            if (_consumersLeft[_artifacts[(id, output.Name)]] == 0)
-            {
-                await _collector.ReleaseAsync(Holder(id, output.Name), cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var artifact in _consumes[index])
-        {
-            await ConsumedAsync(artifact, cancellationToken).ConfigureAwait(false);
-        }
-
+        // The task has committed whatever happens now: count it, and let go of everything it consumed even when the
+        // run is being cancelled (a release whose delete cannot be queued any more is left to the sweep at the end;
+        // one that is skipped would keep its objects held, and so left behind).
         if (!replayed)
         {
             _counters.TaskCommitted();
         }
 
         _progress.TaskCommitted(id.Stage, skipped: replayed);
+        ExceptionDispatchInfo? cancelled = null;
+        foreach (var output in marker.Outputs)
+        {
+            if (_consumersLeft[_artifacts[(id, output.Name)]] == 0)
+            {
+                var released = await CatchCancellationAsync(_collector.ReleaseAsync(Holder(id, output.Name), cancellationToken)).ConfigureAwait(false);
+                cancelled ??= released;
+            }
+        }
+
+        foreach (var artifact in _consumes[index])
+        {
+            var consumed = await CatchCancellationAsync(ConsumedAsync(artifact, cancellationToken)).ConfigureAwait(false);
+            cancelled ??= consumed;
+        }
+
+        cancelled?.Throw();
+    }
+
+    private static async ValueTask<ExceptionDispatchInfo?> CatchCancellationAsync(ValueTask release)
+    {
+        try
+        {
+            await release.ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException ex)
+        {
+            return ExceptionDispatchInfo.Capture(ex);
+        }
     }
 
     /// <summary>Moves every final output into place (atomic on a folder, server-side on S3), then lets its intermediate object go.</summary>

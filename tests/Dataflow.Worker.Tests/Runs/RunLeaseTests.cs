@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Dataflow.Execution.Runs;
+using Dataflow.Execution.Tests.Support;
+using Dataflow.Jobs;
+using Dataflow.Runs;
+using Dataflow.Storage;
+
+namespace Dataflow.Execution.Tests.Runs;
+
+public sealed class RunLeaseTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private readonly IObjectStore _store;
+    private readonly RunLayout _layout = new("lease-test");
+
+    public RunLeaseTests()
+    {
+        _store = ObjectStore.OpenFolder(_folder.Path);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private static string OurHolderPrefix => string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/");
+
+    private Task<RunLease> AcquireAsync(IObjectStore? store = null) =>
+        RunLease.AcquireAsync(store ?? _store, _layout, TimeProvider.System, CancellationToken.None);
+
+    private async Task WriteLeaseAsync(string holder, DateTimeOffset expiresAt, IObjectStore? store = null)
+    {
+        var json = string.Create(CultureInfo.InvariantCulture, $$"""{"holder":"{{holder}}","expiresAt":"{{expiresAt:O}}"}""");
+        await (store ?? _store).PutAsync(_layout.LeaseKey, Encoding.UTF8.GetBytes(json));
+    }
+
+    private Task<LeaseRecord?> ReadLeaseAsync() => RunLease.ReadAsync(_store, _layout, CancellationToken.None);
+
+    /// <summary>The id of a process that ran on this machine and has exited (and been reaped).</summary>
+    private static async Task<int> DeadProcessIdAsync()
+    {
+        using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        await process.WaitForExitAsync();
+        return process.Id;
+    }
+
+    [Fact]
+    public async Task AcquireAsync_WhileHeld_ThrowsNamingTheRunAndHolder()
+    {
+        await using var first = await AcquireAsync();
+        var holder = (await ReadLeaseAsync())!.Holder;
+        Assert.StartsWith(OurHolderPrefix, holder, StringComparison.Ordinal);
+
+        var refused = await Assert.ThrowsAsync<RunLeaseException>(() => AcquireAsync());
+
+        Assert.Equal(_layout.RunId, refused.RunId);
+        Assert.Contains($"'{_layout.RunId}'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(holder, refused.Message, StringComparison.Ordinal);
+
+        // The refused driver left the lease alone.
+        Assert.Equal(holder, (await ReadLeaseAsync())!.Holder);
+        await first.ConfirmAsync(CancellationToken.None);
+        Assert.False(first.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_DeletesTheLease_SoANewAcquireWorks()
+    {
+        var first = await AcquireAsync();
+        var firstHolder = (await ReadLeaseAsync())!.Holder;
+        Assert.True(await _store.ExistsAsync(_layout.LeaseKey));
+
+        await first.DisposeAsync();
+
+        Assert.False(await _store.ExistsAsync(_layout.LeaseKey));
+        await using var second = await AcquireAsync();
+        await second.ConfirmAsync(CancellationToken.None);
+        var secondHolder = (await ReadLeaseAsync())!.Holder;
+        Assert.NotEqual(firstHolder, secondHolder);
+        Assert.StartsWith(OurHolderPrefix, secondHolder, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_ExpiredLeaseOfAnotherHost_IsTakenOver()
+    {
+        await WriteLeaseAsync("other-host/1/x", DateTimeOffset.UtcNow.AddMinutes(-1));
+
+        await using var lease = await AcquireAsync();
+        await lease.ConfirmAsync(CancellationToken.None);
+
+        var record = (await ReadLeaseAsync())!;
+        Assert.StartsWith(OurHolderPrefix, record.Holder, StringComparison.Ordinal);
+        Assert.True(record.ExpiresAt > DateTimeOffset.UtcNow, "the new lease is live");
+        Assert.False(lease.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LiveLeaseOfAnotherHost_IsNotTakenOver()
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(5);
+        await WriteLeaseAsync("other-host/1/x", expiresAt);
+
+        var refused = await Assert.ThrowsAsync<RunLeaseException>(() => AcquireAsync());
+
+        Assert.Contains("other-host/1/x", refused.Message, StringComparison.Ordinal);
+        var record = (await ReadLeaseAsync())!;
+        Assert.Equal("other-host/1/x", record.Holder);
+        Assert.Equal(expiresAt, record.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LiveLeaseOfADeadProcessOnThisMachine_IsTakenOver()
+    {
+        var pid = await DeadProcessIdAsync();
+        var dead = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{pid}/x");
+        Assert.True(RunLease.IsDeadHolderOnThisMachine(dead));
+        await WriteLeaseAsync(dead, DateTimeOffset.UtcNow.AddMinutes(5));
+
+        await using var lease = await AcquireAsync();
+        await lease.ConfirmAsync(CancellationToken.None);
+
+        Assert.StartsWith(OurHolderPrefix, (await ReadLeaseAsync())!.Holder, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LiveLeaseOfALiveProcessOnThisMachine_IsNotTakenOver()
+    {
+        // Another driver in this very process (the process is alive): its lease stands.
+        var live = $"{OurHolderPrefix}someone-else";
+        await WriteLeaseAsync(live, DateTimeOffset.UtcNow.AddMinutes(5));
+
+        var refused = await Assert.ThrowsAsync<RunLeaseException>(() => AcquireAsync());
+
+        Assert.Contains(live, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(live, (await ReadLeaseAsync())!.Holder);
+    }
+
+    [Theory]
+    [InlineData("other-host/1/x")]
+    [InlineData("not a holder")]
+    [InlineData("{machine}/not-a-pid/x")]
+    [InlineData("{machine}/{self}/x")]
+    [InlineData("{machine}/1/x/extra")]
+    public void IsDeadHolderOnThisMachine_HoldersThatAreNotKnownDead_False(string holder)
+    {
+        holder = holder
+            .Replace("{machine}", Environment.MachineName, StringComparison.Ordinal)
+            .Replace("{self}", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        Assert.False(RunLease.IsDeadHolderOnThisMachine(holder));
+    }
+
+    [Fact]
+    public async Task ConfirmAsync_AnotherDriverOverwroteTheLeaseRightAfterAcquire_ThrowsAndLostFires()
+    {
+        // Another driver writes its lease just before this driver reads its own back (the check after acquiring):
+        // the lease's first read is the acquire's, the second is that check.
+        const string rival = "rival-host/42/y";
+        var reads = 0;
+        var rivalExpires = DateTimeOffset.UtcNow.AddMinutes(5);
+        var store = new HookedStore(_store, async key =>
+        {
+            if (key == _layout.LeaseKey && Interlocked.Increment(ref reads) == 2)
+            {
+                await WriteLeaseAsync(rival, rivalExpires);
+            }
+        });
+
+        var lease = await AcquireAsync(store);
+        var lost = await Assert.ThrowsAsync<RunLeaseException>(() => lease.ConfirmAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains(rival, lost.Message, StringComparison.Ordinal);
+        Assert.Equal(_layout.RunId, lost.RunId);
+        Assert.True(lease.Lost.IsCancellationRequested);
+        Assert.Contains(rival, lease.LostReason().Message, StringComparison.Ordinal);
+
+        // A driver that lost its lease must not delete its successor's.
+        await lease.DisposeAsync();
+        Assert.Equal(rival, (await ReadLeaseAsync())!.Holder);
+    }
+
+    [Fact]
+    public async Task RunAsync_LeaseTakenByAnotherDriver_FailsWithoutPublishingSweepingOrWritingASummary()
+    {
+        await Inputs.WriteAsync(_store, 8);
+        const string rival = "rival-host/42/y";
+        var reads = 0;
+        var store = new HookedStore(_store, async key =>
+        {
+            if (key == _layout.LeaseKey && Interlocked.Increment(ref reads) == 2)
+            {
+                await WriteLeaseAsync(rival, DateTimeOffset.UtcNow.AddMinutes(5));
+            }
+        });
+        var job = Job.Named("lease-job").FromPrefix("input/").ReduceTree(2, new CopyConcatOperator()).WriteTo("output/merged.txt");
+        var options = new JobRunnerOptions { RunId = _layout.RunId, Concurrency = 2, MaxAttempts = 1 };
+
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(store, options).RunAsync(job));
+
+        var cause = Assert.IsType<RunLeaseException>(failure.InnerException);
+        Assert.Contains(rival, cause.Message, StringComparison.Ordinal);
+        Assert.Equal("failed", failure.Summary.Status);
+        Assert.False(await _store.ExistsAsync("output/merged.txt"));
+        Assert.False(await _store.ExistsAsync(_layout.SummaryKey), "the summary is left to the driver that holds the lease");
+        Assert.Equal(rival, (await ReadLeaseAsync())!.Holder);
+
+        // Nothing under the run's data prefix was swept: the new driver owns it. Every object there is counted.
+        Assert.Equal((await _store.ListAllAsync(_layout.DataPrefix)).Count, failure.Summary.IntermediateObjectsLeft);
+    }
+}
