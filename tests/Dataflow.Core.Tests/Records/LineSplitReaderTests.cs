@@ -294,6 +294,139 @@ public sealed class LineSplitReaderTests
         Assert.Equal(["one", "two", "three"], lines.Select(l => l.Line));
     }
 
+    private static byte[] Gzip(string text, CompressionLevel level = CompressionLevel.Fastest) => Gzip(Encoding.UTF8.GetBytes(text), level);
+
+    private static byte[] Gzip(byte[] data, CompressionLevel level = CompressionLevel.Fastest)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, level, leaveOpen: true))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+
+    private static async Task<InvalidDataException> ReadFailsAsync(BytesInput input)
+    {
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAsync(input));
+        Assert.Contains($"'{input.Split.Key}'", ex.Message, StringComparison.Ordinal);
+        return ex;
+    }
+
+    [Fact]
+    public async Task ReadAsync_TruncatedGzip_FailsAtEveryCutInsteadOfReadingLessData()
+    {
+        var data = RandomText(new Random(8), 400, crlf: false);
+        var gz = Gzip(data);
+        var expected = ExpectedLines(data);
+
+        Assert.Equal(expected, await ReadAsync(new BytesInput("in/t.gz", gz)));
+        for (var cut = 1; cut < gz.Length; cut++)
+        {
+            await ReadFailsAsync(new BytesInput("in/t.gz", gz[..cut]));
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_TruncatedLargeGzip_FailsNamingTheObject()
+    {
+        // Stored (not deflated) data, so that the object is large: the cuts fall far past the first read buffers.
+        var data = RandomText(new Random(9), 20_000, crlf: false);
+        var gz = Gzip(data, CompressionLevel.NoCompression);
+
+        Assert.Equal(ExpectedLines(data), await ReadAsync(new BytesInput("in/t.gz", gz) { Chunky = 5000 }));
+        foreach (var cut in new[] { gz.Length - 1, gz.Length - 4, gz.Length - 8, gz.Length - 9, gz.Length / 2, 70_000, 200_000 })
+        {
+            var ex = await ReadFailsAsync(new BytesInput("in/t.gz", gz[..cut]) { Chunky = 5000 });
+            Assert.Contains("truncated or corrupt", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_GzipWithACorruptByte_Fails()
+    {
+        var data = RandomText(new Random(10), 2000, crlf: false);
+        var gz = Gzip(data);
+        var random = new Random(10);
+        for (var i = 0; i < 20; i++)
+        {
+            var corrupt = gz.ToArray();
+            corrupt[random.Next(10, corrupt.Length - 8)] ^= (byte)random.Next(1, 256);
+
+            await ReadFailsAsync(new BytesInput("in/c.gz", corrupt));
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_GzipWithTrailingGarbage_FailsNamingTheObject()
+    {
+        var ex = await ReadFailsAsync(new BytesInput("in/g.gz", [.. Gzip("one\n"), 0, 0, 0, 0]));
+
+        Assert.Contains("after gzip member 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_NotGzipAtAll_FailsNamingTheObject()
+    {
+        var ex = await ReadFailsAsync(new BytesInput("in/plain.gz", "just text\n"u8.ToArray()));
+
+        Assert.Contains("does not start with a gzip header", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_EmptyGzipObject_NoLines()
+    {
+        Assert.Empty(await ReadAsync(new BytesInput("in/empty.gz", [])));
+        Assert.Empty(await ReadAsync(new BytesInput("in/empty-member.gz", Gzip(""))));
+    }
+
+    [Fact]
+    public async Task ReadAsync_ManyGzipMembers_EveryMemberReadInOrder()
+    {
+        // Empty members, identical members (the same trailer twice), members larger than the read buffers.
+        var big = RandomText(new Random(11), 5000, crlf: false);
+        byte[][] members = [Gzip("a\n"), Gzip(""), Gzip("a\n"), Gzip("a\n"), Gzip(big, CompressionLevel.NoCompression), Gzip(""), Gzip(big), Gzip("last")];
+        byte[] all = [.. members.SelectMany(m => m)];
+        byte[] text = [.. "a\na\na\n"u8, .. big, .. big, .. "last"u8];
+
+        Assert.Equal(ExpectedLines(text), await ReadAsync(new BytesInput("in/m.gz", all)));
+        Assert.Equal(ExpectedLines(text), await ReadAsync(new BytesInput("in/m.gz", all) { Chunky = 3 }));
+        await ReadFailsAsync(new BytesInput("in/m.gz", all[..^1]));
+    }
+
+    [Fact]
+    public async Task ReadAsync_GzipHeaderWithOptionalFields_Read()
+    {
+        // FEXTRA, FNAME, FCOMMENT and FHCRC, as gzip(1) and others write them.
+        var plain = Gzip("one\ntwo\n");
+        byte[] extra = [6, 0, (byte)'A', (byte)'B', 2, 0, 1, 2];
+        byte[] name = [.. "t.txt"u8, 0];
+        byte[] comment = [.. "a comment"u8, 0];
+        byte[] headerCrc = [0x12, 0x34];
+        byte[] header = [.. plain[..3], 0x04 | 0x08 | 0x10 | 0x02, .. plain[4..10]];
+        byte[] gz = [.. header, .. extra, .. name, .. comment, .. headerCrc, .. plain[10..]];
+
+        Assert.Equal([("one", 0L), ("two", 4L)], await ReadAsync(new BytesInput("in/h.gz", gz)));
+        await ReadFailsAsync(new BytesInput("in/h.gz", gz[..15]));
+    }
+
+    [Fact]
+    public async Task ReadAsync_TruncatedOrCorruptZstd_FailsNamingTheObject()
+    {
+        var data = RandomText(new Random(12), 2000, crlf: false);
+        var zst = Compress("x.zst", data);
+
+        foreach (var cut in new[] { zst.Length - 1, zst.Length - 4, zst.Length / 2, 5 })
+        {
+            await ReadFailsAsync(new BytesInput("in/t.zst", zst[..cut]));
+        }
+
+        var corrupt = zst.ToArray();
+        corrupt[zst.Length / 2] ^= 0x55;
+        await ReadFailsAsync(new BytesInput("in/c.zst", corrupt));
+    }
+
     [Theory]
     [InlineData("a.txt", false)]
     [InlineData("a.gzip", false)]

@@ -21,6 +21,9 @@ internal sealed class BytesInput : TaskInput
         Split = new InputSplit(key, offset, length, data.Length);
     }
 
+    /// <summary>When set, streams hand out their bytes in pieces of random size up to this, as network streams do.</summary>
+    public int? Chunky { get; init; }
+
     public override string Name => $"'{Split.Key}' bytes {Split.Offset} to {Split.End}";
 
     public override long Length => Split.Length;
@@ -31,7 +34,9 @@ internal sealed class BytesInput : TaskInput
     public long BytesOpened { get; private set; }
 
     public override ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<Stream>(new MemoryStream(_data, (int)Split.Offset, (int)Split.Length, writable: false));
+        ValueTask.FromResult(Wrap(new MemoryStream(_data, (int)Split.Offset, (int)Split.Length, writable: false)));
+
+    private Stream Wrap(MemoryStream stream) => Chunky is { } most ? new ChunkyStream(stream, most) : stream;
 
     public override ValueTask<Stream> OpenObjectAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
@@ -41,7 +46,53 @@ internal sealed class BytesInput : TaskInput
         }
 
         BytesOpened += length;
-        return ValueTask.FromResult<Stream>(new MemoryStream(_data, (int)offset, (int)length, writable: false));
+        return ValueTask.FromResult(Wrap(new MemoryStream(_data, (int)offset, (int)length, writable: false)));
+    }
+}
+
+/// <summary>Reads an inner stream in pieces of random size (seeded), never more than asked.</summary>
+internal sealed class ChunkyStream(Stream inner, int most) : Stream
+{
+    private readonly Random _random = new(most);
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer) => inner.Read(buffer[..Math.Min(buffer.Length, _random.Next(1, most + 1))]);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        inner.ReadAsync(buffer[..Math.Min(buffer.Length, _random.Next(1, most + 1))], cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }
 
