@@ -102,6 +102,10 @@ public sealed class MapReduceJobTests
             "invalid object key ''"),
         ["reserved output prefix"] = (() => Job.Named(JobName).FromPrefix("in/").MapReduce(Spec()).WriteTo("_dataflow/counts"),
             "lies under '_dataflow/'"),
+        ["output prefix is the reserved folder"] = (() => Job.Named(JobName).FromPrefix("in/").MapReduce(Spec()).WriteTo("_dataflow"),
+            "the output prefix '_dataflow/' lies under '_dataflow/'"),
+        ["an input under the output prefix"] = (() => Job.Named(JobName).FromKeys(["in/a", "out/part-00000"]).MapReduce(Spec()).WriteTo("out"),
+            "input 'out/part-00000' lies under the output prefix 'out/'"),
         ["no input"] = (() => Job.Named(JobName).MapReduce(Spec()).WriteTo("out"),
             "no input: call FromPrefix or FromKeys"),
         ["key type without a codec"] = (() => Job.Named(JobName).FromPrefix("in/").MapReduce(new MapReduceSpec<Guid, long, long> { Mapper = new NoMapper<Guid>(), Reducer = new NoReducer<Guid>() }).WriteTo("out"),
@@ -121,6 +125,19 @@ public sealed class MapReduceJobTests
         Assert.Equal(JobName, ex.JobName);
         Assert.StartsWith($"job '{JobName}': ", ex.Message, StringComparison.Ordinal);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WriteTo_InputsBesideTheOutputPrefix_Accepted()
+    {
+        // Keys that merely start like the prefix, and an input prefix under the output prefix (no part lands there).
+        var byKeys = Job.Named(JobName).FromKeys(["out", "outer/a", "out-b"]).MapReduce(Spec()).WriteTo("out");
+        var byPrefix = Job.Named(JobName).FromPrefix("out/in/").MapReduce(Spec()).WriteTo("out");
+        var lookalike = Job.Named(JobName).FromPrefix("in/").MapReduce(Spec()).WriteTo("_dataflowish");
+
+        Assert.Equal("out/", byKeys.OutputKey);
+        Assert.Equal("out/", byPrefix.OutputKey);
+        Assert.Equal("_dataflowish/", lookalike.OutputKey);
     }
 
     [Fact]
