@@ -259,12 +259,15 @@ public sealed class MapReduceRunTests : IDisposable
     }
 
     [Fact]
-    public async Task RunAsync_MoreReducersThanWords_EveryPartPublishedSomeEmpty()
+    public async Task RunAsync_MoreReducersThanWordsAndMapTasksWithoutWords_EveryPartPublishedSomeEmpty()
     {
+        // Blank lines over two splits: two map tasks that emit nothing at all.
+        await _store.PutAsync("input/blank.txt", Encoding.ASCII.GetBytes(new string('\n', (int)SmallSplit + 10)));
         await _store.PutAsync("input/tiny.txt", "one two\ntwo\n"u8.ToArray());
 
-        await new JobRunner(_store, Options()).RunAsync(WordCount(SmallSplit, SmallMapMemory, SmallReduceMemory, reducers: 8));
+        var result = await new JobRunner(_store, Options()).RunAsync(WordCount(SmallSplit, SmallMapMemory, SmallReduceMemory, reducers: 8));
 
+        Assert.Equal(3, result.Plan.Stages[0].Tasks.Count);
         var parts = await PartsAsync(8);
         CheckParts(parts, new() { ["one"] = 1, ["two"] = 2 });
         Assert.Equal(6, parts.Count(p => p.Length == 0));
@@ -301,6 +304,25 @@ public sealed class MapReduceRunTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_TruncatedGzipInput_FailsNamingTheObjectAndPublishesNothing()
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(Text(9, 2000)));
+        }
+
+        await _store.PutAsync("input/a.txt", "fine words\n"u8.ToArray());
+        await _store.PutAsync("input/b.gz", compressed.ToArray().AsMemory(0, (int)(compressed.Length / 2)));
+
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(_store, Options(attempts: 1)).RunAsync(WordCount(SmallSplit, Big, Big)));
+
+        Assert.Contains("(stage 0 'map', task 0, operator 'map') failed after 1 attempt", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("'input/b.gz' is not valid gzip data", failure.Message, StringComparison.Ordinal);
+        Assert.Empty(await _store.ListAllAsync("output/"));
+    }
+
+    [Fact]
     public async Task RunAsync_EmptyInputPrefix_ThrowsJobDefinitionExceptionNamingTheJob()
     {
         await _store.PutAsync("elsewhere/a.txt", "words\n"u8.ToArray());
@@ -313,7 +335,7 @@ public sealed class MapReduceRunTests : IDisposable
     }
 
     [Fact]
-    public async Task RunAsync_OutputPrefixAlreadyHoldsParts_RefusesUnlessOverwriting()
+    public async Task RunAsync_OutputPrefixAlreadyHoldsAPart_RefusesToRun()
     {
         await _store.PutAsync("input/a.txt", "x y\n"u8.ToArray());
         await _store.PutAsync(OutputPrefix + "part-00007", "stale\n"u8.ToArray());
@@ -321,6 +343,7 @@ public sealed class MapReduceRunTests : IDisposable
         var ex = await Assert.ThrowsAsync<JobDefinitionException>(() => new JobRunner(_store, Options()).RunAsync(WordCount(SmallSplit, Big, Big, reducers: 1)));
 
         Assert.Contains($"the output '{OutputPrefix}part-00007' already exists", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["output/counts/part-00007"], (await _store.ListAllAsync("output/")).Select(o => o.Key));
     }
 
     private sealed class WordMapper : Mapper<string, long>
