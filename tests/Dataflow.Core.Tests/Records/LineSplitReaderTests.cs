@@ -315,14 +315,15 @@ public sealed class LineSplitReaderTests
     }
 
     [Fact]
-    public async Task ReadAsync_TruncatedGzip_FailsAtEveryCutInsteadOfReadingLessData()
+    public async Task ReadAsync_TruncatedGzip_FailsWhereverCutInsteadOfReadingLessData()
     {
-        var data = RandomText(new Random(8), 400, crlf: false);
+        var data = RandomText(new Random(8), 100, crlf: false);
         var gz = Gzip(data);
         var expected = ExpectedLines(data);
 
+        // Every cut in the header and near the end (the trailer), every 7th byte between.
         Assert.Equal(expected, await ReadAsync(new BytesInput("in/t.gz", gz)));
-        for (var cut = 1; cut < gz.Length; cut++)
+        for (var cut = 1; cut < gz.Length; cut += cut < 40 || cut > gz.Length - 40 ? 1 : 7)
         {
             await ReadFailsAsync(new BytesInput("in/t.gz", gz[..cut]));
         }
