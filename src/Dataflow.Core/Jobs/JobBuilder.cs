@@ -79,6 +79,18 @@ public sealed class JobBuilder
             var outputPrefix = outputKey.EndsWith('/') ? outputKey : outputKey + "/";
             CheckKeys(outputPrefix[..^1]);
             CheckNotAnInput(outputPrefix);
+
+            // The parts are keys under the prefix: it must not be the reserved folder, nor hold an input they would replace.
+            if (RunLayout.IsReserved(outputPrefix))
+            {
+                throw new JobDefinitionException(_name, $"the output prefix '{outputPrefix}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+            }
+
+            if (_input.Keys?.FirstOrDefault(key => key.StartsWith(outputPrefix, StringComparison.Ordinal)) is { } inside)
+            {
+                throw new JobDefinitionException(_name, $"input '{inside}' lies under the output prefix '{outputPrefix}', so the run would replace its own input");
+            }
+
             if (step.MergedOutputKey is { } merged)
             {
                 CheckKeys(merged);

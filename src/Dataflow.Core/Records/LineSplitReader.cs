@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.Text;
 using Dataflow.Operators;
 
@@ -37,9 +36,10 @@ internal static class LineSplitReader
             }
 
             var raw = await input.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+            // Not GZipStream: it reads a truncated object as less data, without an error.
             stream = split.Key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? new GZipStream(raw, CompressionMode.Decompress)
-                : new ZstdSharp.DecompressionStream(raw);
+                ? new GzipReadStream(raw, split.Key)
+                : new ZstdReadStream(raw, split.Key);
             (position, end) = (0, long.MaxValue);
         }
         else if (split.Offset == 0)
@@ -149,6 +149,34 @@ internal static class LineSplitReader
         {
             ArrayPool<byte>.Shared.Return(bytes);
             ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    /// <summary>Decompresses a zstd object; its errors (a truncated or corrupt object) name the object.</summary>
+    private sealed class ZstdReadStream(Stream compressed, string key) : ReadOnlyStream
+    {
+        private readonly ZstdSharp.DecompressionStream _inner = new(compressed);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ZstdSharp.ZstdException or EndOfStreamException)
+            {
+                throw new InvalidDataException($"'{key}' is not valid zstd data: {ex.Message}", ex);
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 

@@ -105,7 +105,8 @@ public static class RecordCodecs
 
         public override long Read(ReadOnlySpan<byte> bytes)
         {
-            if (ReadVarint(bytes, out var zigzag) != bytes.Length)
+            // Exactly one varint: no bytes at all (ReadVarint's "need more" 0) is no value either.
+            if (bytes.IsEmpty || ReadVarint(bytes, out var zigzag) != bytes.Length)
             {
                 throw new InvalidDataException("not a varint-encoded 64-bit integer");
             }
