@@ -48,12 +48,27 @@ public sealed class MapReducePlannerTests
     {
         var job = MapReduceJob(splitSize: 1024);
 
-        var plan = Plan(job, Inputs((3 * 1024) + 1));
+        var plan = Plan(job, Inputs((3 * 1024) + 103));
 
         Assert.Equal(
-            [["in/obj-0000.txt@0+1024"], ["in/obj-0000.txt@1024+1024"], ["in/obj-0000.txt@2048+1024"], ["in/obj-0000.txt@3072+1"]],
+            [["in/obj-0000.txt@0+1024"], ["in/obj-0000.txt@1024+1024"], ["in/obj-0000.txt@2048+1024"], ["in/obj-0000.txt@3072+103"]],
             MapInputs(plan));
-        MapReducePlanChecker.Check(plan, job, "one object of 3 splits and a byte");
+        MapReducePlanChecker.Check(plan, job, "one object of 3 splits and 103 bytes");
+    }
+
+    [Theory]
+    [InlineData((3 * 1024) + 1, new[] { "in/obj-0000.txt@0+1024", "in/obj-0000.txt@1024+1024", "in/obj-0000.txt@2048+1025" })]
+    [InlineData((3 * 1024) + 102, new[] { "in/obj-0000.txt@0+1024", "in/obj-0000.txt@1024+1024", "in/obj-0000.txt@2048+1126" })]
+    [InlineData(1024 + 102, new[] { "in/obj-0000.txt" })]
+    [InlineData(1024 + 103, new[] { "in/obj-0000.txt@0+1024", "in/obj-0000.txt@1024+103" })]
+    public void CreatePlan_TailWithin10PercentOfASplit_JoinsTheLastRange(long size, string[] expected)
+    {
+        var job = MapReduceJob(splitSize: 1024);
+
+        var plan = Plan(job, Inputs(size));
+
+        Assert.Equal(expected, MapInputs(plan).Select(t => Assert.Single(t)));
+        MapReducePlanChecker.Check(plan, job, $"one object of {size} bytes");
     }
 
     [Fact]
