@@ -44,6 +44,7 @@ internal static class WordCountRunner
     private const long ReduceMemory = 64L << 20;
 
     private const double MiB = 1 << 20;
+    private const long DefaultSize = 200L << 20;
 
     private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -53,6 +54,7 @@ internal static class WordCountRunner
           --objects      the number of ordinary objects (default 64)
           --large        one more object, larger than the split size so that it is cut into ranges (default 96MiB; 0 for none)
           --split-size   bytes per map task of the Dataflow job (default 64MiB)
+                         (the defaults of --large and --split-size scale with --size: 96/200 and 64/200 of it)
           --reducers     reduce tasks of the Dataflow job, i.e. output parts (default 8)
           --repetitions  runs of each case (default 3); medians are reported
           --store        the folder under which the temporary store folder is made (default: the system's temp folder)
@@ -334,6 +336,8 @@ internal static class WordCountRunner
         var paired = Median(results[Dataflow].Zip(results[Linq], (d, l) => l.Seconds / d.Seconds));
         text.AppendLine(culture, $"- throughput, Dataflow / LINQ (MiB/s, medians): **{MedianSpeed(Dataflow) / MedianSpeed(Linq):0.00}** "
             + $"({MedianSpeed(Dataflow):0.0} vs {MedianSpeed(Linq):0.0} MiB/s; median of the per-repetition ratios: {paired:0.00})");
+        text.AppendLine(culture, $"- CPU time over the count (all threads, medians), Dataflow / LINQ: {Median(results[Dataflow].Select(r => r.CpuSeconds)) / Median(results[Linq].Select(r => r.CpuSeconds)):0.00}; "
+            + $"a CPU / wall well under the threads a case can use means it waited for cores (other load) or for I/O");
         text.AppendLine();
         text.AppendLine("Every repetition (seconds, in the order run; the 1-minute load average just before each case in brackets):");
         text.AppendLine();
@@ -400,11 +404,14 @@ internal static class WordCountRunner
                 throw new ArgumentException($"unknown option '--{unknown}'");
             }
 
+            // The shape of the default run (200 MiB: 64 objects + 96 MiB, 64 MiB splits) at any --size: the large
+            // object about half the corpus and cut in two by the split size, the small ones grouped.
+            var size = named.TryGetValue("size", out var s) ? ByteSize.Parse(s) : DefaultSize;
             var options = new Options(
-                named.TryGetValue("size", out var s) ? ByteSize.Parse(s) : 200L << 20,
+                size,
                 named.TryGetValue("objects", out var o) ? int.Parse(o, NumberStyles.None, CultureInfo.InvariantCulture) : 64,
-                named.TryGetValue("large", out var l) ? ByteSize.Parse(l) : 96L << 20,
-                named.TryGetValue("split-size", out var ss) ? ByteSize.Parse(ss) : 64L << 20,
+                named.TryGetValue("large", out var l) ? ByteSize.Parse(l) : Scale(size, 96L << 20),
+                named.TryGetValue("split-size", out var ss) ? ByteSize.Parse(ss) : Scale(size, 64L << 20),
                 named.TryGetValue("reducers", out var r) ? int.Parse(r, NumberStyles.None, CultureInfo.InvariantCulture) : 8,
                 named.TryGetValue("repetitions", out var n) ? int.Parse(n, NumberStyles.None, CultureInfo.InvariantCulture) : 3,
                 named.TryGetValue("store", out var dir) ? Path.GetFullPath(dir) : Path.GetTempPath(),
@@ -431,6 +438,9 @@ internal static class WordCountRunner
 
             return options;
         }
+
+        /// <summary>A default sized for <paramref name="size"/> as <paramref name="atDefault"/> is for the default size, rounded down to KiB.</summary>
+        private static long Scale(long size, long atDefault) => (long)((double)size / DefaultSize * atDefault) / 1024 * 1024;
     }
 
     /// <summary>What one child measured: one timed count.</summary>
