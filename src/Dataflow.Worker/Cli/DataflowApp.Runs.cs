@@ -229,18 +229,12 @@ public sealed partial class DataflowApp
             command.Arguments.Add(runId);
         }
 
-        var options = new Dictionary<AppOption, Option>();
-        foreach (var option in own)
-        {
-            var created = option.CreateOption();
-            options[option] = created;
-            command.Options.Add(created);
-        }
-
+        var options = AddOptions(command, own);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var context = new RunContext(Name, parse, options, console)
             {
+                InputPrefix = options.ContainsKey(_input) ? parse.GetValue((Option<string>)options[_input])! : string.Empty,
                 Concurrency = options.ContainsKey(_concurrency) ? parse.GetValue((Option<int>)options[_concurrency]) : Environment.ProcessorCount,
             };
             var id = runId is null ? null : parse.GetValue(runId);
@@ -256,19 +250,10 @@ public sealed partial class DataflowApp
 
             S3Compatibility? profile = options.ContainsKey(_s3Profile) ? context.Get(_s3Profile) : null;
             var partSize = options.ContainsKey(_s3PartSize) ? context.Get(_s3PartSize) : 16L << 20;
-            IObjectStore store;
-            try
+            var (store, exitCode) = await OpenStoreAsync(context, location, profile, partSize, string.Empty, cancellationToken).ConfigureAwait(false);
+            if (store is null)
             {
-                store = await ObjectStore.OpenAsync(location, StoreOptions(profile, partSize), cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArgumentException ex)
-            {
-                return Usage(console, ex.Message);
-            }
-            catch (ObjectStoreException ex)
-            {
-                context.Info($"error: {ex.Message}");
-                return ExitCodes.Failure;
+                return exitCode;
             }
 
             await using (store.ConfigureAwait(false))
@@ -278,12 +263,16 @@ public sealed partial class DataflowApp
                 {
                     return await handler(context, id, cancellationToken).ConfigureAwait(false);
                 }
+                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
+                {
+                    return Usage(console, ex.Message);
+                }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     context.Info("cancelled");
                     return ExitCodes.Cancelled;
                 }
-                catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException)
+                catch (Exception ex)
                 {
                     context.Info($"error: {(context.Get(_verbose) ? ex.ToString() : ex.Message)}");
                     return ExitCodes.Failure;

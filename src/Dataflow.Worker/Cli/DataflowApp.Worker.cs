@@ -21,13 +21,7 @@ public sealed partial class DataflowApp
         var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
         AppOption[] own = [plan, stage, task, tasks, concurrency, _s3Profile, _s3PartSize, _verbose];
         var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
-        var options = new Dictionary<AppOption, Option>();
-        foreach (var option in own)
-        {
-            var created = option.CreateOption();
-            options[option] = created;
-            command.Options.Add(created);
-        }
+        var options = AddOptions(command, own);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -51,19 +45,10 @@ public sealed partial class DataflowApp
                 return Usage(console, $"worker: {ex.Message}");
             }
 
-            IObjectStore store;
-            try
+            var (store, exitCode) = await OpenStoreAsync(context, location, context.Get(_s3Profile), context.Get(_s3PartSize), "worker: ", cancellationToken).ConfigureAwait(false);
+            if (store is null)
             {
-                store = await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArgumentException ex)
-            {
-                return Usage(console, $"worker: {ex.Message}");
-            }
-            catch (ObjectStoreException ex)
-            {
-                context.Info($"worker: error: {ex.Message}");
-                return ExitCodes.Failure;
+                return exitCode;
             }
 
             await using (store.ConfigureAwait(false))

@@ -216,18 +216,8 @@ public sealed partial class DataflowApp
     }
 
     /// <summary>Adds the options of <c>run</c> (the program's own first) to <paramref name="command"/>.</summary>
-    private Dictionary<AppOption, Option> AddJobOptions(Command command)
-    {
-        var options = new Dictionary<AppOption, Option>();
-        foreach (var option in _programOptions.Concat(AllOptions().Except(_programOptions)))
-        {
-            var created = option.CreateOption();
-            options[option] = created;
-            command.Options.Add(created);
-        }
-
-        return options;
-    }
+    private Dictionary<AppOption, Option> AddJobOptions(Command command) =>
+        AddOptions(command, _programOptions.Concat(AllOptions().Except(_programOptions)));
 
     private RunContext CreateJobContext(ParseResult parse, Dictionary<AppOption, Option> options, AppConsole console, string? runId) =>
         new(Name, parse, options, console)
@@ -315,23 +305,19 @@ public sealed partial class DataflowApp
         {
             store = resumeStore;
         }
+        else if (location is null)
+        {
+            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"));
+        }
         else
         {
-            try
+            var (opened, exitCode) = await OpenStoreAsync(context, location, context.Get(_s3Profile), context.Get(_s3PartSize), string.Empty, cancellationToken).ConfigureAwait(false);
+            if (opened is null)
             {
-                store = location is null
-                    ? ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{Name}-{context.RunId}"))
-                    : await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
+                return exitCode;
             }
-            catch (ArgumentException ex)
-            {
-                return Usage(console, ex.Message);
-            }
-            catch (ObjectStoreException ex)
-            {
-                context.Info($"error: {ex.Message}");
-                return ExitCodes.Failure;
-            }
+
+            store = opened;
         }
 
         try
@@ -442,68 +428,39 @@ public sealed partial class DataflowApp
         S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
     };
 
-    private Command CreateProgramCommand(string name, string description, AppOption[] own, Func<RunContext, CancellationToken, Task<int>> handler, AppConsole console)
+    private Command CreateProgramCommand(string name, string description, AppOption[] own, Func<RunContext, CancellationToken, Task<int>> handler, AppConsole console) =>
+        CreateStoreCommand(name, description, [.. own, _store, _s3Profile, _s3PartSize, _input, _concurrency, _verbose], null, (context, _, cancellationToken) => handler(context, cancellationToken), console);
+
+    /// <summary>Creates the options of <paramref name="own"/> on <paramref name="command"/>.</summary>
+    private static Dictionary<AppOption, Option> AddOptions(Command command, IEnumerable<AppOption> own)
     {
-        var command = new Command(name, description);
         var options = new Dictionary<AppOption, Option>();
-        foreach (var option in own.Concat([_store, _s3Profile, _s3PartSize, _input, _concurrency, _verbose]))
+        foreach (var option in own)
         {
             var created = option.CreateOption();
             options[option] = created;
             command.Options.Add(created);
         }
 
-        command.SetAction(async (parse, cancellationToken) =>
+        return options;
+    }
+
+    /// <summary>Opens the store at <paramref name="location"/>; on failure writes why (prefixed with <paramref name="prefix"/>) and gives the exit code.</summary>
+    private async Task<(IObjectStore? Store, int ExitCode)> OpenStoreAsync(RunContext context, string location, S3Compatibility? profile, long partSize, string prefix, CancellationToken cancellationToken)
+    {
+        try
         {
-            var context = new RunContext(Name, parse, options, console)
-            {
-                InputPrefix = parse.GetValue((Option<string>)options[_input])!,
-                Concurrency = parse.GetValue((Option<int>)options[_concurrency]),
-            };
-            if (context.Get(_store) is not { } location)
-            {
-                return Usage(console, $"{name} needs --store");
-            }
-
-            IObjectStore store;
-            try
-            {
-                store = await ObjectStore.OpenAsync(location, StoreOptions(context.Get(_s3Profile), context.Get(_s3PartSize)), cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArgumentException ex)
-            {
-                return Usage(console, ex.Message);
-            }
-            catch (ObjectStoreException ex)
-            {
-                context.Info($"error: {ex.Message}");
-                return ExitCodes.Failure;
-            }
-
-            await using (store.ConfigureAwait(false))
-            {
-                context.Store = store;
-                try
-                {
-                    return await handler(context, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException)
-                {
-                    return Usage(console, ex.Message);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    context.Info("cancelled");
-                    return ExitCodes.Cancelled;
-                }
-                catch (Exception ex)
-                {
-                    context.Info($"error: {(context.Get(_verbose) ? ex.ToString() : ex.Message)}");
-                    return ExitCodes.Failure;
-                }
-            }
-        });
-        return command;
+            return (await ObjectStore.OpenAsync(location, StoreOptions(profile, partSize), cancellationToken).ConfigureAwait(false), ExitCodes.Success);
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, Usage(context.Console, prefix + ex.Message));
+        }
+        catch (ObjectStoreException ex)
+        {
+            context.Info($"{prefix}error: {ex.Message}");
+            return (null, ExitCodes.Failure);
+        }
     }
 
     private int Usage(AppConsole console, string message)

@@ -287,6 +287,37 @@ public sealed class WordCountTests : IDisposable
     }
 
     [Fact]
+    public async Task RunManagement_RunLeasedByAnotherDriver_StatusSaysRunningAndResumeAndGcRefuse()
+    {
+        var store = await GenerateAsync("leased");
+        const string RunId = "leased-run";
+        await WriteWordCountPlanAsync(store, RunId);
+        var until = DateTimeOffset.UtcNow.AddMinutes(5);
+        await File.WriteAllTextAsync(
+            Path.Combine(store, "_dataflow", "runs", RunId, "lease.json"),
+            $$"""{"holder":"another-host/4242/0123456789abcdef","expiresAt":"{{until:O}}"}""");
+
+        var status = await RunAsync("status", RunId, "--store", store);
+        var resume = await RunAsync("resume", RunId, "--store", store);
+        var gc = await RunAsync("gc", RunId, "--store", store);
+        var unknown = await RunAsync("status", "no-such-run", "--store", store);
+
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains($"run {RunId} of job 'word-count': running", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("lease: another-host/4242/", status.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, resume.ExitCode);
+        Assert.Contains("is being driven by another-host/4242/", resume.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, gc.ExitCode);
+        Assert.Contains("gc refuses", gc.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("run 'no-such-run' does not exist", unknown.Stderr, StringComparison.Ordinal);
+        // Nothing ran, nothing was deleted: the run still has just its plan and the other driver's lease.
+        Assert.Equal(
+            ["lease.json", "plan.json"],
+            Directory.GetFileSystemEntries(Path.Combine(store, "_dataflow", "runs", RunId)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Worker_NoSuchPlan_ExitsTwo()
     {
         var missing = await RunAsync("worker", "--plan", Path.Combine(Store("none"), "_dataflow", "runs", "nope", "plan.json"), "--task", "0");
