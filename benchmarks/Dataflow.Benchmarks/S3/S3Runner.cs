@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using Dataflow.Execution.Cli;
 using Dataflow.Objects;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.S3;
 
@@ -24,7 +22,6 @@ internal static class S3Runner
     private const string DownloadKey = "download/object.bin";
     private const string WarmupDownloadKey = "warmup/download.bin";
     private const long WarmupSize = 48L << 20;
-    private const double MiB = 1 << 20;
 
     private static readonly (string Baseline, string Dataflow)[] s_pairs =
     [
@@ -32,8 +29,6 @@ internal static class S3Runner
         (Cases.DownloadTransferUtility, Cases.DownloadDataflow),
         (Cases.DownloadConcatUpload, Cases.Compose),
     ];
-
-    private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private const string Usage = """
         usage: Dataflow.Benchmarks s3 [--repetitions N] [--size SIZE] [--pieces N] [--piece-size SIZE]
@@ -48,34 +43,20 @@ internal static class S3Runner
     /// <summary>Runs every case and prints the figures as Markdown; returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        Options options;
-        try
+        if (ParseOrExplain("s3", Usage, args, ParseWithServer, out var exitCode) is not { } options)
         {
-            options = Options.Parse(args);
-            _ = S3BenchServer.FromEnvironment();
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
-        {
-            await Console.Error.WriteLineAsync("s3: " + ex.Message).ConfigureAwait(false);
-            await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
-            return 2;
+            return exitCode;
         }
 
-        if (options.Help)
-        {
-            Console.WriteLine(Usage);
-            return 0;
-        }
+        return await ReportFailuresAsync("s3", () => RunAllAsync(options)).ConfigureAwait(false);
+    }
 
-        try
-        {
-            return await RunAllAsync(options).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or Storage.ObjectStoreException or IOException)
-        {
-            await Console.Error.WriteLineAsync("s3: " + ex.Message).ConfigureAwait(false);
-            return 1;
-        }
+    /// <summary>The options, once the server's variables are known to be there (even for <c>--help</c>).</summary>
+    private static Options ParseWithServer(string[] args)
+    {
+        var options = Options.Parse(args);
+        _ = S3BenchServer.FromEnvironment();
+        return options;
     }
 
     private static async Task<int> RunAllAsync(Options options)
@@ -155,11 +136,7 @@ internal static class S3Runner
                 await fixture.Store.DeleteAsync([warmupKey]).ConfigureAwait(false);
             }
 
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            var rssBefore = ProcessMemory.Resident();
-            ProcessMemory.ResetPeak();
+            var rssBefore = SettleMemory();
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var (sent, received, requests) = (fixture.Store.Traffic.BytesSent, fixture.Store.Traffic.BytesReceived, fixture.Store.Traffic.Requests);
             var clock = Stopwatch.StartNew();
@@ -176,7 +153,7 @@ internal static class S3Runner
                 fixture.Store.Traffic.BytesSent - sent,
                 fixture.Store.Traffic.BytesReceived - received,
                 fixture.Store.Traffic.Requests - requests);
-            Console.WriteLine(JsonSerializer.Serialize(result, s_json));
+            PrintResult(result);
             return 0;
         }
         finally
@@ -196,40 +173,13 @@ internal static class S3Runner
         _ => throw new ArgumentException($"unknown case '{name}'", nameof(name)),
     };
 
-    private static async Task<CaseResult> RunChildAsync(Options options, string bucket, string name, string key, int rep, string source, string warmupSource)
-    {
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this program is unknown");
-        start.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            // Run as "dotnet Dataflow.Benchmarks.dll": the child needs the assembly too.
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        string[] childArgs =
+    private static Task<CaseResult> RunChildAsync(Options options, string bucket, string name, string key, int rep, string source, string warmupSource) =>
+        EndToEndRunner.RunChildAsync<CaseResult>(name, rep,
         [
             CaseVerb, "--case", name, "--bucket", bucket, "--key", key, "--warmup-key", $"warmup/{name}-{rep}.bin",
             "--source", source, "--warmup-source", warmupSource,
             "--pieces", options.Pieces.ToString(CultureInfo.InvariantCulture), "--piece-size", options.PieceSize.ToString(CultureInfo.InvariantCulture),
-        ];
-        foreach (var arg in childArgs)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("could not start a child process");
-        var output = await child.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-        await child.WaitForExitAsync().ConfigureAwait(false);
-        if (child.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{name} (repetition {rep}) failed with exit code {child.ExitCode}; its errors are above. Output: {output}");
-        }
-
-        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith('{'));
-        return (line is null ? null : JsonSerializer.Deserialize<CaseResult>(line, s_json))
-            ?? throw new InvalidOperationException($"{name} (repetition {rep}) printed no result: {output}");
-    }
+        ]);
 
     private static string Report(Options options, long size, DateTimeOffset started, (string Start, string End) load, Dictionary<string, List<CaseResult>> results)
     {
@@ -237,8 +187,7 @@ internal static class S3Runner
         var text = new StringBuilder();
         text.AppendLine(culture, $"## S3: Dataflow vs TransferUtility ({started:yyyy-MM-dd HH:mm zzz})");
         text.AppendLine();
-        text.AppendLine(culture, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; endpoint {S3BenchServer.FromEnvironment().Endpoint}; "
-            + $"load average (1, 5, 15 min) at the start {load.Start}, at the end {load.End}.");
+        text.AppendLine(culture, $"{Machine()}endpoint {S3BenchServer.FromEnvironment().Endpoint}; {LoadAverages(load)}");
         text.AppendLine(culture, $"{options.Repetitions} repetitions per case, alternating; object {ByteSize.Format(size)}; compose {options.Pieces} x {ByteSize.Format(options.PieceSize)}. "
             + $"Both clients: {S3BenchServer.PartSize >> 20} MiB parts/ranges, {S3BenchServer.Concurrency} at once. Peak RSS: the child process's VmHWM over the timed operation (reset after the warm-up), runtime included.");
         text.AppendLine();
@@ -299,35 +248,7 @@ internal static class S3Runner
     private static string Mib(double bytes) =>
         bytes >= MiB ? (bytes / MiB).ToString("0", CultureInfo.InvariantCulture) + " MiB" : (bytes / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " KiB";
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN
-            : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
-            : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    /// <summary>The system's load averages over 1, 5 and 15 minutes (from <c>/proc/loadavg</c>): how busy the cores were with other work.</summary>
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
-
     private static void Progress(string message) => Console.Error.WriteLine("s3: " + message);
-
-    private static Dictionary<string, string> ParseNamed(string[] args)
-    {
-        var named = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"unexpected argument '{args[i]}'");
-            }
-
-            named[args[i][2..]] = args[++i];
-        }
-
-        return named;
-    }
 
     /// <summary>The case names, as the child verb takes them.</summary>
     private static class Cases
@@ -340,7 +261,7 @@ internal static class S3Runner
         public const string DownloadConcatUpload = "download-concat-upload";
     }
 
-    private sealed record Options(int Repetitions, long Size, int Pieces, long PieceSize, bool Help)
+    private sealed record Options(int Repetitions, long Size, int Pieces, long PieceSize, bool Help) : IVerbOptions
     {
         public static Options Parse(string[] args)
         {
@@ -349,11 +270,7 @@ internal static class S3Runner
                 return new Options(0, 0, 0, 0, Help: true);
             }
 
-            var named = ParseNamed(args);
-            if (named.Keys.FirstOrDefault(k => k is not ("repetitions" or "size" or "pieces" or "piece-size")) is { } unknown)
-            {
-                throw new ArgumentException($"unknown option '--{unknown}'");
-            }
+            var named = ParseOptions(args, "repetitions", "size", "pieces", "piece-size");
 
             var options = new Options(
                 named.TryGetValue("repetitions", out var r) ? int.Parse(r, NumberStyles.None, CultureInfo.InvariantCulture) : 5,

@@ -1,14 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using Dataflow.Benchmarks.S3;
 using Dataflow.Examples.WordCount;
 using Dataflow.Execution.Cli;
 using Dataflow.Execution.Runs;
 using Dataflow.Storage;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.WordCount;
 
@@ -43,10 +41,7 @@ internal static class WordCountRunner
     private const long MapMemory = 64L << 20;
     private const long ReduceMemory = 64L << 20;
 
-    private const double MiB = 1 << 20;
     private const long DefaultSize = 200L << 20;
-
-    private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private const string Usage = """
         usage: Dataflow.Benchmarks wordcount [--size SIZE] [--objects N] [--large SIZE] [--split-size SIZE] [--reducers R] [--repetitions N] [--store DIR]
@@ -64,33 +59,15 @@ internal static class WordCountRunner
     /// <summary>Writes the corpus, runs every case and prints the figures as Markdown; returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        Options options;
-        try
+        if (ParseOrExplain("wordcount", Usage, args, Options.Parse, out var exitCode) is not { } options)
         {
-            options = Options.Parse(args);
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            await Console.Error.WriteLineAsync("wordcount: " + ex.Message).ConfigureAwait(false);
-            await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(Usage);
-            return 0;
+            return exitCode;
         }
 
         var folder = Path.Combine(options.StoreParent, "dataflow-bench-wordcount-" + Guid.NewGuid().ToString("N"));
         try
         {
-            return await RunAllAsync(options, folder).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or ObjectStoreException or IOException)
-        {
-            await Console.Error.WriteLineAsync("wordcount: " + ex.Message).ConfigureAwait(false);
-            return 1;
+            return await ReportFailuresAsync("wordcount", () => RunAllAsync(options, folder)).ConfigureAwait(false);
         }
         finally
         {
@@ -183,11 +160,7 @@ internal static class WordCountRunner
             var warm = await RunCaseOnceAsync(store, name, WarmupPrefix, warmupOutput, reducers, WarmupSplitSize).ConfigureAwait(false);
             await store.DeleteAsync(warm.Parts).ConfigureAwait(false);
 
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            var rssBefore = ProcessMemory.Resident();
-            ProcessMemory.ResetPeak();
+            var rssBefore = SettleMemory();
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var gen2 = GC.CollectionCount(2);
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -214,7 +187,7 @@ internal static class WordCountRunner
                 await store.PutAsync(named["counts"], Encoding.UTF8.GetBytes(FormatCounts(counts))).ConfigureAwait(false);
             }
 
-            Console.WriteLine(JsonSerializer.Serialize(result, s_json));
+            PrintResult(result);
             return 0;
         }
     }
@@ -243,39 +216,12 @@ internal static class WordCountRunner
         }
     }
 
-    private static async Task<CaseResult> RunChildAsync(Options options, string folder, string name, string output, string countsKey, int rep)
-    {
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this program is unknown");
-        start.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            // Run as "dotnet Dataflow.Benchmarks.dll": the child needs the assembly too.
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        string[] childArgs =
+    private static Task<CaseResult> RunChildAsync(Options options, string folder, string name, string output, string countsKey, int rep) =>
+        EndToEndRunner.RunChildAsync<CaseResult>(name, rep,
         [
             CaseVerb, "--case", name, "--folder", folder, "--output", output, "--counts", countsKey,
             "--split-size", options.SplitSize.ToString(CultureInfo.InvariantCulture), "--reducers", options.Reducers.ToString(CultureInfo.InvariantCulture),
-        ];
-        foreach (var arg in childArgs)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("could not start a child process");
-        var printed = await child.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-        await child.WaitForExitAsync().ConfigureAwait(false);
-        if (child.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{name} (repetition {rep}) failed with exit code {child.ExitCode}; its errors are above. Output: {printed}");
-        }
-
-        var line = printed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith('{'));
-        return (line is null ? null : JsonSerializer.Deserialize<CaseResult>(line, s_json))
-            ?? throw new InvalidOperationException($"{name} (repetition {rep}) printed no result: {printed}");
-    }
+        ]);
 
     private static string FormatCounts(Dictionary<string, long> counts)
     {
@@ -307,8 +253,7 @@ internal static class WordCountRunner
         var text = new StringBuilder();
         text.AppendLine(culture, $"## Word count: Dataflow job vs single-threaded LINQ ({started:yyyy-MM-dd HH:mm zzz})");
         text.AppendLine();
-        text.AppendLine(culture, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; "
-            + $"load average (1, 5, 15 min) at the start {load.Start}, at the end {load.End}.");
+        text.AppendLine(Machine() + LoadAverages(load));
         var large = options.Large > 0 ? " + 1 x " + ByteSize.Format(options.Large) : string.Empty;
         text.AppendLine(culture, $"Corpus: {objects} objects, {ByteSize.Format(bytes)} ({bytes} bytes; {options.Objects} x {ByteSize.Format((options.Size - options.Large) / options.Objects)}{large}), "
             + $"{counts.Values.Sum()} words, {counts.Count} distinct; local folder store.");
@@ -356,40 +301,12 @@ internal static class WordCountRunner
         _ => name,
     };
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN
-            : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
-            : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    /// <summary>The load averages over 1, 5 and 15 minutes, as <c>uptime</c> prints them (from <c>/proc/loadavg</c>).</summary>
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
-
     private static void Progress(string message) => Console.Error.WriteLine("wordcount: " + message);
-
-    private static Dictionary<string, string> ParseNamed(string[] args)
-    {
-        var named = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"unexpected argument '{args[i]}'");
-            }
-
-            named[args[i][2..]] = args[++i];
-        }
-
-        return named;
-    }
 
     /// <summary>What one timed count did.</summary>
     private sealed record Outcome(long Bytes, int Tasks, IReadOnlyList<string> Parts, Dictionary<string, long>? Counts);
 
-    private sealed record Options(long Size, int Objects, long Large, long SplitSize, int Reducers, int Repetitions, string StoreParent, bool Help)
+    private sealed record Options(long Size, int Objects, long Large, long SplitSize, int Reducers, int Repetitions, string StoreParent, bool Help) : IVerbOptions
     {
         public static Options Parse(string[] args)
         {
@@ -398,11 +315,7 @@ internal static class WordCountRunner
                 return new Options(0, 0, 0, 0, 0, 0, string.Empty, Help: true);
             }
 
-            var named = ParseNamed(args);
-            if (named.Keys.FirstOrDefault(k => k is not ("size" or "objects" or "large" or "split-size" or "reducers" or "repetitions" or "store")) is { } unknown)
-            {
-                throw new ArgumentException($"unknown option '--{unknown}'");
-            }
+            var named = ParseOptions(args, "size", "objects", "large", "split-size", "reducers", "repetitions", "store");
 
             // The shape of the default run (200 MiB: 64 objects + 96 MiB, 64 MiB splits) at any --size: the large
             // object about half the corpus and cut in two by the split size, the small ones grouped.

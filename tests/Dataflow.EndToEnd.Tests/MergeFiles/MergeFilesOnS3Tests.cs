@@ -1,4 +1,3 @@
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -11,39 +10,18 @@ namespace Dataflow.EndToEnd.Tests.MergeFiles;
 public sealed class MergeFilesOnS3Tests : IDisposable
 {
     private readonly string _bucket = $"merge-e2e-{Guid.NewGuid():N}"[..30];
+    private readonly S3TestServer _server;
     private readonly AmazonS3Client _client;
     private readonly Dictionary<string, string> _environment;
 
     public MergeFilesOnS3Tests()
     {
-        var endpoint = Setting("DATAFLOW_TEST_S3_ENDPOINT");
-        var key = Setting("DATAFLOW_TEST_S3_ACCESS_KEY");
-        var secret = Setting("DATAFLOW_TEST_S3_SECRET_KEY");
-        _environment = new()
-        {
-            ["AWS_ENDPOINT_URL"] = endpoint,
-            ["AWS_ACCESS_KEY_ID"] = key,
-            ["AWS_SECRET_ACCESS_KEY"] = secret,
-            ["AWS_REGION"] = "us-east-1",
-            ["AWS_PROFILE"] = "dataflow-tests-no-such-profile",
-        };
-        _client = new AmazonS3Client(new BasicAWSCredentials(key, secret), new AmazonS3Config
-        {
-            ServiceURL = endpoint,
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            IgnoreConfiguredEndpointUrls = true,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+        _server = new S3TestServer();
+        _environment = _server.ProgramEnvironment();
+        _client = _server.CreateClient();
     }
 
     public void Dispose() => _client.Dispose();
-
-    private static string Setting(string name) =>
-        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException($"{name} is not set: run ./test.sh, which starts the S3 test server");
 
     private Task<ProgramResult> RunAsync(params string[] args) => ProgramRunner.RunAsync("merge-files", _environment, args);
 
@@ -118,7 +96,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     {
         // IRSA on EKS: no keys, a projected token file and a role; the SDK's chain asks STS for credentials. A fake
         // STS on loopback answers with the test server's keys.
-        using var sts = new FakeSts(Setting("DATAFLOW_TEST_S3_ACCESS_KEY"), Setting("DATAFLOW_TEST_S3_SECRET_KEY"));
+        using var sts = new FakeSts(_server.AccessKey, _server.SecretKey);
         var token = Path.Combine(Path.GetTempPath(), $"dataflow-web-identity-{Guid.NewGuid():N}.jwt");
         await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl");
         try
@@ -151,7 +129,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     {
         // RRSA on ACK: the pod has a token file, a role and an OIDC provider; Alibaba's STS (faked on loopback)
         // exchanges them for temporary keys, which sign the S3-compatible requests.
-        using var sts = new FakeSts(Setting("DATAFLOW_TEST_S3_ACCESS_KEY"), Setting("DATAFLOW_TEST_S3_SECRET_KEY"), alibaba: true);
+        using var sts = new FakeSts(_server.AccessKey, _server.SecretKey, alibaba: true);
         var token = Path.Combine(Path.GetTempPath(), $"dataflow-rrsa-{Guid.NewGuid():N}.jwt");
         await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY2sifQ.c2lnbmF0dXJl\n");
         try

@@ -1,4 +1,3 @@
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -13,34 +12,12 @@ public sealed class WordCountOnS3Tests : IDisposable
 
     public WordCountOnS3Tests()
     {
-        var endpoint = Setting("DATAFLOW_TEST_S3_ENDPOINT");
-        var key = Setting("DATAFLOW_TEST_S3_ACCESS_KEY");
-        var secret = Setting("DATAFLOW_TEST_S3_SECRET_KEY");
-        _environment = new()
-        {
-            ["AWS_ENDPOINT_URL"] = endpoint,
-            ["AWS_ACCESS_KEY_ID"] = key,
-            ["AWS_SECRET_ACCESS_KEY"] = secret,
-            ["AWS_REGION"] = "us-east-1",
-            ["AWS_PROFILE"] = "dataflow-tests-no-such-profile",
-        };
-        _client = new AmazonS3Client(new BasicAWSCredentials(key, secret), new AmazonS3Config
-        {
-            ServiceURL = endpoint,
-            ForcePathStyle = true,
-            AuthenticationRegion = "us-east-1",
-            IgnoreConfiguredEndpointUrls = true,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+        var server = new S3TestServer();
+        _environment = server.ProgramEnvironment();
+        _client = server.CreateClient();
     }
 
     public void Dispose() => _client.Dispose();
-
-    private static string Setting(string name) =>
-        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException($"{name} is not set: run ./test.sh, which starts the S3 test server");
 
     private Task<ProgramResult> RunAsync(params string[] args) => ProgramRunner.RunAsync("word-count", _environment, args);
 
