@@ -5,7 +5,7 @@ namespace Dataflow.EndToEnd.Tests.MergeFiles;
 
 /// <summary>The main job of the README, run as a process with the options users give it.</summary>
 [Collection(ProgramsCollection.Name)]
-public sealed class MergeFilesTests : IDisposable
+public sealed partial class MergeFilesTests : IDisposable
 {
     private const string Program = "merge-files";
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
@@ -207,10 +207,8 @@ public sealed class MergeFilesTests : IDisposable
         // Wait until the program has opened its store, then press Ctrl+C.
         var firstLine = await process.StandardError.ReadLineAsync().WaitAsync(ProgramRunner.Patience);
         Assert.NotNull(firstLine);
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        // kill(2) itself rather than the kill command: no process to start between the line and the signal.
+        Assert.Equal(0, NativeMethods.Kill(process.Id, NativeMethods.SigInt));
 
         var rest = await process.StandardError.ReadToEndAsync().WaitAsync(ProgramRunner.Patience);
         await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
@@ -219,5 +217,13 @@ public sealed class MergeFilesTests : IDisposable
         Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}; stderr: {firstLine}\n{rest}");
         Assert.Contains("cancelled", rest, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Store(), "output", "merged.txt")));
+    }
+
+    private static partial class NativeMethods
+    {
+        public const int SigInt = 2;
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        public static partial int Kill(int pid, int signal);
     }
 }
