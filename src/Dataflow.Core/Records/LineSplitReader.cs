@@ -184,53 +184,27 @@ internal static class LineSplitReader
     /// Reads an object from a position, range by range: first up to the split's end, then onwards in small ranges,
     /// since the last line usually ends a few bytes after the split (and rarely much further).
     /// </summary>
-    private sealed class ExtendingStream(TaskInput input, long offset, InputSplit split) : ReadOnlyStream
+    private sealed class ExtendingStream(TaskInput input, long offset, InputSplit split) : ConcatenatedReadStream
     {
         private long _next = offset;
         private long _extension = Chunk;
-        private Stream? _current;
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        protected override async ValueTask<Stream?> OpenNextAsync(CancellationToken cancellationToken)
         {
-            while (true)
+            if (_next >= split.ObjectLength)
             {
-                if (_current is null)
-                {
-                    if (_next >= split.ObjectLength)
-                    {
-                        return 0;
-                    }
-
-                    var length = _next < split.End ? split.End - _next : Math.Min(_extension, split.ObjectLength - _next);
-                    if (_next >= split.End)
-                    {
-                        _extension = Math.Min(_extension * 2, 16L << 20);
-                    }
-
-                    _current = await input.OpenObjectAsync(_next, length, cancellationToken).ConfigureAwait(false);
-                    _next += length;
-                }
-
-                var n = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n > 0)
-                {
-                    return n;
-                }
-
-                await _current.DisposeAsync().ConfigureAwait(false);
-                _current = null;
-            }
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _current?.Dispose();
-                _current = null;
+                return null;
             }
 
-            base.Dispose(disposing);
+            var length = _next < split.End ? split.End - _next : Math.Min(_extension, split.ObjectLength - _next);
+            if (_next >= split.End)
+            {
+                _extension = Math.Min(_extension * 2, 16L << 20);
+            }
+
+            var stream = await input.OpenObjectAsync(_next, length, cancellationToken).ConfigureAwait(false);
+            _next += length;
+            return stream;
         }
     }
 }

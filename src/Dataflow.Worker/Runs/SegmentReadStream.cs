@@ -4,12 +4,11 @@ using Dataflow.Storage;
 namespace Dataflow.Execution.Runs;
 
 /// <summary>Reads the concatenation of byte ranges of several objects, opening each range only when it is reached.</summary>
-internal sealed class SegmentReadStream : ReadOnlyStream
+internal sealed class SegmentReadStream : ConcatenatedReadStream
 {
     private readonly IObjectStore _store;
     private readonly IReadOnlyList<ObjectSegment> _segments;
     private int _next;
-    private Stream? _current;
 
     public SegmentReadStream(IObjectStore store, IReadOnlyList<ObjectSegment> segments)
     {
@@ -17,45 +16,14 @@ internal sealed class SegmentReadStream : ReadOnlyStream
         _segments = segments;
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    protected override async ValueTask<Stream?> OpenNextAsync(CancellationToken cancellationToken)
     {
-        if (buffer.Length == 0)
+        if (_next == _segments.Count)
         {
-            return 0;
+            return null;
         }
 
-        while (true)
-        {
-            if (_current is null)
-            {
-                if (_next == _segments.Count)
-                {
-                    return 0;
-                }
-
-                var segment = _segments[_next++];
-                _current = await _store.OpenReadAsync(segment.Key, segment.Offset, segment.Length, cancellationToken).ConfigureAwait(false);
-            }
-
-            var n = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (n > 0)
-            {
-                return n;
-            }
-
-            await _current.DisposeAsync().ConfigureAwait(false);
-            _current = null;
-        }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _current?.Dispose();
-            _current = null;
-        }
-
-        base.Dispose(disposing);
+        var segment = _segments[_next++];
+        return await _store.OpenReadAsync(segment.Key, segment.Offset, segment.Length, cancellationToken).ConfigureAwait(false);
     }
 }
