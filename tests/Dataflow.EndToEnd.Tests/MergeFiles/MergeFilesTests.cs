@@ -201,7 +201,14 @@ public sealed partial class MergeFilesTests : IDisposable
     [Fact]
     public async Task Run_Interrupted_Exits130AndPublishesNothing()
     {
-        using var process = Process.Start(ProgramRunner.StartInfo(Program, ["--store", Store(), "--files", "32", "--file-size", "32MiB", "--progress", "lines"]))!;
+        // As a terminal starts it: with SIGINT at its default. A non-interactive shell that runs the tests in the
+        // background hands its children SIGINT ignored; in such runs (`nohup .ci/run &`) the program went on as if
+        // no signal had come, so the disposition is reset here rather than inherited.
+        var start = ProgramRunner.StartInfo(Program, ["--store", Store(), "--files", "32", "--file-size", "32MiB", "--progress", "lines"]);
+        start.ArgumentList.Insert(0, start.FileName);
+        start.ArgumentList.Insert(0, "--default-signal=INT");
+        start.FileName = "env";
+        using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
 
         // Wait until the program has opened its store, then press Ctrl+C.
