@@ -4,7 +4,6 @@ using System.Text.Json;
 namespace Dataflow.EndToEnd.Tests.MergeFiles;
 
 /// <summary>The main job of the README, run as a process with the options users give it.</summary>
-[Collection(ProgramsCollection.Name)]
 public sealed partial class MergeFilesTests : IDisposable
 {
     private const string Program = "merge-files";
