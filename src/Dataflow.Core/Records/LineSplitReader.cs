@@ -60,6 +60,8 @@ internal static class LineSplitReader
         }
     }
 
+    private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
+
     private static async Task ReadLinesAsync(Stream stream, long position, long end, bool skipFirst, string key, Action<ReadOnlySpan<char>, long> onLine, CancellationToken cancellationToken)
     {
         var bytes = ArrayPool<byte>.Shared.Rent(Chunk);
@@ -125,6 +127,12 @@ internal static class LineSplitReader
                     if (line.Length > 0 && line[^1] == (byte)'\r')
                     {
                         line = line[..^1];
+                    }
+
+                    // A UTF-8 byte-order mark starts the object, not its first record.
+                    if (position == 0 && line.StartsWith(Utf8ByteOrderMark))
+                    {
+                        line = line[Utf8ByteOrderMark.Length..];
                     }
 
                     if (chars.Length < line.Length)

@@ -189,6 +189,17 @@ public sealed class LineSplitReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_Utf8ByteOrderMark_NotPartOfTheFirstRecordOnly()
+    {
+        byte[] data = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("one\n"), 0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("two\n")];
+
+        // The mark that starts the object is dropped (offsets stay those of the bytes); one further on is data.
+        Assert.Equal([("one", 0L), ("\uFEFFtwo", 7L)], await ReadAsync(new BytesInput(Key, data)));
+        Assert.Equal([("one", 0L), ("\uFEFFtwo", 7L)], await ReadSplitsAsync(data, [2]));
+        Assert.Equal([("one", 0L), ("\uFEFFtwo", 7L)], await ReadSplitsAsync(data, [8]));
+    }
+
+    [Fact]
     public async Task ReadAsync_FinalLineWithoutNewline_IsRead()
     {
         var data = Encoding.UTF8.GetBytes("one\ntwo");
