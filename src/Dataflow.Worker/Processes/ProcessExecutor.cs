@@ -4,6 +4,7 @@ using Dataflow.Execution.Local;
 using Dataflow.Execution.Runs;
 using Dataflow.Plans;
 using Dataflow.Runs;
+using Polly;
 
 namespace Dataflow.Execution.Processes;
 
@@ -16,72 +17,59 @@ namespace Dataflow.Execution.Processes;
 internal static class ProcessExecutor
 {
     private const int StderrLines = 40;
-    private static readonly TimeSpan s_maxRetryDelay = TimeSpan.FromSeconds(30);
 
     public static Task ExecuteAsync(RunSession session, ProcessExecutorOptions processes, JobRunnerOptions options, string planUri, bool[]? done, CancellationToken cancellationToken)
     {
-        var lookup = new RunLayout(session.Plan.RunId);
+        var layout = new RunLayout(session.Plan.RunId);
+        var pipeline = TaskRunner.BuildPipeline(options, timeout: false);
         return DagScheduler.RunAsync(
             session.Graph,
             done,
             options.Concurrency,
-            (index, token) => RunTaskAsync(session, processes, options, planUri, lookup, session.Graph.IdOf(index), token),
+            (index, token) => RunTaskAsync(session, processes, options, pipeline, planUri, layout, session.Graph.IdOf(index), token),
             cancellationToken);
     }
 
-    private static async ValueTask RunTaskAsync(RunSession session, ProcessExecutorOptions processes, JobRunnerOptions options, string planUri, RunLayout layout, TaskId id, CancellationToken cancellationToken)
+    private static async ValueTask RunTaskAsync(RunSession session, ProcessExecutorOptions processes, JobRunnerOptions options, ResiliencePipeline<CommitMarker> pipeline, string planUri, RunLayout layout, TaskId id, CancellationToken cancellationToken)
     {
-        var plan = session.Plan;
-        var task = plan.GetTask(id);
-        string problem = "no attempt was made";
         var attempt = 0;
         session.Progress.TaskStarted(id.Stage);
-        while (attempt < options.MaxAttempts)
+        CommitMarker marker;
+        try
         {
-            attempt++;
-            session.Counters.AttemptStarted(isRetry: attempt > 1);
-            var outcome = await RunWorkerAsync(processes, options, planUri, id, attempt, cancellationToken).ConfigureAwait(false);
-            if (outcome.ExitCode == 0)
-            {
-                if (await CommitIndex.FindAsync(session.Store, layout, id, cancellationToken).ConfigureAwait(false) is { } marker)
+            marker = await pipeline.ExecuteAsync(
+                async token =>
                 {
+                    attempt++;
+                    session.Counters.AttemptStarted(isRetry: attempt > 1);
+                    var outcome = await RunWorkerAsync(processes, options, planUri, id, attempt, token).ConfigureAwait(false);
+                    if (outcome.ExitCode != 0)
+                    {
+                        // A usage error (a plan this program cannot run) will not get better by trying again.
+                        throw new WorkerProcessException(outcome.Describe(), permanent: outcome.ExitCode == 2);
+                    }
+
+                    var committed = await CommitIndex.FindAsync(session.Store, layout, id, token).ConfigureAwait(false)
+                        ?? throw new WorkerProcessException("the worker exited 0 but left no commit record");
                     if (outcome.Report is { } report)
                     {
                         session.Counters.AddRead(report.BytesRead);
                         session.Counters.AddWritten(report.BytesWritten);
                     }
 
-                    await session.CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                problem = "the worker exited 0 but left no commit record";
-            }
-            else
-            {
-                problem = outcome.Describe();
-                if (outcome.ExitCode == 2)
-                {
-                    // A usage error (a plan this program cannot run) will not get better by trying again.
-                    break;
-                }
-            }
-
-            if (attempt < options.MaxAttempts)
-            {
-                await Task.Delay(RetryDelay(options.RetryDelay, attempt), options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            }
+                    return committed;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            session.Counters.TaskFailed();
+            session.Progress.TaskStopped(id.Stage);
+            var plan = session.Plan;
+            throw new TaskFailedException(plan.Job, id, plan.Stages[id.Stage].Name, plan.GetTask(id).Operator, attempt, ex);
         }
 
-        session.Counters.TaskFailed();
-        session.Progress.TaskStopped(id.Stage);
-        throw new TaskFailedException(plan.Job, id, plan.Stages[id.Stage].Name, task.Operator, attempt, new WorkerProcessException(problem));
-    }
-
-    private static TimeSpan RetryDelay(TimeSpan first, int attempt)
-    {
-        var delay = first * Math.Pow(2, attempt - 1) * (0.8 + (0.4 * Random.Shared.NextDouble()));
-        return delay > s_maxRetryDelay ? s_maxRetryDelay : delay;
+        await session.CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<WorkerOutcome> RunWorkerAsync(ProcessExecutorOptions processes, JobRunnerOptions options, string planUri, TaskId id, int attempt, CancellationToken cancellationToken)
@@ -202,7 +190,13 @@ internal static class ProcessExecutor
 }
 
 /// <summary>A worker process failed: it exited non-zero, was killed, timed out, or left no commit record.</summary>
-public sealed class WorkerProcessException(string message) : Exception(message);
+/// <param name="message">What happened, with the worker's last lines on stderr.</param>
+/// <param name="permanent">True when trying again cannot help (the worker refused the task as a usage error).</param>
+public sealed class WorkerProcessException(string message, bool permanent = false) : Exception(message)
+{
+    /// <summary>True when trying again cannot help.</summary>
+    public bool Permanent { get; } = permanent;
+}
 
 /// <summary>The environment variables workers read.</summary>
 public static class WorkerEnvironment

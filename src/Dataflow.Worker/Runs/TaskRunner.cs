@@ -183,7 +183,12 @@ internal sealed class TaskRunner
         return (inputs, [.. consumed]);
     }
 
-    private static ResiliencePipeline<CommitMarker> BuildPipeline(JobRunnerOptions options)
+    /// <summary>
+    /// The retry policy of a task, the same for every executor: up to <see cref="JobRunnerOptions.MaxAttempts"/>
+    /// attempts with exponential, jittered back-off; with <paramref name="timeout"/>, each attempt limited to
+    /// <see cref="JobRunnerOptions.TaskTimeout"/> (the process executor times its workers itself).
+    /// </summary>
+    internal static ResiliencePipeline<CommitMarker> BuildPipeline(JobRunnerOptions options, bool timeout = true)
     {
         var builder = new ResiliencePipelineBuilder<CommitMarker> { TimeProvider = options.TimeProvider };
         if (options.MaxAttempts > 1)
@@ -200,14 +205,14 @@ internal sealed class TaskRunner
                     null => false,
                     OperationCanceledException when args.Context.CancellationToken.IsCancellationRequested => false,
 
-                    // A plan that names an unknown operator will not get better by trying again.
-                    JobDefinitionException => false,
+                    // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again.
+                    JobDefinitionException or Processes.WorkerProcessException { Permanent: true } => false,
                     _ => true,
                 }),
             });
         }
 
-        if (options.TaskTimeout != Timeout.InfiniteTimeSpan)
+        if (timeout && options.TaskTimeout != Timeout.InfiniteTimeSpan)
         {
             builder.AddTimeout(new TimeoutStrategyOptions { Timeout = options.TaskTimeout });
         }
