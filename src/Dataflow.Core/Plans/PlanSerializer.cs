@@ -74,6 +74,77 @@ public static class PlanSerializer
         return Check(plan);
     }
 
+    /// <summary>A stored plan's index, chunk or input chunk as compact UTF-8 JSON.</summary>
+    public static byte[] SerializePart<T>(T part)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        return JsonSerializer.SerializeToUtf8Bytes(part, PartInfo<T>());
+    }
+
+    /// <summary>Reads a stored plan's index, chunk or input chunk.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not one, or (for an index) its schema version is not known.</exception>
+    public static T DeserializePart<T>(ReadOnlySpan<byte> utf8Json)
+        where T : class
+    {
+        T? part;
+        try
+        {
+            part = JsonSerializer.Deserialize(utf8Json, PartInfo<T>());
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a Dataflow {typeof(T).Name}: {ex.Message}", ex);
+        }
+
+        if (part is null)
+        {
+            throw new InvalidDataException($"not a Dataflow {typeof(T).Name}: the JSON is null");
+        }
+
+        if (part is PlanIndex { SchemaVersion: not PlanIndex.CurrentSchemaVersion } index)
+        {
+            throw new InvalidDataException(
+                $"the plan index of job '{index.Job}' has schema version {index.SchemaVersion}; this Dataflow ({DataflowInfo.Version}) reads version {PlanIndex.CurrentSchemaVersion}");
+        }
+
+        return part;
+    }
+
+    /// <summary>The <c>schemaVersion</c> of a stored plan or plan index, or 0 when the JSON has none at its top level.</summary>
+    public static int PeekSchemaVersion(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return 0;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isVersion = reader.ValueTextEquals("schemaVersion"u8);
+                reader.Read();
+                if (isVersion)
+                {
+                    return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var version) ? version : 0;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return 0;
+    }
+
+    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> PartInfo<T>() =>
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)(PlanJsonContext.Default.GetTypeInfo(typeof(T))
+            ?? throw new ArgumentException($"{typeof(T).Name} is not a part of a stored plan", nameof(T)));
+
     private static Plan? Parse(Func<Plan?> parse)
     {
         try
@@ -157,6 +228,9 @@ public static class PlanSerializer
     RespectNullableAnnotations = true,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(Plan))]
+[JsonSerializable(typeof(PlanIndex))]
+[JsonSerializable(typeof(PlanChunk))]
+[JsonSerializable(typeof(PlanInputChunk))]
 internal sealed partial class PlanJsonContext : JsonSerializerContext
 {
     private static PlanJsonContext? s_indented;

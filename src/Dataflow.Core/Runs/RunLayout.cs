@@ -7,7 +7,9 @@ namespace Dataflow.Runs;
 /// <summary>
 /// Where a run keeps its records and intermediate data in a store, relative to the store's root:
 /// <code>
-/// _dataflow/runs/&lt;run-id&gt;/plan.json                                      the plan
+/// _dataflow/runs/&lt;run-id&gt;/plan.json                                      the plan's index
+/// _dataflow/runs/&lt;run-id&gt;/plan/s&lt;stage&gt;/c&lt;chunk&gt;.json                   a chunk of a stage's tasks
+/// _dataflow/runs/&lt;run-id&gt;/plan/inputs/c&lt;chunk&gt;.json                   a chunk of the job's inputs
 /// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json     a commit record of one task
 /// _dataflow/runs/&lt;run-id&gt;/commits/batch-&lt;id&gt;.json                       a commit record of several tasks
 /// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
@@ -55,6 +57,15 @@ public sealed class RunLayout
 
     /// <summary>The key of the run's plan.</summary>
     public string PlanKey { get; }
+
+    /// <summary>The prefix of the plan's chunks.</summary>
+    public string PlanChunksPrefix => Root + "plan/";
+
+    /// <summary>The key of chunk <paramref name="chunk"/> of stage <paramref name="stage"/>'s tasks.</summary>
+    public string PlanChunkKey(int stage, int chunk) => string.Create(CultureInfo.InvariantCulture, $"{Root}plan/s{stage:D4}/c{chunk:D6}.json");
+
+    /// <summary>The key of chunk <paramref name="chunk"/> of the job's inputs.</summary>
+    public string PlanInputChunkKey(int chunk) => string.Create(CultureInfo.InvariantCulture, $"{Root}plan/inputs/c{chunk:D6}.json");
 
     /// <summary>The key of the run's summary.</summary>
     public string SummaryKey { get; }

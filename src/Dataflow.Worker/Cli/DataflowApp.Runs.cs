@@ -131,7 +131,7 @@ public sealed partial class DataflowApp
                 var i = CultureInfo.InvariantCulture;
                 var output = context.Console.Out;
                 output.WriteLine(string.Create(i, $"run {run.RunId} of job '{run.Job}': {run.State}"));
-                output.WriteLine(string.Create(i, $"  planned {status.Plan.CreatedAt:u} by Dataflow {status.Plan.DataflowVersion}: {status.Plan.Inputs.Count} inputs, {status.Plan.TaskCount} tasks"));
+                output.WriteLine(string.Create(i, $"  planned {status.Plan.CreatedAt:u} by Dataflow {status.Plan.DataflowVersion}: {status.Plan.InputCount} inputs, {status.Plan.TaskCount} tasks"));
                 for (var s = 0; s < status.Stages.Count; s++)
                 {
                     var stage = status.Stages[s];

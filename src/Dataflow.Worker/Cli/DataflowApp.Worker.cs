@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Dataflow.Execution.Processes;
+using Dataflow.Execution.Runs;
 using Dataflow.Jobs;
 using Dataflow.Objects;
 using Dataflow.Plans;
@@ -18,8 +19,10 @@ public sealed partial class DataflowApp
         var stage = new AppOption<int>("--stage", "The stage of the tasks, from 0.", 0, "S", null, v => v >= 0 ? null : "must be 0 or more");
         var task = new AppOption<string?>("--task", "The task's index in its stage. Default: $JOB_COMPLETION_INDEX (an indexed Kubernetes Job's pod index).", null, "I", null, null);
         var tasks = new AppOption<string?>("--tasks", "A range of task indexes of the stage, e.g. 0-99, instead of --task: one process runs a shard of tasks.", null, "A-B", null, null);
+        var shardSize = new AppOption<int?>("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
+        var shard = new AppOption<int?>("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
         var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
-        AppOption[] own = [plan, stage, task, tasks, concurrency, _s3Profile, _s3PartSize, _verbose];
+        AppOption[] own = [plan, stage, task, tasks, shardSize, shard, concurrency, _s3Profile, _s3PartSize, _verbose];
         var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
         var options = AddOptions(command, own);
 
@@ -38,7 +41,7 @@ public sealed partial class DataflowApp
             try
             {
                 (location, runId) = PlanAddress.Parse(address);
-                range = SelectTasks(context.Get(task), context.Get(tasks));
+                range = SelectTasks(context.Get(task), context.Get(tasks), context.Get(shardSize), context.Get(shard));
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
@@ -55,29 +58,37 @@ public sealed partial class DataflowApp
             {
                 try
                 {
-                    var stored = await Runs.JobRunner.LoadPlanAsync(store, runId, cancellationToken).ConfigureAwait(false);
-                    if (stored is null)
+                    var stageIndex = context.Get(stage);
+                    var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
+                    if (index is null)
                     {
                         return Usage(console, $"worker: there is no plan at '{address}'");
                     }
 
-                    if (!string.Equals(stored.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
+                    if (!string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
                     {
-                        return Usage(console, $"worker: the plan of run '{runId}' was made by Dataflow {stored.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver");
+                        return Usage(console, $"worker: the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
                     }
 
-                    var stageIndex = context.Get(stage);
-                    if (stageIndex >= stored.Stages.Count)
+                    if (stageIndex >= index.Stages.Count)
                     {
-                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: run '{runId}' has stages 0 to {stored.Stages.Count - 1}, not {stageIndex}"));
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: run '{runId}' has stages 0 to {index.Stages.Count - 1}, not {stageIndex}"));
                     }
 
-                    var count = stored.Stages[stageIndex].Tasks.Count;
-                    if (range.Last >= count)
+                    var count = index.Stages[stageIndex].Tasks;
+                    if (context.Get(shardSize) is not null)
                     {
-                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{stored.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {range.Last} is out of range"));
+                        // A shard past the stage's end is an error; the last shard may be short.
+                        range = (range.First, (int)Math.Min(range.Last, count - 1L));
                     }
 
+                    if (range.First >= count || range.Last >= count)
+                    {
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{index.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {(range.First == range.Last ? $"{range.First}" : $"{range.First}-{range.Last}")} is out of range"));
+                    }
+
+                    var stored = await PlanStore.LoadTasksAsync(store, runId, stageIndex, range.First, range.Last, cancellationToken).ConfigureAwait(false)
+                        ?? throw new InvalidDataException($"the plan at '{address}' disappeared while it was read");
                     var (_, job) = DefineJobFromArguments(stored, [], console);
                     var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
@@ -106,10 +117,35 @@ public sealed partial class DataflowApp
         return command;
     }
 
-    /// <summary>The task range from <c>--task</c>, <c>--tasks</c> or <c>$JOB_COMPLETION_INDEX</c>.</summary>
-    /// <exception cref="FormatException">None given, both given, or not an index or range.</exception>
-    private static (int First, int Last) SelectTasks(string? task, string? tasks)
+    /// <summary>
+    /// The task range from <c>--task</c>, <c>--tasks</c>, <c>--shard-size</c> with <c>--shard</c>, or
+    /// <c>$JOB_COMPLETION_INDEX</c> (a task index, or a shard index with <c>--shard-size</c>). A shard's range may run
+    /// past the stage's end; the caller cuts it.
+    /// </summary>
+    /// <exception cref="FormatException">None given, two given, or not an index or range.</exception>
+    private static (int First, int Last) SelectTasks(string? task, string? tasks, int? shardSize, int? shard)
     {
+        if (shardSize is { } size)
+        {
+            if (task is not null || tasks is not null)
+            {
+                throw new FormatException("give --shard-size (with --shard) or --task or --tasks, not several");
+            }
+
+            var number = shard ?? (Environment.GetEnvironmentVariable(WorkerEnvironment.CompletionIndex) is { Length: > 0 } text
+                ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : throw new FormatException($"${WorkerEnvironment.CompletionIndex} is '{text}', not a shard index")
+                : throw new FormatException($"--shard-size needs --shard <i> or ${WorkerEnvironment.CompletionIndex}"));
+            var first = (long)number * size;
+            return first > int.MaxValue
+                ? throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"shard {number} of {size} tasks starts past the largest task index"))
+                : ((int)first, (int)Math.Min(int.MaxValue, first + size - 1));
+        }
+
+        if (shard is not null)
+        {
+            throw new FormatException("--shard needs --shard-size");
+        }
+
         if (task is not null && tasks is not null)
         {
             throw new FormatException("give --task or --tasks, not both");

@@ -70,7 +70,7 @@ public sealed class JobRunner
         progress.SetPhase(RunPhases.Planning);
         var plan = Planner.CreatePlan(job, inputs, layout.RunId, time.GetUtcNow()) with { Arguments = _options.Arguments };
         await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
-        await _store.PutAsync(layout.PlanKey, PlanSerializer.SerializeToUtf8Bytes(plan), cancellationToken).ConfigureAwait(false);
+        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
     }
 
@@ -111,29 +111,8 @@ public sealed class JobRunner
 
     /// <summary>The plan of run <paramref name="runId"/>, or <see langword="null"/> when the store holds no such run.</summary>
     /// <exception cref="InvalidDataException">The plan is not a valid plan.</exception>
-    public static async Task<Plan?> LoadPlanAsync(IObjectStore store, string runId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        var layout = new RunLayout(runId);
-        byte[] bytes;
-        try
-        {
-            bytes = await store.ReadAllBytesAsync(layout.PlanKey, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectNotFoundException)
-        {
-            return null;
-        }
-
-        try
-        {
-            return PlanSerializer.Deserialize(bytes);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new InvalidDataException($"'{layout.PlanKey}' in {store.Location}: {ex.Message}", ex);
-        }
-    }
+    public static Task<Plan?> LoadPlanAsync(IObjectStore store, string runId, CancellationToken cancellationToken = default) =>
+        PlanStore.LoadAsync(store, runId, cancellationToken);
 
     private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, CancellationToken cancellationToken)
     {

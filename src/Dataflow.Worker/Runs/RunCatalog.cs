@@ -61,7 +61,7 @@ internal static class RunCatalog
             var job = summary?.Job;
             if (job is null && files.Plan)
             {
-                job = (await JobRunner.LoadPlanAsync(store, id, cancellationToken).ConfigureAwait(false))?.Job;
+                job = (await PlanStore.LoadIndexAsync(store, id, cancellationToken).ConfigureAwait(false))?.Job;
             }
 
             listings.Add(new RunListing(id, job, State(files.Plan, summary, lease, time), summary, lease, files.DataObjects, files.DataBytes));
@@ -74,7 +74,7 @@ internal static class RunCatalog
     public static async Task<RunStatus?> GetStatusAsync(IObjectStore store, string runId, TimeProvider time, CancellationToken cancellationToken)
     {
         var layout = new RunLayout(runId);
-        var plan = await JobRunner.LoadPlanAsync(store, runId, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
         if (plan is null)
         {
             return null;
@@ -84,7 +84,7 @@ internal static class RunCatalog
         var lease = await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false);
         var committed = await CommitIndex.LoadAllAsync(store, layout, cancellationToken).ConfigureAwait(false);
         var stages = plan.Stages
-            .Select((stage, i) => new StageStatus(stage.Name, stage.Tasks.Count, committed.Keys.Count(t => t.Stage == i)))
+            .Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed.Keys.Count(t => t.Stage == i)))
             .ToList();
         var objects = 0;
         var bytes = 0L;
@@ -140,7 +140,7 @@ internal static class RunCatalog
 internal sealed record RunListing(string RunId, string? Job, string State, RunSummary? Summary, LeaseRecord? Lease, int IntermediateObjects, long IntermediateBytes);
 
 /// <summary>One run in detail, as <c>status</c> shows it.</summary>
-internal sealed record RunStatus(RunListing Run, Plan Plan, IReadOnlyList<StageStatus> Stages);
+internal sealed record RunStatus(RunListing Run, PlanIndex Plan, IReadOnlyList<StageStatus> Stages);
 
 /// <summary>How far a stage of a run got.</summary>
 internal sealed record StageStatus(string Name, int Tasks, int Committed);

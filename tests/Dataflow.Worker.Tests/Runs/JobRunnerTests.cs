@@ -86,8 +86,14 @@ public sealed class JobRunnerTests : IDisposable
         Assert.Equal(511, result.Summary.Tasks);
         Assert.Equal(512, (await _store.ReadAllBytesAsync("output/merged.txt")).Length);
         var layout = new RunLayout(result.Summary.RunId);
-        var plan = PlanSerializer.Deserialize(await _store.ReadAllBytesAsync(layout.PlanKey));
+        var plan = await PlanStore.LoadAsync(_store, result.Summary.RunId);
+        Assert.NotNull(plan);
+        Assert.Equal(PlanSerializer.Serialize(result.Plan), PlanSerializer.Serialize(plan));
         Assert.Equal(511, plan.TaskCount);
+        // The plan is stored as an index and one chunk per stage (each below 1,000 tasks) plus one of inputs.
+        var index = PlanSerializer.DeserializePart<PlanIndex>(await _store.ReadAllBytesAsync(layout.PlanKey));
+        Assert.Equal([256, 128, 64, 32, 16, 8, 4, 2, 1], index.Stages.Select(s => s.Tasks));
+        Assert.Equal(10, (await _store.ListAllAsync(layout.PlanChunksPrefix)).Count);
         var summary = RunRecords.DeserializeSummary(await _store.ReadAllBytesAsync(layout.SummaryKey));
         Assert.Equal(result.Summary, summary);
 

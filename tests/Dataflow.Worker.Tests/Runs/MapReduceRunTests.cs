@@ -287,7 +287,7 @@ public sealed class MapReduceRunTests : IDisposable
 
         // The split that holds the record: b.txt is cut into 4 KiB ranges after a.txt's one task.
         var task = new TaskId(0, 1 + (offset / 4096));
-        var plan = PlanSerializer.Deserialize(await _store.ReadAllBytesAsync(new Dataflow.Runs.RunLayout(failure.Summary.RunId).PlanKey));
+        var plan = (await PlanStore.LoadAsync(_store, failure.Summary.RunId))!;
         var range = Assert.Single(plan.GetTask(task).Inputs);
         Assert.Equal("input/b.txt", range.Key);
         Assert.InRange(offset, range.Offset!.Value, range.Offset.Value + range.Length!.Value - 1);
