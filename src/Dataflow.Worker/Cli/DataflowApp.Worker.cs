@@ -76,10 +76,10 @@ public sealed partial class DataflowApp
                     }
 
                     var count = index.Stages[stageIndex].Tasks;
-                    if (context.Get(shardSize) is not null)
+                    if (context.Get(shardSize) is not null && range.First < count)
                     {
-                        // A shard past the stage's end is an error; the last shard may be short.
-                        range = (range.First, (int)Math.Min(range.Last, count - 1L));
+                        // The last shard may be short; a shard that starts past the stage's end is an error.
+                        range = (range.First, Math.Min(range.Last, count - 1));
                     }
 
                     if (range.First >= count || range.Last >= count)

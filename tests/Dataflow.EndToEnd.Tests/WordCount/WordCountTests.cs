@@ -258,14 +258,22 @@ public sealed class WordCountTests : IDisposable
         Assert.True(indexed.ExitCode == 0, indexed.ToString());
         Assert.Contains("\"task\":\"0/3\"", indexed.Stdout, StringComparison.Ordinal);
 
-        var commits = CommitFiles(Path.Combine(store, "_dataflow", "runs", RunId, "commits"));
-        Assert.Equal(["0/0", "0/1", "0/2", "0/3"], commits.Keys.Order(StringComparer.Ordinal));
-        Assert.All(commits.Values, records => Assert.Single(records));
-
         // A reduce task before every map task committed: its inputs are missing, so it fails (exit 1) saying which.
         var early = await RunAsync("worker", "--plan", address, "--stage", "1", "--task", "0");
         Assert.Equal(1, early.ExitCode);
         Assert.Contains("has not committed", early.Stderr, StringComparison.Ordinal);
+
+        // A shard of 4 tasks (4-7), then the last shard, short (8), with its index from JOB_COMPLETION_INDEX as a pod's.
+        var shard = await RunAsync("worker", "--plan", address, "--stage", "0", "--shard-size", "4", "--shard", "1");
+        Assert.True(shard.ExitCode == 0, shard.ToString());
+        Assert.Equal(["0/4", "0/5", "0/6", "0/7"], Reported(shard.Stdout));
+        var last = await ProgramRunner.RunAsync(Program, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "2" }, "worker", "--plan", address, "--stage", "0", "--shard-size", "4");
+        Assert.True(last.ExitCode == 0, last.ToString());
+        Assert.Equal(["0/8"], Reported(last.Stdout));
+
+        var commits = CommitFiles(Path.Combine(store, "_dataflow", "runs", RunId, "commits"));
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => $"0/{i}"), commits.Keys.Order(StringComparer.Ordinal));
+        Assert.All(commits.Values, records => Assert.Single(records));
 
         Assert.Equal(9, mapTasks);
     }
@@ -274,13 +282,17 @@ public sealed class WordCountTests : IDisposable
     [InlineData("--stage", "5", "--task", "0", "has stages 0 to 1")]
     [InlineData("--stage", "0", "--task", "99", "out of range")]
     [InlineData("--stage", "0", "--tasks", "3-1", "not a task index or a range")]
-    public async Task Worker_BadTask_ExitsTwo(string a, string b, string c, string d, string expected)
+    [InlineData("--stage", "0", "--shard-size", "4", "--shard", "3", "has tasks 0 to 8; 12-15 is out of range")]
+    [InlineData("--stage", "0", "--shard", "1", "--task", "1", "--shard needs --shard-size")]
+    [InlineData("--stage", "0", "--shard-size", "4", "--task", "1", "not several")]
+    public async Task Worker_BadTask_ExitsTwo(params string[] arguments)
     {
         var store = await GenerateAsync("worker-bad");
         await WriteWordCountPlanAsync(store, "bad-task");
         var address = Path.Combine(store, "_dataflow", "runs", "bad-task", "plan.json");
+        var expected = arguments[^1];
 
-        var result = await RunAsync("worker", "--plan", address, a, b, c, d);
+        var result = await RunAsync(["worker", "--plan", address, .. arguments[..^1]]);
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
@@ -339,11 +351,21 @@ public sealed class WordCountTests : IDisposable
         {
             Arguments = ["--reducers", "8", "--split-size", "512KiB", "--input", "input/", "--output", "output/"],
         };
-        await store.PutAsync(new Dataflow.Runs.RunLayout(runId).PlanKey, Dataflow.Plans.PlanSerializer.SerializeToUtf8Bytes(plan));
+        // Chunks of 4 tasks: a worker's range spans chunks.
+        await Dataflow.Execution.Runs.PlanStore.SaveAsync(store, plan, chunkSize: 4);
         return plan.Stages[0].Tasks.Count;
     }
 
     /// <summary>Per-task commit records by task ("stage/index"), each task's record file names sorted.</summary>
+    /// <summary>The tasks a worker reported committed, in task order.</summary>
+    private static string[] Reported(string stdout) =>
+        [.. stdout.Split('\n')
+            .Select(l => Dataflow.Execution.Processes.TaskWorker.ParseReport(l.TrimEnd('\r')))
+            .Where(r => r is { Status: "committed" })
+            .Select(r => r!.Task)
+            .Order()
+            .Select(t => t.ToString())];
+
     private static Dictionary<string, List<string>> CommitFiles(string commits)
     {
         var files = new Dictionary<string, List<string>>(StringComparer.Ordinal);
