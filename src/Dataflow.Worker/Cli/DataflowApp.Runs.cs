@@ -191,18 +191,7 @@ public sealed partial class DataflowApp
                     return ExitCodes.Failure;
                 }
 
-                var store = context.Store;
-                var aborted = store is IIncompleteUploads uploads ? await uploads.AbortIncompleteUploadsAsync(layout.Root, cancellationToken).ConfigureAwait(false) : 0;
-                var deleted = 0;
-                if (!context.Get(keepData))
-                {
-                    var keys = (await store.ListAllAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false)).Select(i => i.Key).ToList();
-                    for (var i = 0; i < keys.Count; i += 1000)
-                    {
-                        deleted += await store.DeleteAsync(keys.GetRange(i, Math.Min(1000, keys.Count - i)), cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
+                var (aborted, deleted, _) = await RunSteps.CleanAsync(context.Store, layout, context.Get(keepData), cancellationToken).ConfigureAwait(false);
                 context.Info(string.Create(CultureInfo.InvariantCulture, $"run {id}: aborted {aborted} incomplete uploads, deleted {deleted} intermediate objects"));
                 return ExitCodes.Success;
             },

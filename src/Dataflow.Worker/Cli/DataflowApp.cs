@@ -186,6 +186,8 @@ public sealed partial class DataflowApp
         AddRunCommand(run, console);
         root.Subcommands.Add(run);
         root.Subcommands.Add(CreateWorkerCommand(console));
+        root.Subcommands.Add(CreatePublishCommand(console));
+        root.Subcommands.Add(CreateFinishCommand(console));
         root.Subcommands.Add(CreateResumeCommand(console));
         root.Subcommands.Add(CreateRunsCommand(console));
         root.Subcommands.Add(CreateStatusCommand(console));

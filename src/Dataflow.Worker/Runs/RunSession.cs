@@ -202,31 +202,40 @@ internal sealed class RunSession
         {
             var marker = _markers[Graph.IndexOf(output.Task)]
                 ?? throw new InvalidOperationException($"final output '{output.Key}' cannot be published: task {output.Task} has not committed");
-            var committed = marker.GetOutput(output.Output);
-            var source = committed.Key
-                ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
-            ObjectInfo info;
-            try
-            {
-                info = await _store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ObjectNotFoundException)
-            {
-                // An earlier driver of this run may have published it and stopped before finishing.
-                if (await _store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
-                {
-                    throw;
-                }
-
-                info = published;
-            }
-
-            if (info.Size != committed.Size)
-            {
-                throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
-            }
-
+            await PublishAsync(_store, output, marker, cancellationToken).ConfigureAwait(false);
             await ConsumedAsync((output.Task, output.Output), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Moves final output <paramref name="output"/>, committed with <paramref name="marker"/>, into place; succeeds
+    /// when an earlier publisher of the run already moved it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The published object's size is not the committed size.</exception>
+    public static async ValueTask PublishAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CancellationToken cancellationToken)
+    {
+        var committed = marker.GetOutput(output.Output);
+        var source = committed.Key
+            ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
+        ObjectInfo info;
+        try
+        {
+            info = await store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            // An earlier publisher of this run may have published it and stopped before finishing.
+            if (await store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
+            {
+                throw;
+            }
+
+            info = published;
+        }
+
+        if (info.Size != committed.Size)
+        {
+            throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
         }
     }
 

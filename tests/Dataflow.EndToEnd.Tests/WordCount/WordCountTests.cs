@@ -278,6 +278,78 @@ public sealed class WordCountTests : IDisposable
         Assert.Equal(9, mapTasks);
     }
 
+    [Fact]
+    public async Task PublishAndFinish_AfterWorkersRanEveryShard_PublishTheCountAndCollectEverything()
+    {
+        // What an Argo Workflow does without a driver: shards of each stage, then publish, then the exit handler.
+        var store = await GenerateAsync("steps");
+        const string RunId = "steps-run";
+        await WriteWordCountPlanAsync(store, RunId);
+        var address = Path.Combine(store, "_dataflow", "runs", RunId, "plan.json");
+
+        var early = await RunAsync("publish", "--plan", address);
+        Assert.Equal(1, early.ExitCode);
+        Assert.Contains("task 1/0 of stage 'reduce' has not committed", early.Stderr, StringComparison.Ordinal);
+
+        foreach (var (stage, shards) in new[] { ("0", 3), ("1", 2) })
+        {
+            for (var shard = 0; shard < shards; shard++)
+            {
+                var worker = await RunAsync("worker", "--plan", address, "--stage", stage, "--shard-size", "4", "--shard", $"{shard}");
+                Assert.True(worker.ExitCode == 0, worker.ToString());
+            }
+        }
+
+        var publish = await RunAsync("publish", "--plan", address);
+        var again = await RunAsync("publish", "--plan", address);
+        var finish = await RunAsync("finish", "--plan", address, "--status", "Succeeded");
+
+        Assert.True(publish.ExitCode == 0, publish.ToString());
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.True(finish.ExitCode == 0, finish.ToString());
+        await AssertMatchesSingleThreadedCountAsync(store);
+        var data = Path.Combine(store, "_dataflow", "runs", RunId, "data");
+        Assert.True(!Directory.Exists(data) || Directory.GetFiles(data, "*", SearchOption.AllDirectories).Length == 0, "intermediate data is left");
+        var summary = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json"))).RootElement;
+        Assert.Equal("succeeded", summary.GetProperty("status").GetString());
+        Assert.Equal(17, summary.GetProperty("tasksRun").GetInt32());
+        Assert.Equal(0, summary.GetProperty("intermediateObjectsLeft").GetInt32());
+        var status = await RunAsync("status", RunId, "--store", store);
+        Assert.Contains($"run {RunId} of job 'word-count': succeeded", status.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Finish_AfterAFailedWorkflow_KeepsWhatCommittedForResume()
+    {
+        var store = await GenerateAsync("steps-failed");
+        const string RunId = "steps-failed";
+        await WriteWordCountPlanAsync(store, RunId);
+        var address = Path.Combine(store, "_dataflow", "runs", RunId, "plan.json");
+        var worker = await RunAsync("worker", "--plan", address, "--stage", "0", "--tasks", "0-8");
+        Assert.True(worker.ExitCode == 0, worker.ToString());
+        var data = Directory.GetFiles(Path.Combine(store, "_dataflow", "runs", RunId, "data"), "*", SearchOption.AllDirectories);
+
+        var finish = await RunAsync("finish", "--plan", address, "--status", "Failed", "--failures", "pod x OOMKilled");
+        var resume = await RunAsync(["resume", RunId, "--store", store, "--progress", "none", "--json"]);
+
+        Assert.True(finish.ExitCode == 0, finish.ToString());
+        Assert.Contains($"resume {RunId}", finish.Stderr, StringComparison.Ordinal);
+        Assert.NotEmpty(data);
+        AssertVerifiedRun(resume, skipped: 9);
+        await AssertMatchesSingleThreadedCountAsync(store);
+    }
+
+    [Theory]
+    [InlineData("finish", "--status", "Running", "finish needs --status Succeeded, Failed or Error")]
+    [InlineData("publish", "--plan", "/tmp/nothing/plan.json", "not the address of a plan")]
+    public async Task Steps_BadArguments_ExitTwo(string command, string option, string value, string expected)
+    {
+        var result = await RunAsync(command, option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--stage", "5", "--task", "0", "has stages 0 to 1")]
     [InlineData("--stage", "0", "--task", "99", "out of range")]

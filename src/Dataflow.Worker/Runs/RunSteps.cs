@@ -1,0 +1,161 @@
+using Dataflow.Plans;
+using Dataflow.Runs;
+using Dataflow.Storage;
+
+namespace Dataflow.Execution.Runs;
+
+/// <summary>
+/// The steps of a run that a driver takes itself on one machine, as separate steps for a run without a driver (an
+/// Argo Workflow): publishing the final outputs once the last stage has committed, and the final clean-up. Neither
+/// needs the job's definition, and neither reads more of the plan than its index.
+/// </summary>
+internal static class RunSteps
+{
+    /// <summary>
+    /// Publishes the final outputs of run <paramref name="runId"/> from the commits of the tasks that make them,
+    /// under the run's lease.
+    /// </summary>
+    /// <returns>The URIs of the published outputs.</returns>
+    /// <exception cref="InvalidOperationException">There is no such run, or a task that makes a final output has not committed.</exception>
+    /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
+    public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var layout = new RunLayout(runId);
+        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
+        await using var lease = await RunLease.AcquireAsync(store, layout, time, cancellationToken).ConfigureAwait(false);
+        var markers = new List<(PlanOutput Output, CommitMarker Marker)>();
+        foreach (var output in index.Outputs)
+        {
+            var marker = await CommitIndex.FindAsync(store, layout, output.Task, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"final output '{output.Key}' of run '{runId}' (job '{index.Job}') cannot be published: task {output.Task} of stage '{index.Stages[output.Task.Stage].Name}' has not committed");
+            markers.Add((output, marker));
+        }
+
+        await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (output, marker) in markers)
+        {
+            await RunSession.PublishAsync(store, output, marker, cancellationToken).ConfigureAwait(false);
+        }
+
+        return [.. index.Outputs.Select(o => store.GetUri(o.Key))];
+    }
+
+    /// <summary>
+    /// Ends run <paramref name="runId"/> after its workflow ended: aborts its incomplete multipart uploads; when it
+    /// succeeded, also deletes its intermediate data; and stores its summary. A failed run keeps what committed, so
+    /// <c>resume</c> goes on from there.
+    /// </summary>
+    /// <param name="store">The run's store.</param>
+    /// <param name="runId">The run.</param>
+    /// <param name="succeeded">Whether the workflow succeeded (every stage committed, outputs published).</param>
+    /// <param name="failure">Why it did not, for the summary.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="cancellationToken">Stops the clean-up.</param>
+    /// <returns>The stored summary.</returns>
+    /// <exception cref="InvalidOperationException">There is no such run.</exception>
+    /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
+    public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var layout = new RunLayout(runId);
+        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
+        await using var lease = await RunLease.AcquireAsync(store, layout, time, cancellationToken).ConfigureAwait(false);
+        await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
+        var (_, _, left) = await CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false);
+        var (tasks, records) = await CountCommitsAsync(store, layout, cancellationToken).ConfigureAwait(false);
+        var summary = new RunSummary
+        {
+            RunId = runId,
+            Job = index.Job,
+            Stages = index.Stages.Count,
+            Tasks = index.TaskCount,
+            TasksRun = tasks,
+            TasksSkipped = 0,
+            Attempts = records,
+            Retries = 0,
+            Failed = succeeded ? 0 : index.TaskCount - tasks,
+            WallMs = Math.Max(0, (long)(time.GetUtcNow() - index.CreatedAt).TotalMilliseconds),
+            BytesRead = 0,
+            BytesWritten = 0,
+            Output = succeeded ? OutputUri(store, index.Outputs) : null,
+            IntermediateObjectsLeft = left,
+            Status = succeeded ? "succeeded" : "failed",
+            Error = succeeded ? null : failure ?? "the workflow failed",
+        };
+        await store.PutAsync(layout.SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
+        return summary;
+    }
+
+    /// <summary>
+    /// Aborts the run's incomplete multipart uploads (found through its upload journal) and, unless
+    /// <paramref name="keepData"/>, deletes its intermediate data.
+    /// </summary>
+    /// <returns>Uploads aborted, objects deleted, and intermediate objects left.</returns>
+    public static async Task<(int Aborted, int Deleted, int Left)> CleanAsync(IObjectStore store, RunLayout layout, bool keepData, CancellationToken cancellationToken)
+    {
+        var aborted = store is IIncompleteUploads uploads ? await uploads.AbortIncompleteUploadsAsync(layout.Root, cancellationToken).ConfigureAwait(false) : 0;
+        var keys = (await store.ListAllAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false)).Select(i => i.Key).ToList();
+        if (keepData)
+        {
+            return (aborted, 0, keys.Count);
+        }
+
+        var deleted = 0;
+        for (var i = 0; i < keys.Count; i += Storage.Gc.ArtifactCollector.BatchSize)
+        {
+            deleted += await store.DeleteAsync(keys.GetRange(i, Math.Min(Storage.Gc.ArtifactCollector.BatchSize, keys.Count - i)), cancellationToken).ConfigureAwait(false);
+        }
+
+        return (aborted, deleted, keys.Count - deleted);
+    }
+
+    /// <summary>Committed tasks and commit records of the run, from a listing of its records (none is read).</summary>
+    private static async Task<(int Tasks, int Records)> CountCommitsAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
+    {
+        var tasks = new HashSet<string>(StringComparer.Ordinal);
+        var records = 0;
+        await foreach (var info in store.ListAsync(layout.CommitsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            // Workers' records are commits/s<stage>/t<task>.<attempt>.json: one task each.
+            var name = info.Key.AsSpan(layout.CommitsPrefix.Length);
+            var dot = name.IndexOf('.');
+            if (dot > 0 && name.StartsWith("s"))
+            {
+                tasks.Add(name[..dot].ToString());
+                records++;
+            }
+        }
+
+        return (tasks.Count, records);
+    }
+
+    /// <summary>The URI of the single output, or of the folder all outputs share.</summary>
+    private static string? OutputUri(IObjectStore store, IReadOnlyList<PlanOutput> outputs)
+    {
+        if (outputs.Count == 0)
+        {
+            return null;
+        }
+
+        if (outputs.Count == 1)
+        {
+            return store.GetUri(outputs[0].Key);
+        }
+
+        var prefix = outputs[0].Key;
+        foreach (var output in outputs)
+        {
+            var length = 0;
+            while (length < prefix.Length && length < output.Key.Length && prefix[length] == output.Key[length])
+            {
+                length++;
+            }
+
+            prefix = prefix[..length];
+        }
+
+        var slash = prefix.LastIndexOf('/');
+        return slash < 0 ? store.Location : store.GetUri(prefix[..(slash + 1)].TrimEnd('/')) + "/";
+    }
+}
