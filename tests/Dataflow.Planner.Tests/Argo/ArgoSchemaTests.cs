@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Text.Json.Nodes;
 using Dataflow.Kubernetes.Testing;
 using Dataflow.Planning.Tests.Kubernetes;
