@@ -29,7 +29,7 @@ public static class KubernetesJobEmitter
     /// <param name="stage">The stage index.</param>
     /// <param name="planUri">The plan's address as the pods see it.</param>
     /// <param name="options">How the pods are made.</param>
-    /// <param name="namePrefix">The base of the Jobs' names; <see langword="null"/> for one made from <c>dataflow-&lt;job&gt;-&lt;run-id&gt;</c>. Made DNS-safe and short enough.</param>
+    /// <param name="namePrefix">The base of the Jobs' names; <see langword="null"/> for one made from <c>dataflow-&lt;job&gt;-&lt;run-id&gt;</c>. Made a DNS-1123 label of at most 50 characters (cut with a short hash), so that the Job's name and its pods' <c>&lt;job&gt;-&lt;index&gt;</c> stay within 63.</param>
     /// <returns>The Job.</returns>
     /// <exception cref="ArgumentOutOfRangeException">No such stage.</exception>
     /// <exception cref="ArgumentException">The stage would need more than <see cref="PodOptions.MaxPodsPerIndexedJob"/> pods, or the options are invalid.</exception>
@@ -187,7 +187,9 @@ public static class KubernetesJobEmitter
 
     private static string BaseName(Plan plan, string? namePrefix)
     {
-        const int max = KubernetesNames.MaxLength - 8; // room for "-publish" and "-s<stage>"
+        // Room for "-s<stage>" (or "-publish") and, as an Indexed Job's pods are named and host-named
+        // "<job>-<index>", for "-<index>" of up to 5 digits (fewer than 100,000 pods), within 63 characters.
+        const int max = KubernetesNames.MaxLength - 13;
         return namePrefix is null ? PodTemplates.BaseName(plan, max) : KubernetesNames.DnsLabel(namePrefix, max);
     }
 }

@@ -149,6 +149,7 @@ public sealed class KubernetesJobEmitterTests
             var names = list["items"]!.AsArray().Select(j => j!["metadata"]!["name"]!.GetValue<string>()).ToArray();
 
             Assert.All(names, n => Assert.True(KubernetesNames.IsDnsLabel(n), n));
+            Assert.All(names.SkipLast(1), n => Assert.True(n.Length + "-99999".Length <= 63, $"{n}: pod names <job>-<index> would pass 63"));
             Assert.Equal(names.Length, names.Distinct().Count());
             Assert.All(
                 list["items"]!.AsArray().SelectMany(j => j!["metadata"]!["labels"]!.AsObject()),

@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
 using Dataflow.Planning.Argo;
 using Dataflow.Planning.Kubernetes;
+using Xunit.Abstractions;
 
 namespace Dataflow.Planning.Tests.Kubernetes;
 
-public sealed class ManifestYamlTests
+public sealed class ManifestYamlTests(ITestOutputHelper output)
 {
     public static TheoryData<string> TrickyStrings() =>
     [
@@ -68,6 +69,7 @@ public sealed class ManifestYamlTests
     {
         var workflow = ArgoWorkflowEmitter.Emit(TestPlans.ReduceTree(512), TestPlans.PlanUri, TestPlans.S3Options());
 
+        output.WriteLine(ManifestYaml.ToYaml(workflow));
         AssertRoundTrip(workflow);
     }
 

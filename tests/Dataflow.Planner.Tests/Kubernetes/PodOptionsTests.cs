@@ -40,7 +40,7 @@ public sealed class PodOptionsTests
     }
 
     [Fact]
-    public void Emit_CredentialAddedAfterAssignment_ThrowsArgumentException()
+    public void Emit_CredentialAddedToDictionaryAfterAssignment_IsNotEmitted()
     {
         var environment = new Dictionary<string, string> { ["AWS_REGION"] = "eu-central-1" };
         var options = TestPlans.S3Options();
