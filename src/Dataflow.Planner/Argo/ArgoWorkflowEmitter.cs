@@ -45,7 +45,7 @@ public static class ArgoWorkflowEmitter
     public static JsonObject Emit(Plan plan, string planUri, PodOptions options)
     {
         PodTemplates.CheckArguments(plan, planUri, options);
-        var layouts = StageLayout.Of(plan, options);
+        var layouts = StageLayout.Of(plan, options, options.MaxPodsPerWorkflow);
 
         var mainSteps = new JsonArray();
         var templates = new JsonArray();
@@ -158,7 +158,7 @@ public static class ArgoWorkflowEmitter
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(options);
         long nodes = 1;
-        foreach (var stage in StageLayout.Of(plan, options))
+        foreach (var stage in StageLayout.Of(plan, options, options.MaxPodsPerWorkflow))
         {
             nodes += 3 + (2L * stage.Pods);
         }

@@ -17,6 +17,9 @@ public sealed partial class PodOptions
     /// <summary>The most pods a stage may have in an Indexed Job (the cap Kubernetes puts on completions when <c>backoffLimitPerIndex</c> is set).</summary>
     public const int MaxPodsPerIndexedJob = 100_000;
 
+    /// <summary>The default of <see cref="MaxPodsPerWorkflow"/>.</summary>
+    public const int DefaultMaxPodsPerWorkflow = 4000;
+
     /// <summary>The default of <see cref="MaxPodsPerStage"/>.</summary>
     public const int DefaultMaxPodsPerStage = 2000;
 
@@ -32,6 +35,7 @@ public sealed partial class PodOptions
     private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
     private int? _tasksPerPod;
     private int _maxPodsPerStage = DefaultMaxPodsPerStage;
+    private int? _maxPodsPerWorkflow = DefaultMaxPodsPerWorkflow;
     private int? _parallelism;
     private int _retryLimit = 3;
     private RetryBackoff _retryBackoff = RetryBackoff.Default;
@@ -120,6 +124,20 @@ public sealed partial class PodOptions
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxPodsPerIndexedJob, nameof(MaxPodsPerStage));
             _maxPodsPerStage = value;
         }
+    }
+
+    /// <summary>
+    /// For an Argo Workflow with <see cref="TasksPerPod"/> automatic: the most pods of all stages together, default
+    /// 4,000 (<see cref="DefaultMaxPodsPerWorkflow"/>). Argo records about two nodes per pod (a retry node and the pod)
+    /// in the Workflow's <c>status.nodes</c>, which etcd refuses somewhere past 10,000–20,000 nodes; when the stages
+    /// would need more pods, the largest stages get fewer pods, each running more tasks. <see langword="null"/> for no limit.
+    /// Indexed Jobs are not limited by it: each is an object of its own, and its status does not list pods.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int? MaxPodsPerWorkflow
+    {
+        get => _maxPodsPerWorkflow;
+        set => _maxPodsPerWorkflow = Positive(value, nameof(MaxPodsPerWorkflow));
     }
 
     /// <summary>The most pods of a stage running at once; <see langword="null"/> (default) for all of the stage's pods.</summary>

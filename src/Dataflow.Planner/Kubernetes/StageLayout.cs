@@ -14,7 +14,10 @@ namespace Dataflow.Planning.Kubernetes;
 internal sealed record StageLayout(int Stage, string Name, int Tasks, int TasksPerPod, int Pods, int Parallelism, int RetryLimit, PodResources? Resources)
 {
     /// <summary>The layout of every stage of <paramref name="plan"/> under <paramref name="options"/> (validated before).</summary>
-    public static IReadOnlyList<StageLayout> Of(Plan plan, PodOptions options)
+    /// <param name="plan">The plan.</param>
+    /// <param name="options">The pods' options.</param>
+    /// <param name="maxPodsInAll">With automatic tasks per pod, the most pods of all stages together (see <see cref="PodOptions.MaxPodsPerWorkflow"/>); <see langword="null"/> for no limit.</param>
+    public static IReadOnlyList<StageLayout> Of(Plan plan, PodOptions options, int? maxPodsInAll = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(options);
@@ -23,6 +26,7 @@ internal sealed record StageLayout(int Stage, string Name, int Tasks, int TasksP
             throw new ArgumentException($"the plan of job '{plan.Job}' has no stages", nameof(plan));
         }
 
+        var cap = PodCap(plan, options.MaxPodsPerStage, maxPodsInAll);
         var layouts = new StageLayout[plan.Stages.Count];
         for (var s = 0; s < layouts.Length; s++)
         {
@@ -33,7 +37,7 @@ internal sealed record StageLayout(int Stage, string Name, int Tasks, int TasksP
                 throw new ArgumentException($"stage {s} ({stage.Name}) of job '{plan.Job}' has no tasks", nameof(plan));
             }
 
-            var perPod = options.TasksPerPod ?? CeilingDivide(n, options.MaxPodsPerStage);
+            var perPod = options.TasksPerPod ?? CeilingDivide(n, cap);
             var pods = CeilingDivide(n, perPod);
             var stageOverride = options.StageOverrides.GetValueOrDefault(s);
             var parallelism = Math.Min(pods, stageOverride?.Parallelism ?? options.Parallelism ?? pods);
@@ -49,6 +53,29 @@ internal sealed record StageLayout(int Stage, string Name, int Tasks, int TasksP
         }
 
         return layouts;
+    }
+
+    /// <summary>
+    /// The most pods of any one stage: <paramref name="perStage"/>, or less when the stages together would need more
+    /// than <paramref name="inAll"/>: the largest cap c with Σ min(tasks, c) ≤ inAll (at least 1), so small stages
+    /// keep a pod per task and only the large ones are cut.
+    /// </summary>
+    private static int PodCap(Plan plan, int perStage, int? inAll)
+    {
+        long Pods(int cap) => plan.Stages.Sum(s => (long)Math.Min(s.Tasks.Count, cap));
+        if (inAll is not { } budget || Pods(perStage) <= budget)
+        {
+            return perStage;
+        }
+
+        var (low, high) = (1, perStage);
+        while (low < high)
+        {
+            var middle = low + ((high - low + 1) / 2);
+            (low, high) = Pods(middle) <= budget ? (middle, high) : (low, middle - 1);
+        }
+
+        return low;
     }
 
     private static int CeilingDivide(int n, int k) => (int)(((long)n + k - 1) / k);

@@ -247,10 +247,13 @@ public sealed class ArgoWorkflowEmitterTests(ITestOutputHelper output)
         Assert.True(json < ManifestLimit, $"JSON {json} bytes");
         Assert.True(yaml < ManifestLimit, $"YAML {yaml} bytes");
         Assert.All(pods, p => Assert.InRange(p, 1, options.MaxPodsPerStage));
+        Assert.InRange(pods.Sum(), 1, options.MaxPodsPerWorkflow!.Value);
+        // Every stage gets the fewest tasks per pod under one cap on pods per stage (the largest stage's pods).
+        var cap = pods.Max();
         for (var s = 0; s < tasks.Length; s++)
         {
             Assert.Equal((tasks[s] + perPod[s] - 1) / perPod[s], pods[s]);
-            Assert.True(perPod[s] == 1 || (long)(perPod[s] - 1) * options.MaxPodsPerStage < tasks[s], $"stage {s}: {perPod[s]} tasks per pod is more than needed");
+            Assert.True(perPod[s] == 1 || (long)(perPod[s] - 1) * cap < tasks[s], $"stage {s}: {perPod[s]} tasks per pod is more than needed");
         }
 
         var errors = ArgoSchema.ValidateWorkflow(workflow);
@@ -262,14 +265,30 @@ public sealed class ArgoWorkflowEmitterTests(ITestOutputHelper output)
     public void Emit_HalfMillionTaskStage_Gets2000PodsOf250Tasks()
     {
         var plan = TestPlans.ReduceTree(1_000_000);
+        var options = TestPlans.S3Options();
+        options.MaxPodsPerWorkflow = null;
 
-        var workflow = ArgoWorkflowEmitter.Emit(plan, TestPlans.PlanUri, TestPlans.S3Options());
+        var workflow = ArgoWorkflowEmitter.Emit(plan, TestPlans.PlanUri, options);
 
         Assert.Equal(500_000, plan.Stages[0].Tasks.Count);
         Assert.Equal(2000, PodsPerStage(workflow)[0]);
         Assert.Equal(
             ["worker", "--plan", TestPlans.PlanUri, "--stage", "0", "--shard-size", "250", "--shard", "{{inputs.parameters.shard}}"],
             Strings(Template(workflow, "stage-0-level-1-pod")["container"]!["args"]!));
+    }
+
+    [Fact]
+    public void Emit_MillionTaskTree_LargeStagesShareTheWorkflowPodBudgetAndSmallOnesKeepAPodPerTask()
+    {
+        var plan = TestPlans.ReduceTree(1_000_000);
+        var options = TestPlans.S3Options();
+        options.MaxPodsPerWorkflow = 1000;
+
+        var pods = PodsPerStage(ArgoWorkflowEmitter.Emit(plan, TestPlans.PlanUri, options));
+
+        Assert.InRange(pods.Sum(), 900, 1000);
+        Assert.Equal([1, 2, 4, 8, 16, 31], pods[^6..].Reverse());
+        Assert.True(pods[0] < 100, $"stage 0 has {pods[0]} pods");
     }
 
     [Fact]
