@@ -23,6 +23,9 @@ public static class ArgoWorkflowEmitter
     /// </summary>
     public const int StatusNodeBytes = 500;
 
+    /// <summary>The workflow annotation that lists the tasks per pod of each stage, comma-separated, e.g. <c>250,125,1</c>.</summary>
+    public const string TasksPerPodAnnotation = PodTemplates.TasksPerPodAnnotation;
+
     /// <summary>The exit handler's status argument, filled in by Argo.</summary>
     internal const string WorkflowStatus = "{{workflow.status}}";
 

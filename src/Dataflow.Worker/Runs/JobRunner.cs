@@ -1,3 +1,4 @@
+using Dataflow.Execution.Kubernetes;
 using Dataflow.Execution.Local;
 using Dataflow.Execution.Processes;
 using Dataflow.Execution.Progress;
@@ -69,6 +70,12 @@ public sealed class JobRunner
 
         progress.SetPhase(RunPhases.Planning);
         var plan = Planner.CreatePlan(job, inputs, layout.RunId, time.GetUtcNow()) with { Arguments = _options.Arguments };
+        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+        {
+            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
         await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
@@ -104,6 +111,12 @@ public sealed class JobRunner
             throw new JobDefinitionException(job.Name, $"run '{runId}' is a run of job '{plan.Job}', not of this job");
         }
 
+        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+        {
+            // The workflow's pods skip what committed; its publish step and exit handler take the lease when they run.
+            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
         var committed = await CommitIndex.LoadAllAsync(_store, layout, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(job, plan, layout, committed, lease, progress, started, cancellationToken).ConfigureAwait(false);
@@ -135,7 +148,11 @@ public sealed class JobRunner
             // holds their outputs and lets go of what they consumed, so collection catches up.
             var done = await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Running);
-            if (_options.Processes is { } processes)
+            if (_options.Cluster is { } cluster)
+            {
+                await KubernetesExecutor.ExecuteAsync(session, cluster, _store.GetUri(layout.PlanKey), done, run.Token).ConfigureAwait(false);
+            }
+            else if (_options.Processes is { } processes)
             {
                 await ProcessExecutor.ExecuteAsync(session, processes, _options, _store.GetUri(layout.PlanKey), done, run.Token).ConfigureAwait(false);
             }
@@ -221,6 +238,37 @@ public sealed class JobRunner
         }
 
         return new RunResult(summary, plan);
+    }
+
+    /// <summary>
+    /// Runs the stored plan as an Argo Workflow and returns the summary its exit handler stored. Cancelling deletes
+    /// the workflow; then the driver does what the exit handler would have done on failure (abort incomplete uploads,
+    /// keep what committed) and stores a summary of a cancelled run.
+    /// </summary>
+    private async Task<RunResult> RunOnArgoAsync(Plan plan, RunLayout layout, KubernetesExecutorOptions argo, RunProgress progress, CancellationToken cancellationToken)
+    {
+        progress.SetPlan(plan);
+        try
+        {
+            var summary = await ArgoRun.RunAsync(_store, plan, argo, progress, cancellationToken).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Done);
+            return new RunResult(summary, plan);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            progress.SetPhase(RunPhases.CleaningUp);
+            var (_, _, left) = await RunSteps.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false);
+            await WriteSummaryAsync(
+                new RunSummary
+                {
+                    RunId = plan.RunId, Job = plan.Job, Stages = plan.Stages.Count, Tasks = plan.TaskCount, TasksRun = 0, TasksSkipped = 0,
+                    Attempts = 0, Retries = 0, Failed = 0, WallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds,
+                    BytesRead = 0, BytesWritten = 0, Output = null, IntermediateObjectsLeft = left, Status = "cancelled", Error = null,
+                },
+                CancellationToken.None).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Done);
+            throw new OperationCanceledException($"run '{layout.RunId}' of job '{plan.Job}' was cancelled and its workflow deleted; resume it with its run id", null, cancellationToken);
+        }
     }
 
     /// <summary>

@@ -42,6 +42,12 @@ public sealed class JobRunnerOptions
     /// <summary>Runs every task in a worker process of its own instead of in this process; <see langword="null"/> (the default) for the local executor.</summary>
     public ProcessExecutorOptions? Processes { get; init; }
 
+    /// <summary>
+    /// Runs the tasks on a Kubernetes cluster instead (one Indexed Job per stage, or one Argo Workflow);
+    /// <see langword="null"/> (the default) to run them on this machine.
+    /// </summary>
+    public Kubernetes.KubernetesExecutorOptions? Cluster { get; init; }
+
     /// <summary>Throws when a setting is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -73,5 +79,10 @@ public sealed class JobRunnerOptions
 
         ArgumentNullException.ThrowIfNull(TimeProvider);
         Processes?.Validate();
+        Cluster?.Validate();
+        if (Processes is not null && Cluster is not null)
+        {
+            throw new ArgumentException("choose worker processes or a cluster, not both", nameof(Cluster));
+        }
     }
 }
