@@ -48,7 +48,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>The server's address, <c>http://127.0.0.1:port/</c>.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>Every request answered so far, in order.</summary>
+    /// <summary>Every request answered so far, in the order their answers ended (a watch when it closed).</summary>
     public IReadOnlyList<ApiRequest> Requests
     {
         get
@@ -415,6 +415,8 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         catch (OperationCanceledException) when (lifetime.IsCancellationRequested)
         {
             // Timeout, client gone or server stopping: the watch ends as the real one does, by closing the stream.
+            // As with the real server, a watch that ends before its first event sends an empty body (KubernetesClient
+            // then reports an EndOfStreamException: kubernetes-client/csharp#893).
         }
     }
 
@@ -422,7 +424,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(Json.Write(body), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>A request mapped onto Kubernetes terms: group, resource, subresource, namespace, name and verb.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -7,6 +8,11 @@ namespace Dataflow.Kubernetes.Testing;
 /// <summary>Small reads of Kubernetes objects held as <see cref="JsonNode"/> trees.</summary>
 internal static class Json
 {
+    /// <summary>Writes quotes as <c>\"</c> (not <c>\u0022</c>), as the API server's Go encoder does.</summary>
+    public static readonly JsonSerializerOptions WriteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string Write(JsonNode node) => node.ToJsonString(WriteOptions);
+
     public static string? Str(JsonNode? node)
     {
         if (node is not JsonValue value)

@@ -203,7 +203,7 @@ internal sealed class ObjectStore
     }
 
     private static string EventLine(string type, JsonObject obj) =>
-        new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
+        $"{{\"type\":\"{type}\",\"object\":{Json.Write(obj)}}}";
 
     private sealed record StoredEvent(long ResourceVersion, ResourceKind Kind, string Namespace, JsonObject Object, string Line);
 }

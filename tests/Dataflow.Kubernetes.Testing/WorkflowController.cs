@@ -86,7 +86,6 @@ internal sealed partial class WorkflowController
         {
             // The exit handler runs even after the deadline, as in Argo; only deletion stops it.
             _globals["workflow.status"] = phase;
-            _globals["workflow.failures"] = "[]";
             var exit = await ExecuteAsync(onExit, new Dictionary<string, string>(StringComparer.Ordinal), $"{_name}.onExit", "onExit", null, null, stopped).ConfigureAwait(false);
             if (exit.Phase != "Succeeded" && phase == "Succeeded")
             {
