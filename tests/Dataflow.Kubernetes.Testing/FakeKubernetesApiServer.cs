@@ -18,6 +18,22 @@ namespace Dataflow.Kubernetes.Testing;
 /// read-only view of v1 Pods, with watches, RBAC and validation, whose Job and Workflow controllers run each pod as a
 /// local process. JSON only; no update or patch.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Served: create, get, list, watch, delete and deletecollection of Jobs and Workflows; get, list, watch and
+/// <c>log</c> of Pods; <c>GET jobs/{name}/status</c>. Lists and watches take <c>labelSelector</c> (<c>=</c>, <c>==</c>,
+/// <c>!=</c>, exists, <c>!</c>, <c>in</c>, <c>notin</c>) and <c>fieldSelector</c> (<c>metadata.name</c>,
+/// <c>metadata.namespace</c>). One global resourceVersion; a watch from a resourceVersion replays the events after it.
+/// Errors are <c>Status</c> objects: 400, 403 (RBAC), 404, 405 (update, patch, pod writes), 409, 410, 413 (bodies over
+/// 1.5 MiB), 422.
+/// </para>
+/// <para>
+/// Not emulated: authentication (any token is accepted), admission, finalizers and <c>deletionTimestamp</c> (a
+/// deletion is immediate; Foreground behaves as Background), owner-reference garbage collection beyond a Job's or
+/// Workflow's own pods, <c>resourceVersionMatch</c>, pagination (<c>limit</c>/<c>continue</c>), watch bookmarks,
+/// protobuf and YAML bodies, server-side apply, events, and cluster-scoped or all-namespaces paths.
+/// </para>
+/// </remarks>
 public sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     /// <summary>etcd's request limit: the API server refuses larger bodies with 413.</summary>

@@ -10,14 +10,17 @@ namespace Dataflow.Kubernetes.Testing;
 /// </summary>
 internal sealed class ObjectStore
 {
-    // Enough for any test; a watch from an older resourceVersion gets 410 Gone as from a compacted etcd.
+    // Enough for any test; a watch from an older resourceVersion gets 410 Gone as from a compacted etcd. Bounded in
+    // characters too, since a large Workflow's every status change is an event carrying the whole object.
     private const int HistoryLimit = 100_000;
+    private const long HistoryCharacterLimit = 32L << 20;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<(ResourceKind Kind, string Namespace, string Name), JsonObject> _objects = [];
     private readonly List<StoredEvent> _history = [];
     private readonly List<Watcher> _watchers = [];
     private long _resourceVersion;
+    private long _historyCharacters;
     private bool _closed;
 
     public JsonObject? Get(ResourceKind kind, string ns, string name)
@@ -185,13 +188,20 @@ internal sealed class ObjectStore
 
     private void Publish(string type, ResourceKind kind, string ns, JsonObject obj)
     {
-        var snapshot = (JsonObject)obj.DeepClone();
-        var line = EventLine(type, snapshot);
+        // Selectors only read metadata, so that is all the history keeps of the object besides the event's text.
+        var snapshot = new JsonObject { ["metadata"] = obj["metadata"]?.DeepClone() };
+        var line = EventLine(type, obj);
         _history.Add(new StoredEvent(_resourceVersion, kind, ns, snapshot, line));
-        if (_history.Count > HistoryLimit)
+        _historyCharacters += line.Length;
+        var drop = 0;
+        while (drop < _history.Count - 1
+            && (_history.Count - drop > HistoryLimit || _historyCharacters > HistoryCharacterLimit))
         {
-            _history.RemoveRange(0, _history.Count - HistoryLimit);
+            _historyCharacters -= _history[drop].Line.Length;
+            drop++;
         }
+
+        _history.RemoveRange(0, drop);
 
         foreach (var w in _watchers)
         {

@@ -13,6 +13,8 @@ namespace Dataflow.Kubernetes.Testing;
 /// </summary>
 internal sealed partial class WorkflowController
 {
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly FakeCluster _cluster;
     private readonly string _ns;
     private readonly string _name;
@@ -24,6 +26,8 @@ internal sealed partial class WorkflowController
     private SemaphoreSlim? _parallelism;
     private CancellationToken _stopped;
     private string _startedAt = "";
+    private bool _nodesChanged;
+    private bool _flushScheduled;
 
     public WorkflowController(FakeCluster cluster, string ns, string name)
     {
@@ -559,9 +563,37 @@ internal sealed partial class WorkflowController
         return new NodeResult(id, phase, message, exitCode);
     }
 
-    /// <summary>Writes the nodes to the Workflow. Called with <see cref="_gate"/> held, so updates keep their order.</summary>
+    /// <summary>
+    /// Schedules a write of the nodes to the Workflow. Called with <see cref="_gate"/> held. Writes are batched (at
+    /// most one per <see cref="StatusInterval"/>), as Argo batches its own: a Workflow of thousands of nodes would
+    /// otherwise copy all of them on every change.
+    /// </summary>
     private void PublishNodes()
     {
+        _nodesChanged = true;
+        if (!_flushScheduled)
+        {
+            _flushScheduled = true;
+            _ = FlushNodesLaterAsync();
+        }
+    }
+
+    private async Task FlushNodesLaterAsync()
+    {
+        await Task.Delay(StatusInterval).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _flushScheduled = false;
+            if (_nodesChanged)
+            {
+                WriteNodes();
+            }
+        }
+    }
+
+    private void WriteNodes()
+    {
+        _nodesChanged = false;
         var nodes = (JsonObject)_nodes.DeepClone();
         var progress = Progress();
         _cluster.Store.Update(ResourceKind.Workflows, _ns, _name, wf =>
@@ -583,6 +615,7 @@ internal sealed partial class WorkflowController
     {
         lock (_gate)
         {
+            _nodesChanged = false;
             var nodes = (JsonObject)_nodes.DeepClone();
             var progress = Progress();
             var finishedAt = Json.Now();

@@ -119,6 +119,79 @@ public sealed class FakeApiServerWorkflowTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.NotFound, ex.Response.StatusCode);
     }
 
+    [Fact]
+    public async Task Workflow_WithItemsUnderWorkflowParallelismOne_RunsItemsOneAtATime()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var maxRunning = 0;
+        cluster.Server.PodStarted += (_, _) =>
+        {
+            lock (_folder)
+            {
+                maxRunning = Math.Max(maxRunning, cluster.Server.Pods.Count(p => p.Phase == "Running"));
+            }
+        };
+        var workflow = new JsonObject
+        {
+            ["apiVersion"] = "argoproj.io/v1alpha1",
+            ["kind"] = "Workflow",
+            ["metadata"] = new JsonObject { ["generateName"] = "items-" },
+            ["spec"] = new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["parallelism"] = 1,
+                ["templates"] = new JsonArray
+                {
+                    new JsonObject
+                    {
+                        ["name"] = "main",
+                        ["steps"] = new JsonArray
+                        {
+                            new JsonArray
+                            {
+                                new JsonObject
+                                {
+                                    ["name"] = "say",
+                                    ["template"] = "say",
+                                    ["withItems"] = new JsonArray { "a", "b", "c" },
+                                    ["arguments"] = new JsonObject
+                                    {
+                                        ["parameters"] = new JsonArray { new JsonObject { ["name"] = "word", ["value"] = "{{item}}" } },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    new JsonObject
+                    {
+                        ["name"] = "say",
+                        ["inputs"] = new JsonObject { ["parameters"] = new JsonArray { new JsonObject { ["name"] = "word" }, new JsonObject { ["name"] = "suffix", ["default"] = "!" } } },
+                        ["container"] = new JsonObject
+                        {
+                            ["image"] = "dataflow:test",
+                            ["command"] = new JsonArray { TestCluster.Shell, "-c", $"echo {{{{inputs.parameters.word}}}}{{{{inputs.parameters.suffix}}}} > {_folder.Path}/{{{{inputs.parameters.word}}}}-{{{{workflow.name}}}}" },
+                        },
+                    },
+                },
+            },
+        };
+
+        var created = (JsonElement)await cluster.Client.CustomObjects.CreateNamespacedCustomObjectAsync(workflow, "argoproj.io", "v1alpha1", TestCluster.Namespace, "workflows");
+        var name = created.GetProperty("metadata").GetProperty("name").GetString()!;
+        var final = await cluster.WatchWorkflowUntilFinishedAsync(name);
+
+        Assert.Matches("^items-[a-z0-9]{5}$", name);
+        Assert.Equal("Succeeded", final.GetProperty("status").GetProperty("phase").GetString());
+        Assert.Equal(5, final.GetProperty("status").GetProperty("nodes").EnumerateObject().Count());
+        Assert.Equal(1, maxRunning);
+        foreach (var word in new[] { "a", "b", "c" })
+        {
+            Assert.Equal($"{word}!", File.ReadAllText(Path.Combine(_folder.Path, $"{word}-{name}")).Trim());
+        }
+
+        Assert.All(cluster.Server.Pods, p => Assert.StartsWith($"{name}-say-", p.Name, StringComparison.Ordinal));
+    }
+
     private static string Type(JsonElement node) => node.GetProperty("type").GetString()!;
 
     /// <summary>
