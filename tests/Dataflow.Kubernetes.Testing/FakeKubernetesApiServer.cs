@@ -148,14 +148,20 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _cluster.DisposeAsync().ConfigureAwait(false);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        try
         {
-            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+            await _cluster.DisposeAsync().ConfigureAwait(false);
         }
+        finally
+        {
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            {
+                await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+            }
 
-        await _app.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+            await _app.DisposeAsync().ConfigureAwait(false);
+            _stopping.Dispose();
+        }
     }
 
     private async Task HandleAsync(HttpContext context)

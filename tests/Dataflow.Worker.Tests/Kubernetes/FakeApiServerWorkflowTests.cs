@@ -19,7 +19,7 @@ public sealed class FakeApiServerWorkflowTests : IDisposable
         var marker = Path.Combine(_folder.Path, "failed-once");
 
         // Shard 1 fails once (exit 1: retried by the expression); every shard records its parameter.
-        var shard = $"if [ {{{{inputs.parameters.shard}}}} = 1 ] && [ ! -e {marker} ]; then touch {marker}; exit 1; fi; echo {{{{inputs.parameters.shard}}}} > {_folder.Path}/shard-{{{{inputs.parameters.shard}}}}";
+        var shard = $"if [ {{{{inputs.parameters.shard}}}} = 1 ] && [ ! -e {marker} ]; then touch {marker}; exit 1; fi; echo {{{{inputs.parameters.shard}}}} > {_folder.Path}/shard-{{{{inputs.parameters.shard}}}}; touch {_folder.Path}/retries-{{{{inputs.parameters.shard}}}}-{{{{retries}}}}";
         var workflow = Workflow("steps", shard, $"echo {{{{workflow.status}}}} > {_folder.Path}/exit-status");
 
         await cluster.Client.CustomObjects.CreateNamespacedCustomObjectAsync(workflow, "argoproj.io", "v1alpha1", TestCluster.Namespace, "workflows");
@@ -33,6 +33,8 @@ public sealed class FakeApiServerWorkflowTests : IDisposable
             Assert.Equal(i.ToString(), File.ReadAllText(Path.Combine(_folder.Path, $"shard-{i}")).Trim());
         }
 
+        Assert.True(File.Exists(Path.Combine(_folder.Path, "retries-1-1")));
+        Assert.True(File.Exists(Path.Combine(_folder.Path, "retries-0-0")));
         var nodes = status.GetProperty("nodes").EnumerateObject().Select(p => p.Value).ToList();
 
         // Root Steps, one StepGroup, three Retry nodes with four Pod attempts, and the exit handler's Pod.
@@ -71,6 +73,21 @@ public sealed class FakeApiServerWorkflowTests : IDisposable
         var retry = Assert.Single(nodes, n => n.GetProperty("name").GetString() == "failing[0].shard(2:2)");
         Assert.Equal("Failed", retry.GetProperty("phase").GetString());
         Assert.Single(retry.GetProperty("children").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Workflow_ActiveDeadlineExceeded_FailsKillsPodsAndRunsExitHandler()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var workflow = Workflow("slow", "sleep 60", $"echo {{{{workflow.status}}}} > {_folder.Path}/exit-status");
+        workflow["spec"]!["activeDeadlineSeconds"] = 1;
+
+        await cluster.Client.CustomObjects.CreateNamespacedCustomObjectAsync(workflow, "argoproj.io", "v1alpha1", TestCluster.Namespace, "workflows");
+        var final = await cluster.WatchWorkflowUntilFinishedAsync("slow");
+
+        Assert.Equal("Failed", final.GetProperty("status").GetProperty("phase").GetString());
+        Assert.Equal("Failed", File.ReadAllText(Path.Combine(_folder.Path, "exit-status")).Trim());
+        Assert.All(cluster.Server.Pods.Where(p => p.Name.Contains("-shard-", StringComparison.Ordinal)), p => Assert.Equal(137, p.ExitCode));
     }
 
     [Fact]
