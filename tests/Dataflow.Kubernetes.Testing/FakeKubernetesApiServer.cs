@@ -172,9 +172,10 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         {
             if (_rbac is not null && route.Verb.Length > 0 && !_rbac.Allows(route.Group, route.RbacResource, route.Verb, route.Name))
             {
-                var what = route.Name is null ? "" : $"{route.Kind?.QualifiedPlural ?? route.RbacResource} \"{route.Name}\" is forbidden: ";
+                var qualified = route.Group.Length == 0 ? route.Plural : $"{route.Plural}.{route.Group}";
+                var what = route.Name is null ? $"{qualified} is forbidden: " : $"{qualified} \"{route.Name}\" is forbidden: ";
                 throw new ApiStatusException(403, "Forbidden",
-                    $"{(what.Length == 0 ? $"{route.RbacResource} is forbidden: " : what)}User \"system:serviceaccount:{route.Namespace}:fake\" cannot {route.Verb} resource \"{route.RbacResource}\" in API group \"{route.Group}\"{(route.Namespace.Length == 0 ? " at the cluster scope" : $" in the namespace \"{route.Namespace}\"")}",
+                    $"{what}User \"system:serviceaccount:{route.Namespace}:fake\" cannot {route.Verb} resource \"{route.RbacResource}\" in API group \"{route.Group}\"{(route.Namespace.Length == 0 ? " at the cluster scope" : $" in the namespace \"{route.Namespace}\"")}",
                     new JsonObject { ["name"] = route.Name, ["group"] = route.Group, ["kind"] = route.Plural });
             }
 

@@ -8,7 +8,8 @@ namespace Dataflow.Kubernetes.Testing;
 internal static partial class Validation
 {
     public const int MaxJobNameLength = 63;
-    public const int MaxWorkflowNameLength = 253;
+    // Argo refuses longer Workflow names: the name is a label value on every pod.
+    public const int MaxWorkflowNameLength = 63;
     private const int MaxGeneratedBaseLength = 58;
     private const int MaxCompletionsWithBackoffLimitPerIndex = 100_000;
 
@@ -234,6 +235,14 @@ internal static partial class Validation
             {
                 foreach (var step in groups.OfType<JsonArray>().SelectMany(g => g.OfType<JsonObject>()))
                 {
+                    foreach (var unsupported in new[] { "when", "withParam", "continueOn", "onExit", "templateRef", "inline" })
+                    {
+                        if (step[unsupported] is not null)
+                        {
+                            errors.Add(($"{field}.steps[{Json.Str(step["name"])}].{unsupported}", "Invalid value: not supported by the fake server"));
+                        }
+                    }
+
                     var target = Json.Str(step["template"]);
                     if (target is null || !names.Contains(target))
                     {

@@ -299,8 +299,9 @@ internal sealed partial class WorkflowController
         {
             var container = (JsonObject)(template["container"] ?? new JsonObject()).DeepClone();
             container["name"] ??= "main";
-            SubstituteAll(container, scope);
             var podName = PodName(templateName, nodeName);
+            scope["pod.name"] = podName;
+            SubstituteAll(container, scope);
             var pod = _cluster.StartPod(new PodRequest(
                 _ns, podName, ResourceKind.Workflows, _name, _uid, container,
                 new Dictionary<string, string>(StringComparer.Ordinal)
