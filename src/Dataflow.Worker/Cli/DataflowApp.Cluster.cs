@@ -76,11 +76,12 @@ public sealed partial class DataflowApp
             options.NodeSelector = ParsePairs(selector, "--node-selector");
         }
 
-        if (store.Location.StartsWith("file://", StringComparison.Ordinal) || Path.IsPathRooted(store.Location))
+        if (store.Location.StartsWith("file://", StringComparison.Ordinal))
         {
+            // The plan's address is the folder's path: pods find it when the claim is mounted at the same path.
             options.VolumeClaimName = context.Get(_volumeClaim)
                 ?? throw new FormatException($"the store {store.Location} is a folder: give --volume-claim, the PersistentVolumeClaim that holds it (pods mount it at the same path), or use an s3:// or oss:// store");
-            options.MountPath = new Uri(store.GetUri(string.Empty.PadLeft(0))).LocalPath.TrimEnd('/') is { Length: > 0 } path ? path : "/";
+            options.MountPath = new Uri(store.Location).LocalPath.TrimEnd('/') is { Length: > 0 } path ? path : "/";
         }
 
         return options;

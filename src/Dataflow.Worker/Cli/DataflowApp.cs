@@ -76,7 +76,7 @@ public sealed partial class DataflowApp
         _progress = new AppOption<ProgressMode>("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", ParseEnum<ProgressMode>, null);
         _json = new AppOption<bool>("--json", "Print the run summary as one JSON object on stdout.", false, null, null, null);
         _verbose = new AppOption<bool>("--verbose", "On errors, print the full exception.", false, null, null, null);
-        _executor = new AppOption<ExecutorKind>("--executor", "Where tasks run: local (in this process) or process (each task in a worker process of this program, started as 'worker --plan <uri> --stage <s> --task <i>', as a pod runs it).", ExecutorKind.Local, "local|process", ParseEnum<ExecutorKind>, null);
+        _executor = new AppOption<ExecutorKind>("--executor", "Where tasks run: local (in this process), process (each task in a worker process of this program, started as 'worker --plan <uri> --stage <s> --task <i>', as a pod runs it), kubernetes (an Indexed Job per stage; needs --image) or argo (one Argo Workflow; needs --image).", ExecutorKind.Local, "local|process|kubernetes|argo", ParseEnum<ExecutorKind>, null);
     }
 
     /// <summary>The program's name.</summary>
@@ -188,6 +188,7 @@ public sealed partial class DataflowApp
         root.Subcommands.Add(CreateWorkerCommand(console));
         root.Subcommands.Add(CreatePublishCommand(console));
         root.Subcommands.Add(CreateFinishCommand(console));
+        root.Subcommands.Add(CreatePlanCommand(console));
         root.Subcommands.Add(CreateResumeCommand(console));
         root.Subcommands.Add(CreateRunsCommand(console));
         root.Subcommands.Add(CreateStatusCommand(console));
@@ -209,7 +210,7 @@ public sealed partial class DataflowApp
     }
 
     private IEnumerable<AppOption> AllOptions() =>
-        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _executor, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(_programOptions);
+        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _executor, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(ClusterOptions()).Concat(_programOptions);
 
     private void AddRunCommand(Command command, AppConsole console)
     {
@@ -325,6 +326,22 @@ public sealed partial class DataflowApp
         try
         {
             context.Store = store;
+            if (context.Get(_executor) is ExecutorKind.Kubernetes or ExecutorKind.Argo)
+            {
+                try
+                {
+                    options = options.WithCluster(CreateClusterOptions(context, store, context.Get(_executor)));
+                }
+                catch (FormatException ex)
+                {
+                    return Usage(console, ex.Message);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+                {
+                    return Usage(console, $"--executor {context.Get(_executor).ToString().ToLowerInvariant()}: {ex.Message}");
+                }
+            }
+
             if (!resuming)
             {
                 context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");

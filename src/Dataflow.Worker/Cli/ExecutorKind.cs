@@ -8,4 +8,10 @@ public enum ExecutorKind
 
     /// <summary>Each task in a worker process of the same program, started with the plan's address and the task's identity.</summary>
     Process,
+
+    /// <summary>On Kubernetes: one Indexed Job per stage, created and watched by this driver.</summary>
+    Kubernetes,
+
+    /// <summary>On Kubernetes through Argo Workflows: one Workflow for the run, submitted and followed by this driver.</summary>
+    Argo,
 }

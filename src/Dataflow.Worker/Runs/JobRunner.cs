@@ -55,6 +55,35 @@ public sealed class JobRunner
         var layout = new RunLayout(_options.RunId ?? RunLayout.NewRunId(time));
         progress.Start(layout.RunId);
 
+        var plan = await CreatePlanAsync(job, layout, progress, cancellationToken).ConfigureAwait(false);
+        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+        {
+            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
+        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Plans <paramref name="job"/> as a new run and stores the plan, without running it: what a cluster runs from
+    /// (see <c>plan --emit argo</c>). Resume the run, or submit its manifest, to run it.
+    /// </summary>
+    /// <returns>The stored plan.</returns>
+    /// <exception cref="JobDefinitionException">The job does not fit its inputs, its output exists and overwriting is off, or the run id is taken.</exception>
+    public async Task<Plan> PlanAsync(Job job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var layout = new RunLayout(_options.RunId ?? RunLayout.NewRunId(_options.TimeProvider));
+        var plan = await CreatePlanAsync(job, layout, new RunProgress(), cancellationToken).ConfigureAwait(false);
+        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return plan;
+    }
+
+    private async Task<Plan> CreatePlanAsync(Job job, RunLayout layout, RunProgress progress, CancellationToken cancellationToken)
+    {
         if (!_options.Overwrite && await FindExistingOutputAsync(_store, job, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw new JobDefinitionException(job.Name, $"the output '{existing}' already exists in {_store.Location}; allow overwriting to replace it");
@@ -67,18 +96,8 @@ public sealed class JobRunner
 
         progress.SetPhase(RunPhases.Listing);
         var inputs = await ListInputsAsync(job, cancellationToken).ConfigureAwait(false);
-
         progress.SetPhase(RunPhases.Planning);
-        var plan = Planner.CreatePlan(job, inputs, layout.RunId, time.GetUtcNow()) with { Arguments = _options.Arguments };
-        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
-        {
-            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
-        }
-
-        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
-        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
+        return Planner.CreatePlan(job, inputs, layout.RunId, _options.TimeProvider.GetUtcNow()) with { Arguments = _options.Arguments };
     }
 
     /// <summary>

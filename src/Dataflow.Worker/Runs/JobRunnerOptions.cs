@@ -48,6 +48,21 @@ public sealed class JobRunnerOptions
     /// </summary>
     public Kubernetes.KubernetesExecutorOptions? Cluster { get; init; }
 
+    /// <summary>A copy of these options that runs on <paramref name="cluster"/>.</summary>
+    public JobRunnerOptions WithCluster(Kubernetes.KubernetesExecutorOptions cluster) => new()
+    {
+        Concurrency = Concurrency,
+        MaxAttempts = MaxAttempts,
+        RetryDelay = RetryDelay,
+        TaskTimeout = TaskTimeout,
+        Gc = Gc,
+        Overwrite = Overwrite,
+        RunId = RunId,
+        TimeProvider = TimeProvider,
+        Arguments = Arguments,
+        Cluster = cluster,
+    };
+
     /// <summary>Throws when a setting is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
     public void Validate()

@@ -1,0 +1,141 @@
+using Xunit.Abstractions;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Dataflow.EndToEnd.Tests.Kubernetes;
+
+/// <summary>
+/// The example programs run on "Kubernetes" as users run them — <c>--executor kubernetes</c> (an Indexed Job per
+/// stage) and <c>--executor argo</c> (one Argo Workflow) — against the loopback API server of
+/// <see cref="ClusterFixture"/>, whose pods are processes of the same programs. Outputs are verified by the programs
+/// (merge-files against the inputs' concatenation, word-count against a single-threaded count).
+/// </summary>
+public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
+    private readonly string _bucket = $"k8s-e2e-{Guid.NewGuid():N}"[..30];
+    private readonly S3TestServer _s3 = new();
+    private AmazonS3Client _client = null!;
+    private ClusterFixture _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        _client = _s3.CreateClient();
+        _cluster = await ClusterFixture.StartAsync(_root, new Dictionary<string, string>
+        {
+            ["AWS_ACCESS_KEY_ID"] = _s3.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = _s3.SecretKey,
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        _client.Dispose();
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private Task<ProgramResult> RunAsync(string program, params string[] args) =>
+        ProgramRunner.RunAsync(program, _s3.ProgramEnvironment(), args);
+
+    [Theory]
+    [InlineData("kubernetes")]
+    [InlineData("argo")]
+    public async Task MergeFiles_SeedCascadeOnAVolumeClaim_IsVerifiedWithNothingLeft(string executor)
+    {
+        // A folder store, as Alibaba's OSS demo mounts one: pods see it through the claim, at the same path.
+        var store = Path.Combine(_root, "seed");
+
+        // The seed job: 512 one-letter objects, fan-in 2; 32 tasks per pod keeps the pod count (20) small for a test.
+        var result = await RunAsync("merge-files", ["run", "--store", store, "--json", "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "32", .. _cluster.Options(executor, "merge-files")]);
+
+        AssertVerified(result, tasks: 511);
+        var data = Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "data");
+        Assert.True(!Directory.Exists(data) || Directory.GetFiles(data, "*", SearchOption.AllDirectories).Length == 0, "intermediate data is left");
+
+        // Pods of 32 tasks: 8, 4, 2 and six stages of 1 = 20 worker pods; a Workflow adds its publish step and exit handler.
+        Assert.Equal(executor == "argo" ? 22 : 20, _cluster.Server.Pods.Count);
+        Report(executor, "merge-files seed cascade (folder store on a volume claim)");
+    }
+
+    [Theory]
+    [InlineData("kubernetes")]
+    [InlineData("argo")]
+    public async Task WordCount_OnS3_MatchesTheSingleThreadedCount(string executor)
+    {
+        var store = $"s3://{_bucket}/wc";
+        var generate = await RunAsync("word-count", "generate", "--store", store, "--size", "128KiB", "--objects", "4", "--large-size", "768KiB", "--seed", "3");
+        Assert.True(generate.ExitCode == 0, generate.ToString());
+
+        var result = await RunAsync("word-count", ["run", "--store", store, "--reducers", "4", "--split-size", "256KiB", "--json", "--progress", "none", "--store-secret", ClusterFixture.StoreSecret, "--tasks-per-pod", "2", .. _cluster.Options(executor, "word-count")]);
+
+        AssertVerified(result, tasks: null);
+        Report(executor, "word-count on S3");
+    }
+
+    [Theory]
+    [InlineData("kubernetes", "--volume-claim", "give --volume-claim")]
+    [InlineData("argo", "--image", "needs --image")]
+    public async Task Run_OnAClusterWithoutWhatPodsNeed_ExitsTwoSayingWhat(string executor, string left, string expected)
+    {
+        var options = _cluster.Options(executor, "merge-files").ToList();
+        if (options.IndexOf(left) is var at and >= 0)
+        {
+            options.RemoveRange(at, 2);
+        }
+
+        var result = await RunAsync("merge-files", ["run", "--store", Path.Combine(_root, "refused"), "--progress", "none", .. options]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_cluster.Server.Pods);
+    }
+
+    [Fact]
+    public async Task MergeFiles_PodKilledOnKubernetes_TheJobRetriesThatIndexOnly()
+    {
+        var store = Path.Combine(_root, "killed");
+        var killed = 0;
+        _cluster.Server.PodStarted += (_, pod) =>
+        {
+            // The first attempt of index 1 of the first stage's Job: SIGKILLed as it starts, as a node failure would.
+            if (pod.CompletionIndex == 1 && pod.Attempt <= 1 && pod.JobName is { } job && job.Contains("-s0-", StringComparison.Ordinal) && Interlocked.Exchange(ref killed, 1) == 0)
+            {
+                pod.Kill();
+            }
+        };
+
+        var result = await RunAsync("merge-files", ["run", "--store", store, "--json", "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "32", .. _cluster.Options("kubernetes", "merge-files")]);
+
+        AssertVerified(result, tasks: 511);
+        Assert.Equal(1, killed);
+        var stage0 = _cluster.Server.Pods.Where(p => p.JobName?.Contains("-s0-", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(2, stage0.Count(p => p.CompletionIndex == 1));
+        Assert.All(stage0.Where(p => p.CompletionIndex != 1).GroupBy(p => p.CompletionIndex), g => Assert.Single(g));
+        Assert.Equal(8, stage0.Select(p => p.CompletionIndex).Distinct().Count());
+        Assert.True(result.Json().GetProperty("retries").GetInt32() >= 1, result.ToString());
+    }
+
+    private static void AssertVerified(ProgramResult result, int? tasks)
+    {
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        Assert.True(json.GetProperty("verified").GetBoolean(), result.ToString());
+        Assert.Equal("succeeded", json.GetProperty("status").GetString());
+        Assert.Equal(0, json.GetProperty("intermediateObjectsLeft").GetInt32());
+        if (tasks is { } t)
+        {
+            Assert.Equal(t, json.GetProperty("tasks").GetInt32());
+        }
+    }
+
+    private void Report(string executor, string what) =>
+        output.WriteLine($"{what}, --executor {executor}: {_cluster.Server.Requests.Count} API requests ({_cluster.DescribeRequests()}); {_cluster.Server.Pods.Count} pods");
+
+    private async Task<int> CountAsync(string prefix) =>
+        (await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix })).S3Objects?.Count ?? 0;
+}
