@@ -39,13 +39,20 @@ internal static partial class ArgoRun
         metadata["namespace"] = options.Namespace;
         var perPod = metadata["annotations"]?[ArgoWorkflowEmitter.TasksPerPodAnnotation]?.GetValue<string>().Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray() ?? [];
 
-        var created = await options.Client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonObject>(manifest, Group, Version, options.Namespace, Plural, cancellationToken: cancellationToken).ConfigureAwait(false);
+        JsonObject created;
+        using (var timeout = new CancellationTokenSource(KubernetesExecutor.CreateTimeout))
+        {
+            // Not cancelled midway: a workflow the server created but whose name never reached us could not be deleted.
+            created = await options.Client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonObject>(manifest, Group, Version, options.Namespace, Plural, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+
         var name = created["metadata"]!["name"]!.GetValue<string>();
         progress.SetPhase(RunPhases.Running);
         var follower = new Follower(plan, progress, perPod);
         string phase;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             phase = await FollowAsync(options, name, created, follower, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

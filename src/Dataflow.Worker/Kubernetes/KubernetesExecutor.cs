@@ -22,6 +22,9 @@ internal static class KubernetesExecutor
 {
     private const int ParallelCommitReads = 8;
 
+    /// <summary>How long creating a Job may take.</summary>
+    internal static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(60);
+
     public static async Task ExecuteAsync(RunSession session, KubernetesExecutorOptions options, string planUri, bool[] done, CancellationToken cancellationToken)
     {
         var plan = session.Plan;
@@ -85,11 +88,18 @@ internal static class KubernetesExecutor
             metadata.Remove("name");
             metadata["generateName"] = (baseName.Length > 57 ? baseName[..57].TrimEnd('-') : baseName) + "-";
             var body = KubernetesJson.Deserialize<V1Job>(manifest.ToJsonString());
-            var job = await options.Client.BatchV1.CreateNamespacedJobAsync(body, options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            V1Job job;
+            using (var timeout = new CancellationTokenSource(CreateTimeout))
+            {
+                // Not cancelled midway: a Job the server created but whose name never reached us could not be deleted.
+                job = await options.Client.BatchV1.CreateNamespacedJobAsync(body, options.Namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            }
+
             _name = job.Metadata.Name;
             var finished = false;
             try
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 finished = await FollowAsync(job, cancellationToken).ConfigureAwait(false);
             }
             finally

@@ -24,11 +24,12 @@ internal sealed class ClusterFixture : IAsyncDisposable
     /// <summary>A kubeconfig file that points at the server, in namespace <see cref="Namespace"/>.</summary>
     public string Kubeconfig { get; }
 
-    public static async Task<ClusterFixture> StartAsync(string folder, IReadOnlyDictionary<string, string>? storeSecret = null)
+    /// <summary>Starts a cluster whose RBAC is <paramref name="rbac"/>, by default the shipped driver Role.</summary>
+    public static async Task<ClusterFixture> StartAsync(string folder, IReadOnlyDictionary<string, string>? storeSecret = null, string? rbac = null)
     {
         var options = new FakeClusterOptions
         {
-            Rbac = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", "driver-rbac.yaml")),
+            Rbac = rbac ?? await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", "driver-rbac.yaml")),
             ValidateWorkflow = ArgoSchema.ValidateWorkflow,
         };
         foreach (var program in new[] { "merge-files", "word-count" })
@@ -43,7 +44,7 @@ internal sealed class ClusterFixture : IAsyncDisposable
         }
 
         var server = await FakeKubernetesApiServer.StartAsync(options);
-        var kubeconfig = Path.Combine(folder, "kubeconfig");
+        var kubeconfig = Path.Combine(folder, $"kubeconfig-{Guid.NewGuid():N}");
         server.WriteKubeconfig(kubeconfig, Namespace);
         return new ClusterFixture(server, kubeconfig);
     }
@@ -61,7 +62,7 @@ internal sealed class ClusterFixture : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 
-    private static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
         {

@@ -120,6 +120,51 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(result.Json().GetProperty("retries").GetInt32() >= 1, result.ToString());
     }
 
+    [Fact]
+    public async Task Run_InterruptedOnKubernetes_DeletesTheRunningJobAndItsPods()
+    {
+        var store = Path.Combine(_root, "interrupted");
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _cluster.Server.PodStarted += (_, _) => started.TrySetResult();
+        using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
+            "merge-files",
+            ["run", "--store", store, "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options("kubernetes", "merge-files")],
+            _s3.ProgramEnvironment()));
+        var stderr = process.StandardError.ReadToEndAsync();
+
+        // Ctrl+C while the first stage's pods (256, 4 at a time) are running.
+        await started.Task.WaitAsync(ProgramRunner.Patience);
+        Assert.Equal(0, Signals.Interrupt(process.Id));
+        await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
+
+        Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}; stderr: {await stderr}");
+        await Task.WhenAll(_cluster.Server.Pods.Select(p => p.Exited)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(_cluster.Server.Requests.Any(r => r is { Verb: "delete", Resource: "jobs", StatusCode: 200 }), $"no delete: {_cluster.DescribeRequests()}; stderr: {await stderr}");
+        Assert.True(_cluster.Server.Pods.Count < 256, $"{_cluster.Server.Pods.Count} pods ran: the Job was not stopped");
+        Assert.False(File.Exists(Path.Combine(store, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task Run_RoleWithoutWatch_FailsWithTheServersRefusal()
+    {
+        await using var cluster = await ClusterFixture.StartAsync(_root, rbac: """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata:
+              name: no-watch
+            rules:
+              - apiGroups: ["batch"]
+                resources: ["jobs"]
+                verbs: ["create", "get", "delete"]
+            """);
+
+        var result = await RunAsync("merge-files", ["run", "--store", Path.Combine(_root, "forbidden"), "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "64", .. cluster.Options("kubernetes", "merge-files")]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Forbidden", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(cluster.Server.Requests, r => r is { Verb: "watch", Resource: "jobs", StatusCode: 403 });
+    }
+
     private static void AssertVerified(ProgramResult result, int? tasks)
     {
         Assert.True(result.ExitCode == 0, result.ToString());

@@ -203,18 +203,14 @@ public sealed partial class MergeFilesTests : IDisposable
         // As a terminal starts it: with SIGINT at its default. A non-interactive shell that runs the tests in the
         // background hands its children SIGINT ignored; in such runs (`nohup .ci/run &`) the program went on as if
         // no signal had come, so the disposition is reset here rather than inherited.
-        var start = ProgramRunner.StartInfo(Program, ["--store", Store(), "--files", "32", "--file-size", "32MiB", "--progress", "lines"]);
-        start.ArgumentList.Insert(0, start.FileName);
-        start.ArgumentList.Insert(0, "--default-signal=INT");
-        start.FileName = "env";
-        using var process = Process.Start(start)!;
+        using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(Program, ["--store", Store(), "--files", "32", "--file-size", "32MiB", "--progress", "lines"]));
         var stdout = process.StandardOutput.ReadToEndAsync();
 
         // Wait until the program has opened its store, then press Ctrl+C.
         var firstLine = await process.StandardError.ReadLineAsync().WaitAsync(ProgramRunner.Patience);
         Assert.NotNull(firstLine);
         // kill(2) itself rather than the kill command: no process to start between the line and the signal.
-        Assert.Equal(0, NativeMethods.Kill(process.Id, NativeMethods.SigInt));
+        Assert.Equal(0, Signals.Interrupt(process.Id));
 
         var rest = await process.StandardError.ReadToEndAsync().WaitAsync(ProgramRunner.Patience);
         await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
@@ -223,13 +219,5 @@ public sealed partial class MergeFilesTests : IDisposable
         Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}; stderr: {firstLine}\n{rest}");
         Assert.Contains("cancelled", rest, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Store(), "output", "merged.txt")));
-    }
-
-    private static partial class NativeMethods
-    {
-        public const int SigInt = 2;
-
-        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-        public static partial int Kill(int pid, int signal);
     }
 }
