@@ -42,10 +42,11 @@ public sealed partial class DataflowApp
         [_image, _imageEntrypoint, _namespace, _kubeconfig, _kubeContext, _serviceAccount, _storeSecret, _volumeClaim, _tasksPerPod, _podParallelism, _podRetries, _podCpu, _podMemory, _pullPolicy, _nodeSelector, _deadline];
 
     /// <summary>
-    /// The pods' options from the command line, for a run in <paramref name="store"/>.
+    /// The pods' options from the command line, for a run in <paramref name="store"/>, in <paramref name="namespace"/>
+    /// (<see langword="null"/>: the manifests name none, and <c>kubectl -n</c> or <c>argo submit -n</c> chooses).
     /// </summary>
     /// <exception cref="FormatException">An option is missing or wrong for the store; the message names it.</exception>
-    private PodOptions CreatePodOptions(RunContext context, IObjectStore store, string @namespace)
+    private PodOptions CreatePodOptions(RunContext context, IObjectStore store, string? @namespace)
     {
         var image = context.Get(_image) ?? throw new FormatException("running on Kubernetes needs --image: the container image of this program");
         var options = new PodOptions
@@ -155,13 +156,20 @@ public sealed partial class DataflowApp
                 try
                 {
                     var kind = context.Get(emit);
-                    var pods = kind == "json" ? null : CreatePodOptions(context, store, context.Get(_namespace) ?? "default");
+                    var pods = kind == "json" ? null : CreatePodOptions(context, store, context.Get(_namespace));
                     var runner = new JobRunner(store, new JobRunnerOptions
                     {
                         RunId = context.RunId,
                         Overwrite = context.Get(_overwrite),
                         Arguments = [.. context.GivenArguments(_programOptions), _input.Name, context.InputPrefix, _output.Name, context.OutputKey],
                     });
+                    context.Store = store;
+                    if (_beforeRun is not null)
+                    {
+                        // The program's own preparation (e.g. creating example inputs), as before a run.
+                        await _beforeRun(context, cancellationToken).ConfigureAwait(false);
+                    }
+
                     var plan = await runner.PlanAsync(job, cancellationToken).ConfigureAwait(false);
                     var planUri = store.GetUri(new RunLayout(plan.RunId).PlanKey);
                     var manifest = kind switch

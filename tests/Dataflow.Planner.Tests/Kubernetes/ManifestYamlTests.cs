@@ -3,6 +3,8 @@ using Dataflow.Planning.Argo;
 using Dataflow.Planning.Kubernetes;
 using Xunit.Abstractions;
 
+using Dataflow.Kubernetes.Testing;
+
 namespace Dataflow.Planning.Tests.Kubernetes;
 
 public sealed class ManifestYamlTests(ITestOutputHelper output)

@@ -4,19 +4,25 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Dataflow.Planning.Tests.Kubernetes;
+namespace Dataflow.Kubernetes.Testing;
 
 /// <summary>
 /// Reads YAML back into a JSON tree with YamlDotNet, resolving plain scalars as a Kubernetes client would (YAML 1.2
 /// core schema, plus the YAML 1.1 booleans yes/no/on/off, so that a writer which leaves such a word plain fails).
 /// </summary>
-internal static partial class YamlToJson
+public static partial class YamlToJson
 {
+    /// <summary>The one document of <paramref name="yaml"/> as a JSON tree.</summary>
+    /// <exception cref="InvalidDataException">The text is not one YAML document.</exception>
     public static JsonNode? Parse(string yaml)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));
-        Assert.Single(stream.Documents);
+        if (stream.Documents.Count != 1)
+        {
+            throw new InvalidDataException($"expected one YAML document, found {stream.Documents.Count}");
+        }
+
         return Convert(stream.Documents[0].RootNode);
     }
 
@@ -33,7 +39,7 @@ internal static partial class YamlToJson
         var result = new JsonObject();
         foreach (var (key, value) in map.Children)
         {
-            var name = Assert.IsType<YamlScalarNode>(key).Value!;
+            var name = (key as YamlScalarNode ?? throw new InvalidDataException($"a mapping key is a {key.GetType().Name}, not a scalar")).Value!;
             result.Add(name, Convert(value));
         }
 
