@@ -414,7 +414,23 @@ public sealed class WordCountTests : IDisposable
     }
 
     /// <summary>Stores the plan a driver would store for <c>run --reducers 8 --split-size 512KiB</c>; returns its map task count.</summary>
-    private static async Task<int> WriteWordCountPlanAsync(string folder, string runId)
+    [Fact]
+    public async Task Worker_PlanOfAnotherBuild_ExitsTwoNamingBothVersions()
+    {
+        // A stale image: the driver that stored the plan is another build than the worker a pod runs.
+        var store = await GenerateAsync("stale");
+        await WriteWordCountPlanAsync(store, "stale-run", dataflowVersion: "0.0.9+0123abc");
+        var address = Path.Combine(store, "_dataflow", "runs", "stale-run", "plan.json");
+
+        var result = await RunAsync("worker", "--plan", address, "--stage", "0", "--task", "0");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("made by Dataflow 0.0.9+0123abc; this worker is Dataflow ", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("same build", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(store, "_dataflow", "runs", "stale-run", "commits")));
+    }
+
+    private static async Task<int> WriteWordCountPlanAsync(string folder, string runId, string? dataflowVersion = null)
     {
         await using var store = ObjectStore.OpenFolder(folder);
         var job = WordCountJob.Define("input/", "output/", 8, 512 << 10, 64L << 20, 64L << 20);
@@ -423,6 +439,11 @@ public sealed class WordCountTests : IDisposable
         {
             Arguments = ["--reducers", "8", "--split-size", "512KiB", "--input", "input/", "--output", "output/"],
         };
+        if (dataflowVersion is not null)
+        {
+            plan = plan with { DataflowVersion = dataflowVersion };
+        }
+
         // Chunks of 4 tasks: a worker's range spans chunks.
         await Dataflow.Execution.Runs.PlanStore.SaveAsync(store, plan, chunkSize: 4);
         return plan.Stages[0].Tasks.Count;

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Dataflow.EndToEnd.Tests.Kubernetes;
+
+/// <summary>
+/// deploy/Dockerfile cannot be built here (no Docker engine), so what it does is done without it: its publish
+/// command, then the published program run from the publish folder as the image runs it — as the driver, and as
+/// the worker processes the driver starts (each task a <c>worker</c> of the published program, as in a pod).
+/// </summary>
+public sealed partial class DockerfileTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
+
+    public DockerfileTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task PublishedAsTheDockerfileDoes_TheProgramRunsAsDriverAndWorkers()
+    {
+        var repository = ClusterFixture.RepositoryRoot();
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(repository, "deploy", "Dockerfile"));
+        var project = ArgDefault().Matches(dockerfile).Single(m => m.Groups["name"].Value == "PROJECT").Groups["value"].Value;
+        var publish = PublishCommand().Match(dockerfile);
+        Assert.True(publish.Success, "the Dockerfile has no 'RUN dotnet publish' line");
+        Assert.Contains("-o /app", publish.Value, StringComparison.Ordinal);
+
+        // Its flags, into a folder of our own; --no-build takes the build the tests run on instead of compiling again.
+        var app = Path.Combine(_root, "app");
+        var args = publish.Groups["args"].Value.Replace("\"$PROJECT\"", project, StringComparison.Ordinal).Replace("-o /app", $"-o {app}", StringComparison.Ordinal);
+        var published = await RunAsync("dotnet", repository, ["publish", .. args.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--no-build"]);
+        Assert.True(published.ExitCode == 0, published.ToString());
+
+        var program = Path.Combine(app, "merge-files");
+        Assert.True(File.Exists(program), $"no {program} after publishing");
+        var run = await RunAsync(program, _root, ["run", "--store", Path.Combine(_root, "store"), "--files", "16", "--executor", "process", "--json", "--progress", "none"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var json = run.Json();
+        Assert.True(json.GetProperty("verified").GetBoolean(), run.ToString());
+        Assert.Equal(15, json.GetProperty("tasksRun").GetInt32());
+    }
+
+    [GeneratedRegex(@"^ARG (?<name>[A-Z_]+)=(?<value>\S+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex ArgDefault();
+
+    [GeneratedRegex(@"^RUN dotnet publish (?<args>.+)$", RegexOptions.Multiline)]
+    private static partial Regex PublishCommand();
+
+    private static async Task<ProgramResult> RunAsync(string file, string directory, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
+        return new ProgramResult(process.ExitCode, await stdout, await stderr);
+    }
+}
