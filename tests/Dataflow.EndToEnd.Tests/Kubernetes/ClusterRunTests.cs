@@ -60,6 +60,15 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         // Pods of 32 tasks: 8, 4, 2 and six stages of 1 = 20 worker pods; a Workflow adds its publish step and exit handler.
         Assert.Equal(executor == "argo" ? 22 : 20, _cluster.Server.Pods.Count);
         Report(executor, "merge-files seed cascade (folder store on a volume claim)");
+        if (executor == "argo")
+        {
+            // What the Workflow's status.nodes came to (the server's node records are shaped like Argo's).
+            using var client = new k8s.Kubernetes(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(_cluster.Kubeconfig));
+            var list = await k8s.CustomObjectsOperationsExtensions.ListNamespacedCustomObjectAsync<System.Text.Json.Nodes.JsonObject>(client.CustomObjects, "argoproj.io", "v1alpha1", ClusterFixture.Namespace, "workflows");
+            var nodes = Assert.Single(list["items"]!.AsArray())!["status"]!["nodes"]!.AsObject();
+            Assert.Equal(20 + 2, nodes.Count(n => n.Value!["type"]!.GetValue<string>() == "Pod"));
+            output.WriteLine($"status.nodes: {nodes.Count} nodes, {System.Text.Encoding.UTF8.GetByteCount(nodes.ToJsonString())} bytes of JSON");
+        }
     }
 
     [Theory]
