@@ -174,6 +174,42 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(cluster.Server.Requests, r => r is { Verb: "watch", Resource: "jobs", StatusCode: 403 });
     }
 
+    [Theory]
+    [InlineData("kubernetes", "Job ")]
+    [InlineData("argo", "workflow ")]
+    public async Task Run_APodFailsForGood_RunFailsKeepingWhatCommittedAndResumeFinishesIt(string executor, string failed)
+    {
+        var store = Path.Combine(_root, $"failing-{executor}");
+        var input = Path.Combine(store, "input", "077.txt");
+        byte[]? removed = null;
+        var once = 0;
+        _cluster.Server.PodStarted += (_, _) =>
+        {
+            // An input disappears once the run has started: the pod whose tasks read it fails on every attempt.
+            if (Interlocked.Exchange(ref once, 1) == 0)
+            {
+                removed = File.ReadAllBytes(input);
+                File.Delete(input);
+            }
+        };
+        string[] cluster = ["--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "32", "--pod-retries", "1", .. _cluster.Options(executor, "merge-files")];
+
+        var run = await RunAsync("merge-files", ["run", "--store", store, "--run-id", "failing", .. cluster]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(failed, run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("resume failing", run.Stderr, StringComparison.Ordinal);
+        var status = await RunAsync("merge-files", "status", "failing", "--store", store);
+        Assert.Contains("run failing of job 'merge-files': failed", status.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"stage 0 'level-1': \d+/256 committed", status.Stdout);
+
+        // The input is back: resume runs what did not commit, on the same executor.
+        await File.WriteAllBytesAsync(input, removed!);
+        var resume = await RunAsync("merge-files", ["resume", "failing", "--store", store, "--json", .. cluster]);
+
+        AssertVerified(resume, tasks: 511);
+    }
+
     private static void AssertVerified(ProgramResult result, int? tasks)
     {
         Assert.True(result.ExitCode == 0, result.ToString());

@@ -395,9 +395,9 @@ public sealed class WordCountTests : IDisposable
         Assert.Contains("gc refuses", gc.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("run 'no-such-run' does not exist", unknown.Stderr, StringComparison.Ordinal);
-        // Nothing ran, nothing was deleted: the run still has just its plan and the other driver's lease.
+        // Nothing ran, nothing was deleted: the run still has just its plan (index and chunks) and the other driver's lease.
         Assert.Equal(
-            ["lease.json", "plan.json"],
+            ["lease.json", "plan", "plan.json"],
             Directory.GetFileSystemEntries(Path.Combine(store, "_dataflow", "runs", RunId)).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
