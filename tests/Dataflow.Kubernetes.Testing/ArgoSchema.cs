@@ -6,13 +6,14 @@ namespace Dataflow.Kubernetes.Testing;
 
 /// <summary>
 /// A strict validator of Argo Workflows against the official schema of Argo Workflows v4.1
-/// (<c>shared/schemas/argo-workflows-v4.1-schema.json</c>), as <c>argo lint</c> would refuse them and a little
+/// (a copy in <c>Schemas/argo-workflows-v4.1-schema.json</c>, see its README), as <c>argo lint</c> would refuse them and a little
 /// stricter: every definition with <c>properties</c> gets <c>additionalProperties: false</c>, so that a misspelt field
 /// (<c>withSequnce</c>, <c>retryStrategy.limt</c>) is an error instead of being silently ignored.
 /// </summary>
 /// <remarks>
-/// The schema file is found through the environment variable <c>DATAFLOW_ARGO_SCHEMA</c>, else by walking up from
-/// <see cref="AppContext.BaseDirectory"/> to a folder holding <c>shared/schemas/argo-workflows-v4.1-schema.json</c>.
+/// The schema file is found through the environment variable <c>DATAFLOW_ARGO_SCHEMA</c>, else as the copy kept in
+/// this library (copied next to the tests), else by walking up from <see cref="AppContext.BaseDirectory"/> to a
+/// folder holding <c>shared/schemas/argo-workflows-v4.1-schema.json</c>.
 /// It is read and built once, on first use; validation is thread-safe. Quirks of the schema handled here:
 /// unknown keywords (<c>x-kubernetes-*</c>) are allowed, and IntOrString and Quantity accept integers (and numbers
 /// for Quantity) as the Kubernetes API does, since the schema declares them strings only.
@@ -75,6 +76,13 @@ public static class ArgoSchema
                 : throw new FileNotFoundException($"{SchemaPathVariable} names '{configured}', which does not exist", configured);
         }
 
+        // The copy kept in this library (Schemas/, copied next to the tests), else the team's shared folder.
+        var kept = Path.Combine(AppContext.BaseDirectory, "Schemas", SchemaFileName);
+        if (File.Exists(kept))
+        {
+            return kept;
+        }
+
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
         {
             var candidate = Path.Combine(folder.FullName, "shared", "schemas", SchemaFileName);
@@ -85,7 +93,7 @@ public static class ArgoSchema
         }
 
         throw new FileNotFoundException(
-            $"the Argo Workflows schema '{SchemaFileName}' was not found in a folder shared/schemas above {AppContext.BaseDirectory} "
+            $"the Argo Workflows schema '{SchemaFileName}' was not found in {Path.GetDirectoryName(kept)} nor in a folder shared/schemas above {AppContext.BaseDirectory} "
             + $"(the repository's ../shared); set {SchemaPathVariable} to its path",
             SchemaFileName);
     }
