@@ -94,17 +94,7 @@ public static class PlanChunks
             stages[s] = new PlanStage { Name = index.Stages[s].Name, Tasks = tasks };
         }
 
-        return new Plan
-        {
-            DataflowVersion = index.DataflowVersion,
-            Job = index.Job,
-            RunId = index.RunId,
-            CreatedAt = index.CreatedAt,
-            Arguments = index.Arguments,
-            Inputs = inputs,
-            Stages = stages,
-            Outputs = index.Outputs,
-        };
+        return FromIndex(index, inputs, stages);
     }
 
     /// <summary>
@@ -138,18 +128,20 @@ public static class PlanChunks
             };
         }
 
-        return new Plan
-        {
-            DataflowVersion = index.DataflowVersion,
-            Job = index.Job,
-            RunId = index.RunId,
-            CreatedAt = index.CreatedAt,
-            Arguments = index.Arguments,
-            Inputs = [.. inputs.Values],
-            Stages = stages,
-            Outputs = index.Outputs,
-        };
+        return FromIndex(index, [.. inputs.Values], stages);
     }
+
+    private static Plan FromIndex(PlanIndex index, IReadOnlyList<PlanInput> inputs, IReadOnlyList<PlanStage> stages) => new()
+    {
+        DataflowVersion = index.DataflowVersion,
+        Job = index.Job,
+        RunId = index.RunId,
+        CreatedAt = index.CreatedAt,
+        Arguments = index.Arguments,
+        Inputs = inputs,
+        Stages = stages,
+        Outputs = index.Outputs,
+    };
 
     private static void Expect(bool condition, PlanIndex index, string problem)
     {

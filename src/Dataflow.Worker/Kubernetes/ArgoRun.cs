@@ -32,10 +32,8 @@ internal static partial class ArgoRun
     {
         var layout = new RunLayout(plan.RunId);
         var manifest = ArgoWorkflowEmitter.Emit(plan, store.GetUri(layout.PlanKey), options.Pods);
+        KubernetesExecutor.UseGenerateName(manifest);
         var metadata = manifest["metadata"]!.AsObject();
-        var baseName = metadata["name"]!.GetValue<string>();
-        metadata.Remove("name");
-        metadata["generateName"] = (baseName.Length > 57 ? baseName[..57].TrimEnd('-') : baseName) + "-";
         metadata["namespace"] = options.Namespace;
         var perPod = metadata["annotations"]?[ArgoWorkflowEmitter.TasksPerPodAnnotation]?.GetValue<string>().Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray() ?? [];
 
@@ -73,12 +71,7 @@ internal static partial class ArgoRun
             message += "; its exit handler stored no summary of a successful run";
         }
 
-        summary ??= new RunSummary
-        {
-            RunId = plan.RunId, Job = plan.Job, Stages = plan.Stages.Count, Tasks = plan.TaskCount, TasksRun = 0, TasksSkipped = 0,
-            Attempts = 0, Retries = 0, Failed = 0, WallMs = 0, BytesRead = 0, BytesWritten = 0, Output = null,
-            IntermediateObjectsLeft = 0, Status = "failed", Error = message,
-        };
+        summary ??= SummaryWithoutTasks(plan, "failed", message, wallMs: 0, intermediateObjectsLeft: 0);
         throw new JobFailedException(summary with { Status = "failed", Error = message }, new InvalidOperationException(message));
     }
 
@@ -128,6 +121,27 @@ internal static partial class ArgoRun
             workflow = await options.Client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, options.Namespace, Plural, name, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The summary of a run of <paramref name="plan"/> whose tasks the driver did not see (they ran in a workflow).</summary>
+    internal static RunSummary SummaryWithoutTasks(Plan plan, string status, string? error, long wallMs, int intermediateObjectsLeft) => new()
+    {
+        RunId = plan.RunId,
+        Job = plan.Job,
+        Stages = plan.Stages.Count,
+        Tasks = plan.TaskCount,
+        TasksRun = 0,
+        TasksSkipped = 0,
+        Attempts = 0,
+        Retries = 0,
+        Failed = 0,
+        WallMs = wallMs,
+        BytesRead = 0,
+        BytesWritten = 0,
+        Output = null,
+        IntermediateObjectsLeft = intermediateObjectsLeft,
+        Status = status,
+        Error = error,
+    };
 
     /// <summary>A watched custom object, as the client hands it over (a JSON element), as a JSON tree.</summary>
     private static JsonObject? ToJsonObject(object? item) => item switch

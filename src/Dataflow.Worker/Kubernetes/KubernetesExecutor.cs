@@ -38,6 +38,18 @@ internal static class KubernetesExecutor
         }
     }
 
+    /// <summary>
+    /// Replaces a manifest's <c>metadata.name</c> with a <c>generateName</c> of it: a resumed run creates its Jobs or
+    /// Workflow again while the old ones may still exist. The server's 5 random characters keep it within 63.
+    /// </summary>
+    internal static void UseGenerateName(JsonObject manifest)
+    {
+        var metadata = manifest["metadata"]!.AsObject();
+        var name = metadata["name"]!.GetValue<string>();
+        metadata.Remove("name");
+        metadata["generateName"] = (name.Length > 57 ? name[..57].TrimEnd('-') : name) + "-";
+    }
+
     /// <summary>The tasks each pod of a Job runs: its worker's <c>--shard-size</c>.</summary>
     internal static int ShardSize(JsonObject job)
     {
@@ -82,11 +94,7 @@ internal static class KubernetesExecutor
             var manifest = KubernetesJobEmitter.EmitStage(Plan, stage, planUri, options.Pods);
             _shardSize = ShardSize(manifest);
 
-            // A resumed run starts its stage's Job again under a new name: the old one may still exist.
-            var metadata = manifest["metadata"]!.AsObject();
-            var baseName = metadata["name"]!.GetValue<string>();
-            metadata.Remove("name");
-            metadata["generateName"] = (baseName.Length > 57 ? baseName[..57].TrimEnd('-') : baseName) + "-";
+            UseGenerateName(manifest);
             var body = KubernetesJson.Deserialize<V1Job>(manifest.ToJsonString());
             V1Job job;
             using (var timeout = new CancellationTokenSource(CreateTimeout))

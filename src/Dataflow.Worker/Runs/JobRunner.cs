@@ -277,14 +277,8 @@ public sealed class JobRunner
         {
             progress.SetPhase(RunPhases.CleaningUp);
             var (_, _, left) = await RunSteps.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false);
-            await WriteSummaryAsync(
-                new RunSummary
-                {
-                    RunId = plan.RunId, Job = plan.Job, Stages = plan.Stages.Count, Tasks = plan.TaskCount, TasksRun = 0, TasksSkipped = 0,
-                    Attempts = 0, Retries = 0, Failed = 0, WallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds,
-                    BytesRead = 0, BytesWritten = 0, Output = null, IntermediateObjectsLeft = left, Status = "cancelled", Error = null,
-                },
-                CancellationToken.None).ConfigureAwait(false);
+            var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
+            await WriteSummaryAsync(ArgoRun.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
             throw new OperationCanceledException($"run '{layout.RunId}' of job '{plan.Job}' was cancelled and its workflow deleted; resume it with its run id", null, cancellationToken);
         }
