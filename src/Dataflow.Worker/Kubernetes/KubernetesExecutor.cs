@@ -182,7 +182,7 @@ internal static class KubernetesExecutor
 
             for (var failed = status.Failed ?? 0; _failedPods < failed; _failedPods++)
             {
-                session.Counters.AttemptStarted(isRetry: true);
+                session.Counters.AttemptStarted(Plan.Stages[stage].Name, isRetry: true);
             }
 
             var fresh = ParseIndexes(status.CompletedIndexes).Where(_completed.Add).ToList();
@@ -233,7 +233,7 @@ internal static class KubernetesExecutor
                     $"task {ids[i]} of stage '{Plan.Stages[stage].Name}' has no commit record, though Job {_name} says its pod completed");
                 done[session.Graph.IndexOf(ids[i])] = true;
                 session.Progress.TaskStarted(stage);
-                session.Counters.AttemptStarted(isRetry: false);
+                session.Counters.AttemptStarted(Plan.Stages[stage].Name, isRetry: false);
                 await session.CommittedAsync(ids[i], marker, replayed: false, cancellationToken).ConfigureAwait(false);
             }
         }

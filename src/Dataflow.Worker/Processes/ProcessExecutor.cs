@@ -41,7 +41,7 @@ internal static class ProcessExecutor
                 async token =>
                 {
                     attempt++;
-                    session.Counters.AttemptStarted(isRetry: attempt > 1);
+                    session.Counters.AttemptStarted(session.Plan.Stages[id.Stage].Name, isRetry: attempt > 1);
                     var outcome = await RunWorkerAsync(processes, options, planUri, id, attempt, token).ConfigureAwait(false);
                     if (outcome.ExitCode != 0)
                     {
@@ -63,7 +63,7 @@ internal static class ProcessExecutor
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            session.Counters.TaskFailed();
+            session.Counters.TaskFailed(session.Plan.Stages[id.Stage].Name);
             session.Progress.TaskStopped(id.Stage);
             var plan = session.Plan;
             throw new TaskFailedException(plan.Job, id, plan.Stages[id.Stage].Name, plan.GetTask(id).Operator, attempt, ex);

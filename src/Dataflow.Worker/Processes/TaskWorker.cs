@@ -40,7 +40,7 @@ internal static class TaskWorker
             new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
             async (id, token) =>
             {
-                var counters = new RunCounters();
+                var counters = new RunCounters(plan.Job);
                 string status;
                 string? attemptId;
                 if (await lookup.FindAsync(id, token).ConfigureAwait(false) is { } existing)

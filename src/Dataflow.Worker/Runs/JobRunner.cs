@@ -149,7 +149,7 @@ public sealed class JobRunner
     private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
-        var counters = new RunCounters();
+        var counters = new RunCounters(job.Name);
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
         // or a queued task could start: their markers are about to join it.
@@ -206,6 +206,7 @@ public sealed class JobRunner
         // unfinished tasks still need stay, so a failed run can be resumed from its markers.
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+        counters.Collected(collector.Deleted);
         await AbortIncompleteUploadsAsync(layout).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
         var left = await SweepAsync(layout, session, collector, failure is RunLeaseException, succeeded).ConfigureAwait(false);

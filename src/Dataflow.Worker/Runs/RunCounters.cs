@@ -1,8 +1,11 @@
+using Dataflow.Execution.Diagnostics;
+
 namespace Dataflow.Execution.Runs;
 
-/// <summary>Counters of one run, updated from many tasks at once.</summary>
-internal sealed class RunCounters
+/// <summary>Counters of one run, updated from many tasks at once; each update is also published as a metric (<see cref="DataflowMetrics"/>).</summary>
+internal sealed class RunCounters(string job)
 {
+    private readonly KeyValuePair<string, object?> _job = new(DataflowMetrics.JobTag, job);
     private long _bytesRead;
     private long _bytesWritten;
     private int _attempts;
@@ -22,20 +25,52 @@ internal sealed class RunCounters
 
     public int Failed => Volatile.Read(ref _failed);
 
-    public void AddRead(long bytes) => Interlocked.Add(ref _bytesRead, bytes);
+    public void AddRead(long bytes)
+    {
+        Interlocked.Add(ref _bytesRead, bytes);
+        DataflowMetrics.BytesRead.Add(bytes, _job);
+    }
 
-    public void AddWritten(long bytes) => Interlocked.Add(ref _bytesWritten, bytes);
+    public void AddWritten(long bytes)
+    {
+        Interlocked.Add(ref _bytesWritten, bytes);
+        DataflowMetrics.BytesWritten.Add(bytes, _job);
+    }
 
-    public void AttemptStarted(bool isRetry)
+    public void AttemptStarted(string stage, bool isRetry)
     {
         Interlocked.Increment(ref _attempts);
+        DataflowMetrics.TasksStarted.Add(1, _job, Stage(stage));
         if (isRetry)
         {
             Interlocked.Increment(ref _retries);
+            DataflowMetrics.TasksRetried.Add(1, _job, Stage(stage));
         }
     }
 
-    public void TaskCommitted() => Interlocked.Increment(ref _tasksRun);
+    public void TaskCommitted(string stage)
+    {
+        Interlocked.Increment(ref _tasksRun);
+        DataflowMetrics.TasksCommitted.Add(1, _job, Stage(stage));
+    }
 
-    public void TaskFailed() => Interlocked.Increment(ref _failed);
+    public void TaskFailed(string stage)
+    {
+        Interlocked.Increment(ref _failed);
+        DataflowMetrics.TasksFailed.Add(1, _job, Stage(stage));
+    }
+
+    /// <summary>Records the duration of a successful attempt of a task of <paramref name="stage"/>.</summary>
+    public void AttemptSucceeded(string stage, TimeSpan duration) => DataflowMetrics.TaskDuration.Record(duration.TotalSeconds, _job, Stage(stage));
+
+    /// <summary>Records objects deleted by garbage collection.</summary>
+    public void Collected(int objects)
+    {
+        if (objects > 0)
+        {
+            DataflowMetrics.GcObjectsDeleted.Add(objects, _job);
+        }
+    }
+
+    private static KeyValuePair<string, object?> Stage(string stage) => new(DataflowMetrics.StageTag, stage);
 }

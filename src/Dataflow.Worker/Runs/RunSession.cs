@@ -159,7 +159,7 @@ internal sealed class RunSession
         // one that is skipped would keep its objects held, and so left behind).
         if (!replayed)
         {
-            _counters.TaskCommitted();
+            _counters.TaskCommitted(_plan.Stages[id.Stage].Name);
         }
 
         _progress.TaskCommitted(id.Stage, skipped: replayed);

@@ -92,7 +92,7 @@ internal sealed class TaskRunner
                 async token =>
                 {
                     attempt++;
-                    _counters.AttemptStarted(isRetry: attempt > FirstAttempt);
+                    _counters.AttemptStarted(_plan.Stages[id.Stage].Name, isRetry: attempt > FirstAttempt);
                     AttemptStarted?.Invoke(id, attempt);
                     return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
                 },
@@ -100,7 +100,7 @@ internal sealed class TaskRunner
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            _counters.TaskFailed();
+            _counters.TaskFailed(_plan.Stages[id.Stage].Name);
             throw new TaskFailedException(_job.Name, id, _plan.Stages[id.Stage].Name, task.Operator, attempt - FirstAttempt + 1, ex);
         }
     }
@@ -146,6 +146,7 @@ internal sealed class TaskRunner
 
             // The commit point: once the marker is stored, the attempt's outputs are the task's.
             await _commit(marker).ConfigureAwait(false);
+            _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
             return marker;
         }
         catch

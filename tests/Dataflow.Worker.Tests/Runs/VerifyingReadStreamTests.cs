@@ -25,7 +25,7 @@ public sealed class VerifyingReadStreamTests
     public async Task Read_MatchingLengthAndChecksum_DeliversTheBytesAndCountsThem()
     {
         var bytes = "hello world"u8.ToArray();
-        var counters = new RunCounters();
+        var counters = new RunCounters("test");
         await using var stream = new VerifyingReadStream(new MemoryStream(bytes), "'x'", bytes.Length, ChecksumOf(bytes), counters);
 
         Assert.Equal(bytes, await ReadAllAsync(stream));
@@ -35,7 +35,7 @@ public sealed class VerifyingReadStreamTests
     [Fact]
     public async Task Read_ShorterThanRecorded_ThrowsNamingTheInput()
     {
-        await using var stream = new VerifyingReadStream(new MemoryStream(new byte[3]), "'in/a.txt'", 4, null, new RunCounters());
+        await using var stream = new VerifyingReadStream(new MemoryStream(new byte[3]), "'in/a.txt'", 4, null, new RunCounters("test"));
 
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(stream));
 
@@ -46,7 +46,7 @@ public sealed class VerifyingReadStreamTests
     [Fact]
     public async Task Read_LongerThanRecorded_Throws()
     {
-        await using var stream = new VerifyingReadStream(new MemoryStream(new byte[5]), "'in/a.txt'", 4, null, new RunCounters());
+        await using var stream = new VerifyingReadStream(new MemoryStream(new byte[5]), "'in/a.txt'", 4, null, new RunCounters("test"));
 
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(stream));
 
@@ -59,7 +59,7 @@ public sealed class VerifyingReadStreamTests
         var bytes = "hello world"u8.ToArray();
         var checksum = ChecksumOf(bytes);
         bytes[3] ^= 1;
-        await using var stream = new VerifyingReadStream(new MemoryStream(bytes), "1/0:out", bytes.Length, checksum, new RunCounters());
+        await using var stream = new VerifyingReadStream(new MemoryStream(bytes), "1/0:out", bytes.Length, checksum, new RunCounters("test"));
 
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(stream));
 
@@ -73,7 +73,7 @@ public sealed class VerifyingReadStreamTests
         using var folder = new TempFolder();
         var store = ObjectStore.OpenFolder(folder.Path);
         await store.PutAsync("input/a.txt", "AB"u8.ToArray());
-        var input = StoreInput.ForJobInput(store, new RunCounters(), "input/a.txt", 1);
+        var input = StoreInput.ForJobInput(store, new RunCounters("test"), "input/a.txt", 1);
 
         await using var stream = await input.OpenReadAsync();
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(stream));
