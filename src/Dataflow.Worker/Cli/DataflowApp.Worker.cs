@@ -87,8 +87,7 @@ public sealed partial class DataflowApp
                         return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{index.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {(range.First == range.Last ? $"{range.First}" : $"{range.First}-{range.Last}")} is out of range"));
                     }
 
-                    var stored = await PlanStore.LoadTasksAsync(store, runId, stageIndex, range.First, range.Last, cancellationToken).ConfigureAwait(false)
-                        ?? throw new InvalidDataException($"the plan at '{address}' disappeared while it was read");
+                    var stored = await PlanStore.LoadTasksAsync(store, index, stageIndex, range.First, range.Last, cancellationToken).ConfigureAwait(false);
                     var (_, job) = DefineJobFromArguments(stored, [], console);
                     var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;

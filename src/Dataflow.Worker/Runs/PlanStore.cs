@@ -59,8 +59,9 @@ public static class PlanStore
             return null;
         }
 
+        // A whole plan stored before plans were split gives an index marked with its schema version 1.
         return Describe(layout.PlanKey, store, () => PlanSerializer.PeekSchemaVersion(bytes) == 1
-            ? PlanChunks.Index(PlanSerializer.Deserialize(bytes))
+            ? PlanChunks.Index(PlanSerializer.Deserialize(bytes)) with { SchemaVersion = 1 }
             : PlanSerializer.DeserializePart<PlanIndex>(bytes));
     }
 
@@ -110,24 +111,31 @@ public static class PlanStore
     /// <returns>The partial plan, or <see langword="null"/> when the store has no such run.</returns>
     /// <exception cref="InvalidDataException">What is stored is not a plan, or a chunk is missing or damaged.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The plan has no such stage or tasks; the message names the run and stage.</exception>
-    public static async Task<Plan?> LoadTasksAsync(IObjectStore store, string runId, int stage, int first, int last, CancellationToken cancellationToken = default)
+    public static async Task<Plan?> LoadTasksAsync(IObjectStore store, string runId, int stage, int first, int last, CancellationToken cancellationToken = default) =>
+        await LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false) is { } index
+            ? await LoadTasksAsync(store, index, stage, first, last, cancellationToken).ConfigureAwait(false)
+            : null;
+
+    /// <summary>
+    /// The plan of <paramref name="index"/> (read with <see cref="LoadIndexAsync"/>) with only tasks
+    /// <paramref name="first"/> to <paramref name="last"/> of stage <paramref name="stage"/> loaded: the index is not
+    /// read again.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A chunk is missing or damaged.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The plan has no such stage or tasks; the message names the run and stage.</exception>
+    public static async Task<Plan> LoadTasksAsync(IObjectStore store, PlanIndex index, int stage, int first, int last, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var layout = new RunLayout(runId);
-        if (await ReadAsync(store, layout.PlanKey, cancellationToken).ConfigureAwait(false) is not { } bytes)
-        {
-            return null;
-        }
-
-        if (PlanSerializer.PeekSchemaVersion(bytes) == 1)
-        {
-            var whole = Describe(layout.PlanKey, store, () => PlanSerializer.Deserialize(bytes));
-            CheckRange(PlanChunks.Index(whole), stage, first, last);
-            return whole;
-        }
-
-        var index = Describe(layout.PlanKey, store, () => PlanSerializer.DeserializePart<PlanIndex>(bytes));
+        ArgumentNullException.ThrowIfNull(index);
         CheckRange(index, stage, first, last);
+        var layout = new RunLayout(index.RunId);
+        if (index.SchemaVersion == 1)
+        {
+            // A whole plan stored by an earlier build has no chunks: it is read whole.
+            return await LoadAsync(store, index.RunId, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"the plan of run '{index.RunId}' disappeared from {store.Location} while it was read");
+        }
+
         var chunks = await Task.WhenAll(Enumerable.Range(first / index.ChunkSize, (last / index.ChunkSize) - (first / index.ChunkSize) + 1)
             .Select(c => ReadPartAsync<PlanChunk>(store, index, layout.PlanChunkKey(stage, c), cancellationToken))).ConfigureAwait(false);
         return PlanChunks.Partial(index, chunks);
