@@ -70,6 +70,12 @@ public sealed class RunLayout
     /// <summary>The key of the run's summary.</summary>
     public string SummaryKey { get; }
 
+    /// <summary>The key of the run's report, as JSON (<see cref="RunReport"/>).</summary>
+    public string ReportKey => Root + "report.json";
+
+    /// <summary>The key of the run's report, as a self-contained HTML page.</summary>
+    public string ReportHtmlKey => Root + "report.html";
+
     /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
     public string OutputKey(TaskId task, string attemptId, string output) => $"{DataPrefix}{TaskPath(task)}.{attemptId}.{output}";
 

@@ -13,6 +13,32 @@ public static class RunRecords
     public static byte[] Serialize(RunSummary summary, bool indented = false) =>
         JsonSerializer.SerializeToUtf8Bytes(summary, indented ? RunJsonContext.Indented.RunSummary : RunJsonContext.Default.RunSummary);
 
+    /// <summary>The report as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
+    public static byte[] Serialize(RunReport report, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(report, indented ? RunJsonContext.Indented.RunReport : RunJsonContext.Default.RunReport);
+
+    /// <summary>Reads a run report.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a run report of a version this library reads.</exception>
+    public static RunReport DeserializeReport(ReadOnlySpan<byte> utf8Json)
+    {
+        RunReport? report;
+        try
+        {
+            report = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.RunReport);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a run report: {ex.Message}", ex);
+        }
+
+        if (report is null || report.SchemaVersion is < 1 or > RunReport.CurrentSchemaVersion)
+        {
+            throw new InvalidDataException($"the run report has schema version {report?.SchemaVersion}; this Dataflow reads version {RunReport.CurrentSchemaVersion}");
+        }
+
+        return report;
+    }
+
     /// <summary>Reads a commit record stored under <paramref name="key"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a commit record of a version this library reads.</exception>
     public static CommitRecord DeserializeCommitRecord(ReadOnlySpan<byte> utf8Json, string key)
@@ -67,6 +93,7 @@ public static class RunRecords
     RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(CommitRecord))]
 [JsonSerializable(typeof(RunSummary))]
+[JsonSerializable(typeof(RunReport))]
 internal sealed partial class RunJsonContext : JsonSerializerContext
 {
     private static RunJsonContext? s_indented;
