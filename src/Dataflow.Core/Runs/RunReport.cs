@@ -35,6 +35,9 @@ public sealed record RunReport
     /// <summary>Every attempt the run started, in the order they started.</summary>
     public required IReadOnlyList<AttemptReport> Attempts { get; init; }
 
+    /// <summary>Attempts left out of <see cref="Attempts"/> to keep the report small (a run of very many tasks); the stage totals count them.</summary>
+    public int AttemptsOmitted { get; init; }
+
     /// <summary>The run's phases (listing, planning, running, publishing, cleaning up), in order.</summary>
     public required IReadOnlyList<PhaseReport> Phases { get; init; }
 }

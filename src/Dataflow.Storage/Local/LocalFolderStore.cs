@@ -56,6 +56,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("list", Kind, prefix);
         ObjectKey.ValidatePrefix(prefix);
         if (prefix.StartsWith(TempFolderName + "/", StringComparison.Ordinal))
         {
@@ -77,6 +78,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
     public ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("head", Kind, key);
         var path = PathOfObject(key);
         cancellationToken.ThrowIfCancellationRequested();
         var file = new FileInfo(path);
@@ -85,6 +87,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
     public ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("open_read", Kind, key);
         var path = PathOfObject(key);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
@@ -116,6 +119,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
     public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("open_write", Kind, key);
         var path = PathOfObject(key);
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<ObjectWriteStream>(new LocalWriteStream(this, key, path));
@@ -127,6 +131,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
         // Every key is validated before anything is deleted: a batch with an invalid key deletes nothing.
         var targets = keys.Select(key => (Key: key, Path: PathOfObject(key))).ToList();
+        using var span = ObjectStoreTracing.Start("delete", Kind, targets.Count == 0 ? "" : targets[0].Key, targets.Count);
         var deleted = 0;
         foreach (var (key, path) in targets)
         {
@@ -153,6 +158,7 @@ internal sealed class LocalFolderStore : IObjectStore
     {
         var destination = PathOfObject(destinationKey);
         ArgumentNullException.ThrowIfNull(sources);
+        using var span = ObjectStoreTracing.Start("compose", Kind, destinationKey, sources.Count);
         var paths = new string[sources.Count];
         for (var i = 0; i < sources.Count; i++)
         {
@@ -200,6 +206,7 @@ internal sealed class LocalFolderStore : IObjectStore
 
     public ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("move", Kind, destinationKey);
         var source = PathOfObject(sourceKey);
         var destination = PathOfObject(destinationKey);
         cancellationToken.ThrowIfCancellationRequested();
@@ -219,6 +226,8 @@ internal sealed class LocalFolderStore : IObjectStore
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private const string Kind = "folder";
 
     /// <summary>A new temporary file for an object being written.</summary>
     internal FileStream CreateTempFile(out string path)

@@ -13,6 +13,7 @@ internal sealed partial class S3ObjectStore
     {
         ValidateKey(destinationKey);
         ArgumentNullException.ThrowIfNull(sources);
+        using var span = ObjectStoreTracing.Start("compose", Kind, destinationKey, sources.Count);
         foreach (var source in sources)
         {
             source.Validate();

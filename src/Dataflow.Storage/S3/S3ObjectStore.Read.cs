@@ -9,6 +9,7 @@ internal sealed partial class S3ObjectStore
 {
     public async ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("open_read", Kind, key);
         ValidateKey(key);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)

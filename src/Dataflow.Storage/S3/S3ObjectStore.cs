@@ -95,8 +95,11 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    private const string Kind = "s3";
+
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("list", Kind, prefix);
         ObjectKey.ValidatePrefix(prefix);
         string? continuation = null;
         do
@@ -119,6 +122,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public async ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("head", Kind, key);
         ValidateKey(key);
         try
         {
@@ -136,6 +140,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
 
     public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
     {
+        using var span = ObjectStoreTracing.Start("open_write", Kind, key);
         ValidateKey(key);
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<ObjectWriteStream>(new S3WriteStream(this, key));
@@ -146,6 +151,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
         ArgumentNullException.ThrowIfNull(keys);
         var all = keys.Distinct(StringComparer.Ordinal).ToList();
         all.ForEach(key => ValidateKey(key));
+        using var span = ObjectStoreTracing.Start("delete", Kind, all.Count == 0 ? "" : all[0], all.Count);
         for (var start = 0; start < all.Count; start += 1000)
         {
             var batch = all.GetRange(start, Math.Min(1000, all.Count - start));
@@ -167,6 +173,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
     {
         ValidateKey(sourceKey);
         ValidateKey(destinationKey);
+        using var span = ObjectStoreTracing.Start("move", Kind, destinationKey);
         var source = await HeadAsync(sourceKey, cancellationToken).ConfigureAwait(false)
             ?? throw new ObjectNotFoundException(Location, sourceKey);
         if (string.Equals(sourceKey, destinationKey, StringComparison.Ordinal))

@@ -17,7 +17,7 @@ public sealed partial class DataflowApp
     private Command CreateResumeCommand(AppConsole console)
     {
         var runId = RunIdArgument("The run to resume.", required: true);
-        AppOption[] driverOptions = [_store, _s3Profile, _s3PartSize, _executor, _gc, _concurrency, _attempts, _taskTimeout, _progress, _json, _verbose, .. ClusterOptions()];
+        AppOption[] driverOptions = [_store, _s3Profile, _s3PartSize, _executor, _gc, _concurrency, _attempts, _taskTimeout, _progress, _json, _verbose, .. TelemetryOptions(), .. ClusterOptions()];
         return CreateStoreCommand(
             "resume",
             "Resume a run whose driver stopped (killed, crashed, cancelled or failed): tasks that committed are not run again, the rest are, and the output is what an uninterrupted run makes. The job is defined again from the arguments stored with the run.",

@@ -8,6 +8,8 @@ using Dataflow.Plans;
 using Dataflow.Runs;
 using Dataflow.Storage;
 
+using Microsoft.Extensions.Logging;
+
 namespace Dataflow.Execution.Cli;
 
 /// <summary>The <c>worker</c> command: what the process executor (and a pod) runs.</summary>
@@ -22,7 +24,7 @@ public sealed partial class DataflowApp
         var shardSize = new AppOption<int?>("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
         var shard = new AppOption<int?>("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
         var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
-        AppOption[] own = [plan, stage, task, tasks, shardSize, shard, concurrency, _s3Profile, _s3PartSize, _verbose];
+        AppOption[] own = [plan, stage, task, tasks, shardSize, shard, concurrency, _s3Profile, _s3PartSize, _verbose, .. WorkerTelemetryOptions()];
         var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
         var options = AddOptions(command, own);
 
@@ -30,6 +32,7 @@ public sealed partial class DataflowApp
         {
             var context = new RunContext(Name, parse, options, console);
             var verbose = context.Get(_verbose);
+            using var telemetry = StartTelemetry(context);
             if (context.Get(plan) is not { } address)
             {
                 return Usage(console, "worker needs --plan");
@@ -91,9 +94,11 @@ public sealed partial class DataflowApp
                     var (_, job) = DefineJobFromArguments(stored, [], console);
                     var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
+                    using var span = TaskWorker.StartSpan(stored, stageIndex, range, attempt);
                     var succeeded = await TaskWorker.RunAsync(
                         store, stored, job, ids, context.Get(concurrency), attempt, console.Out,
                         message => context.Info($"worker: error: {message}"),
+                        telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"),
                         cancellationToken).ConfigureAwait(false);
                     return succeeded ? ExitCodes.Success : ExitCodes.Failure;
                 }

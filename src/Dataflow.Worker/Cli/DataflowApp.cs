@@ -210,7 +210,7 @@ public sealed partial class DataflowApp
     }
 
     private IEnumerable<AppOption> AllOptions() =>
-        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _executor, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(ClusterOptions()).Concat(_programOptions);
+        new AppOption[] { _store, _s3Profile, _s3PartSize, _input, _output, _overwrite, _executor, _gc, _concurrency, _attempts, _taskTimeout, _runId, _progress, _json, _verbose }.Concat(TelemetryOptions()).Concat(ClusterOptions()).Concat(_programOptions);
 
     private void AddRunCommand(Command command, AppConsole console)
     {
@@ -276,11 +276,13 @@ public sealed partial class DataflowApp
             return Usage(console, ex.Message);
         }
 
+        using var telemetry = StartTelemetry(context);
         JobRunnerOptions options;
         try
         {
             options = new JobRunnerOptions
             {
+                LoggerFactory = telemetry.LoggerFactory,
                 Concurrency = context.Concurrency,
                 MaxAttempts = context.Get(_attempts),
                 TaskTimeout = context.Get(_taskTimeout),
@@ -292,7 +294,7 @@ public sealed partial class DataflowApp
                     ? new ProcessExecutorOptions
                     {
                         Command = WorkerCommand ?? ProcessExecutorOptions.CurrentProgram(),
-                        ExtraArguments = context.GivenArguments([_s3Profile, _s3PartSize, _verbose]),
+                        ExtraArguments = context.GivenArguments([_s3Profile, _s3PartSize, _verbose, .. WorkerTelemetryOptions()]),
                     }
                     : null,
             };
@@ -409,7 +411,7 @@ public sealed partial class DataflowApp
         catch (JobFailedException ex)
         {
             context.Info($"error: {(context.Get(_verbose) ? ex.InnerException?.ToString() : ex.Message)}");
-            Report(context, ex.Summary, verification: null);
+            Report(context, ex.Summary, verification: null, await runner.ReportExistsAsync(ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false));
             context.Info($"what committed is kept: '{Name} resume {ex.Summary.RunId} --store {context.Store.Location}' runs the rest, '{Name} gc {ex.Summary.RunId} --store {context.Store.Location}' deletes it");
             return ExitCodes.Failure;
         }
@@ -417,11 +419,11 @@ public sealed partial class DataflowApp
         var verification = _verify is null ? null : await _verify(context, result, cancellationToken).ConfigureAwait(false);
         var summary = result.Summary with { Verified = verification?.Verified ?? false };
         await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
-        Report(context, summary, verification);
+        Report(context, summary, verification, await runner.ReportExistsAsync(summary.RunId, cancellationToken).ConfigureAwait(false));
         return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
     }
 
-    private void Report(RunContext context, RunSummary summary, Verification? verification)
+    private void Report(RunContext context, RunSummary summary, Verification? verification, bool reportStored)
     {
         var i = CultureInfo.InvariantCulture;
         context.Info(string.Create(i, $"run {summary.RunId} {summary.Status} in {summary.WallMs} ms: {summary.Tasks} tasks in {summary.Stages} stages ({summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.Attempts} attempts, {summary.Retries} retries, {summary.Failed} failed); read {ByteSize.Format(summary.BytesRead)}, wrote {ByteSize.Format(summary.BytesWritten)}"));
@@ -436,6 +438,11 @@ public sealed partial class DataflowApp
         }
 
         context.Info(string.Create(i, $"intermediate objects left: {summary.IntermediateObjectsLeft}; run records under {new RunLayout(summary.RunId).Root}"));
+        if (reportStored)
+        {
+            context.Info($"report {context.Store.GetUri(new RunLayout(summary.RunId).ReportHtmlKey)}");
+        }
+
         if (context.Get(_json))
         {
             context.Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(RunRecords.Serialize(summary)));

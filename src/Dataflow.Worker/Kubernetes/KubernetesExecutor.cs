@@ -232,10 +232,31 @@ internal static class KubernetesExecutor
                 var marker = markers[i] ?? throw new InvalidOperationException(
                     $"task {ids[i]} of stage '{Plan.Stages[stage].Name}' has no commit record, though Job {_name} says its pod completed");
                 done[session.Graph.IndexOf(ids[i])] = true;
+                Record(ids[i], marker);
                 session.Progress.TaskStarted(stage);
                 session.Counters.AttemptStarted(Plan.Stages[stage].Name, isRetry: false);
                 await session.CommittedAsync(ids[i], marker, replayed: false, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// Adds a task that committed in a pod to the run report: its bar is the attempt's time as the marker states it
+        /// (on the pod's clock), on the row of its pod's completion index.
+        /// </summary>
+        private void Record(TaskId id, CommitMarker marker)
+        {
+            var recorder = session.Telemetry.Recorder;
+            var end = (marker.CommittedAt - recorder.StartedAt).TotalMilliseconds;
+            recorder.Attempt(new AttemptReport
+            {
+                Stage = id.Stage,
+                Task = id.Index,
+                Attempt = marker.Attempt,
+                Row = recorder.Row(string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
+                StartMs = end - marker.DurationMs,
+                EndMs = end,
+                Outcome = AttemptOutcomes.Committed,
+            });
         }
 
         private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)

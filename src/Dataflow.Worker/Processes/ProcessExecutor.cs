@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using Dataflow.Execution.Diagnostics;
 using Dataflow.Execution.Local;
+using Dataflow.Execution.Reports;
 using Dataflow.Execution.Runs;
 using Dataflow.Plans;
 using Dataflow.Runs;
+using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace Dataflow.Execution.Processes;
@@ -14,7 +17,7 @@ namespace Dataflow.Execution.Processes;
 /// or times out is retried (a new process, a new attempt id); after a worker exits 0 its commit record is read
 /// from the store and the driver goes on from it.
 /// </summary>
-internal static class ProcessExecutor
+internal static partial class ProcessExecutor
 {
     private const int StderrLines = 40;
 
@@ -22,17 +25,20 @@ internal static class ProcessExecutor
     {
         var layout = new RunLayout(session.Plan.RunId);
         var pipeline = TaskRunner.BuildPipeline(options, timeout: false);
+        var slots = new SlotPool(session.Telemetry.Recorder.Rows("worker", options.Concurrency));
         return DagScheduler.RunAsync(
             session.Graph,
             done,
             options.Concurrency,
-            (index, token) => RunTaskAsync(session, processes, options, pipeline, planUri, layout, session.Graph.IdOf(index), token),
+            (index, token) => RunTaskAsync(session, processes, options, pipeline, planUri, layout, slots, session.Graph.IdOf(index), token),
             cancellationToken);
     }
 
-    private static async ValueTask RunTaskAsync(RunSession session, ProcessExecutorOptions processes, JobRunnerOptions options, ResiliencePipeline<CommitMarker> pipeline, string planUri, RunLayout layout, TaskId id, CancellationToken cancellationToken)
+    private static async ValueTask RunTaskAsync(RunSession session, ProcessExecutorOptions processes, JobRunnerOptions options, ResiliencePipeline<CommitMarker> pipeline, string planUri, RunLayout layout, SlotPool slots, TaskId id, CancellationToken cancellationToken)
     {
         var attempt = 0;
+        var stage = session.Plan.Stages[id.Stage].Name;
+        var recorder = session.Telemetry.Recorder;
         session.Progress.TaskStarted(id.Stage);
         CommitMarker marker;
         try
@@ -41,38 +47,80 @@ internal static class ProcessExecutor
                 async token =>
                 {
                     attempt++;
-                    session.Counters.AttemptStarted(session.Plan.Stages[id.Stage].Name, isRetry: attempt > 1);
-                    var outcome = await RunWorkerAsync(processes, options, planUri, id, attempt, token).ConfigureAwait(false);
-                    if (outcome.ExitCode != 0)
+                    session.Counters.AttemptStarted(stage, isRetry: attempt > 1);
+                    using var span = session.Telemetry.Spans?.StartTask(id, attempt);
+                    var row = slots.Take();
+                    var start = recorder.Now;
+                    WorkerOutcome? outcome = null;
+                    try
                     {
-                        // A usage error (a plan this program cannot run) will not get better by trying again.
-                        throw new WorkerProcessException(outcome.Describe(), permanent: outcome.ExitCode == 2);
-                    }
+                        outcome = await RunWorkerAsync(processes, options, planUri, id, attempt, span, token).ConfigureAwait(false);
+                        if (outcome.ExitCode != 0)
+                        {
+                            // A usage error (a plan this program cannot run) will not get better by trying again.
+                            throw new WorkerProcessException(outcome.Describe(), permanent: outcome.ExitCode == 2);
+                        }
 
-                    var committed = await CommitIndex.FindAsync(session.Store, layout, id, token).ConfigureAwait(false)
-                        ?? throw new WorkerProcessException("the worker exited 0 but left no commit record");
-                    if (outcome.Report is { } report)
+                        var committed = await CommitIndex.FindAsync(session.Store, layout, id, token).ConfigureAwait(false)
+                            ?? throw new WorkerProcessException("the worker exited 0 but left no commit record");
+                        if (outcome.Report is { } report)
+                        {
+                            session.Counters.AddRead(report.BytesRead);
+                            session.Counters.AddWritten(report.BytesWritten);
+                        }
+
+                        Record(recorder, id, attempt, row, start, AttemptOutcomes.Committed, outcome, error: null);
+                        return committed;
+                    }
+                    catch (Exception ex)
                     {
-                        session.Counters.AddRead(report.BytesRead);
-                        session.Counters.AddWritten(report.BytesWritten);
-                    }
+                        var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
+                        Record(recorder, id, attempt, row, start, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, outcome, cancelled ? null : ex.Message);
+                        if (!cancelled)
+                        {
+                            DataflowTracing.Fail(span, ex);
+                            Log.AttemptFailed(session.Telemetry.Logger, stage, id.ToString(), attempt, ex.Message, ex);
+                        }
 
-                    return committed;
+                        throw;
+                    }
+                    finally
+                    {
+                        slots.Return(row);
+                    }
                 },
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            session.Counters.TaskFailed(session.Plan.Stages[id.Stage].Name);
+            session.Counters.TaskFailed(stage);
             session.Progress.TaskStopped(id.Stage);
+            recorder.TaskFailed(id.Stage);
             var plan = session.Plan;
-            throw new TaskFailedException(plan.Job, id, plan.Stages[id.Stage].Name, plan.GetTask(id).Operator, attempt, ex);
+            var failed = new TaskFailedException(plan.Job, id, stage, plan.GetTask(id).Operator, attempt, ex);
+            Log.TaskFailed(session.Telemetry.Logger, stage, id.ToString(), failed.Message, ex);
+            throw failed;
         }
 
         await session.CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<WorkerOutcome> RunWorkerAsync(ProcessExecutorOptions processes, JobRunnerOptions options, string planUri, TaskId id, int attempt, CancellationToken cancellationToken)
+    private static void Record(RunRecorder recorder, TaskId id, int attempt, int row, double start, string outcome, WorkerOutcome? worker, string? error) =>
+        recorder.Attempt(new AttemptReport
+        {
+            Stage = id.Stage,
+            Task = id.Index,
+            Attempt = attempt,
+            Row = row,
+            StartMs = start,
+            EndMs = recorder.Now,
+            Outcome = outcome,
+            BytesRead = worker?.Report?.BytesRead ?? 0,
+            BytesWritten = worker?.Report?.BytesWritten ?? 0,
+            Error = error,
+        });
+
+    private static async Task<WorkerOutcome> RunWorkerAsync(ProcessExecutorOptions processes, JobRunnerOptions options, string planUri, TaskId id, int attempt, Activity? span, CancellationToken cancellationToken)
     {
         var info = new ProcessStartInfo(processes.Command[0])
         {
@@ -102,6 +150,12 @@ internal static class ProcessExecutor
         }
 
         info.Environment[WorkerEnvironment.Attempt] = Text(attempt);
+        if (span is not null)
+        {
+            // W3C trace context, so that the worker's spans join this task's span.
+            info.Environment[WorkerEnvironment.TraceParent] = span.Id;
+        }
+
         info.Environment.Remove(WorkerEnvironment.CompletionIndex);
 
         using var process = new Process { StartInfo = info };
@@ -173,6 +227,15 @@ internal static class ProcessExecutor
         return new WorkerOutcome(killed is null ? process.ExitCode : -1, report, tail, killed);
     }
 
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Worker for task {Task} of stage {Stage}, attempt {Attempt}, failed: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, string stage, string task, int attempt, string error, Exception exception);
+
+        [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Task {Task} of stage {Stage} failed: {Error}")]
+        public static partial void TaskFailed(ILogger logger, string stage, string task, string error, Exception exception);
+    }
+
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private sealed record WorkerOutcome(int ExitCode, WorkerReport? Report, string[] Stderr, string? Problem)
@@ -203,6 +266,9 @@ public static class WorkerEnvironment
 {
     /// <summary>The attempt number the driver gives a worker (1 for the first).</summary>
     public const string Attempt = "DATAFLOW_ATTEMPT";
+
+    /// <summary>The W3C <c>traceparent</c> of the span a worker's spans belong to (set by a traced driver).</summary>
+    public const string TraceParent = "TRACEPARENT";
 
     /// <summary>The task index of an indexed Kubernetes Job's pod, used when no <c>--task</c> is given.</summary>
     public const string CompletionIndex = "JOB_COMPLETION_INDEX";

@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Dataflow.Execution.Diagnostics;
 using Dataflow.Execution.Runs;
 using Dataflow.Jobs;
 using Dataflow.Plans;
 using Dataflow.Runs;
 using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Execution.Processes;
 
@@ -17,6 +20,28 @@ internal static class TaskWorker
     /// <summary>What a worker reports on stdout for each task: one JSON line the driver reads back.</summary>
     public const string ReportPrefix = "dataflow-task ";
 
+    /// <summary>
+    /// Starts the span of this worker's tasks: a child of the driver's task span when the driver passed its trace
+    /// context (<see cref="WorkerEnvironment.TraceParent"/>), so that the storage calls of a worker process join the
+    /// run's trace.
+    /// </summary>
+    public static Activity? StartSpan(Plan plan, int stage, (int First, int Last) tasks, int attempt)
+    {
+        if (!DataflowTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.TraceParent), null, out var parent);
+        var span = DataflowTracing.Source.StartActivity("dataflow.worker", ActivityKind.Internal, parent);
+        span?.SetTag(DataflowTracing.RunTag, plan.RunId);
+        span?.SetTag(DataflowMetrics.JobTag, plan.Job);
+        span?.SetTag(DataflowMetrics.StageTag, plan.Stages[stage].Name);
+        span?.SetTag("dataflow.tasks", tasks.First == tasks.Last ? tasks.First.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{tasks.First}-{tasks.Last}"));
+        span?.SetTag(DataflowTracing.AttemptTag, attempt);
+        return span;
+    }
+
     /// <summary>Runs <paramref name="tasks"/> of <paramref name="plan"/>, at most <paramref name="concurrency"/> at once.</summary>
     /// <returns>True when every task is committed (now or before); false when one failed (the failure is written to <paramref name="error"/>).</returns>
     public static async Task<bool> RunAsync(
@@ -28,6 +53,7 @@ internal static class TaskWorker
         int attempt,
         TextWriter output,
         Action<string> error,
+        ILogger logger,
         CancellationToken cancellationToken)
     {
         var layout = new RunLayout(plan.RunId);
@@ -60,6 +86,7 @@ internal static class TaskWorker
                         (keys, ct) => DiscardAsync(store, layout, keys))
                     {
                         FirstAttempt = attempt,
+                        Logger = logger,
                     };
                     try
                     {

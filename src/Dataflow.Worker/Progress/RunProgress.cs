@@ -26,7 +26,14 @@ public sealed class RunProgress
 
     internal void Start(string runId) => _runId = runId;
 
-    internal void SetPhase(string phase) => _phase = phase;
+    /// <summary>Called with each new phase (the run report's recorder listens here).</summary>
+    internal Action<string>? PhaseChanged { get; set; }
+
+    internal void SetPhase(string phase)
+    {
+        _phase = phase;
+        PhaseChanged?.Invoke(phase);
+    }
 
     internal void SetPlan(Plan plan) =>
         _stages = plan.Stages.Select(s => new StageProgress(s.Name, s.Tasks.Count)).ToArray();

@@ -1,13 +1,18 @@
+using System.Diagnostics;
+using System.Text;
+using Dataflow.Execution.Diagnostics;
 using Dataflow.Execution.Kubernetes;
 using Dataflow.Execution.Local;
 using Dataflow.Execution.Processes;
 using Dataflow.Execution.Progress;
+using Dataflow.Execution.Reports;
 using Dataflow.Jobs;
 using Dataflow.Planning;
 using Dataflow.Plans;
 using Dataflow.Runs;
 using Dataflow.Storage;
 using Dataflow.Storage.Gc;
+using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Execution.Runs;
 
@@ -22,10 +27,11 @@ namespace Dataflow.Execution.Runs;
 /// Console.WriteLine($"{result.Summary.Tasks} tasks in {result.Summary.WallMs} ms");
 /// </code>
 /// </example>
-public sealed class JobRunner
+public sealed partial class JobRunner
 {
     private readonly IObjectStore _store;
     private readonly JobRunnerOptions _options;
+    private readonly ILogger _logger;
 
     /// <summary>Creates a runner for <paramref name="store"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
@@ -35,6 +41,7 @@ public sealed class JobRunner
         _store = store;
         _options = options ?? new JobRunnerOptions();
         _options.Validate();
+        _logger = _options.LoggerFactory.CreateLogger("Dataflow.Run");
     }
 
     /// <summary>Runs <paramref name="job"/> once, as a new run.</summary>
@@ -53,18 +60,31 @@ public sealed class JobRunner
         var started = time.GetTimestamp();
         progress ??= new RunProgress();
         var layout = new RunLayout(_options.RunId ?? RunLayout.NewRunId(time));
+        var recorder = new RunRecorder(time);
+        progress.PhaseChanged = recorder.Phase;
         progress.Start(layout.RunId);
-
-        var plan = await CreatePlanAsync(job, layout, progress, cancellationToken).ConfigureAwait(false);
-        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+        using var span = DataflowTracing.StartRun("run", job.Name, layout.RunId);
+        using var scope = _logger.BeginScope(new RunScope(layout.RunId, job.Name));
+        Log.RunStarting(_logger, job.Name, layout.RunId, _store.Location);
+        try
         {
-            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
-        }
+            var plan = await CreatePlanAsync(job, layout, progress, cancellationToken).ConfigureAwait(false);
+            if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+            {
+                await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+            }
 
-        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
-        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, cancellationToken).ConfigureAwait(false);
+            await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
+            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await ExecuteAsync(job, plan, layout, new Dictionary<TaskId, CommitMarker>(), lease, progress, started, recorder, span, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            DataflowTracing.Fail(span, ex);
+            Log.RunFailed(_logger, ex.Message, ex);
+            throw;
+        }
     }
 
     /// <summary>
@@ -121,24 +141,37 @@ public sealed class JobRunner
         var started = time.GetTimestamp();
         progress ??= new RunProgress();
         var layout = new RunLayout(runId);
+        var recorder = new RunRecorder(time);
+        progress.PhaseChanged = recorder.Phase;
         progress.Start(layout.RunId);
-
-        var plan = await LoadPlanAsync(_store, runId, cancellationToken).ConfigureAwait(false)
-            ?? throw new JobDefinitionException(job.Name, $"run '{runId}' does not exist in {_store.Location} (no plan at '{layout.PlanKey}')");
-        if (!string.Equals(plan.Job, job.Name, StringComparison.Ordinal))
+        using var span = DataflowTracing.StartRun("resume", job.Name, layout.RunId);
+        using var scope = _logger.BeginScope(new RunScope(layout.RunId, job.Name));
+        Log.RunResuming(_logger, job.Name, layout.RunId, _store.Location);
+        try
         {
-            throw new JobDefinitionException(job.Name, $"run '{runId}' is a run of job '{plan.Job}', not of this job");
-        }
+            var plan = await LoadPlanAsync(_store, runId, cancellationToken).ConfigureAwait(false)
+                ?? throw new JobDefinitionException(job.Name, $"run '{runId}' does not exist in {_store.Location} (no plan at '{layout.PlanKey}')");
+            if (!string.Equals(plan.Job, job.Name, StringComparison.Ordinal))
+            {
+                throw new JobDefinitionException(job.Name, $"run '{runId}' is a run of job '{plan.Job}', not of this job");
+            }
 
-        if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+            if (_options.Cluster is { Executor: ClusterExecutor.Argo } argo)
+            {
+                // The workflow's pods skip what committed; its publish step and exit handler take the lease when they run.
+                return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
+            var committed = await CommitIndex.LoadAllAsync(_store, layout, cancellationToken).ConfigureAwait(false);
+            return await ExecuteAsync(job, plan, layout, committed, lease, progress, started, recorder, span, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The workflow's pods skip what committed; its publish step and exit handler take the lease when they run.
-            return await RunOnArgoAsync(plan, layout, argo, progress, cancellationToken).ConfigureAwait(false);
+            DataflowTracing.Fail(span, ex);
+            Log.RunFailed(_logger, ex.Message, ex);
+            throw;
         }
-
-        await using var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false);
-        var committed = await CommitIndex.LoadAllAsync(_store, layout, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(job, plan, layout, committed, lease, progress, started, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The plan of run <paramref name="runId"/>, or <see langword="null"/> when the store holds no such run.</summary>
@@ -146,16 +179,21 @@ public sealed class JobRunner
     public static Task<Plan?> LoadPlanAsync(IObjectStore store, string runId, CancellationToken cancellationToken = default) =>
         PlanStore.LoadAsync(store, runId, cancellationToken);
 
-    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, CancellationToken cancellationToken)
+    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
     {
         var time = _options.TimeProvider;
         var counters = new RunCounters(job.Name);
+        recorder.SetPlan(plan);
+        recorder.Executor = _options.Cluster is not null ? "kubernetes" : _options.Processes is not null ? "process" : "local";
+        using var spans = DataflowTracing.Source.HasListeners() ? new StageSpans(plan, span) : null;
+        var telemetry = new RunTelemetry(recorder, spans, _logger);
+        Log.Planned(_logger, plan.Stages.Count, plan.TaskCount, recorder.Executor);
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
         // or a queued task could start: their markers are about to join it.
         var load = new SchedulerLoad();
         var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time);
-        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress);
+        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry);
         progress.SetPlan(plan);
 
         Exception? failure = null;
@@ -238,6 +276,7 @@ public sealed class JobRunner
             if (failure is not RunLeaseException)
             {
                 await WriteSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
+                await WriteReportAsync(recorder.Build(summary)).ConfigureAwait(false);
             }
         }
         catch (Exception) when (!succeeded)
@@ -246,6 +285,15 @@ public sealed class JobRunner
         }
 
         progress.SetPhase(RunPhases.Done);
+        span?.SetTag("dataflow.status", summary.Status);
+        span?.SetTag("dataflow.tasks", summary.Tasks);
+        span?.SetTag("dataflow.tasks_run", summary.TasksRun);
+        if (failure is not null)
+        {
+            DataflowTracing.Fail(span, failure);
+        }
+
+        Log.RunEnded(_logger, summary.Status, summary.TasksRun, summary.TasksSkipped, summary.Retries, summary.WallMs);
 
         if (cancelled)
         {
@@ -311,12 +359,58 @@ public sealed class JobRunner
         return null;
     }
 
-    /// <summary>Stores <paramref name="summary"/> as its run's <c>summary.json</c>, replacing what is there (e.g. to record that the output was verified).</summary>
+    /// <summary>
+    /// Stores the run report as <c>report.json</c> and <c>report.html</c> in the run's folder (unless turned off).
+    /// Best effort: a report that cannot be stored is logged, and fails no run.
+    /// </summary>
+    private async Task WriteReportAsync(RunReport report)
+    {
+        if (!_options.Report)
+        {
+            return;
+        }
+
+        var layout = new RunLayout(report.Summary.RunId);
+        try
+        {
+            await _store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), CancellationToken.None).ConfigureAwait(false);
+            await _store.PutAsync(layout.ReportHtmlKey, Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex)
+        {
+            Log.ReportNotStored(_logger, ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="summary"/> as its run's <c>summary.json</c>, replacing what is there (e.g. to record that
+    /// the output was verified); the run report, when there is one, gets the new summary too.
+    /// </summary>
     public async Task WriteSummaryAsync(RunSummary summary, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        await _store.PutAsync(new RunLayout(summary.RunId).SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
+        var layout = new RunLayout(summary.RunId);
+        await _store.PutAsync(layout.SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
+        if (_options.Report && await ReportExistsAsync(summary.RunId, cancellationToken).ConfigureAwait(false))
+        {
+            RunReport report;
+            try
+            {
+                report = RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(layout.ReportKey, cancellationToken).ConfigureAwait(false));
+            }
+            catch (InvalidDataException ex)
+            {
+                Log.ReportNotStored(_logger, ex.Message, ex);
+                return;
+            }
+
+            await WriteReportAsync(report with { Summary = summary }).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>Whether run <paramref name="runId"/> has a stored report (<c>report.html</c> and <c>report.json</c>).</summary>
+    public async Task<bool> ReportExistsAsync(string runId, CancellationToken cancellationToken = default) =>
+        await _store.ExistsAsync(new RunLayout(runId).ReportKey, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Aborts the multipart uploads of the run that never completed (a writer that died, an abort that failed), found
@@ -440,5 +534,49 @@ public sealed class JobRunner
         }
 
         return keys;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Starting a run of job {Job} ({RunId}) in {Store}")]
+        public static partial void RunStarting(ILogger logger, string job, string runId, string store);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Resuming run {RunId} of job {Job} in {Store}")]
+        public static partial void RunResuming(ILogger logger, string job, string runId, string store);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Planned {Stages} stages, {Tasks} tasks, on the {Executor} executor")]
+        public static partial void Planned(ILogger logger, int stages, int tasks, string executor);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Run {Status}: {TasksRun} tasks run, {TasksSkipped} skipped, {Retries} retries, {WallMs} ms")]
+        public static partial void RunEnded(ILogger logger, string status, int tasksRun, int tasksSkipped, int retries, long wallMs);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "The run failed: {Error}")]
+        public static partial void RunFailed(ILogger logger, string error, Exception exception);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "The run report could not be stored: {Error}")]
+        public static partial void ReportNotStored(ILogger logger, string error, Exception exception);
+    }
+
+    /// <summary>The logging scope of a run: its id and job, as structured properties.</summary>
+    private sealed class RunScope(string runId, string job) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 2;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("RunId", runId),
+            1 => new("Job", job),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+            yield return this[1];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"run {runId} of {job}";
     }
 }

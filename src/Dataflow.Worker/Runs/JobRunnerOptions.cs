@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Dataflow.Execution.Processes;
 using Dataflow.Storage.Gc;
 
@@ -48,6 +50,19 @@ public sealed class JobRunnerOptions
     /// </summary>
     public Kubernetes.KubernetesExecutorOptions? Cluster { get; init; }
 
+    /// <summary>
+    /// Where the run logs (category <c>Dataflow.Run</c>): its start and end at Information, each stage's end at
+    /// Debug, failed attempts at Warning and tasks that failed for good at Error, with the run id, job, stage and
+    /// task in scope. Default: no logging.
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// Write the run report (<c>report.json</c> and <c>report.html</c> in the run's folder) at the end of every run,
+    /// failed and cancelled ones included. Default <see langword="true"/>.
+    /// </summary>
+    public bool Report { get; init; } = true;
+
     /// <summary>A copy of these options that runs on <paramref name="cluster"/>.</summary>
     public JobRunnerOptions WithCluster(Kubernetes.KubernetesExecutorOptions cluster) => new()
     {
@@ -60,6 +75,8 @@ public sealed class JobRunnerOptions
         RunId = RunId,
         TimeProvider = TimeProvider,
         Arguments = Arguments,
+        LoggerFactory = LoggerFactory,
+        Report = Report,
         Cluster = cluster,
     };
 

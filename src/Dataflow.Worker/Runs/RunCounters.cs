@@ -6,6 +6,7 @@ namespace Dataflow.Execution.Runs;
 internal sealed class RunCounters(string job)
 {
     private readonly KeyValuePair<string, object?> _job = new(DataflowMetrics.JobTag, job);
+    private RunCounters? _run;
     private long _bytesRead;
     private long _bytesWritten;
     private int _attempts;
@@ -25,16 +26,44 @@ internal sealed class RunCounters(string job)
 
     public int Failed => Volatile.Read(ref _failed);
 
+    /// <summary>
+    /// Counters of one attempt: the bytes it reads and writes count here and in this run's counters (which publish
+    /// them as metrics), so that the run report can say what each attempt moved.
+    /// </summary>
+    public RunCounters ForAttempt() => new(job) { _run = this };
+
     public void AddRead(long bytes)
     {
         Interlocked.Add(ref _bytesRead, bytes);
-        DataflowMetrics.BytesRead.Add(bytes, _job);
+        if (_run is { } run)
+        {
+            run.AddRead(bytes);
+        }
+        else
+        {
+            DataflowMetrics.BytesRead.Add(bytes, _job);
+        }
     }
 
     public void AddWritten(long bytes)
     {
         Interlocked.Add(ref _bytesWritten, bytes);
-        DataflowMetrics.BytesWritten.Add(bytes, _job);
+        if (_run is { } run)
+        {
+            run.AddWritten(bytes);
+        }
+        else
+        {
+            DataflowMetrics.BytesWritten.Add(bytes, _job);
+        }
+    }
+
+    /// <summary>Counts bytes a store composed server-side: read and written, and composed.</summary>
+    public void AddComposed(long bytes)
+    {
+        AddRead(bytes);
+        AddWritten(bytes);
+        DataflowMetrics.BytesComposed.Add(bytes, _job);
     }
 
     public void AttemptStarted(string stage, bool isRetry)

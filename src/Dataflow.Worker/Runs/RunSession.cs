@@ -1,5 +1,7 @@
 using System.Runtime.ExceptionServices;
+using Dataflow.Execution.Diagnostics;
 using Dataflow.Execution.Local;
+using Dataflow.Execution.Reports;
 using Dataflow.Execution.Progress;
 using Dataflow.Jobs;
 using Dataflow.Plans;
@@ -25,8 +27,9 @@ internal sealed class RunSession
     private readonly int[] _consumersLeft;
     private readonly (TaskId Task, string Output)[][] _consumes;
 
-    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress)
+    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress, RunTelemetry telemetry)
     {
+        Telemetry = telemetry;
         _plan = plan;
         _store = store;
         _counters = counters;
@@ -75,10 +78,17 @@ internal sealed class RunSession
                 }
             },
             Slots = new SemaphoreSlim(options.Concurrency, options.Concurrency),
+            SlotRows = options.Processes is null && options.Cluster is null ? new SlotPool(telemetry.Recorder.Rows("slot", options.Concurrency)) : null,
+            Recorder = telemetry.Recorder,
+            Spans = telemetry.Spans,
+            Logger = telemetry.Logger,
         };
     }
 
     public DagGraph Graph { get; }
+
+    /// <summary>The run's report recorder, stage spans and logger.</summary>
+    public RunTelemetry Telemetry { get; }
 
     public TaskRunner Runner { get; }
 
@@ -118,6 +128,7 @@ internal sealed class RunSession
 
             done[Graph.IndexOf(id)] = true;
             await CommittedAsync(id, marker, replayed: true, cancellationToken).ConfigureAwait(false);
+            Telemetry.Recorder.TaskSkipped(id.Stage);
             TasksReplayed++;
         }
 
@@ -132,9 +143,14 @@ internal sealed class RunSession
         {
             marker = await Runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
             _progress.TaskStopped(id.Stage);
+            if (ex is TaskFailedException)
+            {
+                Telemetry.Spans?.TaskDone(id.Stage);
+            }
+
             throw;
         }
 
@@ -163,6 +179,7 @@ internal sealed class RunSession
         }
 
         _progress.TaskCommitted(id.Stage, skipped: replayed);
+        Telemetry.Spans?.TaskDone(id.Stage);
         ExceptionDispatchInfo? cancelled = null;
         foreach (var output in marker.Outputs)
         {
@@ -250,3 +267,9 @@ internal sealed class RunSession
 
     private static string Holder(TaskId task, string output) => $"{task}:{output}";
 }
+
+/// <summary>What a run records besides its counters: the report, its spans (when traced) and its log.</summary>
+/// <param name="Recorder">The run report's recorder.</param>
+/// <param name="Spans">The stage spans, or <see langword="null"/> when nothing listens for spans.</param>
+/// <param name="Logger">The run's logger.</param>
+internal sealed record RunTelemetry(RunRecorder Recorder, StageSpans? Spans, Microsoft.Extensions.Logging.ILogger Logger);

@@ -142,8 +142,7 @@ internal sealed class TaskContext : ObjectTaskContext
         }
 
         var info = await _store.ComposeAsync(key, segments, cancellationToken).ConfigureAwait(false);
-        _counters.AddRead(info.Size);
-        _counters.AddWritten(info.Size);
+        _counters.AddComposed(info.Size);
         Record(new CommittedOutput { Name = name, Size = info.Size, Key = key });
     }
 

@@ -1,7 +1,11 @@
+using Dataflow.Execution.Diagnostics;
+using Dataflow.Execution.Reports;
 using Dataflow.Jobs;
 using Dataflow.Plans;
 using Dataflow.Runs;
 using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -12,7 +16,7 @@ namespace Dataflow.Execution.Runs;
 /// Runs tasks of one plan in this process: resolves a task's inputs, runs its operator under the retry and timeout
 /// policy, and commits the attempt by writing its marker last. A failed attempt's outputs are discarded.
 /// </summary>
-internal sealed class TaskRunner
+internal sealed partial class TaskRunner
 {
     private readonly Job _job;
     private readonly Plan _plan;
@@ -79,20 +83,34 @@ internal sealed class TaskRunner
     /// <summary>The number of the first attempt this runner makes (a worker process told it is a retry starts higher).</summary>
     public int FirstAttempt { get; init; } = 1;
 
+    /// <summary>Where each attempt is recorded for the run report, if set.</summary>
+    public RunRecorder? Recorder { get; init; }
+
+    /// <summary>Numbers the slots (timeline rows) attempts run on, if set; used with <see cref="Slots"/>.</summary>
+    public SlotPool? SlotRows { get; init; }
+
+    /// <summary>The run's stage spans, if the run is traced (task spans are their children).</summary>
+    public StageSpans? Spans { get; init; }
+
+    /// <summary>Where failed attempts and retries are logged.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
     /// <exception cref="TaskFailedException">Every attempt failed.</exception>
     /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
     public async ValueTask<CommitMarker> RunAsync(TaskId id, CancellationToken cancellationToken)
     {
         var task = _plan.GetTask(id);
+        var stage = _plan.Stages[id.Stage].Name;
         var attempt = FirstAttempt - 1;
+        using var scope = Logger.BeginScope(new TaskScope(stage, id));
         try
         {
             return await _pipeline.ExecuteAsync(
                 async token =>
                 {
                     attempt++;
-                    _counters.AttemptStarted(_plan.Stages[id.Stage].Name, isRetry: attempt > FirstAttempt);
+                    _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
                     AttemptStarted?.Invoke(id, attempt);
                     return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
                 },
@@ -100,23 +118,31 @@ internal sealed class TaskRunner
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            _counters.TaskFailed(_plan.Stages[id.Stage].Name);
-            throw new TaskFailedException(_job.Name, id, _plan.Stages[id.Stage].Name, task.Operator, attempt - FirstAttempt + 1, ex);
+            _counters.TaskFailed(stage);
+            Recorder?.TaskFailed(id.Stage);
+            var failed = new TaskFailedException(_job.Name, id, stage, task.Operator, attempt - FirstAttempt + 1, ex);
+            Log.TaskFailed(Logger, failed.Message, ex);
+            throw failed;
         }
     }
 
     private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var op = _job.ResolveOperator(task.Operator);
-        var attemptId = RunLayout.NewAttemptId(attempt);
-        var (inputs, consumed) = await ResolveInputsAsync(task, cancellationToken).ConfigureAwait(false);
-        var context = new TaskContext(
-            _job.Name, id, attempt, attemptId, inputs, task.Outputs,
-            _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
-            _store, _layout, _counters);
+        using var span = Spans?.StartTask(id, attempt);
+        var counters = _counters.ForAttempt();
+        var row = SlotRows?.FirstRow ?? 0;
+        var (startMs, endMs) = (double.NaN, double.NaN);
+        TaskContext? context = null;
         try
         {
+            var op = _job.ResolveOperator(task.Operator);
+            var attemptId = RunLayout.NewAttemptId(attempt);
+            var (inputs, consumed) = await ResolveInputsAsync(task, counters, cancellationToken).ConfigureAwait(false);
+            context = new TaskContext(
+                _job.Name, id, attempt, attemptId, inputs, task.Outputs,
+                _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
+                _store, _layout, counters);
             IReadOnlyList<CommittedOutput> outputs;
             if (Slots is { } slots)
             {
@@ -125,11 +151,17 @@ internal sealed class TaskRunner
 
             try
             {
+                row = SlotRows?.Take() ?? row;
+                startMs = Recorder?.Now ?? 0;
                 await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
                 outputs = await context.CompleteAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
+                // The slot is given up before the commit (see Slots), so the attempt's bar ends here too: bars of
+                // one slot never overlap.
+                endMs = Recorder?.Now ?? 0;
+                SlotRows?.Return(row);
                 Slots?.Release();
             }
 
@@ -147,17 +179,55 @@ internal sealed class TaskRunner
             // The commit point: once the marker is stored, the attempt's outputs are the task's.
             await _commit(marker).ConfigureAwait(false);
             _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
+            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null);
             return marker;
         }
-        catch
+        catch (Exception ex)
         {
-            await context.AbortAsync().ConfigureAwait(false);
-            await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
+            if (context is not null)
+            {
+                await context.AbortAsync().ConfigureAwait(false);
+                await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message);
+            if (!cancelled)
+            {
+                DataflowTracing.Fail(span, ex);
+                Log.AttemptFailed(Logger, attempt, ex.Message, ex);
+            }
+
             throw;
         }
     }
 
-    private async ValueTask<(StoreInput[] Inputs, ConsumedArtifact[] Consumed)> ResolveInputsAsync(PlanTask task, CancellationToken cancellationToken)
+    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error)
+    {
+        if (Recorder is not { } recorder)
+        {
+            return;
+        }
+
+        // An attempt that failed before it had a slot (its inputs could not be resolved) is a point in time.
+        var now = recorder.Now;
+        startMs = double.IsNaN(startMs) ? now : startMs;
+        recorder.Attempt(new AttemptReport
+        {
+            Stage = id.Stage,
+            Task = id.Index,
+            Attempt = attempt,
+            Row = row,
+            StartMs = startMs,
+            EndMs = double.IsNaN(endMs) ? now : endMs,
+            Outcome = outcome,
+            BytesRead = counters.BytesRead,
+            BytesWritten = counters.BytesWritten,
+            Error = error,
+        });
+    }
+
+    private async ValueTask<(StoreInput[] Inputs, ConsumedArtifact[] Consumed)> ResolveInputsAsync(PlanTask task, RunCounters counters, CancellationToken cancellationToken)
     {
         var inputs = new StoreInput[task.Inputs.Count];
         var consumed = new List<ConsumedArtifact>();
@@ -166,17 +236,17 @@ internal sealed class TaskRunner
             var input = task.Inputs[i];
             if (input is { Key: { } key, Offset: { } offset, Length: { } length })
             {
-                inputs[i] = StoreInput.ForJobInputRange(_store, _counters, key, offset, length, _inputSizes[key]);
+                inputs[i] = StoreInput.ForJobInputRange(_store, counters, key, offset, length, _inputSizes[key]);
             }
             else if (input.Key is { } wholeKey)
             {
-                inputs[i] = StoreInput.ForJobInput(_store, _counters, wholeKey, _inputSizes[wholeKey]);
+                inputs[i] = StoreInput.ForJobInput(_store, counters, wholeKey, _inputSizes[wholeKey]);
             }
             else
             {
                 var producer = input.Task!.Value;
                 var marker = await _committed(producer, cancellationToken).ConfigureAwait(false);
-                inputs[i] = StoreInput.ForCommitted(_store, _counters, $"{producer}:{input.Output}", marker.GetOutput(input.Output!));
+                inputs[i] = StoreInput.ForCommitted(_store, counters, $"{producer}:{input.Output}", marker.GetOutput(input.Output!));
                 consumed.Add(new ConsumedArtifact(producer, input.Output!, marker.AttemptId));
             }
         }
@@ -219,5 +289,37 @@ internal sealed class TaskRunner
         }
 
         return builder.Build();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Attempt {Attempt} failed: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, int attempt, string error, Exception exception);
+
+        [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "{Error}")]
+        public static partial void TaskFailed(ILogger logger, string error, Exception exception);
+    }
+
+    /// <summary>The logging scope of a task: its stage and task id, as structured properties.</summary>
+    private sealed class TaskScope(string stage, TaskId task) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 2;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("Stage", stage),
+            1 => new("Task", task.ToString()),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+            yield return this[1];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"stage {stage}, task {task}";
     }
 }
