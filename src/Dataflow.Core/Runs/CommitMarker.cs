@@ -30,6 +30,12 @@ public sealed record CommitMarker
     /// <summary>How long the attempt ran, in milliseconds.</summary>
     public required long DurationMs { get; init; }
 
+    /// <summary>
+    /// The worker that ran the attempt: the host name of a worker process (a pod's name on Kubernetes);
+    /// <see langword="null"/> when the driver ran it in its own process. The run report's timeline rows.
+    /// </summary>
+    public string? Worker { get; init; }
+
     /// <summary>The attempt's outputs.</summary>
     public required IReadOnlyList<CommittedOutput> Outputs { get; init; }
 

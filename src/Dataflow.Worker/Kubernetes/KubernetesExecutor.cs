@@ -252,7 +252,7 @@ internal static class KubernetesExecutor
                 Stage = id.Stage,
                 Task = id.Index,
                 Attempt = marker.Attempt,
-                Row = recorder.Row(string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
+                Row = recorder.Row(marker.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
                 StartMs = end - marker.DurationMs,
                 EndMs = end,
                 Outcome = AttemptOutcomes.Committed,

@@ -42,6 +42,10 @@ internal static class TaskWorker
         return span;
     }
 
+    /// <summary>This worker's name for its commit markers: the host name (a pod's name, which Kubernetes also puts in <c>HOSTNAME</c>).</summary>
+    private static string WorkerName() =>
+        Environment.GetEnvironmentVariable("HOSTNAME") is { Length: > 0 } host ? host : Environment.MachineName;
+
     /// <summary>Runs <paramref name="tasks"/> of <paramref name="plan"/>, at most <paramref name="concurrency"/> at once.</summary>
     /// <returns>True when every task is committed (now or before); false when one failed (the failure is written to <paramref name="error"/>).</returns>
     public static async Task<bool> RunAsync(
@@ -87,6 +91,7 @@ internal static class TaskWorker
                     {
                         FirstAttempt = attempt,
                         Logger = logger,
+                        WorkerName = WorkerName(),
                     };
                     try
                     {

@@ -40,6 +40,10 @@ internal sealed class RunRecorder
         _maxAttempts = maxAttempts;
     }
 
+    /// <summary>A recorder of a run that started at <paramref name="startedAt"/>, to report it from its records afterwards.</summary>
+    private RunRecorder(DateTimeOffset startedAt)
+        : this(TimeProvider.System) => StartedAt = startedAt;
+
     /// <summary>When the run started: time 0 of the report.</summary>
     public DateTimeOffset StartedAt { get; }
 
@@ -50,11 +54,39 @@ internal sealed class RunRecorder
     public double Now => _time.GetElapsedTime(_origin).TotalMilliseconds;
 
     /// <summary>Sets the plan whose stages the totals are kept for.</summary>
-    public void SetPlan(Plan plan)
+    public void SetPlan(Plan plan) => SetStages(plan.Stages.Select(s => new PlanStageIndex(s.Name, s.Tasks.Count)));
+
+    /// <summary>
+    /// The report of a run whose tasks ran without a driver (an Argo Workflow), from its commit records: one committed
+    /// attempt per task, timed as its marker says, on the row of the worker (pod) that ran it.
+    /// </summary>
+    public static RunReport FromCommits(PlanIndex plan, IEnumerable<CommitMarker> markers, RunSummary summary, string executor)
+    {
+        var recorder = new RunRecorder(plan.CreatedAt) { Executor = executor };
+        recorder.SetStages(plan.Stages);
+        foreach (var marker in markers.OrderBy(m => m.CommittedAt.UtcTicks - (m.DurationMs * TimeSpan.TicksPerMillisecond)))
+        {
+            var end = (marker.CommittedAt - plan.CreatedAt).TotalMilliseconds;
+            recorder.Attempt(new AttemptReport
+            {
+                Stage = marker.Task.Stage,
+                Task = marker.Task.Index,
+                Attempt = marker.Attempt,
+                Row = recorder.Row(marker.Worker ?? $"stage {plan.Stages[marker.Task.Stage].Name}"),
+                StartMs = end - marker.DurationMs,
+                EndMs = end,
+                Outcome = AttemptOutcomes.Committed,
+            });
+        }
+
+        return recorder.Build(summary);
+    }
+
+    private void SetStages(IEnumerable<PlanStageIndex> stages)
     {
         lock (_gate)
         {
-            _stages = plan.Stages.Select(s => new StageTotals(s.Name, s.Tasks.Count)).ToArray();
+            _stages = stages.Select(s => new StageTotals(s.Name, s.Tasks)).ToArray();
         }
     }
 

@@ -1,3 +1,4 @@
+using Dataflow.Execution.Reports;
 using Dataflow.Plans;
 using Dataflow.Runs;
 using Dataflow.Storage;
@@ -84,6 +85,10 @@ internal static class RunSteps
             Error = succeeded ? null : failure ?? "the workflow failed",
         };
         await store.PutAsync(layout.SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
+        var markers = await CommitIndex.LoadAllAsync(store, layout, cancellationToken).ConfigureAwait(false);
+        var report = RunRecorder.FromCommits(index, markers.Values, summary, "argo");
+        await store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(layout.ReportHtmlKey, System.Text.Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), cancellationToken).ConfigureAwait(false);
         return summary;
     }
 

@@ -80,6 +80,9 @@ internal sealed partial class TaskRunner
     /// </summary>
     public SemaphoreSlim? Slots { get; init; }
 
+    /// <summary>The name this runner's commit markers give as their worker (see <see cref="CommitMarker.Worker"/>); none by default.</summary>
+    public string? WorkerName { get; init; }
+
     /// <summary>The number of the first attempt this runner makes (a worker process told it is a retry starts higher).</summary>
     public int FirstAttempt { get; init; } = 1;
 
@@ -170,6 +173,7 @@ internal sealed partial class TaskRunner
                 Task = id,
                 AttemptId = attemptId,
                 Attempt = attempt,
+                Worker = WorkerName,
                 CommittedAt = _time.GetUtcNow(),
                 DurationMs = (long)_time.GetElapsedTime(started).TotalMilliseconds,
                 Outputs = outputs,

@@ -59,6 +59,15 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Pods of 32 tasks: 8, 4, 2 and six stages of 1 = 20 worker pods; a Workflow adds its publish step and exit handler.
         Assert.Equal(executor == "argo" ? 22 : 20, _cluster.Server.Pods.Count);
+
+        // The run report (by the driver, or by the Workflow's exit handler from the commit records): every task once,
+        // on the row of the pod that ran it.
+        var report = Dataflow.Runs.RunRecords.DeserializeReport(await File.ReadAllBytesAsync(Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "report.json")));
+        Assert.Equal(executor, report.Executor);
+        Assert.Equal(511, report.Attempts.Select(a => (a.Stage, a.Task)).Distinct().Count());
+        Assert.All(report.Attempts, a => Assert.Equal(Dataflow.Runs.AttemptOutcomes.Committed, a.Outcome));
+        Assert.Equal(20, report.Rows.Count);
+        Assert.All(report.Rows, row => Assert.Contains(row, _cluster.Server.Pods.Select(p => p.Name)));
         Report(executor, "merge-files seed cascade (folder store on a volume claim)");
         if (executor == "argo")
         {
