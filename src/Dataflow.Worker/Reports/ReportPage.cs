@@ -8,7 +8,7 @@ namespace Dataflow.Execution.Reports;
 internal sealed class ReportPage
 {
     public const double LabelWidth = 150;
-    public const double PlotWidth = 1150;
+    public const double PlotWidth = 1110;
     public const double RightPad = 24;
     public const double SvgWidth = LabelWidth + PlotWidth + RightPad;
     public const double MinBarWidth = 2;
@@ -22,6 +22,7 @@ internal sealed class ReportPage
     private const string FailedColour = "#c62828";
     private const string CancelledColour = "#c4c4c4";
     private const int TitleErrorChars = 400;
+    private const int PhaseTones = 5;
 
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
@@ -116,7 +117,8 @@ internal sealed class ReportPage
         var statusClass = status is "succeeded" or "failed" or "cancelled" ? status : "other";
         _html.Append("<header>\n<div class=\"kicker\">Dataflow run report</div>\n<h1><span id=\"job\">").AppendEscaped(summary.Job)
             .Append("</span> <span id=\"status\" class=\"status status-").Append(statusClass).Append("\">").AppendEscaped(status)
-            .Append("</span></h1>\n<div class=\"sub\">run <code id=\"run-id\">").AppendEscaped(summary.RunId).Append("</code>");
+            .Append("</span></h1>\n<div class=\"sub\">run <code id=\"run-id\">").AppendEscaped(summary.RunId).Append("</code> \u00b7 started ")
+            .Append(_report.StartedAt.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", s_inv));
         if (summary.Verified)
         {
             _html.Append(" \u00b7 <span class=\"verified\">output verified</span>");
@@ -139,7 +141,6 @@ internal sealed class ReportPage
         Fact("Read", ReportText.Bytes(summary.BytesRead));
         Fact("Written", ReportText.Bytes(summary.BytesWritten));
         Fact("Executor", _report.Executor);
-        Fact("Started", _report.StartedAt.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", s_inv), "UTC");
         _html.Append("</dl>\n<div class=\"output\">Output <code id=\"output\">").AppendEscaped(summary.Output ?? "none published").Append("</code>");
         if (summary.IntermediateObjectsLeft > 0)
         {
@@ -225,7 +226,7 @@ internal sealed class ReportPage
             var width = Math.Max(MinBarWidth, X(phase.EndMs) - x);
             _html.Append("<g class=\"phase\" data-phase=\"").AppendEscaped(phase.Name).Append("\"><rect x=\"").Append(ReportText.Px(x))
                 .Append("\" y=\"").Append(ReportText.Px(PhaseTop)).Append("\" width=\"").Append(ReportText.Px(width))
-                .Append("\" height=\"").Append(ReportText.Px(PhaseHeight)).Append("\" class=\"phase-").Append((index++ % 2).ToString(s_inv))
+                .Append("\" height=\"").Append(ReportText.Px(PhaseHeight)).Append("\" class=\"phase-").Append((index++ % PhaseTones).ToString(s_inv))
                 .Append("\"><title>").AppendEscaped(phase.Name).Append(": ").Append(ReportText.Duration(phase.EndMs - phase.StartMs))
                 .Append(" (").Append(ReportText.Duration(phase.StartMs)).Append(" \u2192 ").Append(ReportText.Duration(phase.EndMs)).Append(")</title></rect>");
             // Only a name that fits (at about 6.5 px a character) is written inside its segment.
@@ -244,7 +245,7 @@ internal sealed class ReportPage
             _html.Append("<line class=\"tick\" x1=\"").Append(ReportText.Px(x)).Append("\" x2=\"").Append(ReportText.Px(x))
                 .Append("\" y1=\"").Append(ReportText.Px(TickTop)).Append("\" y2=\"").Append(ReportText.Px(TickTop + 5))
                 .Append("\"/><text class=\"tick-label\" x=\"").Append(ReportText.Px(x)).Append("\" y=\"").Append(ReportText.Px(TickTop + 17))
-                .Append("\" text-anchor=\"").Append(t == 0 ? "start" : "middle").Append("\">").Append(ReportText.Tick(t, _tickStep)).Append("</text>\n");
+                .Append("\" text-anchor=\"").Append(t == 0 ? "start" : x > LabelWidth + PlotWidth - 12 ? "end" : "middle").Append("\">").Append(ReportText.Tick(t, _tickStep)).Append("</text>\n");
         }
 
         _html.Append("<line class=\"axis-line\" x1=\"").Append(ReportText.Px(LabelWidth)).Append("\" x2=\"").Append(ReportText.Px(LabelWidth + PlotWidth))
@@ -278,7 +279,8 @@ internal sealed class ReportPage
             var name = _laneNames[lane];
             if (name.Length > 20)
             {
-                _html.Append("<title>").AppendEscaped(name).Append("</title>").AppendEscaped(name[..19]).Append('\u2026');
+                // Pod names share their job's prefix and differ at the end: the middle is what can go.
+                _html.Append("<title>").AppendEscaped(name).Append("</title>").AppendEscaped(name[..7]).Append('\u2026').AppendEscaped(name[^12..]);
             }
             else
             {
@@ -368,7 +370,7 @@ internal sealed class ReportPage
         var index = 0;
         foreach (var phase in _report.Phases)
         {
-            _html.Append("<li><i class=\"phase-").Append((index++ % 2).ToString(s_inv)).Append("\"></i>").AppendEscaped(phase.Name).Append(" <b>")
+            _html.Append("<li><i class=\"phase-").Append((index++ % PhaseTones).ToString(s_inv)).Append("\"></i>").AppendEscaped(phase.Name).Append(" <b>")
                 .Append(ReportText.Duration(phase.EndMs - phase.StartMs)).Append("</b></li>");
         }
 
@@ -479,8 +481,11 @@ internal sealed class ReportPage
         .lanes { max-height: 560px; overflow-y: auto; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); width: max-content; }
         .lane-label { fill: #3e4c59; }
         .lane-0 { fill: #fafbfc; } .lane-1 { fill: #f1f3f6; }
-        .phase-0 { fill: #dbe4ef; } .phases i.phase-0 { background: #dbe4ef; }
-        .phase-1 { fill: #b9c9dd; } .phases i.phase-1 { background: #b9c9dd; }
+        .phase-0 { fill: #cfd8dc; } .phases i.phase-0 { background: #cfd8dc; }
+        .phase-1 { fill: #bbdefb; } .phases i.phase-1 { background: #bbdefb; }
+        .phase-2 { fill: #c8e6c9; } .phases i.phase-2 { background: #c8e6c9; }
+        .phase-3 { fill: #ffe0b2; } .phases i.phase-3 { background: #ffe0b2; }
+        .phase-4 { fill: #e1bee7; } .phases i.phase-4 { background: #e1bee7; }
         .phase text { fill: #30404f; font-size: 11px; }
         .tick, .axis-line { stroke: #9aa5b1; }
         .tick-label { fill: var(--muted); }
