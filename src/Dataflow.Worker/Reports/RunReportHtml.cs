@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Dataflow.Runs;
 
 namespace Dataflow.Execution.Reports;
