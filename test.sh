@@ -2,7 +2,8 @@
 # Runs every test of the solution. First installs and starts what the tests need: a real S3 server on loopback
 # (OpenStack Swift with s3api, from Debian 12's packages: installing them needs root), on its own ports and data
 # folder, stopped again when the tests end. Set DATAFLOW_TEST_S3_ENDPOINT (and the _ACCESS_KEY, _SECRET_KEY and
-# _STORAGE_DOMAIN variables) to use a server of your own instead.
+# _STORAGE_DOMAIN variables) to use a server of your own instead. Also installs Debian's Chromium, which opens the
+# HTML run reports headless (scripts/chromium.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +11,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET SDK (10.0.100 or newer) is needed: https://dotnet.microsoft.com/download" >&2
   exit 1
 fi
+
+scripts/chromium.sh install
 
 if [ -z "${DATAFLOW_TEST_S3_ENDPOINT:-}" ]; then
   scripts/s3-test-server.sh install
