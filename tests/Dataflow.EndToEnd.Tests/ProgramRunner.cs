@@ -9,6 +9,20 @@ internal static class ProgramRunner
 {
     public static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// The path of an example program's build (without <c>.dll</c>: its apphost), in the example's own output folder
+    /// of this configuration. Not the copy next to the tests: this test project runs on the ASP.NET Core shared
+    /// framework (the loopback API server), so the build leaves out of its folder the packages that framework also
+    /// has (Microsoft.Extensions.Logging), which the programs, running on .NET alone, load from their folder.
+    /// </summary>
+    public static string ProgramPath(string program)
+    {
+        var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (tests.Name, tests.Parent!.Name);
+        var path = Path.Combine(Kubernetes.ClusterFixture.RepositoryRoot(), "examples", program, "bin", configuration, framework, program);
+        return File.Exists(path + ".dll") ? path : throw new InvalidOperationException($"{path}.dll is missing: build the solution first");
+    }
+
     public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -17,7 +31,7 @@ internal static class ProgramRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
+        info.ArgumentList.Add(ProgramPath(program) + ".dll");
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -34,8 +34,8 @@ internal sealed class ClusterFixture : IAsyncDisposable
         };
         foreach (var program in new[] { "merge-files", "word-count" })
         {
-            // The apphost next to the tests, as /app/<program> in the image built by deploy/Dockerfile.
-            options.Commands[$"/app/{program}"] = [Path.Combine(AppContext.BaseDirectory, program)];
+            // The program's apphost, as /app/<program> in the image built by deploy/Dockerfile.
+            options.Commands[$"/app/{program}"] = [ProgramRunner.ProgramPath(program)];
         }
 
         if (storeSecret is not null)
