@@ -12,7 +12,7 @@ namespace Dataflow.Execution.Cli;
 /// <summary>The logging, tracing and metrics options of a program, and what they start.</summary>
 public sealed partial class DataflowApp
 {
-    private readonly AppOption<LogLevel> _logLevel = new("--log-level", "Log messages at this level and above on stderr: trace, debug, information, warning, error, critical or none. Runs log their start and end at information, failed attempts at warning.", LogLevel.Warning, "LEVEL", ParseLogLevel, null);
+    private readonly AppOption<LogLevel> _logLevel = new("--log-level", "Log messages at this level and above on stderr: trace, debug, information, warning, error, critical or none (the default: the program's own lines say what happened). Runs log their start and end at information, failed attempts at warning, tasks that failed for good at error.", LogLevel.None, "LEVEL", ParseLogLevel, null);
     private readonly AppOption<LogFormat> _logFormat = new("--log-format", "How log messages are written: text (one line each, with the run, stage and task in scope) or json (one JSON object per line).", LogFormat.Text, "text|json", ParseEnum<LogFormat>, null);
     private readonly AppOption<Uri?> _otlpEndpoint = new("--otlp-endpoint", "Export spans (run, stage, task, storage call) and metrics with OpenTelemetry's OTLP exporter (HTTP/protobuf) to this collector, e.g. http://localhost:4318. Worker processes export theirs too, under the driver's task spans.", null, "URL", ParseHttpUri, null);
     private readonly AppOption<int?> _prometheusPort = new("--prometheus-port", "Serve the metrics for Prometheus at http://localhost:PORT/metrics while the program runs.", null, "PORT", text => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture), v => v is null or (>= 1 and <= 65535) ? null : "must be between 1 and 65535");
@@ -33,14 +33,17 @@ public sealed partial class DataflowApp
     /// <summary>The telemetry options a driver passes on to its worker processes.</summary>
     private AppOption[] WorkerTelemetryOptions() => [_logLevel, _logFormat, _otlpEndpoint];
 
-    /// <summary>Starts what the telemetry options ask for; disposing it flushes and stops the exporters.</summary>
-    private Telemetry StartTelemetry(RunContext context) =>
+    /// <summary>
+    /// Starts what the telemetry options ask for; disposing it flushes and stops the exporters. A worker's command
+    /// has no <c>--prometheus-port</c> (its workers would all want the same port).
+    /// </summary>
+    private Telemetry StartTelemetry(RunContext context, bool worker = false) =>
         Telemetry.Start(
             Name,
             context.Get(_logLevel),
             context.Get(_logFormat),
             context.Get(_otlpEndpoint),
-            context.Get(_prometheusPort));
+            worker ? null : context.Get(_prometheusPort));
 
     private static LogLevel ParseLogLevel(string text) =>
         string.Equals(text, "info", StringComparison.OrdinalIgnoreCase) ? LogLevel.Information : ParseEnum<LogLevel>(text);

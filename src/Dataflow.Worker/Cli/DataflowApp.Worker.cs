@@ -32,7 +32,7 @@ public sealed partial class DataflowApp
         {
             var context = new RunContext(Name, parse, options, console);
             var verbose = context.Get(_verbose);
-            using var telemetry = StartTelemetry(context);
+            using var telemetry = StartTelemetry(context, worker: true);
             if (context.Get(plan) is not { } address)
             {
                 return Usage(console, "worker needs --plan");

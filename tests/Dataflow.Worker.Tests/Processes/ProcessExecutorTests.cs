@@ -90,6 +90,17 @@ public sealed class ProcessExecutorTests : IDisposable
         Assert.Contains("fails on purpose", failure.Message, StringComparison.Ordinal);
         Assert.Equal(new TaskId(0, 1), Assert.IsType<TaskFailedException>(failure.InnerException).Task);
 
+        // The failed run's report: its workers are the timeline's rows; 0/1 failed, 0/0 was stopped with the run.
+        var report = RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(_layout.ReportKey));
+        Assert.Equal("process", report.Executor);
+        Assert.Equal(["worker 1", "worker 2"], report.Rows);
+        var failed = Assert.Single(report.Attempts, a => a is { Stage: 0, Task: 1 });
+        Assert.Equal(AttemptOutcomes.Failed, failed.Outcome);
+        Assert.Contains("fails on purpose", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(AttemptOutcomes.Cancelled, Assert.Single(report.Attempts, a => a is { Stage: 0, Task: 0 }).Outcome);
+        Assert.NotEqual(failed.Row, report.Attempts.Single(a => a is { Stage: 0, Task: 0 }).Row);
+        Assert.Equal(1, report.Stages[0].Failed);
+
         // Task 0/0 committed, though its driver never heard of it: a resume replays its marker, so its output must stay.
         Assert.Equal(attemptId, (await CommitIndex.FindAsync(_store, _layout, task, CancellationToken.None))?.AttemptId);
         Assert.True(await _store.ExistsAsync(dataKey), "the committed output of a task the driver did not see commit was swept");
