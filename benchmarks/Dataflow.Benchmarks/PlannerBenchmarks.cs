@@ -17,7 +17,7 @@ namespace Dataflow.Benchmarks;
 /// relative to making it, which is the comparison that matters to a driver that does all of them once per run.
 /// </summary>
 /// <remarks>
-/// The plan of <c>n</c> inputs has <c>n - 1</c> tasks (about 20,000 and 1,000,000 for the sizes). The plan and
+/// The plan of <c>n</c> inputs has about <c>n</c> tasks (20,005 and 1,000,007 for the sizes). The plan and
 /// its bytes are made once in the global setup, so the serialize, deserialize and emit rows do not include planning.
 /// </remarks>
 [MemoryDiagnoser]
