@@ -26,7 +26,7 @@ internal static class E2eRunner
 
     private const string Usage = """
         usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3] [--store DIR]
-          --quick        CI-sized: big merge 64 x 1MiB, word count 16MiB, S3 32MiB and 4 x 5MiB; 3 repetitions each
+          --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3)
           --repetitions  runs of every case (overrides the defaults above); medians are reported
@@ -75,12 +75,12 @@ internal static class E2eRunner
                     break;
                 case BigMerge:
                     results.Add(options.Quick
-                        ? await MergeCases.BigMergeAsync(work, 64, 1L << 20, repetitions).ConfigureAwait(false)
+                        ? await MergeCases.BigMergeAsync(work, 128, 1L << 20, repetitions).ConfigureAwait(false)
                         : await MergeCases.BigMergeAsync(work, 512, 8L << 20, repetitions).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(
-                        [.. options.Quick ? ["--size", "16MiB"] : Array.Empty<string>(), "--repetitions", reps, "--store", work]).ConfigureAwait(false));
+                        [.. options.Quick ? ["--size", "8MiB"] : Array.Empty<string>(), "--repetitions", reps, "--store", work]).ConfigureAwait(false));
                     break;
                 default:
                     if (S3Unavailable() is { } why)
@@ -91,7 +91,7 @@ internal static class E2eRunner
                     }
 
                     results.Add(await S3Runner.CompareAsync(
-                        [.. options.Quick ? ["--size", "32MiB", "--pieces", "4", "--piece-size", "5MiB"] : Array.Empty<string>(), "--repetitions", reps]).ConfigureAwait(false));
+                        [.. options.Quick ? ["--size", "16MiB", "--pieces", "3", "--piece-size", "5MiB"] : Array.Empty<string>(), "--repetitions", reps]).ConfigureAwait(false));
                     break;
             }
         }
@@ -120,7 +120,7 @@ internal static class E2eRunner
         var text = new StringBuilder();
         text.AppendLine(culture, $"# End-to-end benchmarks ({started:yyyy-MM-dd HH:mm zzz}, {(options.Quick ? "quick" : "full")} mode)");
         text.AppendLine();
-        text.AppendLine(culture, $"`Dataflow.Benchmarks e2e {string.Join(' ', args)}`; took {took.TotalMinutes:0.0} min.");
+        text.AppendLine(culture, $"`Dataflow.Benchmarks e2e {string.Join(' ', args)}`; took {took.TotalSeconds:0} s.");
         text.AppendLine(Machine() + LoadAverages(load));
         text.AppendLine("Medians over the repetitions; each repetition runs the Dataflow case and its baseline back to back, alternating which goes first. "
             + "Speed-up = baseline median / Dataflow median (above 1: Dataflow is faster); per-rep = the median of the per-repetition speed-ups.");
@@ -152,7 +152,7 @@ internal static class E2eRunner
         {
             foreach (var row in result.Rows)
             {
-                text.AppendLine(culture, $"- ratio {result.Title.ToLowerInvariant()}: {row.Case} vs {row.Baseline}: {row.SpeedUp:0.00}x ({row.Seconds:0.000} s vs {row.BaselineSeconds:0.000} s)");
+                text.AppendLine(culture, $"- ratio, {result.Title.ToLowerInvariant()}: {row.Case} vs {row.Baseline}: {row.SpeedUp:0.00}x ({row.Seconds:0.000} s vs {row.BaselineSeconds:0.000} s)");
             }
         }
 
