@@ -120,7 +120,7 @@ internal static class E2eRunner
         var text = new StringBuilder();
         text.AppendLine(culture, $"# End-to-end benchmarks ({started:yyyy-MM-dd HH:mm zzz}, {(options.Quick ? "quick" : "full")} mode)");
         text.AppendLine();
-        text.AppendLine(culture, $"`Dataflow.Benchmarks e2e {string.Join(' ', args)}`; took {took.TotalSeconds:0} s.");
+        text.AppendLine(culture, $"`{string.Join(' ', ["Dataflow.Benchmarks", "e2e", .. args])}`; took {took.TotalSeconds:0} s.");
         text.AppendLine(Machine() + LoadAverages(load));
         text.AppendLine("Medians over the repetitions; each repetition runs the Dataflow case and its baseline back to back, alternating which goes first. "
             + "Speed-up = baseline median / Dataflow median (above 1: Dataflow is faster); per-rep = the median of the per-repetition speed-ups.");

@@ -99,7 +99,7 @@ internal static class MergeCases
                 Comparison.Of("merge-files, whole process (start-up, creating the 512 inputs, run, verification)", whole, shellName, shell, string.Empty),
                 Comparison.Of("merge-files, its run alone (`wallMs`)", run, shellName, shell, string.Empty),
             ],
-            string.Empty);
+            Repetitions(("merge-files, whole process", whole), ("merge-files, its run", run), ("the cat cascade", shell)));
     }
 
     /// <summary>
@@ -167,8 +167,13 @@ internal static class MergeCases
                 Comparison.Of("merge-files, its run alone (`wallMs`)", run, "`cat` of the files into one", cat, Speeds(run)),
                 Comparison.Of("merge-files, whole process (start-up, run, verification)", whole, "`cat` of the files into one", cat, Speeds(whole)),
             ],
-            string.Empty);
+            Repetitions(("merge-files, whole process", whole), ("merge-files, its run", run), ("cat", cat)));
     }
+
+    /// <summary>Every repetition's seconds, in the order run, as a Markdown list.</summary>
+    private static string Repetitions(params (string Name, List<double> Seconds)[] cases) =>
+        "Every repetition (seconds, in the order run; the Dataflow case went first in the odd ones):\n\n"
+        + string.Concat(cases.Select(c => $"- {c.Name}: {string.Join(", ", c.Seconds.Select(s => s.ToString("0.000", CultureInfo.InvariantCulture)))}\n"));
 
     private static async Task WriteInputsAsync(string folder, int files, long size)
     {
