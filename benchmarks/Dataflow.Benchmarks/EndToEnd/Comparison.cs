@@ -23,10 +23,3 @@ internal sealed record Comparison(string Case, double Seconds, string Baseline, 
         new(name, EndToEndRunner.Median(seconds), baseline, EndToEndRunner.Median(baselineSeconds),
             EndToEndRunner.Median(seconds.Zip(baselineSeconds, (d, b) => b / d)), note);
 }
-
-/// <summary>What one benchmark of the <c>e2e</c> verb measured: its rows, a sentence on how, and its own detailed report.</summary>
-/// <param name="Title">The benchmark's heading.</param>
-/// <param name="Setup">How it was measured (Markdown, one paragraph).</param>
-/// <param name="Rows">Dataflow against the baselines.</param>
-/// <param name="Details">A longer report (Markdown), or empty.</param>
-internal sealed record BenchmarkResult(string Title, string Setup, IReadOnlyList<Comparison> Rows, string Details);
