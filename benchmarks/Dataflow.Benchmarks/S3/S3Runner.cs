@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Dataflow.Benchmarks.EndToEnd;
 using Dataflow.Execution.Cli;
 using Dataflow.Objects;
 using static Dataflow.Benchmarks.EndToEndRunner;
@@ -48,7 +49,38 @@ internal static class S3Runner
             return exitCode;
         }
 
-        return await ReportFailuresAsync("s3", () => RunAllAsync(options)).ConfigureAwait(false);
+        return await ReportFailuresAsync("s3", async () =>
+        {
+            Console.WriteLine((await RunAllAsync(options).ConfigureAwait(false)).Report);
+            return 0;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For the <c>e2e</c> verb: runs the verb with <paramref name="args"/> (its own options) and returns Dataflow
+    /// against the baselines (upload and download against TransferUtility, compose against download-concatenate-upload),
+    /// with the verb's report as details.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are wrong.</exception>
+    /// <exception cref="InvalidOperationException">The server's variables are missing, or a case failed or wrote the wrong size.</exception>
+    public static async Task<BenchmarkResult> CompareAsync(string[] args)
+    {
+        var options = ParseWithServer(args);
+        var (report, results) = await RunAllAsync(options).ConfigureAwait(false);
+        var culture = CultureInfo.InvariantCulture;
+        Comparison Row(string baseline, string dataflow)
+        {
+            var speed = Median(results[dataflow].Select(r => r.Bytes / MiB / r.Seconds));
+            var baselineSpeed = Median(results[baseline].Select(r => r.Bytes / MiB / r.Seconds));
+            return Comparison.Of(Label(dataflow), [.. results[dataflow].Select(r => r.Seconds)], Label(baseline), [.. results[baseline].Select(r => r.Seconds)],
+                string.Create(culture, $"{speed:0.0} vs {baselineSpeed:0.0} MiB/s; peak RSS {Median(results[dataflow].Select(r => r.PeakRss / MiB)):0} vs {Median(results[baseline].Select(r => r.PeakRss / MiB)):0} MiB"));
+        }
+
+        return new BenchmarkResult(
+            "S3",
+            string.Create(culture, $"Against the S3 server at {S3BenchServer.FromEnvironment().Endpoint}: an object of {ByteSize.Format(options.Size)} uploaded and downloaded, and {options.Pieces} x {ByteSize.Format(options.PieceSize)} merged into one object; both clients {S3BenchServer.PartSize >> 20} MiB parts, {S3BenchServer.Concurrency} at once; each case in a child process after a warm-up (the `s3` verb; see RESULTS-S3.md). Peak RSS: the child's, over the timed operation."),
+            [.. s_pairs.Select(p => Row(p.Baseline, p.Dataflow))],
+            report);
     }
 
     /// <summary>The options, once the server's variables are known to be there (even for <c>--help</c>).</summary>
@@ -59,7 +91,7 @@ internal static class S3Runner
         return options;
     }
 
-    private static async Task<int> RunAllAsync(Options options)
+    private static async Task<(string Report, Dictionary<string, List<CaseResult>> Results)> RunAllAsync(Options options)
     {
         var started = DateTimeOffset.Now;
         var loadAtStart = LoadAverage();
@@ -112,8 +144,7 @@ internal static class S3Runner
             }
         }
 
-        Console.WriteLine(Report(options, uploadSize, started, (loadAtStart, LoadAverage()), results));
-        return 0;
+        return (Report(options, uploadSize, started, (loadAtStart, LoadAverage()), results), results);
     }
 
     /// <summary>The child: runs one case once after a warm-up, and prints its <see cref="CaseResult"/> as JSON.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Dataflow.Benchmarks.EndToEnd;
 using Dataflow.Benchmarks.S3;
 using Dataflow.Examples.WordCount;
 using Dataflow.Execution.Cli;
@@ -64,10 +65,47 @@ internal static class WordCountRunner
             return exitCode;
         }
 
+        return await ReportFailuresAsync("wordcount", async () =>
+        {
+            Console.WriteLine((await MeasureAsync(options).ConfigureAwait(false)).Report);
+            return 0;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For the <c>e2e</c> verb: runs the verb with <paramref name="args"/> (its own options, e.g. <c>--size 16MiB
+    /// --repetitions 3</c>) and returns the Dataflow job against the LINQ count, with the verb's report as details.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are wrong.</exception>
+    /// <exception cref="InvalidOperationException">A case failed, or the job's output differs from the LINQ count.</exception>
+    public static async Task<BenchmarkResult> CompareAsync(string[] args)
+    {
+        var options = Options.Parse(args);
+        var measured = await MeasureAsync(options).ConfigureAwait(false);
+        var seconds = measured.Results[Dataflow].Select(r => r.Seconds).ToList();
+        var linqSeconds = measured.Results[Linq].Select(r => r.Seconds).ToList();
+        var bytes = measured.Results[Dataflow][0].Bytes;
+        var culture = CultureInfo.InvariantCulture;
+        var row = Comparison.Of(
+            $"word count, Dataflow job ({Environment.ProcessorCount} tasks at once)",
+            seconds,
+            Label(Linq),
+            linqSeconds,
+            string.Create(culture, $"{bytes / MiB / Median(seconds):0.0} vs {bytes / MiB / Median(linqSeconds):0.0} MiB/s; peak RSS {Median(measured.Results[Dataflow].Select(r => r.PeakRss / MiB)):0} vs {Median(measured.Results[Linq].Select(r => r.PeakRss / MiB)):0} MiB"));
+        return new BenchmarkResult(
+            "Word count",
+            string.Create(culture, $"A {ByteSize.Format(bytes)} corpus in a local folder store ({options.Objects} objects + 1 of {ByteSize.Format(options.Large)}), counted by the word-count job (in-process JobRunner, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers) and by a single-threaded LINQ count; each case in a child process after a warm-up, its output checked against the LINQ count every repetition (the `wordcount` verb; see RESULTS-WORDCOUNT.md)."),
+            [row],
+            measured.Report);
+    }
+
+    /// <summary>Writes the corpus in a folder of its own, runs every case, deletes the folder; returns the figures.</summary>
+    private static async Task<Measured> MeasureAsync(Options options)
+    {
         var folder = Path.Combine(options.StoreParent, "dataflow-bench-wordcount-" + Guid.NewGuid().ToString("N"));
         try
         {
-            return await ReportFailuresAsync("wordcount", () => RunAllAsync(options, folder)).ConfigureAwait(false);
+            return await RunAllAsync(options, folder).ConfigureAwait(false);
         }
         finally
         {
@@ -79,7 +117,7 @@ internal static class WordCountRunner
         }
     }
 
-    private static async Task<int> RunAllAsync(Options options, string folder)
+    private static async Task<Measured> RunAllAsync(Options options, string folder)
     {
         var started = DateTimeOffset.Now;
         var loadAtStart = LoadAverage();
@@ -139,10 +177,8 @@ internal static class WordCountRunner
                 await store.DeleteAsync([.. parts, countsKey]).ConfigureAwait(false);
             }
 
-            Console.WriteLine(Report(options, corpusBytes, corpusObjects, first!, started, (loadAtStart, LoadAverage()), results));
+            return new Measured(Report(options, corpusBytes, corpusObjects, first!, started, (loadAtStart, LoadAverage()), results), results);
         }
-
-        return 0;
     }
 
     /// <summary>The child: runs one case once after a warm-up, and prints its <see cref="CaseResult"/> as JSON.</summary>
@@ -302,6 +338,9 @@ internal static class WordCountRunner
     };
 
     private static void Progress(string message) => Console.Error.WriteLine("wordcount: " + message);
+
+    /// <summary>The report of a run of the verb, and the figures it shows.</summary>
+    private sealed record Measured(string Report, Dictionary<string, List<CaseResult>> Results);
 
     /// <summary>What one timed count did.</summary>
     private sealed record Outcome(long Bytes, int Tasks, IReadOnlyList<string> Parts, Dictionary<string, long>? Counts);
