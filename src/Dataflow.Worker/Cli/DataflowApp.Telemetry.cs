@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using Dataflow.Execution.Diagnostics;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -56,10 +58,11 @@ public sealed partial class DataflowApp
     /// <summary>The logger factory and OpenTelemetry providers of one command.</summary>
     internal sealed class Telemetry : IDisposable
     {
-        private readonly TracerProvider? _tracer;
-        private readonly MeterProvider? _meter;
+        // As IDisposable, so that this type does not load OpenTelemetry's assemblies when nothing exports.
+        private readonly IDisposable? _tracer;
+        private readonly IDisposable? _meter;
 
-        private Telemetry(ILoggerFactory loggerFactory, TracerProvider? tracer, MeterProvider? meter)
+        private Telemetry(ILoggerFactory loggerFactory, IDisposable? tracer, IDisposable? meter)
         {
             LoggerFactory = loggerFactory;
             _tracer = tracer;
@@ -71,66 +74,67 @@ public sealed partial class DataflowApp
 
         public static Telemetry Start(string program, LogLevel level, LogFormat format, Uri? otlp, int? prometheusPort)
         {
-            var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(logging =>
+            // Without logging, exporters or a scrape endpoint none of their machinery is loaded: a short run's
+            // start-up time is mostly just-in-time compilation.
+            var loggerFactory = level == LogLevel.None ? NullLoggerFactory.Instance : Microsoft.Extensions.Logging.LoggerFactory.Create(logging =>
             {
                 logging.SetMinimumLevel(level);
-                if (level != LogLevel.None)
+
+                // stderr, like the progress display: stdout stays the program's output (--json).
+                logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+                if (format == LogFormat.Json)
                 {
-                    // stderr, like the progress display: stdout stays the program's output (--json).
-                    logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
-                    if (format == LogFormat.Json)
+                    logging.AddJsonConsole(json => json.IncludeScopes = true);
+                }
+                else
+                {
+                    logging.AddSimpleConsole(text =>
                     {
-                        logging.AddJsonConsole(json => json.IncludeScopes = true);
-                    }
-                    else
-                    {
-                        logging.AddSimpleConsole(text =>
-                        {
-                            text.IncludeScopes = true;
-                            text.SingleLine = true;
-                            text.TimestampFormat = "HH:mm:ss.fff ";
-                        });
-                    }
+                        text.IncludeScopes = true;
+                        text.SingleLine = true;
+                        text.TimestampFormat = "HH:mm:ss.fff ";
+                    });
                 }
             });
+            if (otlp is null && prometheusPort is null)
+            {
+                return new Telemetry(loggerFactory, tracer: null, meter: null);
+            }
 
+            var (tracer, meter) = StartExporters(program, otlp, prometheusPort);
+            return new Telemetry(loggerFactory, tracer, meter);
+        }
+
+        // A method of its own, so that OpenTelemetry's assemblies load (and its code compiles) only when asked for.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static (IDisposable? Tracer, IDisposable Meter) StartExporters(string program, Uri? otlp, int? prometheusPort)
+        {
             var resource = ResourceBuilder.CreateDefault().AddService(program, serviceVersion: DataflowInfo.Version);
-            TracerProvider? tracer = null;
-            MeterProvider? meter = null;
+            var tracer = otlp is null ? null : Sdk.CreateTracerProviderBuilder()
+                .SetResourceBuilder(resource)
+                .AddSource(DataflowTracing.SourceName, ObjectStoreTracing.SourceName)
+                .AddOtlpExporter(o => Configure(o, otlp, "v1/traces"))
+                .Build();
+            var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(DataflowMetrics.MeterName);
             if (otlp is not null)
             {
-                tracer = Sdk.CreateTracerProviderBuilder()
-                    .SetResourceBuilder(resource)
-                    .AddSource(DataflowTracing.SourceName, ObjectStoreTracing.SourceName)
-                    .AddOtlpExporter(o => Configure(o, otlp, "v1/traces"))
-                    .Build();
+                metrics.AddOtlpExporter((o, reader) =>
+                {
+                    Configure(o, otlp, "v1/metrics");
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000;
+                });
             }
 
-            if (otlp is not null || prometheusPort is not null)
+            if (prometheusPort is { } port)
             {
-                var builder = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(DataflowMetrics.MeterName);
-                if (otlp is not null)
+                metrics.AddPrometheusHttpListener(o =>
                 {
-                    builder.AddOtlpExporter((o, reader) =>
-                    {
-                        Configure(o, otlp, "v1/metrics");
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000;
-                    });
-                }
-
-                if (prometheusPort is { } port)
-                {
-                    builder.AddPrometheusHttpListener(o =>
-                    {
-                        o.Host = "localhost";
-                        o.Port = port;
-                    });
-                }
-
-                meter = builder.Build();
+                    o.Host = "localhost";
+                    o.Port = port;
+                });
             }
 
-            return new Telemetry(loggerFactory, tracer, meter);
+            return (tracer, metrics.Build());
         }
 
         public void Dispose()

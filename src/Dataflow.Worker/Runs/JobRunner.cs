@@ -32,6 +32,7 @@ public sealed partial class JobRunner
     private readonly IObjectStore _store;
     private readonly JobRunnerOptions _options;
     private readonly ILogger _logger;
+    private RunReport? _lastReport;
 
     /// <summary>Creates a runner for <paramref name="store"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
@@ -275,7 +276,7 @@ public sealed partial class JobRunner
             // A driver that lost the lease leaves the summary to the driver that holds it.
             if (failure is not RunLeaseException)
             {
-                await WriteSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
+                await PutSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
                 await WriteReportAsync(recorder.Build(summary)).ConfigureAwait(false);
             }
         }
@@ -327,7 +328,7 @@ public sealed partial class JobRunner
             progress.SetPhase(RunPhases.CleaningUp);
             var (_, _, left) = await RunSteps.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false);
             var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
-            await WriteSummaryAsync(ArgoRun.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
+            await PutSummaryAsync(ArgoRun.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
             throw new OperationCanceledException($"run '{layout.RunId}' of job '{plan.Job}' was cancelled and its workflow deleted; resume it with its run id", null, cancellationToken);
         }
@@ -371,6 +372,7 @@ public sealed partial class JobRunner
         }
 
         var layout = new RunLayout(report.Summary.RunId);
+        _lastReport = report;
         try
         {
             await _store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), CancellationToken.None).ConfigureAwait(false);
@@ -390,10 +392,17 @@ public sealed partial class JobRunner
     {
         ArgumentNullException.ThrowIfNull(summary);
         var layout = new RunLayout(summary.RunId);
-        await _store.PutAsync(layout.SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
-        if (_options.Report && await ReportExistsAsync(summary.RunId, cancellationToken).ConfigureAwait(false))
+        await PutSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
+        if (!_options.Report)
         {
-            RunReport report;
+            return;
+        }
+
+        // The report this runner just wrote (the usual case: a program records that it verified the output), or
+        // the one in the store.
+        var report = _lastReport?.Summary.RunId == summary.RunId ? _lastReport : null;
+        if (report is null && await ReportExistsAsync(summary.RunId, cancellationToken).ConfigureAwait(false))
+        {
             try
             {
                 report = RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(layout.ReportKey, cancellationToken).ConfigureAwait(false));
@@ -401,12 +410,17 @@ public sealed partial class JobRunner
             catch (InvalidDataException ex)
             {
                 Log.ReportNotStored(_logger, ex.Message, ex);
-                return;
             }
+        }
 
+        if (report is not null)
+        {
             await WriteReportAsync(report with { Summary = summary }).ConfigureAwait(false);
         }
     }
+
+    private async Task PutSummaryAsync(RunSummary summary, CancellationToken cancellationToken) =>
+        await _store.PutAsync(new RunLayout(summary.RunId).SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Whether run <paramref name="runId"/> has a stored report (<c>report.html</c> and <c>report.json</c>).</summary>
     public async Task<bool> ReportExistsAsync(string runId, CancellationToken cancellationToken = default) =>
