@@ -179,8 +179,18 @@ internal sealed class LocalFolderStore : IObjectStore
                     await using (stream.ConfigureAwait(false))
                     {
                         CheckRange(source.Key, stream.Length, source.Offset, source.Length);
-                        stream.Position = source.Offset;
                         var left = source.Length;
+                        if (left > 0 && writer.CopyInKernel(stream.SafeFileHandle, source.Offset, left, cancellationToken) is var copied and > 0)
+                        {
+                            if (copied < left)
+                            {
+                                throw new ObjectStoreException(Location, source.Key, "the object shrank while it was being read");
+                            }
+
+                            continue;
+                        }
+
+                        stream.Position = source.Offset;
                         while (left > 0)
                         {
                             var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);

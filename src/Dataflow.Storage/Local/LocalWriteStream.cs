@@ -33,6 +33,23 @@ internal sealed class LocalWriteStream : ObjectWriteStream
 
     public override void WriteByte(byte value) => File.WriteByte(value);
 
+    /// <summary>
+    /// Appends <paramref name="length"/> bytes of <paramref name="source"/> from <paramref name="offset"/> with a
+    /// copy inside the kernel (<see cref="KernelCopy"/>).
+    /// </summary>
+    /// <returns>The bytes appended: <paramref name="length"/>, fewer when the source ended early, or 0 when the kernel cannot copy between these files (then nothing was).</returns>
+    internal long CopyInKernel(Microsoft.Win32.SafeHandles.SafeFileHandle source, long offset, long length, CancellationToken cancellationToken)
+    {
+        var file = File;
+        file.Flush();
+        var end = file.Position;
+        var copied = KernelCopy.Copy(source, offset, file.SafeFileHandle, end, length, out _, cancellationToken);
+
+        // The kernel wrote at an explicit offset: the stream's position must follow, or the next write would land on it.
+        file.Position = end + copied;
+        return copied;
+    }
+
     public override void Flush() => File.Flush();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => File.FlushAsync(cancellationToken);
