@@ -65,7 +65,7 @@ public sealed partial class JobRunner
         progress.PhaseChanged = recorder.Phase;
         progress.Start(layout.RunId);
         using var span = DataflowTracing.StartRun("run", job.Name, layout.RunId);
-        using var scope = _logger.BeginScope(new RunScope(layout.RunId, job.Name));
+        using var scope = _logger.BeginScope(new LogScope("RunId", layout.RunId, "Job", job.Name));
         Log.RunStarting(_logger, job.Name, layout.RunId, _store.Location);
         try
         {
@@ -146,7 +146,7 @@ public sealed partial class JobRunner
         progress.PhaseChanged = recorder.Phase;
         progress.Start(layout.RunId);
         using var span = DataflowTracing.StartRun("resume", job.Name, layout.RunId);
-        using var scope = _logger.BeginScope(new RunScope(layout.RunId, job.Name));
+        using var scope = _logger.BeginScope(new LogScope("RunId", layout.RunId, "Job", job.Name));
         Log.RunResuming(_logger, job.Name, layout.RunId, _store.Location);
         try
         {
@@ -569,28 +569,5 @@ public sealed partial class JobRunner
 
         [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "The run report could not be stored: {Error}")]
         public static partial void ReportNotStored(ILogger logger, string error, Exception exception);
-    }
-
-    /// <summary>The logging scope of a run: its id and job, as structured properties.</summary>
-    private sealed class RunScope(string runId, string job) : IReadOnlyList<KeyValuePair<string, object?>>
-    {
-        public int Count => 2;
-
-        public KeyValuePair<string, object?> this[int index] => index switch
-        {
-            0 => new("RunId", runId),
-            1 => new("Job", job),
-            _ => throw new ArgumentOutOfRangeException(nameof(index)),
-        };
-
-        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
-        {
-            yield return this[0];
-            yield return this[1];
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-
-        public override string ToString() => $"run {runId} of {job}";
     }
 }

@@ -106,7 +106,7 @@ internal sealed partial class TaskRunner
         var task = _plan.GetTask(id);
         var stage = _plan.Stages[id.Stage].Name;
         var attempt = FirstAttempt - 1;
-        using var scope = Logger.BeginScope(new TaskScope(stage, id));
+        using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
         try
         {
             return await _pipeline.ExecuteAsync(
@@ -302,28 +302,5 @@ internal sealed partial class TaskRunner
 
         [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "{Error}")]
         public static partial void TaskFailed(ILogger logger, string error, Exception exception);
-    }
-
-    /// <summary>The logging scope of a task: its stage and task id, as structured properties.</summary>
-    private sealed class TaskScope(string stage, TaskId task) : IReadOnlyList<KeyValuePair<string, object?>>
-    {
-        public int Count => 2;
-
-        public KeyValuePair<string, object?> this[int index] => index switch
-        {
-            0 => new("Stage", stage),
-            1 => new("Task", task.ToString()),
-            _ => throw new ArgumentOutOfRangeException(nameof(index)),
-        };
-
-        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
-        {
-            yield return this[0];
-            yield return this[1];
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-
-        public override string ToString() => $"stage {stage}, task {task}";
     }
 }
