@@ -372,11 +372,11 @@ public sealed partial class JobRunner
         }
 
         var layout = new RunLayout(report.Summary.RunId);
-        _lastReport = report;
         try
         {
             await _store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), CancellationToken.None).ConfigureAwait(false);
             await _store.PutAsync(layout.ReportHtmlKey, Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), CancellationToken.None).ConfigureAwait(false);
+            _lastReport = report;
         }
         catch (ObjectStoreException ex)
         {
@@ -424,7 +424,7 @@ public sealed partial class JobRunner
 
     /// <summary>Whether run <paramref name="runId"/> has a stored report (<c>report.html</c> and <c>report.json</c>).</summary>
     public async Task<bool> ReportExistsAsync(string runId, CancellationToken cancellationToken = default) =>
-        await _store.ExistsAsync(new RunLayout(runId).ReportKey, cancellationToken).ConfigureAwait(false);
+        _lastReport?.Summary.RunId == runId || await _store.ExistsAsync(new RunLayout(runId).ReportKey, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Aborts the multipart uploads of the run that never completed (a writer that died, an abort that failed), found

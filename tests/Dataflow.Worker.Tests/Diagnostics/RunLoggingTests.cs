@@ -46,7 +46,7 @@ public sealed class RunLoggingTests : IDisposable
     }
 
     [Fact]
-    public async Task Run_DefaultOptions_LogsNothingAndRuns()
+    public async Task Run_DefaultOptions_HaveNoLoggerAndRun()
     {
         await using var store = ObjectStore.OpenFolder(_folder.Path);
         await Inputs.WriteAsync(store, 4, size: 10);
