@@ -4,7 +4,6 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Dataflow.Benchmarks.S3;
-using Dataflow.Storage;
 
 namespace Dataflow.Benchmarks;
 

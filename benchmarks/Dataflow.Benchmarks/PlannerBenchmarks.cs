@@ -1,11 +1,5 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Planning;
-using Dataflow.Planning.Argo;
-using Dataflow.Planning.Kubernetes;
-using Dataflow.Plans;
 
 namespace Dataflow.Benchmarks;
 
@@ -75,7 +69,7 @@ public class PlannerBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "plan (tree + validation)")]
-    public Plan Plan() => Planner.CreatePlan(_job, _inputs, "bench-run", DateTimeOffset.UnixEpoch);
+    public Plan Plan() => JobPlanner.CreatePlan(_job, _inputs, "bench-run", DateTimeOffset.UnixEpoch);
 
     [Benchmark(Description = "serialize whole plan to JSON")]
     public byte[] Serialize() => PlanSerializer.SerializeToUtf8Bytes(_plan);

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Dataflow.Records;
 
 namespace Dataflow.Benchmarks;
 

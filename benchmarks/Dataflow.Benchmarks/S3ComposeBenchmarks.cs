@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Dataflow.Benchmarks.S3;
-using Dataflow.Objects;
 
 namespace Dataflow.Benchmarks;
 

@@ -1,11 +1,6 @@
 using System.Globalization;
 using System.Threading.Tasks.Dataflow;
 using BenchmarkDotNet.Attributes;
-using Dataflow.Execution.Local;
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Planning;
-using Dataflow.Plans;
 
 namespace Dataflow.Benchmarks;
 
@@ -61,7 +56,7 @@ public class SchedulerBenchmarks
         var inputs = Enumerable.Range(0, Inputs)
             .Select(i => new PlanInput("input/" + i.ToString("D7", CultureInfo.InvariantCulture) + ".txt", 1))
             .ToArray();
-        var plan = Planner.CreatePlan(job, inputs, "bench-run", DateTimeOffset.UnixEpoch);
+        var plan = JobPlanner.CreatePlan(job, inputs, "bench-run", DateTimeOffset.UnixEpoch);
         _graph = DagGraph.FromPlan(plan);
         _levels = new (int, int)[plan.Stages.Count];
         for (int s = 0, first = 0; s < plan.Stages.Count; s++)

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Dataflow.Storage;
 
 namespace Dataflow.Benchmarks;
 

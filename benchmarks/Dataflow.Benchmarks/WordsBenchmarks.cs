@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.RegularExpressions;
 using BenchmarkDotNet.Attributes;
 using Dataflow.Examples.WordCount;
-using Dataflow.Storage;
 
 namespace Dataflow.Benchmarks;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Examples.MergeFiles;

@@ -1,10 +1,9 @@
 using System.Globalization;
-using Dataflow.Execution.Cli;
-using Dataflow.Jobs;
-using Dataflow.Objects;
-using Dataflow.Operators;
-using Dataflow.Planning.Trees;
+using Dataflow.Core;
+using Dataflow.Hosting;
+using Dataflow.Planner;
 using Dataflow.Storage;
+using Dataflow.Worker;
 
 namespace Dataflow.Examples.MergeFiles;
 

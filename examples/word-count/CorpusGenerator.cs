@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Examples.WordCount;

@@ -1,5 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Records;
+using Dataflow.Core;
 
 namespace Dataflow.Examples.WordCount;
 

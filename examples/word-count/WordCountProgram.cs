@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Execution.Cli;
+using Dataflow.Core;
+using Dataflow.Hosting;
 using Dataflow.Storage;
+using Dataflow.Worker;
 
 namespace Dataflow.Examples.WordCount;
 

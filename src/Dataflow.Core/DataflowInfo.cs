@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Dataflow;
+namespace Dataflow.Core;
 
 /// <summary>Facts about this build of Dataflow.</summary>
 public static class DataflowInfo

@@ -1,4 +1,4 @@
-namespace Dataflow;
+namespace Dataflow.Core;
 
 /// <summary>The common part of the forward-only, read-only streams that stores and runners hand out.</summary>
 internal abstract class ReadOnlyStream : Stream

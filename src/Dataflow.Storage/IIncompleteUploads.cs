@@ -1,3 +1,5 @@
+using Dataflow.Core;
+
 namespace Dataflow.Storage;
 
 /// <summary>A store whose writes can leave incomplete multipart uploads behind, and that can find and abort them.</summary>

@@ -1,4 +1,4 @@
-using Dataflow.Objects;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

@@ -1,3 +1,5 @@
+using Dataflow.Core;
+
 namespace Dataflow.Storage;
 
 /// <summary>What a store says about one object.</summary>

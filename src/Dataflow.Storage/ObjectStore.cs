@@ -1,5 +1,4 @@
-using Dataflow.Storage.Local;
-using Dataflow.Storage.S3;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

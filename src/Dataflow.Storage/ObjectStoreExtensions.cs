@@ -1,5 +1,5 @@
 using System.Buffers;
-using Dataflow.Objects;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

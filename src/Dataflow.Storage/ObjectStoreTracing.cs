@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

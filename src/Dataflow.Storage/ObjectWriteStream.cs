@@ -1,3 +1,5 @@
+using Dataflow.Core;
+
 namespace Dataflow.Storage;
 
 /// <summary>

@@ -2,9 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Dataflow.Benchmarks.S3;
-using Dataflow.Benchmarks.WordCount;
-using Dataflow.Execution.Cli;
 using static Dataflow.Benchmarks.EndToEndRunner;
+using Dataflow.Benchmarks.WordCount;
 
 namespace Dataflow.Benchmarks.EndToEnd;
 

@@ -2,10 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
-using Dataflow.Examples.MergeFiles;
-using Dataflow.Execution.Cli;
-using Dataflow.Storage;
 using static Dataflow.Benchmarks.EndToEndRunner;
+using Dataflow.Examples.MergeFiles;
 
 namespace Dataflow.Benchmarks.EndToEnd;
 

@@ -17,7 +17,7 @@ internal abstract class S3BenchConfig : ManualConfig
 {
     protected S3BenchConfig(Func<BenchmarkCase, double> mebibytes)
     {
-        AddJob(Job.Default
+        AddJob(BenchmarkDotNet.Jobs.Job.Default
             .WithStrategy(RunStrategy.Monitoring)
             .WithLaunchCount(1)
             .WithWarmupCount(1)

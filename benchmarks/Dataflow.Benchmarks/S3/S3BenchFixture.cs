@@ -1,6 +1,5 @@
 using Amazon.S3;
 using Amazon.S3.Transfer;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Benchmarks.S3;
 

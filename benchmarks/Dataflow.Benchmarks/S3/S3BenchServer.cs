@@ -3,8 +3,6 @@ using Amazon.Runtime.Internal;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Amazon.S3.Transfer;
-using Dataflow.Storage;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Benchmarks.S3;
 

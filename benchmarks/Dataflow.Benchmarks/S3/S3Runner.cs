@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Dataflow.Benchmarks.EndToEnd;
-using Dataflow.Execution.Cli;
-using Dataflow.Objects;
 using static Dataflow.Benchmarks.EndToEndRunner;
+using Dataflow.Benchmarks.EndToEnd;
 
 namespace Dataflow.Benchmarks.S3;
 

@@ -1,7 +1,5 @@
 using System.Buffers;
 using Amazon.S3.Transfer;
-using Dataflow.Objects;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Benchmarks.S3;
 

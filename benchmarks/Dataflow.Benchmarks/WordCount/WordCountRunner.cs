@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Dataflow.Benchmarks.EndToEnd;
 using Dataflow.Benchmarks.S3;
-using Dataflow.Examples.WordCount;
-using Dataflow.Execution.Cli;
-using Dataflow.Execution.Runs;
-using Dataflow.Storage;
 using static Dataflow.Benchmarks.EndToEndRunner;
+using Dataflow.Benchmarks.EndToEnd;
+using Dataflow.Examples.WordCount;
 
 namespace Dataflow.Benchmarks.WordCount;
 

@@ -1,6 +1,4 @@
-using Dataflow.Operators;
-
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A validated job definition: what to read, which operators reduce it, and where the result goes.

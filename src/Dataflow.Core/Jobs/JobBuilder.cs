@@ -1,9 +1,4 @@
-using Dataflow.Objects;
-using Dataflow.Records;
-using Dataflow.Operators;
-using Dataflow.Runs;
-
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Fluent definition of a <see cref="Job"/>. Each call returns a new builder, so a partly defined job can be
@@ -81,9 +76,9 @@ public sealed class JobBuilder
             CheckNotAnInput(outputPrefix);
 
             // The parts are keys under the prefix: it must not be the reserved folder, nor hold an input they would replace.
-            if (RunLayout.IsReserved(outputPrefix))
+            if (ObjectKey.IsReserved(outputPrefix))
             {
-                throw new JobDefinitionException(_name, $"the output prefix '{outputPrefix}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+                throw new JobDefinitionException(_name, $"the output prefix '{outputPrefix}' lies under '{ObjectKey.ReservedPrefix}', which Dataflow reserves for its own records");
             }
 
             if (_input.Keys?.FirstOrDefault(key => key.StartsWith(outputPrefix, StringComparison.Ordinal)) is { } inside)
@@ -149,19 +144,19 @@ public sealed class JobBuilder
             throw new JobDefinitionException(_name, ex.Message);
         }
 
-        if (RunLayout.IsReserved(outputKey))
+        if (ObjectKey.IsReserved(outputKey))
         {
-            throw new JobDefinitionException(_name, $"the output key '{outputKey}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+            throw new JobDefinitionException(_name, $"the output key '{outputKey}' lies under '{ObjectKey.ReservedPrefix}', which Dataflow reserves for its own records");
         }
 
-        if (_input.Prefix is { } p && RunLayout.IsReserved(p))
+        if (_input.Prefix is { } p && ObjectKey.IsReserved(p))
         {
-            throw new JobDefinitionException(_name, $"the input prefix '{p}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+            throw new JobDefinitionException(_name, $"the input prefix '{p}' lies under '{ObjectKey.ReservedPrefix}', which Dataflow reserves for its own records");
         }
 
-        if (_input.Keys?.FirstOrDefault(RunLayout.IsReserved) is { } reserved)
+        if (_input.Keys?.FirstOrDefault(ObjectKey.IsReserved) is { } reserved)
         {
-            throw new JobDefinitionException(_name, $"input '{reserved}' lies under '{RunLayout.ReservedPrefix}', which Dataflow reserves for its own records");
+            throw new JobDefinitionException(_name, $"input '{reserved}' lies under '{ObjectKey.ReservedPrefix}', which Dataflow reserves for its own records");
         }
     }
 }

@@ -1,4 +1,4 @@
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A job, its options or a plan made from it is not valid. The message names the job and what is wrong.

@@ -1,4 +1,4 @@
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>Where a job's input objects come from: every object under a key prefix, or an explicit list of keys.</summary>
 public sealed class JobInput

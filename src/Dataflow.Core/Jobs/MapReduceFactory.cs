@@ -1,7 +1,4 @@
-using Dataflow.Operators;
-using Dataflow.Records;
-
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>Checks a map-reduce spec and makes its operators.</summary>
 internal static class MapReduceFactory

@@ -1,11 +1,10 @@
 using System.Globalization;
-using Dataflow.Operators;
 
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A job's map-reduce step as the planner sees it: the map and reduce operators (typed by the
-/// <see cref="Records.MapReduceSpec{TKey, TValue, TResult}"/> they were made from) and the shape of the stages.
+/// <see cref="MapReduceSpec{TKey, TValue, TResult}"/> they were made from) and the shape of the stages.
 /// </summary>
 public sealed class MapReduceStep
 {

@@ -1,4 +1,4 @@
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>Rules for the names of jobs, operators and stages.</summary>
 internal static class Names

@@ -1,6 +1,4 @@
-using Dataflow.Operators;
-
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>A job step that reduces its inputs level by level with one object operator, until one object remains.</summary>
 public sealed class ReduceTree

@@ -1,4 +1,4 @@
-namespace Dataflow.Jobs;
+namespace Dataflow.Core;
 
 /// <summary>
 /// The shape of a reduce tree: either a fan-in (every task of a level reduces up to <see cref="FanIn"/> objects

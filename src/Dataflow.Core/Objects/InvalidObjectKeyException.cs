@@ -1,4 +1,4 @@
-namespace Dataflow.Objects;
+namespace Dataflow.Core;
 
 /// <summary>An object key or prefix is not acceptable: it could escape a store's root or cannot be stored everywhere.</summary>
 public sealed class InvalidObjectKeyException : ArgumentException

@@ -1,4 +1,4 @@
-namespace Dataflow.Objects;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Orders keys as S3 lists them: by their UTF-8 bytes, which is Unicode code point order. Plain ordinal string

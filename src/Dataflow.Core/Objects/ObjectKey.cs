@@ -1,4 +1,4 @@
-namespace Dataflow.Objects;
+namespace Dataflow.Core;
 
 /// <summary>
 /// The rules every object key follows, whatever the store: keys are relative, '/'-separated paths of non-empty
@@ -9,6 +9,19 @@ public static class ObjectKey
 {
     /// <summary>The longest key S3 accepts, in UTF-8 bytes.</summary>
     public const int MaxUtf8Bytes = 1024;
+
+    /// <summary>
+    /// Everything Dataflow itself writes in a store lives under this prefix (runs' records and intermediate data,
+    /// the stores' upload journals); jobs may not read or write there.
+    /// </summary>
+    public const string ReservedPrefix = "_dataflow/";
+
+    /// <summary>True when <paramref name="key"/> lies under <see cref="ReservedPrefix"/>.</summary>
+    public static bool IsReserved(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.StartsWith(ReservedPrefix, StringComparison.Ordinal);
+    }
 
     /// <summary>Throws when <paramref name="key"/> is not a valid object key.</summary>
     /// <exception cref="InvalidObjectKeyException">The key breaks a rule; the message says which.</exception>

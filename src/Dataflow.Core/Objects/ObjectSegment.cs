@@ -1,4 +1,4 @@
-namespace Dataflow.Objects;
+namespace Dataflow.Core;
 
 /// <summary>A byte range of an object: <see cref="Length"/> bytes of <see cref="Key"/> from <see cref="Offset"/>.</summary>
 /// <param name="Key">The object's key.</param>

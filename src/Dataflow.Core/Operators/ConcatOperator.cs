@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Concatenates a task's inputs, in order, into its single output <c>out</c>. Concatenation is associative, so a

@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>How <see cref="ObjectTaskContext.ConcatenateAsync"/> treats intermediate outputs.</summary>
 public sealed class ConcatenationOptions

@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>
 /// An object-level operator: a task gets its input objects and writes its output objects. Implementations must be

@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>Which bytes of which job input object a task input covers.</summary>
 /// <param name="Key">The object's key.</param>

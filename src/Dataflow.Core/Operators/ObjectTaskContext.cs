@@ -1,6 +1,4 @@
-using Dataflow.Plans;
-
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>What one attempt of one task sees: its identity, its inputs, and the means to write its outputs.</summary>
 public abstract class ObjectTaskContext

@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Several outputs written one after another into one stream (and stored as one object): each output is the slice

@@ -1,4 +1,4 @@
-namespace Dataflow.Operators;
+namespace Dataflow.Core;
 
 /// <summary>One input of a task: a job input object or a committed output of another task.</summary>
 public abstract class TaskInput

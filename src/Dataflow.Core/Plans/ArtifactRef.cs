@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A task's input: either a job input object (<see cref="Key"/>, optionally only the byte range

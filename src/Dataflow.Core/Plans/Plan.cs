@@ -1,10 +1,10 @@
 using System.Text.Json.Serialization;
 
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A job turned into stages of tasks for one run: plain data, serialized as versioned JSON
-/// (<see cref="PlanSerializer"/>) and stored with the run, so that any worker can run any task from it.
+/// and stored with the run, so that any worker can run any task from it.
 /// </summary>
 public sealed record Plan
 {

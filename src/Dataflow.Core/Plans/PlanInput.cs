@@ -1,4 +1,4 @@
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>A job input object as listed when the plan was made: its key and size in bytes.</summary>
 /// <param name="Key">The object's key.</param>

@@ -1,4 +1,4 @@
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>A final output: the task output that is published under <see cref="Key"/> once the run has succeeded.</summary>
 /// <param name="Key">The key the output is published under.</param>

@@ -1,4 +1,4 @@
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>A stage: a named group of tasks (one level of a reduce tree). Stages order the plan for people and
 /// emitters; the scheduler follows each task's own dependencies.</summary>

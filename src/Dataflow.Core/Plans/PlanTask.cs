@@ -1,4 +1,4 @@
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>One task: the operator it runs, the artifacts it reads and the outputs it writes, and the tasks it waits for.</summary>
 public sealed record PlanTask

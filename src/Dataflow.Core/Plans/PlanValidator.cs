@@ -1,7 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Objects;
-
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>Checks that a plan is internally consistent, and runnable by a job, before anything runs it.</summary>
 public static class PlanValidator

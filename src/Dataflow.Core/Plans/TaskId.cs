@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Dataflow.Plans;
+namespace Dataflow.Core;
 
 /// <summary>A task's identity within a plan: its stage (0-based) and its index within the stage (0-based).</summary>
 /// <remarks>Serialized as the string <c>"stage/index"</c>, e.g. <c>"2/17"</c>.</remarks>

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Decompresses a gzip object (RFC 1952) member by member, checking each member's CRC-32 and length against its

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text;
-using Dataflow.Operators;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Reads the lines of a job input split. A line belongs to the split that holds its first byte — as Hadoop's line

@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Dataflow.Operators;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// The map task of a map-reduce step: reads its splits line by line, maps each line, combines and buffers the pairs

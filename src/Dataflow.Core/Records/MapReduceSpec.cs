@@ -1,4 +1,4 @@
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// A map-reduce step: map every input record to key/value pairs, optionally combine them map-side, shuffle them

@@ -1,4 +1,4 @@
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// The map step of a map-reduce job: called once per input record (a line of text, without its line break), it

@@ -1,6 +1,6 @@
 using System.IO.Hashing;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>Decides which reducer a key goes to. It must give the same answer in every process and on every machine.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>

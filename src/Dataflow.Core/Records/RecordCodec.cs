@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Turns keys or values into bytes and back, for the sorted runs that map tasks write and reduce tasks read.

@@ -1,4 +1,4 @@
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>A mapper or reducer failed on a record; the message names the task, the object and the byte offset (or the key).</summary>
 public sealed class RecordProcessingException : Exception

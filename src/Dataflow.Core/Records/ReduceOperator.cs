@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Operators;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// The reduce task of a map-reduce step: merges its partition's sorted runs (one per map task) in key order,

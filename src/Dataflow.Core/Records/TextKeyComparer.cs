@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
-namespace Dataflow.Records;
+namespace Dataflow.Core;
 
 /// <summary>
 /// Ordinal equality of string keys, also for <see cref="ReadOnlySpan{T}"/> lookups (so that a map task can find a

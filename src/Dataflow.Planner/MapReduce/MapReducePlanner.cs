@@ -1,8 +1,6 @@
-using Dataflow.Jobs;
-using Dataflow.Plans;
-using Dataflow.Records;
+using Dataflow.Core;
 
-namespace Dataflow.Planning.MapReduce;
+namespace Dataflow.Planner;
 
 /// <summary>
 /// Plans a map-reduce step: a map stage over splits of the inputs, a reduce stage of one task per partition, and

@@ -1,7 +1,6 @@
-using Dataflow.Jobs;
-using Dataflow.Plans;
+using Dataflow.Core;
 
-namespace Dataflow.Planning.Trees;
+namespace Dataflow.Planner;
 
 /// <summary>Plans a reduce tree: one stage per level, each task reducing a consecutive, balanced group of the level below.</summary>
 internal static class ReduceTreePlanner

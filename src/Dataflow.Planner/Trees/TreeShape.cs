@@ -1,6 +1,6 @@
-using Dataflow.Jobs;
+using Dataflow.Core;
 
-namespace Dataflow.Planning.Trees;
+namespace Dataflow.Planner;
 
 /// <summary>The arithmetic of reduce trees: how many tasks each level has, and how a level's inputs are grouped.</summary>
 public static class TreeShape

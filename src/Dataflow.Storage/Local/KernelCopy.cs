@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
+using Dataflow.Core;
 using Microsoft.Win32.SafeHandles;
 
-namespace Dataflow.Storage.Local;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// Copies bytes between two files inside the kernel (Linux <c>copy_file_range</c>, as coreutils' <c>cat</c> and

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using Dataflow.Objects;
+using Dataflow.Core;
 
-namespace Dataflow.Storage.Local;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// A folder on the local file system as an object store: the embedded default. Keys map to relative paths; writes

@@ -1,4 +1,6 @@
-namespace Dataflow.Storage.Local;
+using Dataflow.Core;
+
+namespace Dataflow.Storage;
 
 /// <summary>Options of the local folder store.</summary>
 public sealed class LocalFolderStoreOptions

@@ -1,4 +1,6 @@
-namespace Dataflow.Storage.Local;
+using Dataflow.Core;
+
+namespace Dataflow.Storage;
 
 /// <summary>Writes an object to a temporary file and renames it into place on completion.</summary>
 internal sealed class LocalWriteStream : ObjectWriteStream

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Dataflow.Core;
 using Amazon.Runtime;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// RRSA on Alibaba Cloud ACK (RAM Roles for Service Accounts): the pod gets an OIDC token file and a role; Alibaba's

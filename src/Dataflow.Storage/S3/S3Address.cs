@@ -1,6 +1,6 @@
-using Dataflow.Objects;
+using Dataflow.Core;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>A parsed <c>s3://bucket/prefix</c> or <c>oss://bucket/prefix</c> address.</summary>
 internal sealed record S3Address(string Scheme, string Bucket, string Prefix)

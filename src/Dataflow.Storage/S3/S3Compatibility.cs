@@ -1,4 +1,6 @@
-namespace Dataflow.Storage.S3;
+using Dataflow.Core;
+
+namespace Dataflow.Storage;
 
 /// <summary>
 /// The S3-compatible service a store talks to. Each profile sets what that service accepts; see

@@ -1,6 +1,6 @@
-using Dataflow.Objects;
+using Dataflow.Core;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// How to build one object from byte ranges of others with a multipart upload: large ranges become server-side

@@ -1,4 +1,6 @@
-namespace Dataflow.Storage.S3;
+using Dataflow.Core;
+
+namespace Dataflow.Storage;
 
 /// <summary>Server-side encryption of the objects a store writes.</summary>
 public enum S3Encryption

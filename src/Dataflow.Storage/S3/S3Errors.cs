@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
+using Dataflow.Core;
 using Amazon.Runtime;
 using Amazon.S3;
 using Polly;
 using Polly.Retry;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// Which S3 failures are worth retrying, the retry policy of every request, and the translation of SDK errors into

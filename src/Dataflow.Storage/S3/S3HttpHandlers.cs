@@ -1,9 +1,10 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Dataflow.Core;
 using Amazon.Runtime;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>Bytes that went over the wire, both ways, as the HTTP handler saw them.</summary>
 internal sealed class S3Traffic

@@ -1,8 +1,8 @@
 using System.Buffers;
+using Dataflow.Core;
 using Amazon.S3.Model;
-using Dataflow.Objects;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 internal sealed partial class S3ObjectStore
 {

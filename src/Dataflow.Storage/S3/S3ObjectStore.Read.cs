@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Globalization;
+using Dataflow.Core;
 using Amazon.S3.Model;
-using Dataflow.Objects;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 internal sealed partial class S3ObjectStore
 {

@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Dataflow.Core;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Dataflow.Objects;
 using Polly;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// An S3 bucket prefix as an object store, through AWSSDK.S3 with the settings of a compatibility profile. Large

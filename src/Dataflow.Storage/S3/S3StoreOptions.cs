@@ -1,4 +1,6 @@
-namespace Dataflow.Storage.S3;
+using Dataflow.Core;
+
+namespace Dataflow.Storage;
 
 /// <summary>
 /// How an S3 store connects and moves data. Endpoint, region and credentials default to the standard AWS variables

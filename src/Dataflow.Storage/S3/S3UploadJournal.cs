@@ -2,35 +2,39 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Dataflow.Runs;
+using Dataflow.Core;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// Remembers every multipart upload the store starts, as a small object written before the first part and deleted
-/// when the upload completes or is aborted. Uploads of a run's keys (<c>_dataflow/runs/&lt;id&gt;/…</c>) are recorded
-/// under <c>_dataflow/runs/&lt;id&gt;/uploads/</c>, others under <c>_dataflow/uploads/</c>. A crashed writer leaves its
-/// record behind, so the run's final clean-up — or a later <c>gc</c> — aborts the upload without listing multipart
-/// uploads, which OSS cannot do.
+/// when the upload completes or is aborted. The record of an upload of <c>k</c> is kept at
+/// <c>_dataflow/uploads/k/&lt;hash&gt;.json</c>: the journal mirrors the keys, so the uploads of every key under a
+/// prefix are found by listing the journal under the same prefix, whoever chose the prefix (a run's folder, an output
+/// folder). A crashed writer leaves its record behind, so a later clean-up aborts the upload without listing multipart
+/// uploads, which OSS cannot do. Records of keys too long to mirror are kept under <c>_dataflow/uploads/~long/</c>.
 /// </summary>
 internal sealed class S3UploadJournal(S3ObjectStore store)
 {
-    private const string GlobalPrefix = RunLayout.ReservedPrefix + "uploads/";
+    private readonly int _storePrefixBytes = Encoding.UTF8.GetByteCount(store.Full(string.Empty));
 
-    /// <summary>The journal folder of uploads of <paramref name="key"/>.</summary>
-    public static string PrefixFor(string key)
-    {
-        if (key.StartsWith(RunLayout.RunsPrefix, StringComparison.Ordinal))
-        {
-            var end = key.IndexOf('/', RunLayout.RunsPrefix.Length);
-            if (end > 0)
-            {
-                return key[..(end + 1)] + "uploads/";
-            }
-        }
+    /// <summary>The prefix of the journal.</summary>
+    public const string Prefix = ObjectKey.ReservedPrefix + "uploads/";
 
-        return GlobalPrefix;
-    }
+    /// <summary>Where records of keys too long to mirror are kept.</summary>
+    public const string LongKeysPrefix = Prefix + "~long/";
+
+    // A record's name after the key: "/" + 32 hex digits + ".json".
+    private const int RecordNameLength = 1 + 32 + 5;
+
+    /// <summary>
+    /// The journal folder of uploads of <paramref name="key"/>, or of keys under a prefix, in a store whose keys are
+    /// <paramref name="storePrefixBytes"/> bytes longer on the server (the store's own prefix in its bucket).
+    /// </summary>
+    public static string PrefixFor(string key, int storePrefixBytes = 0) =>
+        storePrefixBytes + Encoding.UTF8.GetByteCount(key) + Prefix.Length + RecordNameLength <= ObjectKey.MaxUtf8Bytes
+            ? Prefix + key
+            : LongKeysPrefix;
 
     public async Task RecordAsync(string key, string uploadId, CancellationToken cancellationToken)
     {
@@ -57,19 +61,8 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
     /// <summary>Aborts the recorded uploads of keys under <paramref name="keyPrefix"/> and forgets them; returns how many were still open.</summary>
     public async Task<int> AbortRecordedAsync(string keyPrefix, CancellationToken cancellationToken)
     {
-        var journals = new HashSet<string>(StringComparer.Ordinal) { PrefixFor(keyPrefix) };
-        if (!keyPrefix.StartsWith(RunLayout.RunsPrefix, StringComparison.Ordinal) && RunLayout.RunsPrefix.StartsWith(keyPrefix, StringComparison.Ordinal))
-        {
-            // A prefix that covers runs: every run's journal counts too.
-            await foreach (var info in store.ListAsync(RunLayout.RunsPrefix, cancellationToken).ConfigureAwait(false))
-            {
-                if (info.Key.Contains("/uploads/", StringComparison.Ordinal))
-                {
-                    journals.Add(PrefixFor(info.Key));
-                }
-            }
-        }
-
+        // Records of long keys are found by reading them: their names do not say their key.
+        var journals = new HashSet<string>(StringComparer.Ordinal) { PrefixFor(keyPrefix, _storePrefixBytes), LongKeysPrefix };
         var aborted = 0;
         foreach (var journal in journals)
         {
@@ -116,10 +109,11 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
         return aborted;
     }
 
-    private static string EntryKey(string key, string uploadId)
+    private string EntryKey(string key, string uploadId)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key + "\n" + uploadId));
-        return PrefixFor(key) + Convert.ToHexStringLower(hash, 0, 16) + ".json";
+        var folder = PrefixFor(key, _storePrefixBytes);
+        return (folder == LongKeysPrefix ? folder : folder + "/") + Convert.ToHexStringLower(hash, 0, 16) + ".json";
     }
 }
 

@@ -1,7 +1,8 @@
 using System.Buffers;
+using Dataflow.Core;
 using Amazon.S3.Model;
 
-namespace Dataflow.Storage.S3;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// Writes an object to S3: one PUT when it fits in one part, otherwise a multipart upload whose parts are uploaded

@@ -1,6 +1,9 @@
 using System.Diagnostics.Metrics;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Diagnostics;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// The metrics Dataflow publishes through <see cref="System.Diagnostics.Metrics"/>, on the meter named

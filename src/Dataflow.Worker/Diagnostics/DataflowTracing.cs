@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using Dataflow.Plans;
+using Dataflow.Core;
+using Dataflow.Planner;
 using Dataflow.Storage;
 
-namespace Dataflow.Execution.Diagnostics;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// The spans Dataflow records through <see cref="System.Diagnostics.ActivitySource"/>: one per run

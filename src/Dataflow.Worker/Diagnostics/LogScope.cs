@@ -1,4 +1,8 @@
-namespace Dataflow.Execution.Diagnostics;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
 
 /// <summary>
 /// A logging scope of two named values (a run's id and job, a task's stage and id), as structured properties that

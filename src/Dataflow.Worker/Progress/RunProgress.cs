@@ -1,6 +1,8 @@
-using Dataflow.Plans;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Progress;
+namespace Dataflow.Worker;
 
 /// <summary>What a run is doing, for progress displays: a live object that the runner updates and anyone may read at any time.</summary>
 public sealed class RunProgress

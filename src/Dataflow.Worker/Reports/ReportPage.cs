@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Reports;
+namespace Dataflow.Worker;
 
 /// <summary>Writes the HTML of one <see cref="RunReport"/> (see <see cref="RunReportHtml"/>).</summary>
 internal sealed class ReportPage

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Reports;
+namespace Dataflow.Worker;
 
 /// <summary>Escaping and number, size and duration formats of the HTML report (invariant culture throughout).</summary>
 internal static class ReportText
@@ -46,7 +49,7 @@ internal static class ReportText
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>A size for people: <c>512 B</c>, <c>4.0 KiB</c>, <c>1.5 GiB</c>.</summary>
-    public static string Bytes(long bytes) => Cli.ByteSize.Format(bytes);
+    public static string Bytes(long bytes) => ByteSize.Format(bytes);
 
     /// <summary>A number for an SVG attribute: at most two decimals, no exponent.</summary>
     public static string Px(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);

@@ -1,8 +1,9 @@
 using System.Globalization;
-using Dataflow.Plans;
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Reports;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// Records what one run does, attempt by attempt, for its <see cref="RunReport"/>: the driver's executors report each
@@ -101,7 +102,7 @@ internal sealed class RunRecorder
                 _phases.Add(new PhaseReport(current.Name, current.StartMs, now));
             }
 
-            _phase = name == Progress.RunPhases.Done ? null : (name, now);
+            _phase = name == RunPhases.Done ? null : (name, now);
         }
     }
 

@@ -1,6 +1,8 @@
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Reports;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// Renders a <see cref="RunReport"/> as one self-contained HTML page (<c>report.html</c>): a header with the run's

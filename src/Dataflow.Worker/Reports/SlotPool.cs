@@ -1,4 +1,8 @@
-namespace Dataflow.Execution.Reports;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
 
 /// <summary>
 /// Numbers the worker slots of an executor, so that each attempt can say which slot (a timeline row) it ran on:
@@ -8,14 +12,18 @@ namespace Dataflow.Execution.Reports;
 internal sealed class SlotPool
 {
     private readonly Lock _gate = new();
-    private readonly SortedSet<int> _free;
+    private readonly SortedSet<int> _free = [];
+    private readonly Lazy<int> _firstRow;
     private int _next;
 
     /// <param name="firstRow">The timeline row of slot 0.</param>
-    public SlotPool(int firstRow) => (_free, FirstRow) = ([], firstRow);
+    public SlotPool(int firstRow) => _firstRow = new Lazy<int>(firstRow);
+
+    /// <param name="addRows">Adds the rows to the timeline when a slot is first asked for, and returns the row of slot 0.</param>
+    public SlotPool(Func<int> addRows) => _firstRow = new Lazy<int>(addRows, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The timeline row of slot 0; slot <c>i</c> is row <c>FirstRow + i</c>.</summary>
-    public int FirstRow { get; }
+    public int FirstRow => _firstRow.Value;
 
     /// <summary>Takes the lowest free slot and returns its timeline row.</summary>
     public int Take()

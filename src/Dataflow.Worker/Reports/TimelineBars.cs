@@ -1,6 +1,8 @@
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
 
-namespace Dataflow.Execution.Reports;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// One bar of the timeline: a single attempt, or (when a report has more attempts than the timeline draws) several

@@ -1,8 +1,8 @@
-using Dataflow.Plans;
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
 using Dataflow.Storage;
 
-namespace Dataflow.Execution.Runs;
+namespace Dataflow.Worker;
 
 /// <summary>What a store knows about its runs: for <c>runs</c>, <c>status</c> and <c>gc</c>.</summary>
 internal static class RunCatalog

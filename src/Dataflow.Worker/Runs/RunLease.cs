@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
 using Dataflow.Storage;
 
-namespace Dataflow.Execution.Runs;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// The lease that keeps two drivers from running (or resuming) the same run at once: a small object naming its

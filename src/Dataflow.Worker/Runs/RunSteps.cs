@@ -1,9 +1,8 @@
-using Dataflow.Execution.Reports;
-using Dataflow.Plans;
-using Dataflow.Runs;
+using Dataflow.Core;
+using Dataflow.Planner;
 using Dataflow.Storage;
 
-namespace Dataflow.Execution.Runs;
+namespace Dataflow.Worker;
 
 /// <summary>
 /// The steps of a run that a driver takes itself on one machine, as separate steps for a run without a driver (an
@@ -107,13 +106,34 @@ internal static class RunSteps
         }
 
         var deleted = 0;
-        for (var i = 0; i < keys.Count; i += Storage.Gc.ArtifactCollector.BatchSize)
+        for (var i = 0; i < keys.Count; i += ArtifactCollector.BatchSize)
         {
-            deleted += await store.DeleteAsync(keys.GetRange(i, Math.Min(Storage.Gc.ArtifactCollector.BatchSize, keys.Count - i)), cancellationToken).ConfigureAwait(false);
+            deleted += await store.DeleteAsync(keys.GetRange(i, Math.Min(ArtifactCollector.BatchSize, keys.Count - i)), cancellationToken).ConfigureAwait(false);
         }
 
         return (aborted, deleted, keys.Count - deleted);
     }
+
+    /// <summary>The summary of a run of <paramref name="plan"/> whose tasks the driver did not see (they ran in a workflow).</summary>
+    internal static RunSummary SummaryWithoutTasks(Plan plan, string status, string? error, long wallMs, int intermediateObjectsLeft) => new()
+    {
+        RunId = plan.RunId,
+        Job = plan.Job,
+        Stages = plan.Stages.Count,
+        Tasks = plan.TaskCount,
+        TasksRun = 0,
+        TasksSkipped = 0,
+        Attempts = 0,
+        Retries = 0,
+        Failed = 0,
+        WallMs = wallMs,
+        BytesRead = 0,
+        BytesWritten = 0,
+        Output = null,
+        IntermediateObjectsLeft = intermediateObjectsLeft,
+        Status = status,
+        Error = error,
+    };
 
     /// <summary>Committed tasks and commit records of the run, from a listing of its records (none is read).</summary>
     private static async Task<(int Tasks, int Records)> CountCommitsAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)

@@ -1,6 +1,3 @@
-using Dataflow.Jobs;
-using Dataflow.Operators;
-
 namespace Dataflow.Core.Tests.Jobs;
 
 public sealed class JobBuilderTests

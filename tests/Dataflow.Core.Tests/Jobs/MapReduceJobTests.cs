@@ -1,6 +1,3 @@
-using Dataflow.Jobs;
-using Dataflow.Records;
-
 namespace Dataflow.Core.Tests.Jobs;
 
 public sealed class MapReduceJobTests
@@ -156,7 +153,7 @@ public sealed class MapReduceJobTests
     [Fact]
     public void MapReduce_ThenReduceTree_LastStepWins()
     {
-        var job = Job.Named(JobName).FromPrefix("in/").MapReduce(Spec()).ReduceTree(2, new Dataflow.Operators.ConcatOperator()).WriteTo("out");
+        var job = Job.Named(JobName).FromPrefix("in/").MapReduce(Spec()).ReduceTree(2, new ConcatOperator()).WriteTo("out");
 
         Assert.Null(job.MapReduce);
         Assert.NotNull(job.Tree);

@@ -1,5 +1,3 @@
-using Dataflow.Jobs;
-
 namespace Dataflow.Core.Tests.Jobs;
 
 public sealed class ReduceTreeOptionsTests

@@ -1,5 +1,3 @@
-using Dataflow.Objects;
-
 namespace Dataflow.Core.Tests.Objects;
 
 public sealed class ObjectSegmentTests

@@ -1,6 +1,3 @@
-using Dataflow.Jobs;
-using Dataflow.Plans;
-
 namespace Dataflow.Core.Tests.Plans;
 
 public sealed class PlanValidatorTests

@@ -1,5 +1,3 @@
-using Dataflow.Plans;
-
 namespace Dataflow.Core.Tests.Plans;
 
 public sealed class TaskIdTests

@@ -1,5 +1,4 @@
 using System.Text;
-using Dataflow.Records;
 
 namespace Dataflow.Core.Tests.Records;
 

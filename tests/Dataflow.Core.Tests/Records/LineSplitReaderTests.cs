@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using Dataflow.Records;
 
 namespace Dataflow.Core.Tests.Records;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Plans;
-using Dataflow.Records;
 
 namespace Dataflow.Core.Tests.Records;
 
@@ -14,7 +12,7 @@ public sealed class MapReduceOperatorTests : IDisposable
     private const long SmallReduce = 2 * ReduceOperator<string, long, long>.ReadBuffer;
     private const long Big = 64L << 20;
 
-    private static readonly string[] s_names = Enumerable.Range(0, Partitions).Select(Dataflow.Jobs.MapReduceStep.PartitionName).ToArray();
+    private static readonly string[] s_names = Enumerable.Range(0, Partitions).Select(MapReduceStep.PartitionName).ToArray();
 
     private readonly PrivateTempPath _temp = new();
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Dataflow.Records;
 
 namespace Dataflow.Core.Tests.Records;
 

@@ -1,7 +1,4 @@
 using System.Text;
-using Dataflow.Operators;
-using Dataflow.Plans;
-using Dataflow.Records;
 
 namespace Dataflow.Core.Tests.Records;
 

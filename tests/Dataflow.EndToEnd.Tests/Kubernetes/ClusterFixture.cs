@@ -1,5 +1,3 @@
-using Dataflow.Kubernetes.Testing;
-
 namespace Dataflow.EndToEnd.Tests.Kubernetes;
 
 /// <summary>

@@ -14,18 +14,17 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
     private readonly string _bucket = $"k8s-e2e-{Guid.NewGuid():N}"[..30];
-    private readonly S3TestServer _s3 = new();
     private AmazonS3Client _client = null!;
     private ClusterFixture _cluster = null!;
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
-        _client = _s3.CreateClient();
+        _client = S3TestServer.CreateClient();
         _cluster = await ClusterFixture.StartAsync(_root, new Dictionary<string, string>
         {
-            ["AWS_ACCESS_KEY_ID"] = _s3.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = _s3.SecretKey,
+            ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
         });
     }
 
@@ -39,8 +38,8 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private Task<ProgramResult> RunAsync(string program, params string[] args) =>
-        ProgramRunner.RunAsync(program, _s3.ProgramEnvironment(), args);
+    private static Task<ProgramResult> RunAsync(string program, params string[] args) =>
+        ProgramRunner.RunAsync(program, S3TestServer.ProgramEnvironment(), args);
 
     [Theory]
     [InlineData("kubernetes")]
@@ -62,10 +61,10 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The run report (by the driver, or by the Workflow's exit handler from the commit records): every task once,
         // on the row of the pod that ran it.
-        var report = Dataflow.Runs.RunRecords.DeserializeReport(await File.ReadAllBytesAsync(Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "report.json")));
+        var report = RunRecords.DeserializeReport(await File.ReadAllBytesAsync(Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "report.json")));
         Assert.Equal(executor, report.Executor);
         Assert.Equal(511, report.Attempts.Select(a => (a.Stage, a.Task)).Distinct().Count());
-        Assert.All(report.Attempts, a => Assert.Equal(Dataflow.Runs.AttemptOutcomes.Committed, a.Outcome));
+        Assert.All(report.Attempts, a => Assert.Equal(AttemptOutcomes.Committed, a.Outcome));
         Assert.Equal(20, report.Rows.Count);
         Assert.All(report.Rows, row => Assert.Contains(row, _cluster.Server.Pods.Select(p => p.Name)));
         Report(executor, "merge-files seed cascade (folder store on a volume claim)");
@@ -147,7 +146,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
             "merge-files",
             ["run", "--store", store, "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options("kubernetes", "merge-files")],
-            _s3.ProgramEnvironment()));
+            S3TestServer.ProgramEnvironment()));
         var stderr = process.StandardError.ReadToEndAsync();
 
         // Ctrl+C while the first stage's pods (256, 4 at a time) are running.

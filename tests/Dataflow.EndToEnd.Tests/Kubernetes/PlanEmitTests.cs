@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Dataflow.Kubernetes.Testing;
 using k8s;
 using k8s.Models;
 
@@ -114,11 +113,11 @@ public sealed class PlanEmitTests : IAsyncLifetime, IDisposable
         var result = await PlanAsync("--emit", "json", "--run-id", "seed-json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        var printed = Dataflow.Plans.PlanSerializer.Deserialize(result.Stdout);
+        var printed = PlanSerializer.Deserialize(result.Stdout);
         await using var store = Dataflow.Storage.ObjectStore.OpenFolder(Store);
-        var stored = await Dataflow.Execution.Runs.PlanStore.LoadAsync(store, "seed-json");
+        var stored = await PlanStore.LoadAsync(store, "seed-json");
         Assert.Equal(511, printed.TaskCount);
-        Assert.Equal(Dataflow.Plans.PlanSerializer.Serialize(printed), Dataflow.Plans.PlanSerializer.Serialize(stored!));
+        Assert.Equal(PlanSerializer.Serialize(printed), PlanSerializer.Serialize(stored!));
         Assert.Contains("run seed-json: 511 tasks in 9 stages", result.Stderr, StringComparison.Ordinal);
     }
 

@@ -10,15 +10,13 @@ namespace Dataflow.EndToEnd.Tests.MergeFiles;
 public sealed class MergeFilesOnS3Tests : IDisposable
 {
     private readonly string _bucket = $"merge-e2e-{Guid.NewGuid():N}"[..30];
-    private readonly S3TestServer _server;
     private readonly AmazonS3Client _client;
     private readonly Dictionary<string, string> _environment;
 
     public MergeFilesOnS3Tests()
     {
-        _server = new S3TestServer();
-        _environment = _server.ProgramEnvironment();
-        _client = _server.CreateClient();
+        _environment = S3TestServer.ProgramEnvironment();
+        _client = S3TestServer.CreateClient();
     }
 
     public void Dispose() => _client.Dispose();
@@ -96,7 +94,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     {
         // IRSA on EKS: no keys, a projected token file and a role; the SDK's chain asks STS for credentials. A fake
         // STS on loopback answers with the test server's keys.
-        using var sts = new FakeSts(_server.AccessKey, _server.SecretKey);
+        using var sts = new FakeSts(S3TestServer.AccessKey, S3TestServer.SecretKey);
         var token = Path.Combine(Path.GetTempPath(), $"dataflow-web-identity-{Guid.NewGuid():N}.jwt");
         await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl");
         try
@@ -129,7 +127,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     {
         // RRSA on ACK: the pod has a token file, a role and an OIDC provider; Alibaba's STS (faked on loopback)
         // exchanges them for temporary keys, which sign the S3-compatible requests.
-        using var sts = new FakeSts(_server.AccessKey, _server.SecretKey, alibaba: true);
+        using var sts = new FakeSts(S3TestServer.AccessKey, S3TestServer.SecretKey, alibaba: true);
         var token = Path.Combine(Path.GetTempPath(), $"dataflow-rrsa-{Guid.NewGuid():N}.jwt");
         await File.WriteAllTextAsync(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY2sifQ.c2lnbmF0dXJl\n");
         try
@@ -162,7 +160,8 @@ public sealed class MergeFilesOnS3Tests : IDisposable
     [Fact]
     public async Task Gc_CrashedRunWithAnIncompleteUpload_AbortsItAndDeletesTheData()
     {
-        // A crashed run: an intermediate object, and a multipart upload recorded in the run's journal but never finished.
+        // A crashed run: an intermediate object, and a multipart upload recorded in the store's journal (which mirrors
+        // the key under _dataflow/uploads/) but never finished.
         const string RunId = "crashed-run";
         await _client.PutBucketAsync(_bucket);
         await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = $"run/_dataflow/runs/{RunId}/data/s0000/t000000.a01-1.out", ContentBody = "x", UseChunkEncoding = false });
@@ -170,7 +169,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
         await _client.PutObjectAsync(new PutObjectRequest
         {
             BucketName = _bucket,
-            Key = $"run/_dataflow/runs/{RunId}/uploads/entry.json",
+            Key = $"run/_dataflow/uploads/_dataflow/runs/{RunId}/data/s0001/t000000.a01-2.out/entry.json",
             ContentBody = $$"""{"key":"_dataflow/runs/{{RunId}}/data/s0001/t000000.a01-2.out","uploadId":"{{upload.UploadId}}","startedAt":"2026-11-29T00:00:00Z"}""",
             UseChunkEncoding = false,
         });
@@ -182,6 +181,7 @@ public sealed class MergeFilesOnS3Tests : IDisposable
         Assert.Contains("aborted 1 incomplete uploads, deleted 1 intermediate objects", result.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, await IncompleteUploadsAsync());
         Assert.Empty(await KeysAsync($"run/_dataflow/runs/{RunId}/"));
+        Assert.Empty(await KeysAsync("run/_dataflow/uploads/"));
     }
 
     /// <summary>Answers AssumeRoleWithWebIdentity (AWS) or AssumeRoleWithOIDC (Alibaba Cloud) with fixed credentials, as STS would.</summary>

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using Dataflow.Kubernetes.Testing;
-using Dataflow.Runs;
 
 namespace Dataflow.EndToEnd.Tests.MergeFiles;
 

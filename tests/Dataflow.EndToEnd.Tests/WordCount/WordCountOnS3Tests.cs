@@ -12,9 +12,8 @@ public sealed class WordCountOnS3Tests : IDisposable
 
     public WordCountOnS3Tests()
     {
-        var server = new S3TestServer();
-        _environment = server.ProgramEnvironment();
-        _client = server.CreateClient();
+        _environment = S3TestServer.ProgramEnvironment();
+        _client = S3TestServer.CreateClient();
     }
 
     public void Dispose() => _client.Dispose();

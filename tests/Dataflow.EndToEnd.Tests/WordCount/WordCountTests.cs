@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Dataflow.Examples.WordCount;
-using Dataflow.Storage;
 
 namespace Dataflow.EndToEnd.Tests.WordCount;
 
@@ -434,8 +433,8 @@ public sealed class WordCountTests : IDisposable
     {
         await using var store = ObjectStore.OpenFolder(folder);
         var job = WordCountJob.Define("input/", "output/", 8, 512 << 10, 64L << 20, 64L << 20);
-        var inputs = (await store.ListAllAsync("input/")).Select(i => new Dataflow.Plans.PlanInput(i.Key, i.Size)).ToList();
-        var plan = Dataflow.Planning.Planner.CreatePlan(job, inputs, runId, DateTimeOffset.UtcNow) with
+        var inputs = (await store.ListAllAsync("input/")).Select(i => new PlanInput(i.Key, i.Size)).ToList();
+        var plan = JobPlanner.CreatePlan(job, inputs, runId, DateTimeOffset.UtcNow) with
         {
             Arguments = ["--reducers", "8", "--split-size", "512KiB", "--input", "input/", "--output", "output/"],
         };
@@ -445,7 +444,7 @@ public sealed class WordCountTests : IDisposable
         }
 
         // Chunks of 4 tasks: a worker's range spans chunks.
-        await Dataflow.Execution.Runs.PlanStore.SaveAsync(store, plan, chunkSize: 4);
+        await PlanStore.SaveAsync(store, plan, chunkSize: 4);
         return plan.Stages[0].Tasks.Count;
     }
 
@@ -453,7 +452,7 @@ public sealed class WordCountTests : IDisposable
     /// <summary>The tasks a worker reported committed, in task order.</summary>
     private static string[] Reported(string stdout) =>
         [.. stdout.Split('\n')
-            .Select(l => Dataflow.Execution.Processes.TaskWorker.ParseReport(l.TrimEnd('\r')))
+            .Select(l => TaskWorker.ParseReport(l.TrimEnd('\r')))
             .Where(r => r is { Status: "committed" })
             .Select(r => r!.Task)
             .Order()

@@ -1,8 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Planning.Trees;
-
-namespace Dataflow.Planning.Tests.Trees;
+namespace Dataflow.Planner.Tests.Trees;
 
 /// <summary>
 /// Regression: <see cref="TreeShape.LevelWidths"/> computed ⌈n/k⌉ as <c>(n + k - 1) / k</c>, which overflows
@@ -47,7 +43,7 @@ public sealed class LevelWidthsOverflowRegressionTests
         var job = Job.Named("tree-job").FromPrefix("in/").ReduceTree(int.MaxValue, new ConcatOperator()).WriteTo("out/merged");
         var inputs = TreeChecker.Inputs(n);
 
-        var plan = Planner.CreatePlan(job, inputs, "run-1", DateTimeOffset.UnixEpoch);
+        var plan = JobPlanner.CreatePlan(job, inputs, "run-1", DateTimeOffset.UnixEpoch);
 
         TreeChecker.Check(plan, job, inputs, [1], $"n={n} k=int.MaxValue");
     }

@@ -1,9 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Planning.Trees;
-using Dataflow.Plans;
-
-namespace Dataflow.Planning.Tests.Trees;
+namespace Dataflow.Planner.Tests.Trees;
 
 public sealed class ReduceTreePlannerTests
 {
@@ -59,7 +54,7 @@ public sealed class ReduceTreePlannerTests
         {
             var inputs = TreeChecker.Inputs(n, seed: n);
 
-            var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+            var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
             Assert.True(plan.RunId == RunId && plan.CreatedAt == s_createdAt, $"n={n} k={k}: run id or time not kept");
             TreeChecker.Check(plan, job, inputs, ExpectedFanInWidths(n, k), $"n={n} k={k}");
@@ -78,7 +73,7 @@ public sealed class ReduceTreePlannerTests
         {
             var job = FanInJob(k);
 
-            var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+            var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
             TreeChecker.Check(plan, job, inputs, ExpectedFanInWidths(n, k), $"n={n} k={k}");
         }
@@ -96,7 +91,7 @@ public sealed class ReduceTreePlannerTests
             var job = WidthsJob(widths);
             var inputs = TreeChecker.Inputs(n, seed: i);
 
-            var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+            var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
             TreeChecker.Check(plan, job, inputs, widths, $"case {i}: n={n} widths=[{string.Join(",", widths)}]");
         }
@@ -128,7 +123,7 @@ public sealed class ReduceTreePlannerTests
         var job = WidthsJob([64, 8, 1]);
         var inputs = TreeChecker.Inputs(512);
 
-        var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
         Assert.Equal([64, 8, 1], plan.Stages.Select(s => s.Tasks.Count));
         Assert.Equal(["level-1", "level-2", "level-3"], plan.Stages.Select(s => s.Name));
@@ -144,7 +139,7 @@ public sealed class ReduceTreePlannerTests
         var job = FanInJob(3);
         var inputs = TreeChecker.Inputs(1000);
 
-        var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
         Assert.Equal([334, 112, 38, 13, 5, 2, 1], plan.Stages.Select(s => s.Tasks.Count));
         Assert.Equal(505, plan.TaskCount);
@@ -160,7 +155,7 @@ public sealed class ReduceTreePlannerTests
     [InlineData(int.MaxValue)]
     public void CreatePlan_SingleInputWithFanIn_OneStageOfOneTaskReadingIt(int k)
     {
-        var plan = Planner.CreatePlan(FanInJob(k), [new PlanInput("in/only", 5)], RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(FanInJob(k), [new PlanInput("in/only", 5)], RunId, s_createdAt);
 
         AssertSingleTaskReadingTheOnlyInput(plan);
     }
@@ -168,7 +163,7 @@ public sealed class ReduceTreePlannerTests
     [Fact]
     public void CreatePlan_SingleInputWithWidthOne_OneStageOfOneTaskReadingIt()
     {
-        var plan = Planner.CreatePlan(WidthsJob([1]), [new PlanInput("in/only", 5)], RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(WidthsJob([1]), [new PlanInput("in/only", 5)], RunId, s_createdAt);
 
         AssertSingleTaskReadingTheOnlyInput(plan);
     }
@@ -191,7 +186,7 @@ public sealed class ReduceTreePlannerTests
     [InlineData(511, new[] { 512, 1 })]
     public void CreatePlan_FirstWidthAboveInputCount_ThrowsNamingJob(int n, int[] widths)
     {
-        var ex = Assert.Throws<JobDefinitionException>(() => Planner.CreatePlan(WidthsJob(widths), TreeChecker.Inputs(n), RunId, s_createdAt));
+        var ex = Assert.Throws<JobDefinitionException>(() => JobPlanner.CreatePlan(WidthsJob(widths), TreeChecker.Inputs(n), RunId, s_createdAt));
 
         Assert.Equal(JobName, ex.JobName);
         Assert.StartsWith($"job '{JobName}': ", ex.Message, StringComparison.Ordinal);
@@ -201,7 +196,7 @@ public sealed class ReduceTreePlannerTests
     [Fact]
     public void CreatePlan_NoInputs_ThrowsNamingJobAndInput()
     {
-        var ex = Assert.Throws<JobDefinitionException>(() => Planner.CreatePlan(FanInJob(2), [], RunId, s_createdAt));
+        var ex = Assert.Throws<JobDefinitionException>(() => JobPlanner.CreatePlan(FanInJob(2), [], RunId, s_createdAt));
 
         Assert.Equal(JobName, ex.JobName);
         Assert.StartsWith($"job '{JobName}': ", ex.Message, StringComparison.Ordinal);
@@ -213,7 +208,7 @@ public sealed class ReduceTreePlannerTests
     {
         PlanInput[] inputs = [new("in/a", 1), new("in/b", 2), new("in/a", 1)];
 
-        var ex = Assert.Throws<JobDefinitionException>(() => Planner.CreatePlan(FanInJob(2), inputs, RunId, s_createdAt));
+        var ex = Assert.Throws<JobDefinitionException>(() => JobPlanner.CreatePlan(FanInJob(2), inputs, RunId, s_createdAt));
 
         Assert.Equal(JobName, ex.JobName);
         Assert.Contains("input 'in/a' is listed twice", ex.Message, StringComparison.Ordinal);
@@ -222,9 +217,9 @@ public sealed class ReduceTreePlannerTests
     [Fact]
     public void CreatePlan_NullArguments_ThrowArgumentNullException()
     {
-        Assert.Throws<ArgumentNullException>(() => Planner.CreatePlan(null!, TreeChecker.Inputs(1), RunId, s_createdAt));
-        Assert.Throws<ArgumentNullException>(() => Planner.CreatePlan(FanInJob(2), null!, RunId, s_createdAt));
-        Assert.Throws<ArgumentNullException>(() => Planner.CreatePlan(FanInJob(2), TreeChecker.Inputs(1), null!, s_createdAt));
+        Assert.Throws<ArgumentNullException>(() => JobPlanner.CreatePlan(null!, TreeChecker.Inputs(1), RunId, s_createdAt));
+        Assert.Throws<ArgumentNullException>(() => JobPlanner.CreatePlan(FanInJob(2), null!, RunId, s_createdAt));
+        Assert.Throws<ArgumentNullException>(() => JobPlanner.CreatePlan(FanInJob(2), TreeChecker.Inputs(1), null!, s_createdAt));
     }
 
     [Fact]
@@ -232,8 +227,8 @@ public sealed class ReduceTreePlannerTests
     {
         var inputs = TreeChecker.Inputs(777);
 
-        var first = PlanSerializer.Serialize(Planner.CreatePlan(FanInJob(4), inputs, RunId, s_createdAt));
-        var second = PlanSerializer.Serialize(Planner.CreatePlan(FanInJob(4), inputs.ToArray(), RunId, s_createdAt));
+        var first = PlanJson.Of(JobPlanner.CreatePlan(FanInJob(4), inputs, RunId, s_createdAt));
+        var second = PlanJson.Of(JobPlanner.CreatePlan(FanInJob(4), inputs.ToArray(), RunId, s_createdAt));
 
         Assert.Equal(first, second);
     }
@@ -243,7 +238,7 @@ public sealed class ReduceTreePlannerTests
     {
         var inputs = TreeChecker.Inputs(10);
 
-        var plan = Planner.CreatePlan(FanInJob(3), inputs, RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(FanInJob(3), inputs, RunId, s_createdAt);
         var expected = inputs.ToArray();
         inputs[0] = new PlanInput("in/changed", 0);
 
@@ -257,9 +252,9 @@ public sealed class ReduceTreePlannerTests
         var inputs = TreeChecker.Inputs(123);
 
         var stages = ReduceTreePlanner.PlanStages(job.Name, job.Tree!, inputs.Select(i => i.Key).ToArray());
-        var plan = Planner.CreatePlan(job, inputs, RunId, s_createdAt);
+        var plan = JobPlanner.CreatePlan(job, inputs, RunId, s_createdAt);
 
         Assert.Equal("out", ReduceTreePlanner.OutputName);
-        Assert.Equal(PlanSerializer.Serialize(plan), PlanSerializer.Serialize(plan with { Stages = stages }));
+        Assert.Equal(PlanJson.Of(plan), PlanJson.Of(plan with { Stages = stages }));
     }
 }

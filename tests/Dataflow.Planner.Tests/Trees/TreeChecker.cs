@@ -1,7 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Plans;
-
-namespace Dataflow.Planning.Tests.Trees;
+namespace Dataflow.Planner.Tests.Trees;
 
 /// <summary>Checks every property a reduce-tree plan must have. Failures name the case (<c>where</c>) and the task.</summary>
 internal static class TreeChecker
@@ -9,12 +6,7 @@ internal static class TreeChecker
     public const string OutputName = "out";
 
     /// <summary>Input objects with distinct keys that are deliberately not in key order, so that order must come from the list.</summary>
-    public static PlanInput[] Inputs(int count, int seed = 1)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random(seed).Shuffle(order);
-        return order.Select((id, i) => new PlanInput($"in/{id:D5}", i)).ToArray();
-    }
+    public static PlanInput[] Inputs(int count, int seed = 1) => TestInputs.Shuffled(count, seed);
 
     public static void Check(Plan plan, Job job, IReadOnlyList<PlanInput> inputs, IReadOnlyList<int> expectedWidths, string where)
     {

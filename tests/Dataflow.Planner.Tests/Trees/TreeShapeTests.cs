@@ -1,7 +1,4 @@
-using Dataflow.Jobs;
-using Dataflow.Planning.Trees;
-
-namespace Dataflow.Planning.Tests.Trees;
+namespace Dataflow.Planner.Tests.Trees;
 
 public sealed class TreeShapeTests
 {

@@ -1,5 +1,4 @@
 using System.Text;
-using Dataflow.Objects;
 
 namespace Dataflow.Storage.Tests.Contract;
 

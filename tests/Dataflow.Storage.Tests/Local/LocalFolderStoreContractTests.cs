@@ -1,6 +1,3 @@
-using Dataflow.Storage.Local;
-using Dataflow.Storage.Tests.Contract;
-
 namespace Dataflow.Storage.Tests.Local;
 
 /// <summary>The store contract, run against a fresh local folder per test.</summary>

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Dataflow.Objects;
-using Dataflow.Storage.Local;
 
 namespace Dataflow.Storage.Tests.Local;
 

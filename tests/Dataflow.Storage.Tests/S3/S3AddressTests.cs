@@ -1,5 +1,3 @@
-using Dataflow.Storage.S3;
-
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>Addresses, profile defaults and option checks (no server needed: nothing here sends a request).</summary>

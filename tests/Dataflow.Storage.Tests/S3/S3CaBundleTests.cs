@@ -3,7 +3,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Storage.Tests.S3;
 

@@ -1,6 +1,3 @@
-using Dataflow.Objects;
-using Dataflow.Storage.S3;
-
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>The compose plan over many random lists of ranges, with small part limits (no server needed).</summary>

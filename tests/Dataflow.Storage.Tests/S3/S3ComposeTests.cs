@@ -1,6 +1,3 @@
-using Dataflow.Objects;
-using Dataflow.Storage.S3;
-
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>Compose against the real server: large ranges are copied server-side (UploadPartCopy), small ones uploaded.</summary>

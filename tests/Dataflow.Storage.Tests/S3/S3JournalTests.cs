@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Amazon.S3.Model;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Storage.Tests.S3;
 
@@ -91,7 +90,28 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
     }
 
     [Fact]
-    public async Task Write_KeyOfARun_IsJournalledUnderTheRunsUploadsUntilComplete()
+    public async Task AbortIncompleteUploads_KeyTooLongToMirror_FoundInTheLongKeysFolderByItsPrefix()
+    {
+        // The test server cannot hold a multipart upload of a key this long (its segments' names would pass 1,024
+        // bytes), so the record names an upload that does not exist: the clean-up must still find it, by its key's
+        // prefix, and forget it.
+        var prefix = S3Bucket.NewPrefix("long-keys");
+        var store = bucket.Open(new S3Setup { Profile = S3Compatibility.Oss, VirtualHosted = true }, prefix);
+        await using var _ = store;
+        var longKey = "deep/" + new string('k', 950) + ".bin";
+        await store.Journal.RecordAsync(longKey, "no-such-upload", CancellationToken.None);
+
+        var entry = Assert.Single(await S3Test.JournalAsync(store, S3UploadJournal.LongKeysPrefix));
+        Assert.Equal(longKey, (await ReadEntryAsync(store, entry)).Key);
+        Assert.Equal(0, await store.AbortIncompleteUploadsAsync("elsewhere/"));
+        Assert.Single(await S3Test.JournalAsync(store, S3UploadJournal.LongKeysPrefix));
+
+        Assert.Equal(0, await store.AbortIncompleteUploadsAsync("deep/"));
+        Assert.Empty(await S3Test.JournalAsync(store));
+    }
+
+    [Fact]
+    public async Task Write_KeyOfARun_IsJournalledUnderTheMirroredKeyUntilComplete()
     {
         const string Key = "_dataflow/runs/run-7/data/part-00000.bin";
         var prefix = S3Bucket.NewPrefix("run-journal");
@@ -104,8 +124,9 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
         {
             // Past one part, the upload has started: it is journalled before its first part goes out.
             await writer.WriteAsync(content);
-            var entryKey = Assert.Single(await S3Test.JournalAsync(store, "_dataflow/runs/run-7/uploads/"));
-            Assert.Empty(await S3Test.JournalAsync(store, "_dataflow/uploads/"));
+            var entryKey = Assert.Single(await S3Test.JournalAsync(store, "_dataflow/uploads/_dataflow/runs/run-7/"));
+            Assert.StartsWith("_dataflow/uploads/" + Key + "/", entryKey, StringComparison.Ordinal);
+            Assert.Empty(await S3Test.JournalAsync(store, "_dataflow/runs/"));
             var entry = await ReadEntryAsync(store, entryKey);
             Assert.Equal(Key, entry.Key);
             Assert.Equal([prefix + Key], await S3Test.ListUploadsAsync(store, ""));
@@ -115,7 +136,7 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
             await writer.CompleteAsync();
         }
 
-        Assert.Empty(await S3Test.JournalAsync(store, "_dataflow/runs/run-7/uploads/"));
+        Assert.Empty(await S3Test.JournalAsync(store));
         Assert.Empty(await S3Test.ListUploadsAsync(store, ""));
         Assert.Equal(content, await S3Test.ReadAllAsync(store, Key));
         await store.DeleteAsync([Key]);
@@ -142,12 +163,20 @@ public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>
 public sealed class S3UploadJournalPrefixTests
 {
     [Theory]
-    [InlineData("_dataflow/runs/run-1/data/x", "_dataflow/runs/run-1/uploads/")]
-    [InlineData("_dataflow/runs/run-1/", "_dataflow/runs/run-1/uploads/")]
-    [InlineData("_dataflow/runs/run-1", "_dataflow/uploads/")]
-    [InlineData("_dataflow/runs/", "_dataflow/uploads/")]
-    [InlineData("_dataflow/tmp/x", "_dataflow/uploads/")]
-    [InlineData("out/part-0", "_dataflow/uploads/")]
-    public void PrefixFor_Key_IsTheRunsJournalOrTheGlobalOne(string key, string expected) =>
+    [InlineData("_dataflow/runs/run-1/data/x", "_dataflow/uploads/_dataflow/runs/run-1/data/x")]
+    [InlineData("_dataflow/runs/run-1/", "_dataflow/uploads/_dataflow/runs/run-1/")]
+    [InlineData("out/part-0", "_dataflow/uploads/out/part-0")]
+    [InlineData("", "_dataflow/uploads/")]
+    public void PrefixFor_Key_MirrorsTheKeyUnderTheJournal(string key, string expected) =>
         Assert.Equal(expected, S3UploadJournal.PrefixFor(key));
+
+    [Fact]
+    public void PrefixFor_KeyTooLongToMirror_IsTheLongKeysFolder()
+    {
+        var longest = new string('k', ObjectKey.MaxUtf8Bytes - S3UploadJournal.Prefix.Length - 38);
+
+        Assert.Equal(S3UploadJournal.Prefix + longest, S3UploadJournal.PrefixFor(longest));
+        Assert.Equal(S3UploadJournal.LongKeysPrefix, S3UploadJournal.PrefixFor(longest + "k"));
+        Assert.Equal(S3UploadJournal.LongKeysPrefix, S3UploadJournal.PrefixFor(new string('k', ObjectKey.MaxUtf8Bytes)));
+    }
 }

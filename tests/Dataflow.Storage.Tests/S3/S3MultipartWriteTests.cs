@@ -1,5 +1,3 @@
-using Dataflow.Storage.S3;
-
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>Writes against the real server: multipart uploads of several parts, their concurrency, single PUTs, part sizes.</summary>

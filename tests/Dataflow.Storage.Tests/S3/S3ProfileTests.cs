@@ -1,5 +1,4 @@
 using System.Net;
-using Dataflow.Storage.S3;
 
 namespace Dataflow.Storage.Tests.S3;
 

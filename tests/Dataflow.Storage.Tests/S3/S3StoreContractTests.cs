@@ -1,5 +1,3 @@
-using Dataflow.Storage.Tests.Contract;
-
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>The store contract, unchanged, against the real S3 server: one shared bucket, a prefix per test.</summary>

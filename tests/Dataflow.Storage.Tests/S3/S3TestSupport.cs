@@ -5,8 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Amazon.S3.Model;
-using S3Encryption = Dataflow.Storage.S3.S3Encryption;
-using Dataflow.Storage.S3;
+using S3Encryption = Dataflow.Storage.S3Encryption;
 
 namespace Dataflow.Storage.Tests.S3;
 

@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Dataflow.Execution.Diagnostics;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Storage;
 
-namespace Dataflow.Execution.Tests.Diagnostics;
+namespace Dataflow.Worker.Tests.Diagnostics;
 
 public sealed class DataflowTracingTests : IDisposable
 {

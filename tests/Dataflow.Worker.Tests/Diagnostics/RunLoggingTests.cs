@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
 
-namespace Dataflow.Execution.Tests.Diagnostics;
+namespace Dataflow.Worker.Tests.Diagnostics;
 
 public sealed class RunLoggingTests : IDisposable
 {

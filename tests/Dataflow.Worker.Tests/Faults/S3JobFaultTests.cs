@@ -1,12 +1,6 @@
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Runs;
-using Dataflow.Storage;
 using Xunit.Abstractions;
 
-namespace Dataflow.Execution.Tests.Faults;
+namespace Dataflow.Worker.Tests.Faults;
 
 /// <summary>Whole jobs on the real S3 test server through <see cref="FaultProxy"/>.</summary>
 public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime

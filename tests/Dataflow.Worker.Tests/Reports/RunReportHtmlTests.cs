@@ -2,13 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using Dataflow.Execution.Reports;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Kubernetes.Testing;
-using Dataflow.Runs;
 using Xunit.Abstractions;
 
-namespace Dataflow.Execution.Tests.Reports;
+namespace Dataflow.Worker.Tests.Reports;
 
 public sealed partial class RunReportHtmlTests(ITestOutputHelper output) : IDisposable
 {

@@ -1,12 +1,4 @@
-using Dataflow.Execution.Progress;
-using Dataflow.Execution.Reports;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Runs;
-using Dataflow.Storage;
-
-namespace Dataflow.Execution.Tests.Reports;
+namespace Dataflow.Worker.Tests.Reports;
 
 public sealed class RunReportRecordingTests : IDisposable
 {
@@ -143,9 +135,9 @@ public sealed class RunReportRecordingTests : IDisposable
     public void Build_MoreAttemptsThanTheCap_KeepsTheFirstAndCountsAllInTheStageTotals()
     {
         var recorder = new RunRecorder(TimeProvider.System, maxAttempts: 3);
-        recorder.SetPlan(Planning.Planner.CreatePlan(
-            Job.Named("cap").FromPrefix("in/").ReduceTree(8, new Operators.ConcatOperator()).WriteTo("out"),
-            Enumerable.Range(0, 5).Select(i => new Plans.PlanInput($"in/{i}", 1)).ToList(),
+        recorder.SetPlan(JobPlanner.CreatePlan(
+            Job.Named("cap").FromPrefix("in/").ReduceTree(8, new ConcatOperator()).WriteTo("out"),
+            Enumerable.Range(0, 5).Select(i => new PlanInput($"in/{i}", 1)).ToList(),
             "run-cap",
             DateTimeOffset.UnixEpoch));
         var row = recorder.Row("slot 1");

@@ -1,6 +1,4 @@
-using Dataflow.Runs;
-
-namespace Dataflow.Execution.Tests.Reports;
+namespace Dataflow.Worker.Tests.Reports;
 
 /// <summary>Run reports built by hand for the HTML report's tests.</summary>
 internal static class SampleReports

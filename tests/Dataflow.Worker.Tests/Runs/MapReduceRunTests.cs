@@ -1,14 +1,8 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Plans;
-using Dataflow.Records;
-using Dataflow.Storage;
 
-namespace Dataflow.Execution.Tests.Runs;
+namespace Dataflow.Worker.Tests.Runs;
 
 /// <summary>
 /// Word-count style map-reduce jobs run end to end on a local folder store: budgets small enough to spill map output

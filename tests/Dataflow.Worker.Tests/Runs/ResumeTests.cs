@@ -1,14 +1,6 @@
 using System.Collections.Concurrent;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Operators;
-using Dataflow.Plans;
-using Dataflow.Runs;
-using Dataflow.Storage;
-using Dataflow.Storage.Gc;
 
-namespace Dataflow.Execution.Tests.Runs;
+namespace Dataflow.Worker.Tests.Runs;
 
 public sealed class ResumeTests : IDisposable
 {

@@ -1,13 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Dataflow.Execution.Runs;
-using Dataflow.Execution.Tests.Support;
-using Dataflow.Jobs;
-using Dataflow.Runs;
-using Dataflow.Storage;
 
-namespace Dataflow.Execution.Tests.Runs;
+namespace Dataflow.Worker.Tests.Runs;
 
 public sealed class RunLeaseTests : IDisposable
 {

@@ -1,7 +1,4 @@
-using Dataflow.Objects;
-using Dataflow.Storage;
-
-namespace Dataflow.Execution.Tests.Support;
+namespace Dataflow.Worker.Tests.Support;
 
 /// <summary>Forwards to a real store, but fails writes of keys the test chooses.</summary>
 internal sealed class FaultyStore(IObjectStore inner, Func<string, bool> failWrite) : IObjectStore

@@ -1,7 +1,4 @@
-using Dataflow.Objects;
-using Dataflow.Storage;
-
-namespace Dataflow.Execution.Tests.Support;
+namespace Dataflow.Worker.Tests.Support;
 
 /// <summary>Forwards to a real store, but lets a test act (e.g. play another driver) just before each read of an object.</summary>
 internal sealed class HookedStore(IObjectStore inner, Func<string, ValueTask> beforeRead) : IObjectStore

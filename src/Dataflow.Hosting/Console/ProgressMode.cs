@@ -1,0 +1,22 @@
+using Dataflow.Core;
+using Dataflow.Kubernetes;
+using Dataflow.Storage;
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>How a program shows a run's progress on stderr.</summary>
+public enum ProgressMode
+{
+    /// <summary>Bars when stderr is a terminal, plain lines when it is redirected.</summary>
+    Auto,
+
+    /// <summary>Live bars, one per stage.</summary>
+    Bars,
+
+    /// <summary>A plain line every few seconds.</summary>
+    Lines,
+
+    /// <summary>Nothing.</summary>
+    None,
+}

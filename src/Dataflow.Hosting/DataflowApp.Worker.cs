@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using Dataflow.Core;
+using Dataflow.Kubernetes;
+using Dataflow.Storage;
+using Dataflow.Worker;
+
+using Microsoft.Extensions.Logging;
+
+namespace Dataflow.Hosting;
+
+/// <summary>The <c>worker</c> command: what the process executor (and a pod) runs.</summary>
+public sealed partial class DataflowApp
+{
+    private Command CreateWorkerCommand(AppConsole console)
+    {
+        var plan = new AppOption<string?>("--plan", "The address of the run's plan: <store>/_dataflow/runs/<run-id>/plan.json. The store, run and job are found from it.", null, "URI", null, null);
+        var stage = new AppOption<int>("--stage", "The stage of the tasks, from 0.", 0, "S", null, v => v >= 0 ? null : "must be 0 or more");
+        var task = new AppOption<string?>("--task", "The task's index in its stage. Default: $JOB_COMPLETION_INDEX (an indexed Kubernetes Job's pod index).", null, "I", null, null);
+        var tasks = new AppOption<string?>("--tasks", "A range of task indexes of the stage, e.g. 0-99, instead of --task: one process runs a shard of tasks.", null, "A-B", null, null);
+        var shardSize = new AppOption<int?>("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
+        var shard = new AppOption<int?>("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
+        var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
+        AppOption[] own = [plan, stage, task, tasks, shardSize, shard, concurrency, _s3Profile, _s3PartSize, _verbose, .. WorkerTelemetryOptions()];
+        var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
+        var options = AddOptions(command, own);
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var context = new RunContext(Name, parse, options, console);
+            var verbose = context.Get(_verbose);
+            using var telemetry = StartTelemetry(context, worker: true);
+            if (context.Get(plan) is not { } address)
+            {
+                return Usage(console, "worker needs --plan");
+            }
+
+            string location;
+            string runId;
+            (int First, int Last) range;
+            try
+            {
+                (location, runId) = PlanAddress.Parse(address);
+                range = SelectTasks(context.Get(task), context.Get(tasks), context.Get(shardSize), context.Get(shard));
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                return Usage(console, $"worker: {ex.Message}");
+            }
+
+            var (store, exitCode) = await OpenStoreAsync(context, location, context.Get(_s3Profile), context.Get(_s3PartSize), "worker: ", cancellationToken).ConfigureAwait(false);
+            if (store is null)
+            {
+                return exitCode;
+            }
+
+            await using (store.ConfigureAwait(false))
+            {
+                try
+                {
+                    var stageIndex = context.Get(stage);
+                    var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
+                    if (index is null)
+                    {
+                        return Usage(console, $"worker: there is no plan at '{address}'");
+                    }
+
+                    if (!string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
+                    {
+                        return Usage(console, $"worker: the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
+                    }
+
+                    if (stageIndex >= index.Stages.Count)
+                    {
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: run '{runId}' has stages 0 to {index.Stages.Count - 1}, not {stageIndex}"));
+                    }
+
+                    var count = index.Stages[stageIndex].Tasks;
+                    if (context.Get(shardSize) is not null && range.First < count)
+                    {
+                        // The last shard may be short; a shard that starts past the stage's end is an error.
+                        range = (range.First, Math.Min(range.Last, count - 1));
+                    }
+
+                    if (range.First >= count || range.Last >= count)
+                    {
+                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{index.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {(range.First == range.Last ? $"{range.First}" : $"{range.First}-{range.Last}")} is out of range"));
+                    }
+
+                    var stored = await PlanStore.LoadTasksAsync(store, index, stageIndex, range.First, range.Last, cancellationToken).ConfigureAwait(false);
+                    var (_, job) = DefineJobFromArguments(stored, [], console);
+                    var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
+                    var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
+                    using var span = TaskWorker.StartSpan(stored, stageIndex, range, attempt);
+                    var succeeded = await TaskWorker.RunAsync(
+                        store, stored, job, ids, context.Get(concurrency), attempt, console.Out,
+                        message => context.Info($"worker: error: {message}"),
+                        telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"),
+                        cancellationToken).ConfigureAwait(false);
+                    return succeeded ? ExitCodes.Success : ExitCodes.Failure;
+                }
+                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException or InvalidDataException)
+                {
+                    return Usage(console, $"worker: {ex.Message}");
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    context.Info("worker: cancelled");
+                    return ExitCodes.Cancelled;
+                }
+                catch (Exception ex)
+                {
+                    context.Info($"worker: error: {(verbose ? ex.ToString() : ex.Message)}");
+                    return ExitCodes.Failure;
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The task range from <c>--task</c>, <c>--tasks</c>, <c>--shard-size</c> with <c>--shard</c>, or
+    /// <c>$JOB_COMPLETION_INDEX</c> (a task index, or a shard index with <c>--shard-size</c>). A shard's range may run
+    /// past the stage's end; the caller cuts it.
+    /// </summary>
+    /// <exception cref="FormatException">None given, two given, or not an index or range.</exception>
+    private static (int First, int Last) SelectTasks(string? task, string? tasks, int? shardSize, int? shard)
+    {
+        if (shardSize is { } size)
+        {
+            if (task is not null || tasks is not null)
+            {
+                throw new FormatException("give --shard-size (with --shard) or --task or --tasks, not several");
+            }
+
+            var number = shard ?? (Environment.GetEnvironmentVariable(WorkerEnvironment.CompletionIndex) is { Length: > 0 } text
+                ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : throw new FormatException($"${WorkerEnvironment.CompletionIndex} is '{text}', not a shard index")
+                : throw new FormatException($"--shard-size needs --shard <i> or ${WorkerEnvironment.CompletionIndex}"));
+            var first = (long)number * size;
+            return first > int.MaxValue
+                ? throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"shard {number} of {size} tasks starts past the largest task index"))
+                : ((int)first, (int)Math.Min(int.MaxValue, first + size - 1));
+        }
+
+        if (shard is not null)
+        {
+            throw new FormatException("--shard needs --shard-size");
+        }
+
+        if (task is not null && tasks is not null)
+        {
+            throw new FormatException("give --task or --tasks, not both");
+        }
+
+        if (task is not null)
+        {
+            var (first, last) = TaskWorker.ParseRange(task);
+            return first == last ? (first, last) : throw new FormatException($"--task takes one index; use --tasks for the range '{task}'");
+        }
+
+        if (tasks is not null)
+        {
+            return TaskWorker.ParseRange(tasks);
+        }
+
+        if (Environment.GetEnvironmentVariable(WorkerEnvironment.CompletionIndex) is { Length: > 0 } index)
+        {
+            var (first, last) = TaskWorker.ParseRange(index);
+            return first == last ? (first, last) : throw new FormatException($"${WorkerEnvironment.CompletionIndex} is '{index}', not a task index");
+        }
+
+        throw new FormatException($"give --task <i>, --tasks <a-b>, or set ${WorkerEnvironment.CompletionIndex}");
+    }
+}

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using Dataflow.Core;
+using Dataflow.Kubernetes;
+using Dataflow.Storage;
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>What a program's callbacks see during one command: option values, the store, and stderr for messages.</summary>
+public sealed class RunContext
+{
+    private readonly ParseResult _parse;
+    private readonly IReadOnlyDictionary<AppOption, Option> _options;
+    private IObjectStore? _store;
+
+    internal RunContext(string programName, ParseResult parse, IReadOnlyDictionary<AppOption, Option> options, AppConsole console)
+    {
+        ProgramName = programName;
+        _parse = parse;
+        _options = options;
+        Console = console;
+    }
+
+    /// <summary>The program's name, as its messages start.</summary>
+    public string ProgramName { get; }
+
+    /// <summary>Where output goes.</summary>
+    public AppConsole Console { get; }
+
+    /// <summary>The input prefix (<c>--input</c>).</summary>
+    public string InputPrefix { get; internal init; } = string.Empty;
+
+    /// <summary>The output key (<c>--output</c>).</summary>
+    public string OutputKey { get; internal init; } = string.Empty;
+
+    /// <summary>Tasks at once (<c>--concurrency</c>); also a sensible parallelism for preparing inputs.</summary>
+    public int Concurrency { get; internal init; }
+
+    /// <summary>The run's id.</summary>
+    public string RunId { get; internal init; } = string.Empty;
+
+    /// <summary>The store, once opened (it is not yet open while the job is being defined).</summary>
+    /// <exception cref="InvalidOperationException">Read before the store was opened.</exception>
+    public IObjectStore Store
+    {
+        get => _store ?? throw new InvalidOperationException("the store is opened after the job is defined; use it in BeforeRun or Verify");
+        internal set => _store = value;
+    }
+
+    /// <summary>The value of one of the program's own options.</summary>
+    /// <exception cref="ArgumentException">The option was not added to this program.</exception>
+    public T Get<T>(AppOption<T> option)
+    {
+        ArgumentNullException.ThrowIfNull(option);
+        if (!_options.TryGetValue(option, out var created))
+        {
+            throw new ArgumentException($"option {option.Name} does not belong to this program", nameof(option));
+        }
+
+        return _parse.GetValue((Option<T>)created)!;
+    }
+
+    /// <summary>The parse this context reads.</summary>
+    internal ParseResult Parse => _parse;
+
+    /// <summary>
+    /// The tokens of those of <paramref name="options"/> that were given on the command line (not defaulted), as
+    /// <c>--name value…</c>, so that another process can parse the same values again.
+    /// </summary>
+    internal List<string> GivenArguments(IEnumerable<AppOption> options)
+    {
+        var args = new List<string>();
+        foreach (var option in options)
+        {
+            if (_options.TryGetValue(option, out var created) && _parse.GetResult(created) is { Implicit: false } result)
+            {
+                args.Add(option.Name);
+                args.AddRange(result.Tokens.Select(t => t.Value));
+            }
+        }
+
+        return args;
+    }
+
+    /// <summary>Writes a line for people on stderr, prefixed with the program's name.</summary>
+    public void Info(string message) => Console.Error.WriteLine($"{ProgramName}: {message}");
+}

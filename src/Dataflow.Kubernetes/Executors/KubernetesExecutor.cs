@@ -1,0 +1,330 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Dataflow.Core;
+using Dataflow.Storage;
+using Dataflow.Worker;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Dataflow.Kubernetes;
+
+/// <summary>
+/// Runs a plan on Kubernetes: one Indexed Job per stage (completion index → a shard of the stage's tasks), created
+/// through the API and watched to completion. As each pod completes, the driver reads the commits of its tasks, so
+/// progress and garbage collection follow the pods; a stage starts when the one before has completed. Cancelling
+/// deletes the running Job and its pods.
+/// </summary>
+public sealed class KubernetesExecutor : TaskExecutor
+{
+    private const int ParallelCommitReads = 8;
+
+    /// <summary>How long creating a Job may take.</summary>
+    internal static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly KubernetesExecutorOptions _options;
+
+    /// <summary>Creates the executor.</summary>
+    /// <param name="options">The cluster, namespace and pods.</param>
+    public KubernetesExecutor(KubernetesExecutorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    public override string Name => "kubernetes";
+
+    /// <inheritdoc/>
+    public override void Validate() => _options.Validate();
+
+    /// <inheritdoc/>
+    public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        var plan = execution.Plan;
+        for (var s = 0; s < plan.Stages.Count; s++)
+        {
+            var stage = s;
+            if (Enumerable.Range(0, plan.Stages[s].Tasks.Count).Any(t => !execution.IsCommitted(new TaskId(stage, t))))
+            {
+                await new StageRun(execution, _options, s).RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces a manifest's <c>metadata.name</c> with a <c>generateName</c> of it: a resumed run creates its Jobs or
+    /// Workflow again while the old ones may still exist. The server's 5 random characters keep it within 63.
+    /// </summary>
+    internal static void UseGenerateName(JsonObject manifest)
+    {
+        var metadata = manifest["metadata"]!.AsObject();
+        var name = metadata["name"]!.GetValue<string>();
+        metadata.Remove("name");
+        metadata["generateName"] = (name.Length > 57 ? name[..57].TrimEnd('-') : name) + "-";
+    }
+
+    /// <summary>The tasks each pod of a Job runs: its worker's <c>--shard-size</c>.</summary>
+    internal static int ShardSize(JsonObject job)
+    {
+        var args = job["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        var at = args.IndexOf("--shard-size");
+        return at >= 0 && at + 1 < args.Count ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1;
+    }
+
+    /// <summary>Parses an Indexed Job's <c>completedIndexes</c>/<c>failedIndexes</c>, e.g. <c>1,3-5,7</c>.</summary>
+    internal static IEnumerable<int> ParseIndexes(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            yield break;
+        }
+
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var dash = part.IndexOf('-', StringComparison.Ordinal);
+            var first = int.Parse(dash < 0 ? part : part[..dash], CultureInfo.InvariantCulture);
+            var last = dash < 0 ? first : int.Parse(part[(dash + 1)..], CultureInfo.InvariantCulture);
+            for (var i = first; i <= last; i++)
+            {
+                yield return i;
+            }
+        }
+    }
+
+    private sealed class StageRun(TaskExecution execution, KubernetesExecutorOptions options, int stage)
+    {
+        private readonly HashSet<int> _completed = [];
+        private int _failedPods;
+        private int _shardSize = 1;
+        private string _name = string.Empty;
+
+        private Plan Plan => execution.Plan;
+
+        private int TaskCount => Plan.Stages[stage].Tasks.Count;
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            var manifest = KubernetesJobEmitter.EmitStage(Plan, stage, execution.PlanUri, options.Pods);
+            _shardSize = ShardSize(manifest);
+
+            UseGenerateName(manifest);
+            var body = KubernetesJson.Deserialize<V1Job>(manifest.ToJsonString());
+            V1Job job;
+            using (var timeout = new CancellationTokenSource(CreateTimeout))
+            {
+                // Not cancelled midway: a Job the server created but whose name never reached us could not be deleted.
+                job = await options.Client.BatchV1.CreateNamespacedJobAsync(body, options.Namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            }
+
+            _name = job.Metadata.Name;
+            var finished = false;
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                finished = await FollowAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!finished)
+                {
+                    // Cancelled or broken off: the Job's pods must not go on running (and committing) without a driver.
+                    await DeleteJobAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Watches the Job until it completes (true) or fails (throws).</summary>
+        private async Task<bool> FollowAsync(V1Job job, CancellationToken cancellationToken)
+        {
+            var resourceVersion = job.Metadata.ResourceVersion;
+            while (true)
+            {
+                if (await TakeInAsync(job, cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                try
+                {
+                    var watch = options.Client.BatchV1.WatchListNamespacedJobAsync(
+                        options.Namespace,
+                        fieldSelector: $"metadata.name={_name}",
+                        resourceVersion: resourceVersion,
+                        timeoutSeconds: (int)options.WatchTimeout.TotalSeconds,
+                        cancellationToken: cancellationToken);
+                    await foreach (var (type, changed) in watch.ConfigureAwait(false))
+                    {
+                        if (type == WatchEventType.Error || changed?.Metadata is null)
+                        {
+                            // E.g. 410 Gone: the resource version is too old. Read the Job afresh.
+                            break;
+                        }
+
+                        if (type == WatchEventType.Deleted)
+                        {
+                            throw new InvalidOperationException($"Job {_name} of stage {stage} '{Plan.Stages[stage].Name}' was deleted by someone else while it ran");
+                        }
+
+                        job = changed;
+                        resourceVersion = job.Metadata.ResourceVersion;
+                        if (await TakeInAsync(job, cancellationToken).ConfigureAwait(false))
+                        {
+                            return true;
+                        }
+                    }
+                }
+                catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone)
+                {
+                    // The resource version is too old: read the Job afresh.
+                }
+
+                // The watch ended (its timeout, a dropped connection, or a stale version): read the Job and watch again from there.
+                job = await options.Client.BatchV1.ReadNamespacedJobAsync(_name, options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                resourceVersion = job.Metadata.ResourceVersion;
+            }
+        }
+
+        /// <summary>Takes in what the Job's status says: newly completed pods' commits, retries; true when the Job has completed.</summary>
+        private async Task<bool> TakeInAsync(V1Job job, CancellationToken cancellationToken)
+        {
+            var status = job.Status;
+            if (status is null)
+            {
+                return false;
+            }
+
+            for (var failed = status.Failed ?? 0; _failedPods < failed; _failedPods++)
+            {
+                execution.AttemptStarted(stage, isRetry: true);
+            }
+
+            var fresh = ParseIndexes(status.CompletedIndexes).Where(_completed.Add).ToList();
+            await TakeInTasksAsync(fresh.SelectMany(Shard), cancellationToken).ConfigureAwait(false);
+
+            var conditions = status.Conditions ?? [];
+            if (conditions.Any(c => c.Type == "Failed" && c.Status == "True"))
+            {
+                throw await FailureAsync(job, conditions.First(c => c.Type == "Failed"), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (conditions.Any(c => c.Type == "Complete" && c.Status == "True"))
+            {
+                // Every task of the stage has committed now; pick up any the status did not list.
+                await TakeInTasksAsync(Enumerable.Range(0, TaskCount), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            return false;
+        }
+
+        private IEnumerable<int> Shard(int index)
+        {
+            var first = (long)index * _shardSize;
+            for (var t = first; t < Math.Min(first + _shardSize, TaskCount); t++)
+            {
+                yield return (int)t;
+            }
+        }
+
+        private async Task TakeInTasksAsync(IEnumerable<int> tasks, CancellationToken cancellationToken)
+        {
+            var ids = tasks.Select(t => new TaskId(stage, t)).Where(id => !execution.IsCommitted(id)).Distinct().ToList();
+            if (ids.Count == 0)
+            {
+                return;
+            }
+
+            var commits = new TaskCommit?[ids.Count];
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, ids.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelCommitReads, CancellationToken = cancellationToken },
+                async (i, token) => commits[i] = await execution.FindCommitAsync(ids[i], token).ConfigureAwait(false)).ConfigureAwait(false);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var commit = commits[i] ?? throw new InvalidOperationException(
+                    $"task {ids[i]} of stage '{Plan.Stages[stage].Name}' has no commit record, though Job {_name} says its pod completed");
+                Record(ids[i], commit);
+                execution.TaskStarted(stage);
+                execution.AttemptStarted(stage, isRetry: false);
+                await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// Adds a task that committed in a pod to the run report: its bar is the attempt's time as the marker states it
+        /// (on the pod's clock), on the row of its pod's completion index.
+        /// </summary>
+        private void Record(TaskId id, TaskCommit commit)
+        {
+            var end = (commit.CommittedAt - execution.ReportStartedAt).TotalMilliseconds;
+            execution.RecordAttempt(new AttemptReport
+            {
+                Stage = id.Stage,
+                Task = id.Index,
+                Attempt = commit.Attempt,
+                Row = execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
+                StartMs = end - commit.Duration.TotalMilliseconds,
+                EndMs = end,
+                Outcome = AttemptOutcomes.Committed,
+            });
+        }
+
+        private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)
+        {
+            var failedIndexes = ParseIndexes(job.Status.FailedIndexes).ToList();
+            var firstTask = failedIndexes.Count > 0 ? Shard(failedIndexes[0]).FirstOrDefault() : Enumerable.Range(0, TaskCount).FirstOrDefault(t => !execution.IsCommitted(new TaskId(stage, t)));
+            var what = $"Job {_name} failed ({condition.Reason}: {condition.Message})";
+            if (failedIndexes.Count > 0)
+            {
+                what += string.Create(CultureInfo.InvariantCulture, $"; failed pod indexes {job.Status.FailedIndexes} ({_shardSize} tasks each)");
+            }
+
+            what += await LastFailedPodAsync(cancellationToken).ConfigureAwait(false);
+            var id = new TaskId(stage, firstTask);
+            return new TaskFailedException(Plan.Job, id, Plan.Stages[stage].Name, Plan.GetTask(id).Operator, (job.Spec.BackoffLimitPerIndex ?? 0) + 1, new WorkerProcessException(what));
+        }
+
+        /// <summary>The exit code and last log lines of the Job's most recently failed pod, as far as they can be read.</summary>
+        private async Task<string> LastFailedPodAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var pods = await options.Client.CoreV1.ListNamespacedPodAsync(options.Namespace, labelSelector: $"batch.kubernetes.io/job-name={_name}", cancellationToken: cancellationToken).ConfigureAwait(false);
+                var pod = pods.Items.Where(p => p.Status?.Phase == "Failed").OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault();
+                if (pod is null)
+                {
+                    return string.Empty;
+                }
+
+                var terminated = pod.Status.ContainerStatuses?.FirstOrDefault()?.State?.Terminated;
+                using var log = await options.Client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, options.Namespace, tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
+                using var reader = new StreamReader(log);
+                var lines = (await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false)).TrimEnd();
+                return string.Create(CultureInfo.InvariantCulture, $"; pod {pod.Metadata.Name} exited with code {terminated?.ExitCode} ({terminated?.Reason}){(lines.Length == 0 ? string.Empty : $", its last lines:{Environment.NewLine}{lines}")}");
+            }
+            catch (HttpOperationException ex)
+            {
+                return $"; its pods could not be read: {ex.Message}";
+            }
+        }
+
+        private async Task DeleteJobAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await options.Client.BatchV1.DeleteNamespacedJobAsync(_name, options.Namespace, propagationPolicy: "Background", cancellationToken: timeout.Token).ConfigureAwait(false);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                // Best effort: the Job's ttlSecondsAfterFinished or its deadline ends it; its pods' commits are harmless to a resumed run.
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// Finds committed attempts in a run's commit records: every record (to resume a run) or one task's (for a worker
+/// that needs its inputs). Where several attempts of a task committed, the winner is the marker whose attempt id is
+/// ordinally smallest, the same for every reader.
+/// </summary>
+internal static class CommitIndex
+{
+    private const int ParallelReads = 8;
+
+    /// <summary>The winning marker of every committed task of the run.</summary>
+    public static async Task<Dictionary<TaskId, CommitMarker>> LoadAllAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.CommitsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
+            {
+                keys.Add(info.Key);
+            }
+        }
+
+        return await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The winning marker of <paramref name="task"/> among the per-task records workers write, or <see langword="null"/>.</summary>
+    public static async Task<CommitMarker?> FindAsync(IObjectStore store, RunLayout layout, TaskId task, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.TaskCommitPrefix(task), cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(info.Key);
+        }
+
+        var winners = await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
+        return winners.GetValueOrDefault(task);
+    }
+
+    internal static async Task<Dictionary<TaskId, CommitMarker>> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
+    {
+        var records = new CommitRecord[keys.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, keys.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
+            async (i, token) => records[i] = RunRecords.DeserializeCommitRecord(await store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i])).ConfigureAwait(false);
+
+        var winners = new Dictionary<TaskId, CommitMarker>();
+        for (var i = 0; i < records.Length; i++)
+        {
+            if (!string.Equals(records[i].RunId, layout.RunId, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"commit record '{keys[i]}' belongs to run '{records[i].RunId}', not '{layout.RunId}'");
+            }
+
+            foreach (var marker in records[i].Markers)
+            {
+                if (!winners.TryGetValue(marker.Task, out var current) || marker.Wins(current))
+                {
+                    winners[marker.Task] = marker;
+                }
+            }
+        }
+
+        return winners;
+    }
+}
+
+/// <summary>
+/// A worker's view of a run's commits: the winning marker of a task among its per-task records and the driver's
+/// batch records (read once, when the first lookup needs them), cached once found.
+/// </summary>
+internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TaskId, CommitMarker> _found = new();
+    private Task<Dictionary<TaskId, CommitMarker>>? _batches;
+
+    /// <summary>The winning marker of <paramref name="task"/>, or <see langword="null"/> when it has not committed.</summary>
+    public async ValueTask<CommitMarker?> FindAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        if (_found.TryGetValue(task, out var known))
+        {
+            return known;
+        }
+
+        var own = await CommitIndex.FindAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
+        var batches = LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
+        var batch = (await batches.WaitAsync(cancellationToken).ConfigureAwait(false)).GetValueOrDefault(task);
+        var winner = (own, batch) switch
+        {
+            (null, _) => batch,
+            (_, null) => own,
+            _ => own.Wins(batch) ? own : batch,
+        };
+        return winner is null ? null : _found.GetOrAdd(task, winner);
+    }
+
+    /// <summary>The winning marker of a producing task, which must have committed.</summary>
+    /// <exception cref="InvalidOperationException">The task has not committed.</exception>
+    public async ValueTask<CommitMarker> GetAsync(TaskId task, CancellationToken cancellationToken) =>
+        await FindAsync(task, cancellationToken).ConfigureAwait(false)
+        ?? throw new InvalidOperationException($"task {task} of run '{layout.RunId}' has not committed, but a task that reads its output was started");
+
+    private async Task<Dictionary<TaskId, CommitMarker>> LoadBatchesAsync(CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.CommitsPrefix + "batch-", cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(info.Key);
+        }
+
+        return keys.Count == 0 ? [] : await CommitIndex.ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
+    }
+}

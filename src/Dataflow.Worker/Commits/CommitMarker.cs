@@ -1,0 +1,93 @@
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// The commit of one attempt of one task, stored in a <see cref="CommitRecord"/>. The record is written last, after
+/// every output, so a marker's presence means the attempt's outputs are complete; it records their sizes and
+/// checksums so that readers can verify them.
+/// </summary>
+/// <remarks>
+/// Markers are immutable. If duplicated attempts both commit (possible with separate workers), readers take the
+/// marker whose <see cref="AttemptId"/> is ordinally smallest (<see cref="Wins"/>): every committed attempt is
+/// complete, so any choice is safe, and this one is the same for every reader — no conditional writes needed.
+/// </remarks>
+public sealed record CommitMarker
+{
+    /// <summary>The task.</summary>
+    public required TaskId Task { get; init; }
+
+    /// <summary>The attempt that committed.</summary>
+    public required string AttemptId { get; init; }
+
+    /// <summary>The attempt's number, from 1.</summary>
+    public required int Attempt { get; init; }
+
+    /// <summary>When the attempt committed.</summary>
+    public required DateTimeOffset CommittedAt { get; init; }
+
+    /// <summary>How long the attempt ran, in milliseconds.</summary>
+    public required long DurationMs { get; init; }
+
+    /// <summary>
+    /// The worker that ran the attempt: the host name of a worker process (a pod's name on Kubernetes);
+    /// <see langword="null"/> when the driver ran it in its own process. The run report's timeline rows.
+    /// </summary>
+    public string? Worker { get; init; }
+
+    /// <summary>The attempt's outputs.</summary>
+    public required IReadOnlyList<CommittedOutput> Outputs { get; init; }
+
+    /// <summary>Which attempt of each producing task the attempt read, so that lineage survives duplicates.</summary>
+    public required IReadOnlyList<ConsumedArtifact> Consumed { get; init; }
+
+    /// <summary>True when this marker wins over <paramref name="other"/>, another committed attempt of the same task.</summary>
+    public bool Wins(CommitMarker other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.CompareOrdinal(AttemptId, other.AttemptId) < 0;
+    }
+
+    /// <summary>The output named <paramref name="name"/>.</summary>
+    /// <exception cref="InvalidDataException">The marker has no such output.</exception>
+    public CommittedOutput GetOutput(string name) =>
+        Outputs.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.Ordinal))
+        ?? throw new InvalidDataException($"the commit marker of task {Task} (attempt '{AttemptId}') has no output '{name}'");
+}
+
+/// <summary>
+/// A committed output: either data (an object at <see cref="Key"/>) or a reference (the concatenation of
+/// <see cref="Segments"/>, byte ranges of other objects, no bytes of its own).
+/// </summary>
+public sealed record CommittedOutput
+{
+    /// <summary>The output's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The output's length in bytes.</summary>
+    public required long Size { get; init; }
+
+    /// <summary>The object holding the output's bytes; <see langword="null"/> for a reference.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>The checksum of the bytes, <c>xxh3:&lt;16 hex digits&gt;</c>, when it was computed on the way.</summary>
+    public string? Checksum { get; init; }
+
+    /// <summary>For a reference: the byte ranges whose concatenation is the output. <see langword="null"/> for data.</summary>
+    public IReadOnlyList<ObjectSegment>? Segments { get; init; }
+
+    /// <summary>True for a reference.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsReference => Segments is not null;
+
+    /// <summary>The output as byte ranges: the one object for data, the segments for a reference.</summary>
+    public IReadOnlyList<ObjectSegment> AsSegments() => Segments ?? [ObjectSegment.Whole(Key!, Size)];
+}
+
+/// <summary>One task output that an attempt read, with the attempt of the producer it read.</summary>
+/// <param name="Task">The producing task.</param>
+/// <param name="Output">The producer's output name.</param>
+/// <param name="AttemptId">The producer's attempt that was read.</param>
+public sealed record ConsumedArtifact(TaskId Task, string Output, string AttemptId);

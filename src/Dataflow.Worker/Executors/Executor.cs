@@ -1,0 +1,86 @@
+namespace Dataflow.Worker;
+
+/// <summary>
+/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses"/> (each
+/// task in a worker process of the same program, as a pod runs it), or a cluster executor from
+/// <c>Dataflow.Kubernetes</c>. Set it with <see cref="JobRunnerOptions.Executor"/>.
+/// </summary>
+/// <remarks>
+/// There are two kinds. A <see cref="TaskExecutor"/> runs tasks while the <see cref="JobRunner"/> drives the run: it
+/// holds the lease, reads the commits, collects garbage and publishes. A <see cref="WorkflowExecutor"/> hands the whole
+/// stored run to a system that drives it itself (an Argo Workflow runs its stages, its publish step and its clean-up)
+/// and follows it to the end.
+/// </remarks>
+public abstract class Executor
+{
+    private protected Executor()
+    {
+    }
+
+    /// <summary>The embedded default: every task in this process, on <see cref="JobRunnerOptions.Concurrency"/> workers.</summary>
+    public static TaskExecutor Local { get; } = new LocalExecutor();
+
+    /// <summary>
+    /// Every task in a worker process of its own, started as
+    /// <c>&lt;command&gt; worker --plan &lt;uri&gt; --stage &lt;s&gt; --task &lt;i&gt;</c>: the contract a pod uses.
+    /// </summary>
+    /// <param name="options">The worker program and what it is given.</param>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public static TaskExecutor WorkerProcesses(ProcessExecutorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new ProcessExecutor(options);
+    }
+
+    /// <summary>The executor's name in reports and logs, e.g. <c>local</c>, <c>process</c>, <c>kubernetes</c>, <c>argo</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Throws when the executor's settings are not valid; called when a <see cref="JobRunner"/> is created.</summary>
+    /// <exception cref="ArgumentException">A setting is not valid; the message names it.</exception>
+    public virtual void Validate()
+    {
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// An executor that runs the tasks of a run the <see cref="JobRunner"/> drives. It starts each task once its own
+/// inputs have committed (or a whole stage at a time), reports each commit through <see cref="TaskExecution"/>, and
+/// returns when every task has committed; it throws <see cref="TaskFailedException"/> for a task that failed for good.
+/// </summary>
+public abstract class TaskExecutor : Executor
+{
+    /// <summary>Creates an executor.</summary>
+    protected TaskExecutor()
+    {
+    }
+
+    /// <summary>Runs every task of <paramref name="execution"/>'s plan that has not committed.</summary>
+    /// <param name="execution">The run: its plan, store, options, what has committed, and where to report.</param>
+    /// <param name="cancellationToken">Stops the tasks; nothing may go on running (and committing) after it returns.</param>
+    /// <exception cref="TaskFailedException">A task failed on every attempt.</exception>
+    public abstract Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// An executor that runs a whole stored run by itself — stages, publishing, clean-up and the summary — and follows it
+/// to its end: a workflow engine such as Argo Workflows. The <see cref="JobRunner"/> plans and stores the run, then
+/// hands it over; on cancellation it aborts the run's incomplete uploads and stores a summary of a cancelled run.
+/// </summary>
+public abstract class WorkflowExecutor : Executor
+{
+    /// <summary>Creates an executor.</summary>
+    protected WorkflowExecutor()
+    {
+    }
+
+    /// <summary>Runs the stored run of <paramref name="execution"/> to its end.</summary>
+    /// <param name="execution">The stored run.</param>
+    /// <param name="cancellationToken">Stops the run; the executor must stop what it started before it returns.</param>
+    /// <returns>The summary of the run, as the workflow stored it.</returns>
+    /// <exception cref="JobFailedException">The run failed.</exception>
+    public abstract Task<RunSummary> ExecuteAsync(WorkflowExecution execution, CancellationToken cancellationToken);
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Dataflow.Core;
+using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// One run as a <see cref="TaskExecutor"/> sees it: the plan and store, which tasks have committed, and the calls
+/// through which the executor runs tasks in this process or takes in the commits of tasks that ran elsewhere. The
+/// <see cref="JobRunner"/> does the rest with what is reported here: progress, garbage collection, the run report,
+/// metrics and the summary.
+/// </summary>
+public sealed class TaskExecution
+{
+    private readonly RunSession _session;
+    private readonly SchedulerLoad _load;
+
+    internal TaskExecution(RunSession session, JobRunnerOptions options, string planUri, bool[] done, SchedulerLoad load)
+    {
+        _session = session;
+        _load = load;
+        Options = options;
+        PlanUri = planUri;
+        Done = done;
+    }
+
+    /// <summary>The run's plan.</summary>
+    public Plan Plan => _session.Plan;
+
+    /// <summary>The run's store.</summary>
+    public IObjectStore Store => _session.Store;
+
+    /// <summary>The address of the stored plan: all a worker process or pod needs to find the run (see <c>worker --plan</c>).</summary>
+    public string PlanUri { get; }
+
+    /// <summary>The runner's options: concurrency, attempts, retry delay, task timeout, clock.</summary>
+    public JobRunnerOptions Options { get; }
+
+    /// <summary>The run's progress, for a display.</summary>
+    public RunProgress Progress => _session.Progress;
+
+    /// <summary>Where the run logs.</summary>
+    public ILogger Logger => _session.Telemetry.Logger;
+
+    /// <summary>Which tasks (by graph index) are done: committed before this executor started, or since.</summary>
+    internal bool[] Done { get; }
+
+    internal RunSession Session => _session;
+
+    /// <summary>True when <paramref name="task"/> has committed (in an earlier driver of the run, or in this one).</summary>
+    public bool IsCommitted(TaskId task) => Done[_session.Graph.IndexOf(task)];
+
+    /// <summary>
+    /// Runs every task that has not committed, each as soon as the tasks it reads have committed (there is no stage
+    /// barrier), at most <paramref name="maxInFlight"/> at once. The first task that fails cancels the others and
+    /// its exception is rethrown.
+    /// </summary>
+    /// <param name="maxInFlight">Tasks in flight at once.</param>
+    /// <param name="runTask">Runs one task and returns once it has committed and its commit was reported here.</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    public Task RunWhenReadyAsync(int maxInFlight, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runTask);
+        var graph = _session.Graph;
+        return DagScheduler.RunAsync(graph, Done, maxInFlight, (index, token) => runTask(graph.IdOf(index), token), cancellationToken, _load);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="task"/> in this process, with the runner's retries and timeout, and records its commit:
+    /// what the local executor does for every task.
+    /// </summary>
+    /// <exception cref="TaskFailedException">The task failed on every attempt.</exception>
+    public async ValueTask RunInProcessAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        await _session.RunTaskAsync(task, cancellationToken).ConfigureAwait(false);
+        MarkDone(task);
+    }
+
+    /// <summary>
+    /// Reads the commit of <paramref name="task"/> from the store, as a worker process or pod committed it (the
+    /// winning attempt, if several committed), or <see langword="null"/> when it has not committed.
+    /// </summary>
+    public async ValueTask<TaskCommit?> FindCommitAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        var marker = await CommitIndex.FindAsync(_session.Store, _session.Layout, task, cancellationToken).ConfigureAwait(false);
+        return marker is null ? null : new TaskCommit(marker);
+    }
+
+    /// <summary>
+    /// Takes in a commit found with <see cref="FindCommitAsync"/>: the task counts as done, its outputs are held for
+    /// the tasks that read them, and what it consumed may be collected.
+    /// </summary>
+    public async ValueTask CommittedAsync(TaskCommit commit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        MarkDone(commit.Task);
+        await _session.CommittedAsync(commit.Task, commit.Marker, replayed: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Counts an attempt of a task of stage <paramref name="stage"/> that starts now (a retry when <paramref name="isRetry"/>).</summary>
+    public void AttemptStarted(int stage, bool isRetry) =>
+        _session.Counters.AttemptStarted(Plan.Stages[stage].Name, isRetry);
+
+    /// <summary>Shows a task of stage <paramref name="stage"/> as running on the progress display.</summary>
+    public void TaskStarted(int stage) => _session.Progress.TaskStarted(stage);
+
+    /// <summary>Counts a task of stage <paramref name="stage"/> as failed for good, before its <see cref="TaskFailedException"/> is thrown.</summary>
+    public void TaskFailed(int stage)
+    {
+        _session.Counters.TaskFailed(Plan.Stages[stage].Name);
+        _session.Progress.TaskStopped(stage);
+        _session.Telemetry.Recorder.TaskFailed(stage);
+    }
+
+    /// <summary>Adds bytes that tasks read and wrote outside this process to the run's totals.</summary>
+    public void AddBytes(long read, long written)
+    {
+        _session.Counters.AddRead(read);
+        _session.Counters.AddWritten(written);
+    }
+
+    /// <summary>Milliseconds since the run started, on the run report's clock.</summary>
+    public double ReportNow => _session.Telemetry.Recorder.Now;
+
+    /// <summary>When the run started, on the run report's clock.</summary>
+    public DateTimeOffset ReportStartedAt => _session.Telemetry.Recorder.StartedAt;
+
+    /// <summary>The run report's timeline row named <paramref name="name"/> (a worker or pod), added on first use.</summary>
+    public int ReportRow(string name) => _session.Telemetry.Recorder.Row(name);
+
+    /// <summary>Adds <paramref name="count"/> rows named <paramref name="prefix"/> 1…n to the run report; returns the first.</summary>
+    public int ReportRows(string prefix, int count) => _session.Telemetry.Recorder.Rows(prefix, count);
+
+    /// <summary>Adds one attempt (a bar on its row) to the run report.</summary>
+    public void RecordAttempt(AttemptReport attempt) => _session.Telemetry.Recorder.Attempt(attempt);
+
+    /// <summary>Starts the span of one attempt of <paramref name="task"/>, under its stage's span; <see langword="null"/> when nothing listens.</summary>
+    public Activity? StartTaskSpan(TaskId task, int attempt) => _session.Telemetry.Spans?.StartTask(task, attempt);
+
+    private void MarkDone(TaskId task) => Volatile.Write(ref Done[_session.Graph.IndexOf(task)], true);
+}

@@ -1,0 +1,91 @@
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// What a stored plan's <c>plan.json</c> holds: everything about the plan except its tasks and inputs, which are
+/// stored in chunks (<see cref="PlanChunk"/>, <see cref="PlanInputChunk"/>), so that a worker running a few tasks
+/// reads a few kilobytes, never the whole plan of a million tasks.
+/// </summary>
+public sealed record PlanIndex
+{
+    /// <summary>The schema version of a stored plan index; a stored whole plan (version 1) has no chunks.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>The schema version; readers refuse versions they do not know.</summary>
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    /// <summary>The version of Dataflow that made the plan.</summary>
+    public required string DataflowVersion { get; init; }
+
+    /// <summary>The job's name.</summary>
+    public required string Job { get; init; }
+
+    /// <summary>The run the plan belongs to.</summary>
+    public required string RunId { get; init; }
+
+    /// <summary>When the plan was made.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The program arguments that defined the job; see <see cref="Plan.Arguments"/>.</summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>Tasks per chunk of a stage, and inputs per chunk of the input list.</summary>
+    public required int ChunkSize { get; init; }
+
+    /// <summary>The number of job inputs.</summary>
+    public required int InputCount { get; init; }
+
+    /// <summary>The stages: names and task counts.</summary>
+    public required IReadOnlyList<PlanStageIndex> Stages { get; init; }
+
+    /// <summary>The final outputs.</summary>
+    public required IReadOnlyList<PlanOutput> Outputs { get; init; }
+
+    /// <summary>The total number of tasks.</summary>
+    public int TaskCount => Stages.Sum(s => s.Tasks);
+
+    /// <summary>The number of chunks of stage <paramref name="stage"/>.</summary>
+    public int StageChunks(int stage) => Chunks(Stages[stage].Tasks);
+
+    /// <summary>The number of chunks of the input list.</summary>
+    public int InputChunks => Chunks(InputCount);
+
+    private int Chunks(int count) => (count + ChunkSize - 1) / ChunkSize;
+}
+
+/// <summary>A stage in a <see cref="PlanIndex"/>: its name and how many tasks it has.</summary>
+/// <param name="Name">The stage's name.</param>
+/// <param name="Tasks">The stage's task count.</param>
+public sealed record PlanStageIndex(string Name, int Tasks);
+
+/// <summary>
+/// A chunk of one stage's tasks: tasks <see cref="First"/> to <see cref="First"/> + count − 1, with the size of each
+/// job input they read (so a worker needs nothing else to check what it reads).
+/// </summary>
+public sealed record PlanChunk
+{
+    /// <summary>The stage.</summary>
+    public required int Stage { get; init; }
+
+    /// <summary>The index of the chunk's first task in its stage.</summary>
+    public required int First { get; init; }
+
+    /// <summary>The tasks, in order.</summary>
+    public required IReadOnlyList<PlanTask> Tasks { get; init; }
+
+    /// <summary>The job inputs the tasks read, once each.</summary>
+    public required IReadOnlyList<PlanInput> Inputs { get; init; }
+}
+
+/// <summary>A chunk of a plan's job inputs, in the order the job reads them.</summary>
+public sealed record PlanInputChunk
+{
+    /// <summary>The index of the chunk's first input.</summary>
+    public required int First { get; init; }
+
+    /// <summary>The inputs.</summary>
+    public required IReadOnlyList<PlanInput> Inputs { get; init; }
+}

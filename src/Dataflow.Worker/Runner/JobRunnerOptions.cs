@@ -1,0 +1,97 @@
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dataflow.Worker;
+
+/// <summary>How a <see cref="JobRunner"/> runs jobs. Every setting has a sensible default.</summary>
+public sealed record JobRunnerOptions
+{
+    /// <summary>Tasks running at once. Default: the processor count.</summary>
+    public int Concurrency { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Attempts per task before the run fails, the first included. Default 3.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>The delay before the first retry; it doubles for each further retry (with jitter), up to 30 s. Default 200 ms.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long one attempt may run before it is cancelled and counted as failed. Default 30 minutes;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for no limit.
+    /// </summary>
+    public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>When intermediate artifacts are deleted. Default <see cref="GcMode.Eager"/>.</summary>
+    public GcMode Gc { get; init; } = GcMode.Eager;
+
+    /// <summary>Replace a final output that already exists. Default <see langword="false"/>: an existing output fails the run before it starts.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>The run's id; default: a new one (<see cref="RunLayout.NewRunId"/>).</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The clock, for timestamps, back-off and timeouts. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
+    /// define the same job again (see <see cref="Plan.Arguments"/>). Never put credentials here.
+    /// </summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>
+    /// Where the tasks run: <see cref="Executor.Local"/> (the default: in this process),
+    /// <see cref="Executor.WorkerProcesses"/>, or a cluster executor of <c>Dataflow.Kubernetes</c>.
+    /// </summary>
+    public Executor Executor { get; init; } = Executor.Local;
+
+    /// <summary>
+    /// Where the run logs (category <c>Dataflow.Run</c>): its start and end at Information, each stage's end at
+    /// Debug, failed attempts at Warning and tasks that failed for good at Error, with the run id, job, stage and
+    /// task in scope. Default: no logging.
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// Write the run report (<c>report.json</c> and <c>report.html</c> in the run's folder) at the end of every run,
+    /// failed and cancelled ones included. Default <see langword="true"/>.
+    /// </summary>
+    public bool Report { get; init; } = true;
+
+    /// <summary>Throws when a setting is out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        if (Concurrency < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "concurrency must be at least 1");
+        }
+
+        if (MaxAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "attempts must be at least 1");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetryDelay), RetryDelay, "the retry delay must be between 0 and 1 hour");
+        }
+
+        if (TaskTimeout != Timeout.InfiniteTimeSpan && (TaskTimeout <= TimeSpan.Zero || TaskTimeout > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(TaskTimeout), TaskTimeout, "the task timeout must be positive and at most a day, or infinite");
+        }
+
+        if (RunId is not null && !RunLayout.IsValidRunId(RunId))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RunId), RunId, "a run id is 1 to 64 ASCII letters, digits, '-' or '_'");
+        }
+
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentNullException.ThrowIfNull(Executor);
+        Executor.Validate();
+    }
+}

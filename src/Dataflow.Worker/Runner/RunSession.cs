@@ -1,0 +1,274 @@
+using System.Runtime.ExceptionServices;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// The driver's side of one run: which tasks have committed (and with which attempt), how many consumers each
+/// artifact still has, and so when its objects can be collected. Executors report commits here.
+/// </summary>
+internal sealed class RunSession
+{
+    private readonly Plan _plan;
+    private readonly IObjectStore _store;
+    private readonly ArtifactCollector _collector;
+    private readonly RunProgress _progress;
+    private readonly RunCounters _counters;
+    private readonly CommitMarker?[] _markers;
+    private readonly Dictionary<(TaskId Task, string Output), int> _artifacts = [];
+    private readonly int[] _consumersLeft;
+    private readonly (TaskId Task, string Output)[][] _consumes;
+
+    public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress, RunTelemetry telemetry)
+    {
+        Telemetry = telemetry;
+        _plan = plan;
+        Layout = new RunLayout(plan.RunId);
+        _store = store;
+        _counters = counters;
+        _collector = collector;
+        _progress = progress;
+        Graph = DagGraph.FromPlan(plan);
+        _markers = new CommitMarker?[Graph.Count];
+        _consumes = new (TaskId, string)[Graph.Count][];
+
+        foreach (var id in plan.TaskIds())
+        {
+            foreach (var output in plan.GetTask(id).Outputs)
+            {
+                _artifacts.Add((id, output), _artifacts.Count);
+            }
+        }
+
+        // Every consuming task counts once per artifact; publishing a final output counts as one more consumer.
+        _consumersLeft = new int[_artifacts.Count];
+        foreach (var id in plan.TaskIds())
+        {
+            var consumed = plan.GetTask(id).Inputs
+                .Where(i => i.Task is not null)
+                .Select(i => (i.Task!.Value, i.Output!))
+                .Distinct()
+                .ToArray();
+            _consumes[Graph.IndexOf(id)] = consumed;
+            foreach (var artifact in consumed)
+            {
+                _consumersLeft[_artifacts[artifact]]++;
+            }
+        }
+
+        foreach (var output in plan.Outputs)
+        {
+            _consumersLeft[_artifacts[(output.Task, output.Output)]]++;
+        }
+
+        Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, committer.CommitAsync, collector.DiscardAsync)
+        {
+            AttemptStarted = (id, attempt) =>
+            {
+                if (attempt == 1)
+                {
+                    progress.TaskStarted(id.Stage);
+                }
+            },
+            Slots = new SemaphoreSlim(options.Concurrency, options.Concurrency),
+            // The slots' rows join the report when the first task runs in this process (the local executor's way).
+            SlotRows = new SlotPool(() => telemetry.Recorder.Rows("slot", options.Concurrency)),
+            Recorder = telemetry.Recorder,
+            Spans = telemetry.Spans,
+            Logger = telemetry.Logger,
+        };
+    }
+
+    public DagGraph Graph { get; }
+
+    /// <summary>The run's report recorder, stage spans and logger.</summary>
+    public RunTelemetry Telemetry { get; }
+
+    public TaskRunner Runner { get; }
+
+    /// <summary>The marker <paramref name="id"/> committed with in this session (replayed or run), or <see langword="null"/>.</summary>
+    public CommitMarker? CommittedMarker(TaskId id) => Volatile.Read(ref _markers[Graph.IndexOf(id)]);
+
+    /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>).</summary>
+    public int TasksReplayed { get; private set; }
+
+    /// <summary>The run's plan.</summary>
+    public Plan Plan => _plan;
+
+    /// <summary>Where the run's records are.</summary>
+    public RunLayout Layout { get; }
+
+    /// <summary>The run's store.</summary>
+    public IObjectStore Store => _store;
+
+    /// <summary>The run's counters.</summary>
+    public RunCounters Counters => _counters;
+
+    /// <summary>The run's progress.</summary>
+    public RunProgress Progress => _progress;
+
+    /// <summary>
+    /// Takes the commits of an earlier driver of this run (a resumed run) as if they had just happened, in stage
+    /// order: the tasks count as done, their outputs are held and what they consumed is let go.
+    /// </summary>
+    /// <returns>Which tasks (by graph index) are done.</returns>
+    /// <exception cref="InvalidDataException">A marker names a task the plan does not have.</exception>
+    public async ValueTask<bool[]> ReplayAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, CancellationToken cancellationToken)
+    {
+        var done = new bool[Graph.Count];
+        foreach (var (id, marker) in committed.OrderBy(c => c.Key.Stage).ThenBy(c => c.Key.Index))
+        {
+            if (id.Stage >= _plan.Stages.Count || id.Index >= _plan.Stages[id.Stage].Tasks.Count)
+            {
+                throw new InvalidDataException($"run '{_plan.RunId}' has a commit record of task {id}, which its plan does not have");
+            }
+
+            done[Graph.IndexOf(id)] = true;
+            await CommittedAsync(id, marker, replayed: true, cancellationToken).ConfigureAwait(false);
+            Telemetry.Recorder.TaskSkipped(id.Stage);
+            TasksReplayed++;
+        }
+
+        return done;
+    }
+
+    /// <summary>Runs one task in this process and records its commit.</summary>
+    public async ValueTask RunTaskAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        CommitMarker marker;
+        try
+        {
+            marker = await Runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _progress.TaskStopped(id.Stage);
+            if (ex is TaskFailedException)
+            {
+                Telemetry.Spans?.TaskDone(id.Stage);
+            }
+
+            throw;
+        }
+
+        await CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records that <paramref name="id"/> committed with <paramref name="marker"/>, and collects what that frees.</summary>
+    public async ValueTask CommittedAsync(TaskId id, CommitMarker marker, bool replayed, CancellationToken cancellationToken)
+    {
+        var index = Graph.IndexOf(id);
+        Volatile.Write(ref _markers[index], marker);
+
+        // Hold the new outputs' objects before releasing the inputs, so that bytes a new reference points at are
+        // never collected in between.
+        foreach (var output in marker.Outputs)
+        {
+            _collector.Hold(Holder(id, output.Name), output.AsSegments().Select(s => s.Key));
+        }
+
+        // The task has committed whatever happens now: count it, and let go of everything it consumed even when the
+        // run is being cancelled (a release whose delete cannot be queued any more is left to the sweep at the end;
+        // one that is skipped would keep its objects held, and so left behind).
+        if (!replayed)
+        {
+            _counters.TaskCommitted(_plan.Stages[id.Stage].Name);
+        }
+
+        _progress.TaskCommitted(id.Stage, skipped: replayed);
+        Telemetry.Spans?.TaskDone(id.Stage);
+        ExceptionDispatchInfo? cancelled = null;
+        foreach (var output in marker.Outputs)
+        {
+            if (_consumersLeft[_artifacts[(id, output.Name)]] == 0)
+            {
+                var released = await CatchCancellationAsync(_collector.ReleaseAsync(Holder(id, output.Name), cancellationToken)).ConfigureAwait(false);
+                cancelled ??= released;
+            }
+        }
+
+        foreach (var artifact in _consumes[index])
+        {
+            var consumed = await CatchCancellationAsync(ConsumedAsync(artifact, cancellationToken)).ConfigureAwait(false);
+            cancelled ??= consumed;
+        }
+
+        cancelled?.Throw();
+    }
+
+    private static async ValueTask<ExceptionDispatchInfo?> CatchCancellationAsync(ValueTask release)
+    {
+        try
+        {
+            await release.ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException ex)
+        {
+            return ExceptionDispatchInfo.Capture(ex);
+        }
+    }
+
+    /// <summary>Moves every final output into place (atomic on a folder, server-side on S3), then lets its intermediate object go.</summary>
+    public async ValueTask PublishAsync(CancellationToken cancellationToken)
+    {
+        foreach (var output in _plan.Outputs)
+        {
+            var marker = _markers[Graph.IndexOf(output.Task)]
+                ?? throw new InvalidOperationException($"final output '{output.Key}' cannot be published: task {output.Task} has not committed");
+            await PublishAsync(_store, output, marker, cancellationToken).ConfigureAwait(false);
+            await ConsumedAsync((output.Task, output.Output), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Moves final output <paramref name="output"/>, committed with <paramref name="marker"/>, into place; succeeds
+    /// when an earlier publisher of the run already moved it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The published object's size is not the committed size.</exception>
+    public static async ValueTask PublishAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CancellationToken cancellationToken)
+    {
+        var committed = marker.GetOutput(output.Output);
+        var source = committed.Key
+            ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
+        ObjectInfo info;
+        try
+        {
+            info = await store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            // An earlier publisher of this run may have published it and stopped before finishing.
+            if (await store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
+            {
+                throw;
+            }
+
+            info = published;
+        }
+
+        if (info.Size != committed.Size)
+        {
+            throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
+        }
+    }
+
+    private ValueTask<CommitMarker> GetCommittedAsync(TaskId id, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Volatile.Read(ref _markers[Graph.IndexOf(id)])
+            ?? throw new InvalidOperationException($"task {id} is read before it has committed"));
+
+    private ValueTask ConsumedAsync((TaskId Task, string Output) artifact, CancellationToken cancellationToken) =>
+        Interlocked.Decrement(ref _consumersLeft[_artifacts[artifact]]) == 0
+            ? _collector.ReleaseAsync(Holder(artifact.Task, artifact.Output), cancellationToken)
+            : ValueTask.CompletedTask;
+
+    private static string Holder(TaskId task, string output) => $"{task}:{output}";
+}
+
+/// <summary>What a run records besides its counters: the report, its spans (when traced) and its log.</summary>
+/// <param name="Recorder">The run report's recorder.</param>
+/// <param name="Spans">The stage spans, or <see langword="null"/> when nothing listens for spans.</param>
+/// <param name="Logger">The run's logger.</param>
+internal sealed record RunTelemetry(RunRecorder Recorder, StageSpans? Spans, Microsoft.Extensions.Logging.ILogger Logger);

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// Where a run keeps its records and intermediate data in a store, relative to the store's root:
+/// <code>
+/// _dataflow/runs/&lt;run-id&gt;/plan.json                                      the plan's index
+/// _dataflow/runs/&lt;run-id&gt;/plan/s&lt;stage&gt;/c&lt;chunk&gt;.json                   a chunk of a stage's tasks
+/// _dataflow/runs/&lt;run-id&gt;/plan/inputs/c&lt;chunk&gt;.json                   a chunk of the job's inputs
+/// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json     a commit record of one task
+/// _dataflow/runs/&lt;run-id&gt;/commits/batch-&lt;id&gt;.json                       a commit record of several tasks
+/// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
+/// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
+/// </code>
+/// Keys are flat below the stage, so that a task adds no folders to a folder store.
+/// Job inputs and final outputs live outside the reserved prefix <see cref="ObjectKey.ReservedPrefix"/>.
+/// </summary>
+public sealed class RunLayout
+{
+    /// <summary>The prefix of all runs.</summary>
+    public const string RunsPrefix = ObjectKey.ReservedPrefix + "runs/";
+
+    /// <summary>Creates the layout of run <paramref name="runId"/>.</summary>
+    /// <exception cref="ArgumentException">The run id is not 1–64 ASCII letters, digits, '-' or '_'.</exception>
+    public RunLayout(string runId)
+    {
+        if (!IsValidRunId(runId))
+        {
+            throw new ArgumentException($"'{runId}' is not a valid run id: use 1 to 64 ASCII letters, digits, '-' or '_'", nameof(runId));
+        }
+
+        RunId = runId;
+        Root = RunsPrefix + runId + "/";
+        DataPrefix = Root + "data/";
+        CommitsPrefix = Root + "commits/";
+        PlanKey = Root + "plan.json";
+        SummaryKey = Root + "summary.json";
+    }
+
+    /// <summary>The run's id.</summary>
+    public string RunId { get; }
+
+    /// <summary>The prefix of everything the run writes.</summary>
+    public string Root { get; }
+
+    /// <summary>The prefix of the run's intermediate data (attempt outputs).</summary>
+    public string DataPrefix { get; }
+
+    /// <summary>The prefix of the run's commit markers.</summary>
+    public string CommitsPrefix { get; }
+
+    /// <summary>The key of the run's plan.</summary>
+    public string PlanKey { get; }
+
+    /// <summary>The prefix of the plan's chunks.</summary>
+    public string PlanChunksPrefix => Root + "plan/";
+
+    /// <summary>The key of chunk <paramref name="chunk"/> of stage <paramref name="stage"/>'s tasks.</summary>
+    public string PlanChunkKey(int stage, int chunk) => string.Create(CultureInfo.InvariantCulture, $"{Root}plan/s{stage:D4}/c{chunk:D6}.json");
+
+    /// <summary>The key of chunk <paramref name="chunk"/> of the job's inputs.</summary>
+    public string PlanInputChunkKey(int chunk) => string.Create(CultureInfo.InvariantCulture, $"{Root}plan/inputs/c{chunk:D6}.json");
+
+    /// <summary>The key of the run's summary.</summary>
+    public string SummaryKey { get; }
+
+    /// <summary>The key of the run's report, as JSON (<see cref="RunReport"/>).</summary>
+    public string ReportKey => Root + "report.json";
+
+    /// <summary>The key of the run's report, as a self-contained HTML page.</summary>
+    public string ReportHtmlKey => Root + "report.html";
+
+    /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
+    public string OutputKey(TaskId task, string attemptId, string output) => $"{DataPrefix}{TaskPath(task)}.{attemptId}.{output}";
+
+    /// <summary>The key of the commit record of one attempt of one task.</summary>
+    public string TaskCommitKey(TaskId task, string attemptId) => $"{CommitsPrefix}{TaskPath(task)}.{attemptId}.json";
+
+    /// <summary>The prefix of the commit records of one task written by workers (one record per attempt).</summary>
+    public string TaskCommitPrefix(TaskId task) => $"{CommitsPrefix}{TaskPath(task)}.";
+
+    /// <summary>The key of the run's lease: which driver runs it, until when.</summary>
+    public string LeaseKey => Root + "lease.json";
+
+    /// <summary>The key of a commit record of several tasks, written by one driver.</summary>
+    public string BatchCommitKey(string batchId) => $"{CommitsPrefix}batch-{batchId}.json";
+
+    /// <summary>True when <paramref name="runId"/> is 1–64 ASCII letters, digits, '-' or '_'.</summary>
+    public static bool IsValidRunId(string? runId) =>
+        !string.IsNullOrEmpty(runId) && runId.Length <= 64 && runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>A new run id: the UTC time to the second and six random hex digits, e.g. <c>20261129-024455-3fa2c1</c>.</summary>
+    public static string NewRunId(TimeProvider? timeProvider = null)
+    {
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        return now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+    }
+
+    /// <summary>A new attempt id: the attempt number and eight random hex digits, e.g. <c>a01-9c0f33d2</c>. Unique even across processes.</summary>
+    /// <remarks>Random ids are drawn from <see cref="Random.Shared"/>: they need to be unique, not unpredictable.</remarks>
+    public static string NewAttemptId(int attempt) =>
+        string.Create(CultureInfo.InvariantCulture, $"a{attempt:D2}-{Random.Shared.Next():x8}");
+
+    private static string TaskPath(TaskId task) => string.Create(CultureInfo.InvariantCulture, $"s{task.Stage:D4}/t{task.Index:D6}");
+}

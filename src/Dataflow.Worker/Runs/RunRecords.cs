@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>Reads and writes a run's small records (commit markers, summaries) as JSON.</summary>
+public static class RunRecords
+{
+    /// <summary>The commit record as UTF-8 JSON.</summary>
+    public static byte[] Serialize(CommitRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, RunJsonContext.Default.CommitRecord);
+
+    /// <summary>The summary as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
+    public static byte[] Serialize(RunSummary summary, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(summary, indented ? RunJsonContext.Indented.RunSummary : RunJsonContext.Default.RunSummary);
+
+    /// <summary>The report as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
+    public static byte[] Serialize(RunReport report, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(report, indented ? RunJsonContext.Indented.RunReport : RunJsonContext.Default.RunReport);
+
+    /// <summary>Reads a run report.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a run report of a version this library reads.</exception>
+    public static RunReport DeserializeReport(ReadOnlySpan<byte> utf8Json)
+    {
+        RunReport? report;
+        try
+        {
+            report = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.RunReport);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a run report: {ex.Message}", ex);
+        }
+
+        if (report is null || report.SchemaVersion is < 1 or > RunReport.CurrentSchemaVersion)
+        {
+            throw new InvalidDataException($"the run report has schema version {report?.SchemaVersion}; this Dataflow reads version {RunReport.CurrentSchemaVersion}");
+        }
+
+        return report;
+    }
+
+    /// <summary>Reads a commit record stored under <paramref name="key"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a commit record of a version this library reads.</exception>
+    public static CommitRecord DeserializeCommitRecord(ReadOnlySpan<byte> utf8Json, string key)
+    {
+        CommitRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CommitRecord);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"commit record '{key}' is not valid JSON: {ex.Message}", ex);
+        }
+
+        if (record is null || record.SchemaVersion is < 1 or > CommitRecord.CurrentSchemaVersion)
+        {
+            throw new InvalidDataException($"commit record '{key}' has schema version {record?.SchemaVersion}; this Dataflow reads version {CommitRecord.CurrentSchemaVersion}");
+        }
+
+        // System.Text.Json does not apply nullable annotations to collection elements: refuse the nulls a record never has.
+        foreach (var marker in record.Markers)
+        {
+            if (marker is null || marker.Outputs.Contains(null!) || marker.Consumed.Contains(null!)
+                || marker.Outputs.Any(o => o.Key is null == o.Segments is null))
+            {
+                throw new InvalidDataException($"commit record '{key}' has a null marker, output or consumed artifact, or an output that is neither data nor a reference");
+            }
+        }
+
+        return record;
+    }
+
+    /// <summary>Reads a run summary.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a run summary.</exception>
+    public static RunSummary DeserializeSummary(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.RunSummary)
+                ?? throw new InvalidDataException("the run summary is null");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"not a run summary: {ex.Message}", ex);
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true)]
+[JsonSerializable(typeof(CommitRecord))]
+[JsonSerializable(typeof(RunSummary))]
+[JsonSerializable(typeof(RunReport))]
+internal sealed partial class RunJsonContext : JsonSerializerContext
+{
+    private static RunJsonContext? s_indented;
+
+    public static RunJsonContext Indented => s_indented ??= new RunJsonContext(new JsonSerializerOptions(Default.Options) { WriteIndented = true });
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Serialization;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// What a run did, in one object: printed by <c>--json</c> on stdout (the same schema for every program) and stored
+/// with the run as <c>summary.json</c>.
+/// </summary>
+public sealed record RunSummary
+{
+    /// <summary>The summary schema version this library writes.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>The summary schema version.</summary>
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    /// <summary>The run's id.</summary>
+    public required string RunId { get; init; }
+
+    /// <summary>The job's name.</summary>
+    public required string Job { get; init; }
+
+    /// <summary>Whether the program checked the output and found it right; <see langword="false"/> when it did not check or the run failed.</summary>
+    public bool Verified { get; init; }
+
+    /// <summary>Stages in the plan.</summary>
+    public required int Stages { get; init; }
+
+    /// <summary>Tasks in the plan.</summary>
+    public required int Tasks { get; init; }
+
+    /// <summary>Tasks this run executed to commit.</summary>
+    public required int TasksRun { get; init; }
+
+    /// <summary>Tasks found already committed and not run again.</summary>
+    public required int TasksSkipped { get; init; }
+
+    /// <summary>Attempts started, successful or not.</summary>
+    public required int Attempts { get; init; }
+
+    /// <summary>Attempts that were retries of a failed attempt.</summary>
+    public required int Retries { get; init; }
+
+    /// <summary>Tasks that failed for good (0 for a successful run).</summary>
+    public required int Failed { get; init; }
+
+    /// <summary>Wall time of the run (planning, tasks, publishing, clean-up), in milliseconds.</summary>
+    public required long WallMs { get; init; }
+
+    /// <summary>Bytes read from the store by tasks and server-side composes.</summary>
+    public required long BytesRead { get; init; }
+
+    /// <summary>Bytes written to the store by tasks, composes and publishing.</summary>
+    public required long BytesWritten { get; init; }
+
+    /// <summary>The URI of the final output (or output prefix); <see langword="null"/> if none was published.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Output { get; init; }
+
+    /// <summary>Intermediate data objects of this run still in the store (its records — plan, markers, summary — are not counted).</summary>
+    public required int IntermediateObjectsLeft { get; init; }
+
+    /// <summary>How the run ended: <c>succeeded</c>, <c>failed</c> or <c>cancelled</c>.</summary>
+    public required string Status { get; init; }
+
+    /// <summary>Why the run failed, when it did.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Error { get; init; }
+}

@@ -1,0 +1,303 @@
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// Runs tasks of one plan in this process: resolves a task's inputs, runs its operator under the retry and timeout
+/// policy, and commits the attempt by writing its marker last. A failed attempt's outputs are discarded.
+/// </summary>
+internal sealed partial class TaskRunner
+{
+    private readonly Job _job;
+    private readonly Plan _plan;
+    private readonly RunLayout _layout;
+    private readonly IObjectStore _store;
+    private readonly RunCounters _counters;
+    private readonly Func<IEnumerable<string>, CancellationToken, ValueTask> _discard;
+    private readonly Func<TaskId, CancellationToken, ValueTask<CommitMarker>> _committed;
+    private readonly Func<CommitMarker, Task> _commit;
+    private readonly ResiliencePipeline<CommitMarker> _pipeline;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
+    private readonly Dictionary<string, long> _inputSizes;
+
+    /// <param name="job">The job whose operators the tasks run.</param>
+    /// <param name="plan">The plan.</param>
+    /// <param name="store">The run's store.</param>
+    /// <param name="options">Attempts, back-off, timeout and clock.</param>
+    /// <param name="counters">Where bytes and attempts are counted.</param>
+    /// <param name="committed">Finds the winning commit marker of a producing task.</param>
+    /// <param name="commit">Stores an attempt's marker; the attempt has committed when it returns.</param>
+    /// <param name="discard">Takes the keys of a failed attempt's outputs, to delete them.</param>
+    public TaskRunner(
+        Job job,
+        Plan plan,
+        IObjectStore store,
+        JobRunnerOptions options,
+        RunCounters counters,
+        Func<TaskId, CancellationToken, ValueTask<CommitMarker>> committed,
+        Func<CommitMarker, Task> commit,
+        Func<IEnumerable<string>, CancellationToken, ValueTask> discard)
+    {
+        _job = job;
+        _plan = plan;
+        _layout = new RunLayout(plan.RunId);
+        _store = store;
+        _counters = counters;
+        _committed = committed;
+        _commit = commit;
+        _discard = discard;
+        _time = options.TimeProvider;
+        _pipeline = BuildPipeline<CommitMarker>(options);
+        _inputSizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size, StringComparer.Ordinal);
+        foreach (var output in plan.Outputs)
+        {
+            if (!_finalOutputs.TryGetValue(output.Task, out var names))
+            {
+                _finalOutputs[output.Task] = names = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            names.Add(output.Output);
+        }
+    }
+
+    /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
+    public Action<TaskId, int>? AttemptStarted { get; init; }
+
+    /// <summary>
+    /// Limits how many operators run at once, if set. A slot is held while inputs are read and outputs written, and
+    /// given up before the commit, so that tasks waiting for their commit record do not keep others from working.
+    /// </summary>
+    public SemaphoreSlim? Slots { get; init; }
+
+    /// <summary>The name this runner's commit markers give as their worker (see <see cref="CommitMarker.Worker"/>); none by default.</summary>
+    public string? WorkerName { get; init; }
+
+    /// <summary>The number of the first attempt this runner makes (a worker process told it is a retry starts higher).</summary>
+    public int FirstAttempt { get; init; } = 1;
+
+    /// <summary>Where each attempt is recorded for the run report, if set.</summary>
+    public RunRecorder? Recorder { get; init; }
+
+    /// <summary>Numbers the slots (timeline rows) attempts run on, if set; used with <see cref="Slots"/>.</summary>
+    public SlotPool? SlotRows { get; init; }
+
+    /// <summary>The run's stage spans, if the run is traced (task spans are their children).</summary>
+    public StageSpans? Spans { get; init; }
+
+    /// <summary>Where failed attempts and retries are logged.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Runs the task until an attempt commits or the attempts run out.</summary>
+    /// <exception cref="TaskFailedException">Every attempt failed.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    public async ValueTask<CommitMarker> RunAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        var task = _plan.GetTask(id);
+        var stage = _plan.Stages[id.Stage].Name;
+        var attempt = FirstAttempt - 1;
+        using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                async token =>
+                {
+                    attempt++;
+                    _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
+                    AttemptStarted?.Invoke(id, attempt);
+                    return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            _counters.TaskFailed(stage);
+            Recorder?.TaskFailed(id.Stage);
+            var failed = new TaskFailedException(_job.Name, id, stage, task.Operator, attempt - FirstAttempt + 1, ex);
+            Log.TaskFailed(Logger, failed.Message, ex);
+            throw failed;
+        }
+    }
+
+    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        using var span = Spans?.StartTask(id, attempt);
+        var counters = _counters.ForAttempt();
+        var row = SlotRows?.FirstRow ?? 0;
+        var (startMs, endMs) = (double.NaN, double.NaN);
+        TaskContext? context = null;
+        try
+        {
+            var op = _job.ResolveOperator(task.Operator);
+            var attemptId = RunLayout.NewAttemptId(attempt);
+            var (inputs, consumed) = await ResolveInputsAsync(task, counters, cancellationToken).ConfigureAwait(false);
+            context = new TaskContext(
+                _job.Name, id, attempt, attemptId, inputs, task.Outputs,
+                _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
+                _store, _layout, counters);
+            IReadOnlyList<CommittedOutput> outputs;
+            if (Slots is { } slots)
+            {
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                row = SlotRows?.Take() ?? row;
+                startMs = Recorder?.Now ?? 0;
+                await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+                outputs = await context.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The slot is given up before the commit (see Slots), so the attempt's bar ends here too: bars of
+                // one slot never overlap.
+                endMs = Recorder?.Now ?? 0;
+                SlotRows?.Return(row);
+                Slots?.Release();
+            }
+
+            var marker = new CommitMarker
+            {
+                Task = id,
+                AttemptId = attemptId,
+                Attempt = attempt,
+                Worker = WorkerName,
+                CommittedAt = _time.GetUtcNow(),
+                DurationMs = (long)_time.GetElapsedTime(started).TotalMilliseconds,
+                Outputs = outputs,
+                Consumed = consumed,
+            };
+
+            // The commit point: once the marker is stored, the attempt's outputs are the task's.
+            await _commit(marker).ConfigureAwait(false);
+            _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
+            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null);
+            return marker;
+        }
+        catch (Exception ex)
+        {
+            if (context is not null)
+            {
+                await context.AbortAsync().ConfigureAwait(false);
+                await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message);
+            if (!cancelled)
+            {
+                DataflowTracing.Fail(span, ex);
+                Log.AttemptFailed(Logger, attempt, ex.Message, ex);
+            }
+
+            throw;
+        }
+    }
+
+    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error)
+    {
+        if (Recorder is not { } recorder)
+        {
+            return;
+        }
+
+        // An attempt that failed before it had a slot (its inputs could not be resolved) is a point in time.
+        var now = recorder.Now;
+        startMs = double.IsNaN(startMs) ? now : startMs;
+        recorder.Attempt(new AttemptReport
+        {
+            Stage = id.Stage,
+            Task = id.Index,
+            Attempt = attempt,
+            Row = row,
+            StartMs = startMs,
+            EndMs = double.IsNaN(endMs) ? now : endMs,
+            Outcome = outcome,
+            BytesRead = counters.BytesRead,
+            BytesWritten = counters.BytesWritten,
+            Error = error,
+        });
+    }
+
+    private async ValueTask<(StoreInput[] Inputs, ConsumedArtifact[] Consumed)> ResolveInputsAsync(PlanTask task, RunCounters counters, CancellationToken cancellationToken)
+    {
+        var inputs = new StoreInput[task.Inputs.Count];
+        var consumed = new List<ConsumedArtifact>();
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var input = task.Inputs[i];
+            if (input is { Key: { } key, Offset: { } offset, Length: { } length })
+            {
+                inputs[i] = StoreInput.ForJobInputRange(_store, counters, key, offset, length, _inputSizes[key]);
+            }
+            else if (input.Key is { } wholeKey)
+            {
+                inputs[i] = StoreInput.ForJobInput(_store, counters, wholeKey, _inputSizes[wholeKey]);
+            }
+            else
+            {
+                var producer = input.Task!.Value;
+                var marker = await _committed(producer, cancellationToken).ConfigureAwait(false);
+                inputs[i] = StoreInput.ForCommitted(_store, counters, $"{producer}:{input.Output}", marker.GetOutput(input.Output!));
+                consumed.Add(new ConsumedArtifact(producer, input.Output!, marker.AttemptId));
+            }
+        }
+
+        return (inputs, [.. consumed]);
+    }
+
+    /// <summary>
+    /// The retry policy of a task, the same for every executor: up to <see cref="JobRunnerOptions.MaxAttempts"/>
+    /// attempts with exponential, jittered back-off; with <paramref name="timeout"/>, each attempt limited to
+    /// <see cref="JobRunnerOptions.TaskTimeout"/> (the process executor times its workers itself).
+    /// </summary>
+    internal static ResiliencePipeline<T> BuildPipeline<T>(JobRunnerOptions options, bool timeout = true)
+    {
+        var builder = new ResiliencePipelineBuilder<T> { TimeProvider = options.TimeProvider };
+        if (options.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions<T>
+            {
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryDelay,
+                MaxDelay = TimeSpan.FromSeconds(30),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception switch
+                {
+                    null => false,
+                    OperationCanceledException when args.Context.CancellationToken.IsCancellationRequested => false,
+
+                    // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again.
+                    JobDefinitionException or WorkerProcessException { Permanent: true } => false,
+                    _ => true,
+                }),
+            });
+        }
+
+        if (timeout && options.TaskTimeout != Timeout.InfiniteTimeSpan)
+        {
+            builder.AddTimeout(new TimeoutStrategyOptions { Timeout = options.TaskTimeout });
+        }
+
+        return builder.Build();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Attempt {Attempt} failed: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, int attempt, string error, Exception exception);
+
+        [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "{Error}")]
+        public static partial void TaskFailed(ILogger logger, string error, Exception exception);
+    }
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// The worker's side of the process executor (and of pods later): runs given tasks of a stored plan, each once,
+/// committing each with a commit record of its own. A task found committed already is not run again.
+/// </summary>
+internal static class TaskWorker
+{
+    /// <summary>What a worker reports on stdout for each task: one JSON line the driver reads back.</summary>
+    public const string ReportPrefix = "dataflow-task ";
+
+    /// <summary>
+    /// Starts the span of this worker's tasks: a child of the driver's task span when the driver passed its trace
+    /// context (<see cref="WorkerEnvironment.TraceParent"/>), so that the storage calls of a worker process join the
+    /// run's trace.
+    /// </summary>
+    public static Activity? StartSpan(Plan plan, int stage, (int First, int Last) tasks, int attempt)
+    {
+        if (!DataflowTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.TraceParent), null, out var parent);
+        var span = DataflowTracing.Source.StartActivity("dataflow.worker", ActivityKind.Internal, parent);
+        span?.SetTag(DataflowTracing.RunTag, plan.RunId);
+        span?.SetTag(DataflowMetrics.JobTag, plan.Job);
+        span?.SetTag(DataflowMetrics.StageTag, plan.Stages[stage].Name);
+        span?.SetTag("dataflow.tasks", tasks.First == tasks.Last ? tasks.First.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{tasks.First}-{tasks.Last}"));
+        span?.SetTag(DataflowTracing.AttemptTag, attempt);
+        return span;
+    }
+
+    /// <summary>This worker's name for its commit markers: the host name (a pod's name, which Kubernetes also puts in <c>HOSTNAME</c>).</summary>
+    private static string WorkerName() =>
+        Environment.GetEnvironmentVariable("HOSTNAME") is { Length: > 0 } host ? host : Environment.MachineName;
+
+    /// <summary>Runs <paramref name="tasks"/> of <paramref name="plan"/>, at most <paramref name="concurrency"/> at once.</summary>
+    /// <returns>True when every task is committed (now or before); false when one failed (the failure is written to <paramref name="error"/>).</returns>
+    public static async Task<bool> RunAsync(
+        IObjectStore store,
+        Plan plan,
+        Job job,
+        IReadOnlyList<TaskId> tasks,
+        int concurrency,
+        int attempt,
+        TextWriter output,
+        Action<string> error,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var layout = new RunLayout(plan.RunId);
+        var lookup = new CommitLookup(store, layout);
+        var options = new JobRunnerOptions { MaxAttempts = 1, TaskTimeout = Timeout.InfiniteTimeSpan, Concurrency = concurrency };
+        var failed = 0;
+        var gate = new Lock();
+        await Parallel.ForEachAsync(
+            tasks,
+            new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+            async (id, token) =>
+            {
+                var counters = new RunCounters(plan.Job);
+                string status;
+                string? attemptId;
+                if (await lookup.FindAsync(id, token).ConfigureAwait(false) is { } existing)
+                {
+                    status = "skipped";
+                    attemptId = existing.AttemptId;
+                }
+                else
+                {
+                    var runner = new TaskRunner(
+                        job, plan, store, options, counters,
+                        lookup.GetAsync,
+                        async marker => await store.PutAsync(
+                            layout.TaskCommitKey(marker.Task, marker.AttemptId),
+                            RunRecords.Serialize(new CommitRecord { RunId = layout.RunId, Markers = [marker] }),
+                            CancellationToken.None).ConfigureAwait(false),
+                        (keys, ct) => DiscardAsync(store, layout, keys))
+                    {
+                        FirstAttempt = attempt,
+                        Logger = logger,
+                        WorkerName = WorkerName(),
+                    };
+                    try
+                    {
+                        attemptId = (await runner.RunAsync(id, token).ConfigureAwait(false)).AttemptId;
+                        status = "committed";
+                    }
+                    catch (TaskFailedException ex)
+                    {
+                        Interlocked.Increment(ref failed);
+                        lock (gate)
+                        {
+                            error(ex.Message);
+                        }
+
+                        return;
+                    }
+                }
+
+                var report = new WorkerReport(id, status, attemptId, counters.BytesRead, counters.BytesWritten);
+                lock (gate)
+                {
+                    output.WriteLine(ReportPrefix + JsonSerializer.Serialize(report, WorkerJsonContext.Default.WorkerReport));
+                    output.Flush();
+                }
+            }).ConfigureAwait(false);
+        return failed == 0;
+    }
+
+    /// <summary>Parses a task range: <c>7</c> or <c>0-99</c> (inclusive).</summary>
+    /// <exception cref="FormatException">Not a task index or range.</exception>
+    public static (int First, int Last) ParseRange(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        var first = dash < 0 ? text : text[..dash];
+        var last = dash < 0 ? text : text[(dash + 1)..];
+        if (!int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var a)
+            || !int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var b)
+            || b < a)
+        {
+            throw new FormatException($"'{text}' is not a task index or a range of them such as 0-99");
+        }
+
+        return (a, b);
+    }
+
+    /// <summary>Reads a report line, or returns <see langword="null"/> for any other line.</summary>
+    public static WorkerReport? ParseReport(string line)
+    {
+        if (!line.StartsWith(ReportPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(line.AsSpan(ReportPrefix.Length), WorkerJsonContext.Default.WorkerReport);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static async ValueTask DiscardAsync(IObjectStore store, RunLayout layout, IEnumerable<string> keys)
+    {
+        var data = keys.Where(k => k.StartsWith(layout.DataPrefix, StringComparison.Ordinal)).ToList();
+        if (data.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.DeleteAsync(data, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException)
+        {
+            // The driver's sweep deletes what no committed attempt holds.
+        }
+    }
+}
+
+/// <summary>One task's outcome in a worker.</summary>
+/// <param name="Task">The task.</param>
+/// <param name="Status"><c>committed</c>, or <c>skipped</c> when it had committed before.</param>
+/// <param name="AttemptId">The attempt that committed.</param>
+/// <param name="BytesRead">Bytes the attempt read.</param>
+/// <param name="BytesWritten">Bytes the attempt wrote.</param>
+internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptId, long BytesRead, long BytesWritten);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]
+internal sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

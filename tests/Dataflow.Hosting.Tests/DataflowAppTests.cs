@@ -1,0 +1,215 @@
+using System.Text.Json;
+
+namespace Dataflow.Hosting.Tests;
+
+public sealed class DataflowAppTests : IDisposable
+{
+    private static readonly string[] s_summaryFields =
+    [
+        "schemaVersion", "runId", "job", "verified", "stages", "tasks", "tasksRun", "tasksSkipped", "attempts", "retries",
+        "failed", "wallMs", "bytesRead", "bytesWritten", "output", "intermediateObjectsLeft",
+    ];
+
+    private readonly TempFolder _folder = new();
+    private readonly StringWriter _out = new();
+    private readonly StringWriter _error = new();
+
+    public void Dispose()
+    {
+        _folder.Dispose();
+        _out.Dispose();
+        _error.Dispose();
+    }
+
+    private string StorePath => Path.Combine(_folder.Path, "store");
+
+    private static DataflowApp CreateApp(Func<ObjectTaskContext, ValueTask>? before = null, bool verifies = true, bool verdict = true)
+    {
+        var app = new DataflowApp("test-merge", "Merges things for tests.", defaultOutput: "output/merged.txt");
+        var fanIn = app.AddOption("--fan-in", "Objects per task.", 2, "K");
+        app.AddOption("--flavour", "An option only this program has.", "plain", "NAME");
+        app.DefineJob(context =>
+        {
+            IObjectOperator op = new ConcatOperator();
+            if (before is not null)
+            {
+                op = new ScriptedOperator(op, (task, attempt, ctx, token) => before(ctx));
+            }
+
+            return Job.Named("test-merge").FromPrefix(context.InputPrefix).ReduceTree(context.Get(fanIn), op).WriteTo(context.OutputKey);
+        });
+        app.BeforeRun(async (context, token) =>
+        {
+            if ((await context.Store.ListAllAsync(context.InputPrefix, token)).Count == 0)
+            {
+                await Inputs.WriteAsync(context.Store, 8, prefix: context.InputPrefix);
+            }
+        });
+        if (verifies)
+        {
+            app.Verify((context, result, token) => Task.FromResult(new Verification(verdict, verdict ? "fine" : "the bytes are wrong")));
+        }
+
+        return app;
+    }
+
+    private Task<int> RunAsync(DataflowApp app, params string[] args) =>
+        RunAsync(app, CancellationToken.None, args);
+
+    private Task<int> RunAsync(DataflowApp app, CancellationToken cancellationToken, params string[] args) =>
+        app.RunAsync(args, new AppConsole(_out, _error, ErrorIsTerminal: false), cancellationToken);
+
+    private string[] ErrorLines => _error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public async Task RunAsync_Help_ListsEveryOptionOnStdout()
+    {
+        var code = await RunAsync(CreateApp(), "--help");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var help = _out.ToString();
+        foreach (var option in new[] { "--fan-in", "--flavour", "--store", "--input", "--output", "--overwrite", "--gc", "--concurrency", "--attempts", "--task-timeout", "--run-id", "--progress", "--json", "--verbose" })
+        {
+            Assert.Contains(option, help, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_JsonRun_PrintsOneSummaryObjectWithEveryField()
+    {
+        var code = await RunAsync(CreateApp(), "--store", StorePath, "--json");
+
+        Assert.Equal(ExitCodes.Success, code);
+        using var json = JsonDocument.Parse(_out.ToString());
+        var root = json.RootElement;
+        foreach (var field in s_summaryFields)
+        {
+            Assert.True(root.TryGetProperty(field, out _), $"summary lacks '{field}'");
+        }
+
+        Assert.True(root.GetProperty("verified").GetBoolean());
+        Assert.Equal(7, root.GetProperty("tasks").GetInt32());
+        Assert.Equal(3, root.GetProperty("stages").GetInt32());
+        Assert.Equal(0, root.GetProperty("intermediateObjectsLeft").GetInt32());
+        Assert.EndsWith("/output/merged.txt", root.GetProperty("output").GetString(), StringComparison.Ordinal);
+        Assert.Single(_out.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task RunAsync_RunSubcommand_DoesWhatTheRootDoes()
+    {
+        var code = await RunAsync(CreateApp(), "run", "--store", StorePath, "--fan-in", "8");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.True(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task RunAsync_NotVerified_ExitsOne()
+    {
+        var code = await RunAsync(CreateApp(verdict: false), "--store", StorePath);
+
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Contains("NOT verified: the bytes are wrong", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--no-such-option")]
+    [InlineData("--concurrency", "0")]
+    [InlineData("--attempts", "many")]
+    [InlineData("--gc", "sometimes")]
+    [InlineData("--task-timeout", "soon")]
+    [InlineData("--run-id", "../x")]
+    [InlineData("--fan-in", "1")]
+    [InlineData("--output", "../escape.txt")]
+    [InlineData("--input", "_dataflow/")]
+    public async Task RunAsync_BadArguments_OneLineUsageErrorAndNothingWritten(params string[] args)
+    {
+        var code = await RunAsync(CreateApp(), ["--store", StorePath, .. args]);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        var line = Assert.Single(ErrorLines);
+        Assert.StartsWith("test-merge: ", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(StorePath), "nothing may be written for a usage error");
+        Assert.Equal(string.Empty, _out.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_StorePathIsAFile_UsageErrorAndTheFileIsUntouched()
+    {
+        var file = Path.Combine(_folder.Path, "a-file");
+        await File.WriteAllTextAsync(file, "keep me");
+
+        var code = await RunAsync(CreateApp(), "--store", file);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("is a file", Assert.Single(ErrorLines), StringComparison.Ordinal);
+        Assert.Equal("keep me", await File.ReadAllTextAsync(file));
+        Assert.Equal([file], Directory.GetFileSystemEntries(_folder.Path));
+    }
+
+    [Fact]
+    public async Task RunAsync_OutputExists_UsageErrorUnlessOverwrite()
+    {
+        Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "--store", StorePath));
+
+        Assert.Equal(ExitCodes.Usage, await RunAsync(CreateApp(), "--store", StorePath));
+        Assert.Contains("--overwrite", _error.ToString(), StringComparison.Ordinal);
+
+        Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "--store", StorePath, "--overwrite"));
+    }
+
+    [Fact]
+    public async Task RunAsync_TaskFailsForGood_ExitsOneWithTheTaskInTheErrorAndAFailedSummary()
+    {
+        var app = CreateApp(before: context => context.TaskId.Stage == 1 ? throw new IOException("disk on fire") : ValueTask.CompletedTask);
+
+        var code = await RunAsync(app, "--store", StorePath, "--attempts", "2", "--json");
+
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Contains("failed after 2 attempts", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("disk on fire", _error.ToString(), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(_out.ToString());
+        Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
+        Assert.Equal(1, json.RootElement.GetProperty("failed").GetInt32());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
+        Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task RunAsync_Cancelled_Exits130AndPublishesNothing()
+    {
+        using var cancel = new CancellationTokenSource();
+        var app = CreateApp(before: async context =>
+        {
+            await cancel.CancelAsync();
+            await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30), cancel.Token);
+        });
+
+        var code = await RunAsync(app, cancel.Token, "--store", StorePath);
+
+        Assert.Equal(ExitCodes.Cancelled, code);
+        Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task RunAsync_NoStore_CreatesANewFolderAndPrintsIt()
+    {
+        var code = await RunAsync(CreateApp(), "--run-id", "cli-test-" + Guid.NewGuid().ToString("N")[..8]);
+
+        Assert.Equal(ExitCodes.Success, code);
+        var storeLine = ErrorLines.First();
+        Assert.Contains("(a new folder)", storeLine, StringComparison.Ordinal);
+        var location = storeLine.Split(' ')[2];
+        var path = new Uri(location).LocalPath;
+        Assert.True(File.Exists(Path.Combine(path, "output", "merged.txt")));
+        Directory.Delete(path, recursive: true);
+    }
+
+    [Fact]
+    public void AddOption_DuplicateName_Throws()
+    {
+        var app = new DataflowApp("x", "y");
+        Assert.Throws<ArgumentException>(() => app.AddOption("--store", "again", 1));
+    }
+}

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Dataflow.Hosting.Tests;
+
+public sealed class TelemetryOptionsTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private readonly StringWriter _out = new();
+    private readonly StringWriter _error = new();
+
+    public void Dispose()
+    {
+        _folder.Dispose();
+        _out.Dispose();
+        _error.Dispose();
+    }
+
+    [Fact]
+    public async Task Run_OtlpEndpoint_ExportsTheRunsSpansAndMetricsToTheCollector()
+    {
+        // A collector on loopback that keeps what it is sent: OTLP over HTTP/protobuf, whose strings are plain UTF-8.
+        using var collector = new HttpListener();
+        var port = FreePort();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var received = new ConcurrentDictionary<string, ConcurrentBag<byte[]>>();
+        var serving = Task.Run(async () =>
+        {
+            while (collector.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await collector.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                received.GetOrAdd(context.Request.Url!.AbsolutePath, _ => []).Add(body.ToArray());
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        });
+
+        var code = await CreateApp().RunAsync(
+            ["--store", Path.Combine(_folder.Path, "store"), "--otlp-endpoint", $"http://127.0.0.1:{port}", "--progress", "none"],
+            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Success, code);
+        collector.Stop();
+        await serving;
+        var traces = Text(received, "/v1/traces");
+        foreach (var name in new[] { "dataflow.run", "dataflow.stage", "dataflow.task", "store.open_read", "store.list", "telemetry-merge" })
+        {
+            Assert.Contains(name, traces, StringComparison.Ordinal);
+        }
+
+        var metrics = Text(received, "/v1/metrics");
+        foreach (var name in new[] { "dataflow.tasks.started", "dataflow.tasks.committed", "dataflow.bytes.read", "dataflow.task.duration", "telemetry-merge" })
+        {
+            Assert.Contains(name, metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Run_PrometheusPort_ServesTheMetricsWhileTheRunGoesOn()
+    {
+        var port = FreePort();
+        var scraped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = Task.Run(() => CreateApp(before: task => task.Stage == 1 ? new ValueTask(scraped.Task.WaitAsync(TimeSpan.FromSeconds(60))) : ValueTask.CompletedTask).RunAsync(
+            ["--store", Path.Combine(_folder.Path, "store"), "--prometheus-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--progress", "none"],
+            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            CancellationToken.None));
+
+        // Stage 0 commits its 4 tasks, then stage 1 waits until the metrics have been seen.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string? page = null;
+        for (var i = 0; i < 300 && !run.IsCompleted; i++)
+        {
+            try
+            {
+                page = await http.GetStringAsync(new Uri($"http://localhost:{port}/metrics"));
+                if (page.Contains("dataflow_tasks_committed", StringComparison.Ordinal) && page.Contains("job=\"telemetry-merge\"", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        scraped.SetResult();
+        Assert.Equal(ExitCodes.Success, await run);
+        Assert.NotNull(page);
+        Assert.Contains("dataflow_tasks_started", page, StringComparison.Ordinal);
+        Assert.Contains("dataflow_tasks_committed", page, StringComparison.Ordinal);
+        Assert.Contains("job=\"telemetry-merge\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_LogLevelInformationAsJson_KeepsStdoutForTheSummary()
+    {
+        var code = await CreateApp().RunAsync(
+            ["--store", Path.Combine(_folder.Path, "store"), "--log-level", "information", "--log-format", "json", "--json", "--progress", "none"],
+            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Success, code);
+        using var summary = System.Text.Json.JsonDocument.Parse(_out.ToString());
+        Assert.Equal("succeeded", summary.RootElement.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("--log-level", "loud")]
+    [InlineData("--log-format", "xml")]
+    [InlineData("--otlp-endpoint", "ftp://collector")]
+    [InlineData("--prometheus-port", "70000")]
+    public async Task Run_BadTelemetryOption_IsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var code = await CreateApp().RunAsync(
+            ["--store", Path.Combine(_folder.Path, "store"), option, value],
+            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains(option, _error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static DataflowApp CreateApp(Func<TaskId, ValueTask>? before = null)
+    {
+        var app = new DataflowApp("telemetry-merge", "Merges things for telemetry tests.", defaultOutput: "output/merged.txt");
+        app.DefineJob(context =>
+        {
+            IObjectOperator op = new ConcatOperator();
+            if (before is not null)
+            {
+                op = new ScriptedOperator(op, (task, _, _, _) => before(task));
+            }
+
+            return Job.Named("telemetry-merge").FromPrefix(context.InputPrefix).ReduceTree(2, op).WriteTo(context.OutputKey);
+        });
+        app.BeforeRun((context, _) => Inputs.WriteAsync(context.Store, 8, prefix: context.InputPrefix));
+        return app;
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
+    private static string Text(ConcurrentDictionary<string, ConcurrentBag<byte[]>> received, string path)
+    {
+        Assert.True(received.TryGetValue(path, out var bodies), $"the collector received nothing at {path}; it received {string.Join(", ", received.Keys)}");
+        return string.Join('\n', bodies.Select(b => Encoding.UTF8.GetString(b)));
+    }
+}

@@ -1,0 +1,145 @@
+namespace Dataflow.Worker.Tests.Commits;
+
+public sealed class CommitIndexTests : IDisposable
+{
+    private static readonly TaskId s_task = new(0, 3);
+
+    private readonly TempFolder _folder = new();
+    private readonly IObjectStore _store;
+    private readonly RunLayout _layout = new("index-test");
+
+    public CommitIndexTests()
+    {
+        _store = ObjectStore.OpenFolder(_folder.Path);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private CommitMarker Marker(TaskId task, string attemptId) => new()
+    {
+        Task = task,
+        AttemptId = attemptId,
+        Attempt = int.Parse(attemptId[1..3], System.Globalization.CultureInfo.InvariantCulture),
+        CommittedAt = DateTimeOffset.UnixEpoch,
+        DurationMs = 1,
+        Outputs = [new CommittedOutput { Name = "out", Size = 1, Key = _layout.OutputKey(task, attemptId, "out") }],
+        Consumed = [],
+    };
+
+    private async Task PutTaskRecordAsync(TaskId task, string attemptId, string? runId = null) =>
+        await _store.PutAsync(
+            _layout.TaskCommitKey(task, attemptId),
+            RunRecords.Serialize(new CommitRecord { RunId = runId ?? _layout.RunId, Markers = [Marker(task, attemptId)] }));
+
+    private async Task PutBatchRecordAsync(string batchId, params (TaskId Task, string AttemptId)[] markers) =>
+        await _store.PutAsync(
+            _layout.BatchCommitKey(batchId),
+            RunRecords.Serialize(new CommitRecord { RunId = _layout.RunId, Markers = [.. markers.Select(m => Marker(m.Task, m.AttemptId))] }));
+
+    [Fact]
+    public async Task SeveralRecordsOfOneTask_EveryReaderPicksTheSmallestAttemptId()
+    {
+        // Written out of order; the ordinally smallest id wins whatever the attempt number or the writing order.
+        await PutTaskRecordAsync(s_task, "a02-00000001");
+        await PutTaskRecordAsync(s_task, "a01-ffffffff");
+        await PutTaskRecordAsync(s_task, "a01-0000000a");
+        await PutTaskRecordAsync(s_task, "a03-00000000");
+        await PutBatchRecordAsync("00000001-000001", (s_task, "a01-7fffffff"), (new TaskId(0, 0), "a01-12345678"));
+
+        var found = await CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None);
+        var all = await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None);
+        var lookup = new CommitLookup(_store, _layout);
+        var looked = await lookup.FindAsync(s_task, CancellationToken.None);
+
+        Assert.Equal("a01-0000000a", found?.AttemptId);
+        Assert.Equal("a01-0000000a", all[s_task].AttemptId);
+        Assert.Equal("a01-0000000a", looked?.AttemptId);
+        Assert.Equal(_layout.OutputKey(s_task, "a01-0000000a", "out"), looked!.GetOutput("out").Key);
+
+        // The batch's other task is found by the readers that read batch records.
+        Assert.Equal([new TaskId(0, 0), s_task], all.Keys.Order());
+        Assert.Equal("a01-12345678", (await lookup.GetAsync(new TaskId(0, 0), CancellationToken.None)).AttemptId);
+    }
+
+    [Fact]
+    public async Task BatchRecordHoldingTheSmallestAttemptId_WinsForTheReadersOfBatches()
+    {
+        await PutTaskRecordAsync(s_task, "a02-00000001");
+        await PutTaskRecordAsync(s_task, "a01-ffffffff");
+        await PutBatchRecordAsync("00000001-000001", (s_task, "a01-00000000"));
+
+        var all = await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None);
+        var looked = await new CommitLookup(_store, _layout).FindAsync(s_task, CancellationToken.None);
+        var found = await CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None);
+
+        Assert.Equal("a01-00000000", all[s_task].AttemptId);
+        Assert.Equal("a01-00000000", looked?.AttemptId);
+
+        // FindAsync reads only the per-task records workers write (as documented).
+        Assert.Equal("a01-ffffffff", found?.AttemptId);
+    }
+
+    [Fact]
+    public async Task FindAsync_RecordsOfOtherTasks_AreNotMistakenForTheTask()
+    {
+        // t000003 is a prefix of neither t000030 nor t000300; stage 1's task 3 is another task.
+        await PutTaskRecordAsync(new TaskId(0, 30), "a01-00000000");
+        await PutTaskRecordAsync(new TaskId(0, 300), "a01-00000000");
+        await PutTaskRecordAsync(new TaskId(1, 3), "a01-00000000");
+
+        Assert.Null(await CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None));
+        var lookup = new CommitLookup(_store, _layout);
+        Assert.Null(await lookup.FindAsync(s_task, CancellationToken.None));
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(async () => await lookup.GetAsync(s_task, CancellationToken.None));
+        Assert.Contains($"task {s_task}", missing.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task NoRecords_NothingFound()
+    {
+        Assert.Empty(await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None));
+        Assert.Null(await CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None));
+        Assert.Null(await new CommitLookup(_store, _layout).FindAsync(s_task, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RecordOfAnotherRun_IsRefused()
+    {
+        await PutTaskRecordAsync(s_task, "a01-00000001");
+        await PutTaskRecordAsync(s_task, "a01-00000002", runId: "some-other-run");
+
+        var all = await Assert.ThrowsAsync<InvalidDataException>(() => CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None));
+        var one = await Assert.ThrowsAsync<InvalidDataException>(() => CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None));
+        var looked = await Assert.ThrowsAsync<InvalidDataException>(async () => await new CommitLookup(_store, _layout).FindAsync(s_task, CancellationToken.None));
+
+        foreach (var error in new[] { all, one, looked })
+        {
+            Assert.Contains("'some-other-run'", error.Message, StringComparison.Ordinal);
+            Assert.Contains(_layout.TaskCommitKey(s_task, "a01-00000002"), error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task BatchRecordOfAnotherRun_IsRefusedByTheReadersOfBatches()
+    {
+        await PutTaskRecordAsync(s_task, "a01-00000001");
+        await _store.PutAsync(
+            _layout.BatchCommitKey("00000001-000001"),
+            RunRecords.Serialize(new CommitRecord { RunId = "some-other-run", Markers = [Marker(new TaskId(0, 0), "a01-00000000")] }));
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidDataException>(async () => await new CommitLookup(_store, _layout).FindAsync(s_task, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task LoadAllAsync_CorruptRecord_NamesItsKey()
+    {
+        var key = _layout.TaskCommitKey(s_task, "a01-00000001");
+        await _store.PutAsync(key, "{ not json"u8.ToArray());
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None));
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+}
