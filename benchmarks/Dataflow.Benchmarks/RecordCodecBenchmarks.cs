@@ -5,7 +5,7 @@ namespace Dataflow.Benchmarks;
 
 /// <summary>
 /// Encoding and decoding <see cref="Records"/> (string key, long value) pairs, round trip, in memory: the sorted-run
-/// format of map and reduce tasks (<c>RunWriter</c>/<c>RunReader</c> with the built-in
+/// format of map and reduce tasks (<c>SortedRunWriter</c>/<c>SortedRunReader</c> with the built-in
 /// <see cref="RecordCodecs.Utf8String"/> and <see cref="RecordCodecs.Varint64"/> codecs: varint length, UTF-8 key,
 /// varint length, zig-zag varint value) against the baseline of <see cref="BinaryWriter"/>/<see cref="BinaryReader"/>
 /// writing <c>Write(string)</c> (7-bit length prefix, UTF-8) and <c>Write7BitEncodedInt64</c>, then reading them back.
@@ -41,10 +41,10 @@ public class RecordCodecBenchmarks
         var runs = await RunWriterReader();
         if (baseline != expected || runs != expected)
         {
-            throw new InvalidOperationException($"checksums differ: expected {expected}, BinaryWriter {baseline}, RunWriter {runs}");
+            throw new InvalidOperationException($"checksums differ: expected {expected}, BinaryWriter {baseline}, SortedRunWriter {runs}");
         }
 
-        Console.WriteLine($"// {Records:N0} records per operation; BinaryWriter {baselineBytes:N0} bytes, RunWriter {_buffer.Length:N0} bytes");
+        Console.WriteLine($"// {Records:N0} records per operation; BinaryWriter {baselineBytes:N0} bytes, SortedRunWriter {_buffer.Length:N0} bytes");
     }
 
     [Benchmark(Baseline = true, Description = "BinaryWriter + BinaryReader (string, 7-bit int64)")]
@@ -72,11 +72,11 @@ public class RecordCodecBenchmarks
         return checksum;
     }
 
-    [Benchmark(Description = "RunWriter + RunReader (RecordCodecs)")]
+    [Benchmark(Description = "SortedRunWriter + SortedRunReader (RecordCodecs)")]
     public async Task<long> RunWriterReader()
     {
         _buffer.SetLength(0);
-        var writer = new RunWriter<string, long>(_buffer, RecordCodecs.Utf8String, RecordCodecs.Varint64);
+        var writer = new SortedRunWriter<string, long>(_buffer, RecordCodecs.Utf8String, RecordCodecs.Varint64);
         for (var i = 0; i < _keys.Length; i++)
         {
             await writer.WriteAsync(_keys[i], _values[i], CancellationToken.None);
@@ -85,7 +85,7 @@ public class RecordCodecBenchmarks
         await writer.FlushAsync(CancellationToken.None);
         long checksum = 0;
         var source = new MemoryStream(_buffer.GetBuffer(), 0, (int)_buffer.Length, writable: false);
-        await using var reader = new RunReader<string, long>(source, RecordCodecs.Utf8String, RecordCodecs.Varint64, "bench");
+        await using var reader = new SortedRunReader<string, long>(source, RecordCodecs.Utf8String, RecordCodecs.Varint64, "bench");
         while (await reader.MoveNextAsync(CancellationToken.None))
         {
             checksum = Fold(checksum, reader.Key, reader.Value);

@@ -4,8 +4,8 @@ namespace Dataflow.Benchmarks;
 
 /// <summary>
 /// The reduce side's k-way merge: <see cref="Runs"/> sorted runs holding <see cref="Records"/> (string key, long value)
-/// pairs in all, in the sorted-run format, merged into key order and grouped by key (<c>RunMerger</c> over one
-/// <c>RunReader</c> per run, the reduce task's path, without a combiner) against the baseline of decoding every run
+/// pairs in all, in the sorted-run format, merged into key order and grouped by key (<c>SortedRunMerger</c> over one
+/// <c>SortedRunReader</c> per run, the reduce task's path, without a combiner) against the baseline of decoding every run
 /// with the same reader into one array and sorting it with <see cref="Array.Sort{TKey, TValue}(TKey[], TValue[], IComparer{TKey})"/>,
 /// then walking the groups; and a LINQ <c>OrderBy</c> of the same decoded records.
 /// </summary>
@@ -44,7 +44,7 @@ public class RunMergeBenchmarks
             var runValues = values.AsSpan(first, count).ToArray();
             Array.Sort(runKeys, runValues, StringComparer.Ordinal);
             using var stream = new MemoryStream();
-            var writer = new RunWriter<string, long>(stream, RecordCodecs.Utf8String, RecordCodecs.Varint64);
+            var writer = new SortedRunWriter<string, long>(stream, RecordCodecs.Utf8String, RecordCodecs.Varint64);
             for (var i = 0; i < count; i++)
             {
                 writer.Write(runKeys[i], runValues[i]);
@@ -102,12 +102,12 @@ public class RunMergeBenchmarks
         return checksum;
     }
 
-    [Benchmark(Description = "RunMerger k-way merge (streaming)")]
+    [Benchmark(Description = "SortedRunMerger k-way merge (streaming)")]
     public async Task<long> KWayMerge()
     {
-        var readers = _runs.Select((run, r) => new RunReader<string, long>(
+        var readers = _runs.Select((run, r) => new SortedRunReader<string, long>(
             new MemoryStream(run, writable: false), RecordCodecs.Utf8String, RecordCodecs.Varint64, "run " + r)).ToList();
-        await using var merger = new RunMerger<string, long>(readers, StringComparer.Ordinal, combiner: null);
+        await using var merger = new SortedRunMerger<string, long>(readers, StringComparer.Ordinal, combiner: null);
         long checksum = 0;
         while (await merger.MoveNextAsync(CancellationToken.None))
         {
@@ -130,7 +130,7 @@ public class RunMergeBenchmarks
         var n = 0;
         for (var r = 0; r < _runs.Length; r++)
         {
-            await using var reader = new RunReader<string, long>(
+            await using var reader = new SortedRunReader<string, long>(
                 new MemoryStream(_runs[r], writable: false), RecordCodecs.Utf8String, RecordCodecs.Varint64, "run " + r);
             while (await reader.MoveNextAsync(CancellationToken.None))
             {

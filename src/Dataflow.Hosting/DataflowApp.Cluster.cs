@@ -166,12 +166,12 @@ public sealed partial class DataflowApp
                     }
 
                     var plan = await runner.PlanAsync(job, cancellationToken).ConfigureAwait(false);
-                    var planUri = store.GetUri(new RunLayout(plan.RunId).PlanKey);
+                    var planUri = PlanAddress.Format(store, plan.RunId);
                     var manifest = kind switch
                     {
-                        "argo" => ManifestYaml.ToYaml(ArgoWorkflowEmitter.Emit(plan, planUri, pods!)),
-                        "k8s" => ManifestYaml.ToYaml(KubernetesJobEmitter.EmitAll(plan, planUri, pods!)),
-                        _ => PlanSerializer.Serialize(plan, indented: true) + Environment.NewLine,
+                        "argo" => ClusterManifests.ArgoWorkflowYaml(plan, planUri, pods!),
+                        "k8s" => ClusterManifests.IndexedJobsYaml(plan, planUri, pods!),
+                        _ => PlanJson.Serialize(plan, indented: true) + Environment.NewLine,
                     };
                     if (context.Get(output) is { } file)
                     {

@@ -53,7 +53,7 @@ public sealed partial class DataflowApp
             null,
             async (context, _, cancellationToken) =>
             {
-                var runs = await RunCatalog.ListAsync(context.Store, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+                var runs = await RunCatalog.ListAsync(context.Store, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (context.Get(_json))
                 {
                     context.Console.Out.WriteLine(Json(writer =>
@@ -95,7 +95,7 @@ public sealed partial class DataflowApp
             RunIdArgument("The run.", required: true),
             async (context, id, cancellationToken) =>
             {
-                var status = await RunCatalog.GetStatusAsync(context.Store, id!, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+                var status = await RunCatalog.GetStatusAsync(context.Store, id!, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (status is null)
                 {
                     return Usage(console, $"run '{id}' does not exist in {context.Store.Location}");
@@ -108,8 +108,8 @@ public sealed partial class DataflowApp
                     {
                         writer.WriteStartObject();
                         WriteListingProperties(writer, run);
-                        writer.WriteString("createdAt", status.Plan.CreatedAt);
-                        writer.WriteString("dataflowVersion", status.Plan.DataflowVersion);
+                        writer.WriteString("createdAt", status.CreatedAt);
+                        writer.WriteString("dataflowVersion", status.DataflowVersion);
                         writer.WriteStartArray("stages");
                         foreach (var stage in status.Stages)
                         {
@@ -129,7 +129,7 @@ public sealed partial class DataflowApp
                 var i = CultureInfo.InvariantCulture;
                 var output = context.Console.Out;
                 output.WriteLine(string.Create(i, $"run {run.RunId} of job '{run.Job}': {run.State}"));
-                output.WriteLine(string.Create(i, $"  planned {status.Plan.CreatedAt:u} by Dataflow {status.Plan.DataflowVersion}: {status.Plan.InputCount} inputs, {status.Plan.TaskCount} tasks"));
+                output.WriteLine(string.Create(i, $"  planned {status.CreatedAt:u} by Dataflow {status.DataflowVersion}: {status.InputCount} inputs, {status.TaskCount} tasks"));
                 for (var s = 0; s < status.Stages.Count; s++)
                 {
                     var stage = status.Stages[s];
@@ -137,7 +137,7 @@ public sealed partial class DataflowApp
                 }
 
                 output.WriteLine(run.Lease is { } lease
-                    ? string.Create(i, $"  lease: {lease.Holder}, {(RunCatalog.IsLive(lease, TimeProvider.System) ? "until" : "expired at")} {lease.ExpiresAt:u}")
+                    ? string.Create(i, $"  lease: {lease.Holder}, {(lease.IsLive ? "until" : "expired at")} {lease.ExpiresAt:u}")
                     : "  lease: none");
                 output.WriteLine(string.Create(i, $"  intermediate data: {run.IntermediateObjects} objects, {ByteSize.Format(run.IntermediateBytes)}"));
                 if (run.Summary is { } summary)
@@ -177,20 +177,23 @@ public sealed partial class DataflowApp
                     return Usage(console, "gc needs the run id: gc <run-id> --store <store>");
                 }
 
-                if (!RunLayout.IsValidRunId(id))
+                if (!RunIds.IsValid(id))
                 {
                     return Usage(console, $"--run-id: '{id}' is not a run id");
                 }
 
-                var layout = new RunLayout(id);
-                if (await RunLease.ReadAsync(context.Store, layout, cancellationToken).ConfigureAwait(false) is { } lease && RunCatalog.IsLive(lease, TimeProvider.System))
+                RunCleanup cleanup;
+                try
                 {
-                    context.Info(string.Create(CultureInfo.InvariantCulture, $"error: run {id} is being driven by {lease.Holder} (its lease lasts until {lease.ExpiresAt:u}); gc refuses to delete data a driver is using"));
+                    cleanup = await RunCatalog.CleanAsync(context.Store, id, context.Get(keepData), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (RunLeaseException ex)
+                {
+                    context.Info(string.Create(CultureInfo.InvariantCulture, $"error: run {id} is being driven by {ex.Holder} (its lease lasts until {ex.ExpiresAt:u}); gc refuses to delete data a driver is using"));
                     return ExitCodes.Failure;
                 }
 
-                var (aborted, deleted, _) = await RunSteps.CleanAsync(context.Store, layout, context.Get(keepData), cancellationToken).ConfigureAwait(false);
-                context.Info(string.Create(CultureInfo.InvariantCulture, $"run {id}: aborted {aborted} incomplete uploads, deleted {deleted} intermediate objects"));
+                context.Info(string.Create(CultureInfo.InvariantCulture, $"run {id}: aborted {cleanup.UploadsAborted} incomplete uploads, deleted {cleanup.ObjectsDeleted} intermediate objects"));
                 return ExitCodes.Success;
             },
             console);
@@ -225,7 +228,7 @@ public sealed partial class DataflowApp
                 Concurrency = options.ContainsKey(_concurrency) ? parse.GetValue((Option<int>)options[_concurrency]) : Environment.ProcessorCount,
             };
             var id = runId is null ? null : parse.GetValue(runId);
-            if (id is not null && !RunLayout.IsValidRunId(id))
+            if (id is not null && !RunIds.IsValid(id))
             {
                 return Usage(console, $"'{id}' is not a run id");
             }
@@ -298,7 +301,7 @@ public sealed partial class DataflowApp
         writer.WritePropertyName("summary");
         if (run.Summary is { } summary)
         {
-            using var document = JsonDocument.Parse(RunRecords.Serialize(summary));
+            using var document = JsonDocument.Parse(summary.ToJson());
             document.RootElement.WriteTo(writer);
         }
         else

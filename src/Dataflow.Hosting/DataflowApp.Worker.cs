@@ -59,41 +59,28 @@ public sealed partial class DataflowApp
                 try
                 {
                     var stageIndex = context.Get(stage);
-                    var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
-                    if (index is null)
+                    WorkerTasks? work;
+                    try
+                    {
+                        work = await TaskWorker.LoadTasksAsync(store, runId, stageIndex, range.First, range.Last, lastMayPassTheEnd: context.Get(shardSize) is not null, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        return Usage(console, $"worker: {ex.Message}");
+                    }
+
+                    if (work is null)
                     {
                         return Usage(console, $"worker: there is no plan at '{address}'");
                     }
 
-                    if (!string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
-                    {
-                        return Usage(console, $"worker: the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
-                    }
-
-                    if (stageIndex >= index.Stages.Count)
-                    {
-                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: run '{runId}' has stages 0 to {index.Stages.Count - 1}, not {stageIndex}"));
-                    }
-
-                    var count = index.Stages[stageIndex].Tasks;
-                    if (context.Get(shardSize) is not null && range.First < count)
-                    {
-                        // The last shard may be short; a shard that starts past the stage's end is an error.
-                        range = (range.First, Math.Min(range.Last, count - 1));
-                    }
-
-                    if (range.First >= count || range.Last >= count)
-                    {
-                        return Usage(console, string.Create(CultureInfo.InvariantCulture, $"worker: stage {stageIndex} '{index.Stages[stageIndex].Name}' of run '{runId}' has tasks 0 to {count - 1}; {(range.First == range.Last ? $"{range.First}" : $"{range.First}-{range.Last}")} is out of range"));
-                    }
-
-                    var stored = await PlanStore.LoadTasksAsync(store, index, stageIndex, range.First, range.Last, cancellationToken).ConfigureAwait(false);
+                    var stored = work.Plan;
+                    range = (work.Tasks[0].Index, work.Tasks[^1].Index);
                     var (_, job) = DefineJobFromArguments(stored, [], console);
-                    var ids = Enumerable.Range(range.First, range.Last - range.First + 1).Select(i => new TaskId(stageIndex, i)).ToList();
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
                     using var span = TaskWorker.StartSpan(stored, stageIndex, range, attempt);
                     var succeeded = await TaskWorker.RunAsync(
-                        store, stored, job, ids, context.Get(concurrency), attempt, console.Out,
+                        store, stored, job, work.Tasks, context.Get(concurrency), attempt, console.Out,
                         message => context.Info($"worker: error: {message}"),
                         telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"),
                         cancellationToken).ConfigureAwait(false);

@@ -67,7 +67,7 @@ public sealed partial class DataflowApp
         _concurrency = new AppOption<int>("--concurrency", "Tasks running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
         _attempts = new AppOption<int>("--attempts", "Attempts per task before the run fails.", 3, "N", null, v => v is >= 1 and <= 100 ? null : "must be between 1 and 100");
         _taskTimeout = new AppOption<TimeSpan>("--task-timeout", "How long one attempt of a task may run: e.g. 90s, 10m, 1h, or infinite.", TimeSpan.FromMinutes(30), "DURATION", Duration.Parse, null);
-        _runId = new AppOption<string?>("--run-id", "The run's id (letters, digits, '-', '_'). Default: a new one from the time.", null, "ID", null, v => v is null || RunLayout.IsValidRunId(v) ? null : "use 1 to 64 ASCII letters, digits, '-' or '_'");
+        _runId = new AppOption<string?>("--run-id", "The run's id (letters, digits, '-', '_'). Default: a new one from the time.", null, "ID", null, v => v is null || RunIds.IsValid(v) ? null : "use 1 to 64 ASCII letters, digits, '-' or '_'");
         _progress = new AppOption<ProgressMode>("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", ParseEnum<ProgressMode>, null);
         _json = new AppOption<bool>("--json", "Print the run summary as one JSON object on stdout.", false, null, null, null);
         _verbose = new AppOption<bool>("--verbose", "On errors, print the full exception.", false, null, null, null);
@@ -223,7 +223,7 @@ public sealed partial class DataflowApp
             InputPrefix = parse.GetValue((Option<string>)options[_input])!,
             OutputKey = parse.GetValue((Option<string>)options[_output])!,
             Concurrency = parse.GetValue((Option<int>)options[_concurrency]),
-            RunId = runId ?? parse.GetValue((Option<string?>)options[_runId]) ?? RunLayout.NewRunId(),
+            RunId = runId ?? parse.GetValue((Option<string?>)options[_runId]) ?? RunIds.New(),
         };
 
     /// <summary>
@@ -406,7 +406,7 @@ public sealed partial class DataflowApp
         catch (JobFailedException ex)
         {
             context.Info($"error: {(context.Get(_verbose) ? ex.InnerException?.ToString() : ex.Message)}");
-            Report(context, ex.Summary, verification: null, await runner.ReportExistsAsync(ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false));
+            Report(context, ex.Summary, verification: null, await ReportUriAsync(runner, ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false));
             context.Info($"what committed is kept: '{Name} resume {ex.Summary.RunId} --store {context.Store.Location}' runs the rest, '{Name} gc {ex.Summary.RunId} --store {context.Store.Location}' deletes it");
             return ExitCodes.Failure;
         }
@@ -414,11 +414,14 @@ public sealed partial class DataflowApp
         var verification = _verify is null ? null : await _verify(context, result, cancellationToken).ConfigureAwait(false);
         var summary = result.Summary with { Verified = verification?.Verified ?? false };
         await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
-        Report(context, summary, verification, await runner.ReportExistsAsync(summary.RunId, cancellationToken).ConfigureAwait(false));
+        Report(context, summary, verification, await ReportUriAsync(runner, summary.RunId, cancellationToken).ConfigureAwait(false));
         return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
     }
 
-    private void Report(RunContext context, RunSummary summary, Verification? verification, bool reportStored)
+    private static async Task<string?> ReportUriAsync(JobRunner runner, string runId, CancellationToken cancellationToken) =>
+        await runner.ReportExistsAsync(runId, cancellationToken).ConfigureAwait(false) ? runner.GetReportUri(runId) : null;
+
+    private void Report(RunContext context, RunSummary summary, Verification? verification, string? reportUri)
     {
         var i = CultureInfo.InvariantCulture;
         context.Info(string.Create(i, $"run {summary.RunId} {summary.Status} in {summary.WallMs} ms: {summary.Tasks} tasks in {summary.Stages} stages ({summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.Attempts} attempts, {summary.Retries} retries, {summary.Failed} failed); read {ByteSize.Format(summary.BytesRead)}, wrote {ByteSize.Format(summary.BytesWritten)}"));
@@ -432,15 +435,15 @@ public sealed partial class DataflowApp
             context.Info(verification.Verified ? $"verified: {verification.Detail}" : $"NOT verified: {verification.Detail}");
         }
 
-        context.Info(string.Create(i, $"intermediate objects left: {summary.IntermediateObjectsLeft}; run records under {new RunLayout(summary.RunId).Root}"));
-        if (reportStored)
+        context.Info(string.Create(i, $"intermediate objects left: {summary.IntermediateObjectsLeft}; run records under {RunIds.RecordsPrefix(summary.RunId)}"));
+        if (reportUri is not null)
         {
-            context.Info($"report {context.Store.GetUri(new RunLayout(summary.RunId).ReportHtmlKey)}");
+            context.Info($"report {reportUri}");
         }
 
         if (context.Get(_json))
         {
-            context.Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(RunRecords.Serialize(summary)));
+            context.Console.Out.WriteLine(summary.ToJson());
         }
     }
 

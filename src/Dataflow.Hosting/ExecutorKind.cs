@@ -6,7 +6,7 @@ using Dataflow.Worker;
 namespace Dataflow.Hosting;
 
 /// <summary>Where a run's tasks run (<c>--executor</c>).</summary>
-public enum ExecutorKind
+internal enum ExecutorKind
 {
     /// <summary>In the driver's process, on a pool of workers: the embedded default.</summary>
     Local,

@@ -56,4 +56,13 @@ public interface IObjectStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="ObjectNotFoundException">The source does not exist.</exception>
     ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Aborts every incomplete multipart upload of a key under <paramref name="keyPrefix"/> (a writer that died, an
+    /// abort that failed): those recorded in the store's upload journal, which needs no listing of uploads (so it works
+    /// on OSS too), and, where the service can list multipart uploads, any others found that way. Stores without
+    /// multipart uploads (a folder) have none.
+    /// </summary>
+    /// <returns>How many uploads were aborted.</returns>
+    Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default) => Task.FromResult(0);
 }

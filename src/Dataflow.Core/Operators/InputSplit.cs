@@ -12,4 +12,14 @@ public sealed record InputSplit(string Key, long Offset, long Length, long Objec
 
     /// <summary>True when the split is the whole object.</summary>
     public bool IsWholeObject => Offset == 0 && Length == ObjectLength;
+
+    /// <summary>
+    /// True when <paramref name="key"/> names a compressed object (<c>.gz</c>, <c>.zst</c>): it is decompressed as it
+    /// is read, so it is never cut into byte-range splits.
+    /// </summary>
+    public static bool IsCompressed(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || key.EndsWith(".zst", StringComparison.OrdinalIgnoreCase);
+    }
 }

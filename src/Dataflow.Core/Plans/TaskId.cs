@@ -53,8 +53,13 @@ public readonly record struct TaskId(int Stage, int Index) : IComparable<TaskId>
 }
 
 /// <summary>Reads and writes <see cref="TaskId"/> as <c>"stage/index"</c>.</summary>
-internal sealed class TaskIdJsonConverter : JsonConverter<TaskId>
+/// <summary>
+/// Writes a <see cref="TaskId"/> as the string <c>"stage/index"</c> and reads it back: the form plans and run records
+/// store (applied by <see cref="TaskId"/>'s <see cref="JsonConverterAttribute"/>).
+/// </summary>
+public sealed class TaskIdJsonConverter : JsonConverter<TaskId>
 {
+    /// <inheritdoc />
     public override TaskId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = reader.GetString();
@@ -63,8 +68,10 @@ internal sealed class TaskIdJsonConverter : JsonConverter<TaskId>
             : throw new JsonException($"'{text}' is not a task id of the form stage/index");
     }
 
+    /// <inheritdoc />
     public override void Write(Utf8JsonWriter writer, TaskId value, JsonSerializerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         Span<char> buffer = stackalloc char[24];
         value.Stage.TryFormat(buffer, out var a, provider: CultureInfo.InvariantCulture);
         buffer[a] = '/';

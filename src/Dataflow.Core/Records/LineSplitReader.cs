@@ -17,17 +17,13 @@ internal static class LineSplitReader
 
     private const int Chunk = 64 * 1024;
 
-    /// <summary>True when <paramref name="key"/> names a compressed object that must be read whole.</summary>
-    public static bool IsCompressed(string key) =>
-        key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || key.EndsWith(".zst", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>Calls <paramref name="onLine"/> with each line of <paramref name="input"/> and the byte offset where it starts (in the decompressed bytes for compressed objects).</summary>
     public static async Task ReadAsync(TaskInput input, Action<ReadOnlySpan<char>, long> onLine, CancellationToken cancellationToken)
     {
         var split = input.Split ?? throw new InvalidOperationException($"input {input.Name} is not a job input: map tasks read job inputs");
         Stream stream;
         long position, end;
-        if (IsCompressed(split.Key))
+        if (InputSplit.IsCompressed(split.Key))
         {
             if (!split.IsWholeObject)
             {
@@ -55,7 +51,7 @@ internal static class LineSplitReader
 
         await using (stream.ConfigureAwait(false))
         {
-            await ReadLinesAsync(stream, position, end, skipFirst: split.Offset > 0 && !IsCompressed(split.Key), split.Key, onLine, cancellationToken).ConfigureAwait(false);
+            await ReadLinesAsync(stream, position, end, skipFirst: split.Offset > 0 && !InputSplit.IsCompressed(split.Key), split.Key, onLine, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -138,7 +138,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     /// <summary>Writes every partition's sorted run into <paramref name="output"/>.</summary>
     public async Task WriteAsync(PartitionedOutput output, IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
-        var writer = new RunWriter<TKey, TValue>(output.Stream, _types.KeyCodec, _types.ValueCodec);
+        var writer = new SortedRunWriter<TKey, TValue>(output.Stream, _types.KeyCodec, _types.ValueCodec);
         if (_spills.Count == 0)
         {
             var sorted = SortedEntries();
@@ -165,14 +165,14 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
         for (var p = 0; p < _partitions; p++)
         {
             output.StartPartition(names[p]);
-            var readers = new List<RunReader<TKey, TValue>>();
+            var readers = new List<SortedRunReader<TKey, TValue>>();
             foreach (var spill in _spills)
             {
                 var file = new FileStream(spill.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan) { Position = spill.Offsets[p] };
-                readers.Add(new RunReader<TKey, TValue>(new RangeReadStream(file, spill.Offsets[p + 1] - spill.Offsets[p]), _types.KeyCodec, _types.ValueCodec, spill.Path));
+                readers.Add(new SortedRunReader<TKey, TValue>(new RangeReadStream(file, spill.Offsets[p + 1] - spill.Offsets[p]), _types.KeyCodec, _types.ValueCodec, spill.Path));
             }
 
-            await using var merger = new RunMerger<TKey, TValue>(readers, _types.KeyComparer, _types.Combiner);
+            await using var merger = new SortedRunMerger<TKey, TValue>(readers, _types.KeyComparer, _types.Combiner);
             while (await merger.MoveNextAsync(cancellationToken).ConfigureAwait(false))
             {
                 foreach (var value in merger.Values)
@@ -243,7 +243,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
         var sorted = SortedEntries();
         using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
         {
-            var writer = new RunWriter<TKey, TValue>(file, _types.KeyCodec, _types.ValueCodec);
+            var writer = new SortedRunWriter<TKey, TValue>(file, _types.KeyCodec, _types.ValueCodec);
             var next = 0;
             for (var p = 0; p < _partitions; p++)
             {

@@ -95,7 +95,7 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
         var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
         await using (file.ConfigureAwait(false))
         {
-            var writer = new RunWriter<TKey, TValue>(file, types.KeyCodec, types.ValueCodec);
+            var writer = new SortedRunWriter<TKey, TValue>(file, types.KeyCodec, types.ValueCodec);
             await using var merger = await OpenAsync(sources).ConfigureAwait(false);
             while (await merger.MoveNextAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -109,14 +109,14 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
         }
     }
 
-    private async Task<RunMerger<TKey, TValue>> OpenAsync(List<Func<ValueTask<Stream>>> sources)
+    private async Task<SortedRunMerger<TKey, TValue>> OpenAsync(List<Func<ValueTask<Stream>>> sources)
     {
-        var readers = new List<RunReader<TKey, TValue>>(sources.Count);
+        var readers = new List<SortedRunReader<TKey, TValue>>(sources.Count);
         try
         {
             for (var i = 0; i < sources.Count; i++)
             {
-                readers.Add(new RunReader<TKey, TValue>(await sources[i]().ConfigureAwait(false), types.KeyCodec, types.ValueCodec, $"run {i}", ReadBuffer));
+                readers.Add(new SortedRunReader<TKey, TValue>(await sources[i]().ConfigureAwait(false), types.KeyCodec, types.ValueCodec, $"run {i}", ReadBuffer));
             }
         }
         catch
@@ -129,6 +129,6 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
             throw;
         }
 
-        return new RunMerger<TKey, TValue>(readers, types.KeyComparer, types.Combiner);
+        return new SortedRunMerger<TKey, TValue>(readers, types.KeyComparer, types.Combiner);
     }
 }

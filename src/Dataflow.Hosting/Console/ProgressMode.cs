@@ -6,7 +6,7 @@ using Dataflow.Worker;
 namespace Dataflow.Hosting;
 
 /// <summary>How a program shows a run's progress on stderr.</summary>
-public enum ProgressMode
+internal enum ProgressMode
 {
     /// <summary>Bars when stderr is a terminal, plain lines when it is redirected.</summary>
     Auto,

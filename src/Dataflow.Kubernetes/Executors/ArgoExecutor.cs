@@ -46,7 +46,6 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
         ArgumentNullException.ThrowIfNull(execution);
         var options = _options;
         var plan = execution.Plan;
-        var progress = execution.Progress;
         var manifest = ArgoWorkflowEmitter.Emit(plan, execution.PlanUri, options.Pods);
         KubernetesExecutor.UseGenerateName(manifest);
         var metadata = manifest["metadata"]!.AsObject();
@@ -61,8 +60,8 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
         }
 
         var name = created["metadata"]!["name"]!.GetValue<string>();
-        progress.SetPhase(RunPhases.Running);
-        var follower = new Follower(plan, progress, perPod);
+        execution.Started();
+        var follower = new Follower(plan, execution, perPod);
         string phase;
         try
         {
@@ -164,7 +163,7 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
     private static partial Regex StagePodTemplate();
 
     /// <summary>Turns the workflow's status into progress: pods that succeeded, per stage, times their tasks.</summary>
-    private sealed class Follower(Plan plan, RunProgress progress, int[] tasksPerPod)
+    private sealed class Follower(Plan plan, WorkflowExecution execution, int[] tasksPerPod)
     {
         private readonly int[] _shown = new int[plan.Stages.Count];
 
@@ -200,8 +199,7 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
                 var tasks = Math.Min(plan.Stages[s].Tasks.Count, succeeded[s] * (s < tasksPerPod.Length ? tasksPerPod[s] : 1));
                 for (; _shown[s] < tasks; _shown[s]++)
                 {
-                    progress.TaskStarted(s);
-                    progress.TaskCommitted(s);
+                    execution.TaskCommitted(s);
                 }
             }
 

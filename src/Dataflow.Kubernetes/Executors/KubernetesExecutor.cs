@@ -260,16 +260,13 @@ public sealed class KubernetesExecutor : TaskExecutor
         private void Record(TaskId id, TaskCommit commit)
         {
             var end = (commit.CommittedAt - execution.ReportStartedAt).TotalMilliseconds;
-            execution.RecordAttempt(new AttemptReport
-            {
-                Stage = id.Stage,
-                Task = id.Index,
-                Attempt = commit.Attempt,
-                Row = execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
-                StartMs = end - commit.Duration.TotalMilliseconds,
-                EndMs = end,
-                Outcome = AttemptOutcomes.Committed,
-            });
+            execution.RecordAttempt(
+                id,
+                commit.Attempt,
+                execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
+                end - commit.Duration.TotalMilliseconds,
+                end,
+                AttemptOutcome.Committed);
         }
 
         private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ namespace Dataflow.Kubernetes;
 /// The workflow: <c>main</c> runs one step per stage in order, then <c>publish</c>; <c>spec.onExit</c> runs
 /// <c>finish</c> with the workflow's status. A worker pod that exits with code 2 (usage error) is not retried.
 /// </remarks>
-public static class ArgoWorkflowEmitter
+internal static class ArgoWorkflowEmitter
 {
     /// <summary>
     /// The estimated size of one node record in a workflow's <c>status.nodes</c>, in bytes of JSON: the middle of the

@@ -16,7 +16,7 @@ namespace Dataflow.Kubernetes;
 /// after a usage error (exit code 2), and the Job fails at the first index that runs out of retries
 /// (<c>maxFailedIndexes: 0</c>). Pods evicted or preempted (condition <c>DisruptionTarget</c>) do not count as failures.
 /// </remarks>
-public static class KubernetesJobEmitter
+internal static class KubernetesJobEmitter
 {
     /// <summary>The name of the worker container, which the pod failure policy refers to.</summary>
     public const string WorkerContainerName = "worker";

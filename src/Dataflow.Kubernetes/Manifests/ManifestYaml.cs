@@ -14,7 +14,7 @@ namespace Dataflow.Kubernetes;
 /// every string that YAML could read as something else (a number, a boolean, <c>null</c>, a flow or comment
 /// character, a template such as <c>{{item}}</c>) double-quoted.
 /// </summary>
-public static class ManifestYaml
+internal static class ManifestYaml
 {
     private const int IndentStep = 2;
 

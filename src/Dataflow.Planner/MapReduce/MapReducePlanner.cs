@@ -84,7 +84,7 @@ internal static class MapReducePlanner
 
         foreach (var input in inputs)
         {
-            if (input.Size > MaxSplit(step) && !LineSplitReader.IsCompressed(input.Key))
+            if (input.Size > MaxSplit(step) && !InputSplit.IsCompressed(input.Key))
             {
                 Flush();
                 long offset = 0;

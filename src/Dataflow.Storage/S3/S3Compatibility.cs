@@ -35,7 +35,7 @@ public enum S3Compatibility
 /// <param name="ChecksumsWhenRequired">Compute and validate checksums only where the API requires them, instead of on every request.</param>
 /// <param name="ContentMd5OnDelete">Add a Content-MD5 header to DeleteObjects, which Swift and OSS require and the SDK no longer sends.</param>
 /// <param name="CanListMultipartUploads">The service answers ListMultipartUploads, a second safety net for finding incomplete uploads.</param>
-public sealed record S3ProfileSettings(bool ForcePathStyle, bool UseChunkEncoding, bool ChecksumsWhenRequired, bool ContentMd5OnDelete, bool CanListMultipartUploads)
+internal sealed record S3ProfileSettings(bool ForcePathStyle, bool UseChunkEncoding, bool ChecksumsWhenRequired, bool ContentMd5OnDelete, bool CanListMultipartUploads)
 {
     /// <summary>The settings of <paramref name="profile"/>.</summary>
     public static S3ProfileSettings For(S3Compatibility profile) => profile switch

@@ -15,7 +15,7 @@ namespace Dataflow.Storage;
 /// compose copies server-side (UploadPartCopy) where the pieces allow it. Every request goes through the retry
 /// policy of <see cref="S3Errors"/>, and errors name the bucket and key.
 /// </summary>
-internal sealed partial class S3ObjectStore : IObjectStore, IIncompleteUploads
+internal sealed partial class S3ObjectStore : IObjectStore
 {
     private readonly S3Address _address;
     private readonly S3HttpClientFactory _http;

@@ -14,7 +14,7 @@ namespace Dataflow.Worker;
 /// marker whose <see cref="AttemptId"/> is ordinally smallest (<see cref="Wins"/>): every committed attempt is
 /// complete, so any choice is safe, and this one is the same for every reader — no conditional writes needed.
 /// </remarks>
-public sealed record CommitMarker
+internal sealed record CommitMarker
 {
     /// <summary>The task.</summary>
     public required TaskId Task { get; init; }
@@ -61,7 +61,7 @@ public sealed record CommitMarker
 /// A committed output: either data (an object at <see cref="Key"/>) or a reference (the concatenation of
 /// <see cref="Segments"/>, byte ranges of other objects, no bytes of its own).
 /// </summary>
-public sealed record CommittedOutput
+internal sealed record CommittedOutput
 {
     /// <summary>The output's name.</summary>
     public required string Name { get; init; }
@@ -90,4 +90,4 @@ public sealed record CommittedOutput
 /// <param name="Task">The producing task.</param>
 /// <param name="Output">The producer's output name.</param>
 /// <param name="AttemptId">The producer's attempt that was read.</param>
-public sealed record ConsumedArtifact(TaskId Task, string Output, string AttemptId);
+internal sealed record ConsumedArtifact(TaskId Task, string Output, string AttemptId);

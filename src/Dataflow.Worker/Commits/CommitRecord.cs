@@ -9,7 +9,7 @@ namespace Dataflow.Worker;
 /// per task (or per shard of tasks); the local driver groups the tasks that commit at about the same time into one
 /// record, so that a run of many small tasks does not pay one object write per task.
 /// </summary>
-public sealed record CommitRecord
+internal sealed record CommitRecord
 {
     /// <summary>The commit record schema version this library writes.</summary>
     public const int CurrentSchemaVersion = 1;

@@ -69,13 +69,13 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                             execution.AddBytes(report.BytesRead, report.BytesWritten);
                         }
 
-                        Record(execution, id, attempt, row, start, AttemptOutcomes.Committed, outcome, error: null);
+                        Record(execution, id, attempt, row, start, AttemptOutcome.Committed, outcome, error: null);
                         return committed;
                     }
                     catch (Exception ex)
                     {
                         var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
-                        Record(execution, id, attempt, row, start, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, outcome, cancelled ? null : ex.Message);
+                        Record(execution, id, attempt, row, start, cancelled ? AttemptOutcome.Cancelled : AttemptOutcome.Failed, outcome, cancelled ? null : ex.Message);
                         if (!cancelled)
                         {
                             DataflowTracing.Fail(span, ex);
@@ -102,20 +102,8 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, string outcome, WorkerOutcome? worker, string? error) =>
-        execution.RecordAttempt(new AttemptReport
-        {
-            Stage = id.Stage,
-            Task = id.Index,
-            Attempt = attempt,
-            Row = row,
-            StartMs = start,
-            EndMs = execution.ReportNow,
-            Outcome = outcome,
-            BytesRead = worker?.Report?.BytesRead ?? 0,
-            BytesWritten = worker?.Report?.BytesWritten ?? 0,
-            Error = error,
-        });
+    private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, AttemptOutcome outcome, WorkerOutcome? worker, string? error) =>
+        execution.RecordAttempt(id, attempt, row, start, execution.ReportNow, outcome, worker?.Report?.BytesRead ?? 0, worker?.Report?.BytesWritten ?? 0, error);
 
     private async Task<WorkerOutcome> RunWorkerAsync(JobRunnerOptions options, string planUri, TaskId id, int attempt, Activity? span, CancellationToken cancellationToken)
     {

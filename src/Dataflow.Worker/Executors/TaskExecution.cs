@@ -132,8 +132,35 @@ public sealed class TaskExecution
     /// <summary>Adds <paramref name="count"/> rows named <paramref name="prefix"/> 1…n to the run report; returns the first.</summary>
     public int ReportRows(string prefix, int count) => _session.Telemetry.Recorder.Rows(prefix, count);
 
-    /// <summary>Adds one attempt (a bar on its row) to the run report.</summary>
-    public void RecordAttempt(AttemptReport attempt) => _session.Telemetry.Recorder.Attempt(attempt);
+    /// <summary>Adds one attempt of <paramref name="task"/> (a bar on its row) to the run report.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="attempt">The attempt's number, from 1.</param>
+    /// <param name="row">The timeline row it ran on (see <see cref="ReportRow"/>).</param>
+    /// <param name="startMs">When it started, on <see cref="ReportNow"/>'s clock.</param>
+    /// <param name="endMs">When it ended.</param>
+    /// <param name="outcome">How it ended.</param>
+    /// <param name="bytesRead">Bytes it read, when the executor knows.</param>
+    /// <param name="bytesWritten">Bytes it wrote, when the executor knows.</param>
+    /// <param name="error">Why it failed, when it did.</param>
+    public void RecordAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead = 0, long bytesWritten = 0, string? error = null) =>
+        _session.Telemetry.Recorder.Attempt(new AttemptReport
+        {
+            Stage = task.Stage,
+            Task = task.Index,
+            Attempt = attempt,
+            Row = row,
+            StartMs = startMs,
+            EndMs = endMs,
+            Outcome = outcome switch
+            {
+                AttemptOutcome.Committed => AttemptOutcomes.Committed,
+                AttemptOutcome.Failed => AttemptOutcomes.Failed,
+                _ => AttemptOutcomes.Cancelled,
+            },
+            BytesRead = bytesRead,
+            BytesWritten = bytesWritten,
+            Error = error,
+        });
 
     /// <summary>Starts the span of one attempt of <paramref name="task"/>, under its stage's span; <see langword="null"/> when nothing listens.</summary>
     public Activity? StartTaskSpan(TaskId task, int attempt) => _session.Telemetry.Spans?.StartTask(task, attempt);

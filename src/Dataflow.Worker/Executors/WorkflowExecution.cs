@@ -33,6 +33,16 @@ public sealed class WorkflowExecution
     /// <summary>The run's progress, for a display.</summary>
     public RunProgress Progress { get; }
 
+    /// <summary>Shows the run as running on the progress display: the workflow was submitted.</summary>
+    public void Started() => Progress.SetPhase(RunPhases.Running);
+
+    /// <summary>Shows a task of stage <paramref name="stage"/> as committed on the progress display.</summary>
+    public void TaskCommitted(int stage)
+    {
+        Progress.TaskStarted(stage);
+        Progress.TaskCommitted(stage);
+    }
+
     /// <summary>
     /// The summary the workflow stored at its end (its <c>finish</c> step), or <see langword="null"/> when there is
     /// none or it cannot be read.

@@ -8,7 +8,7 @@ namespace Dataflow.Worker;
 /// Splits a plan into the index and chunks it is stored as, and puts it together again: whole, or only the tasks a
 /// worker runs.
 /// </summary>
-public static class PlanChunks
+internal static class PlanChunks
 {
     /// <summary>Tasks (and inputs) per chunk by default: a chunk of merge tasks is a few hundred kilobytes at most.</summary>
     public const int DefaultChunkSize = 1000;
@@ -160,7 +160,7 @@ public static class PlanChunks
 /// A stage's task list of which only some chunks are loaded: its count is the stage's, and reading a task that is not
 /// loaded throws <see cref="InvalidOperationException"/> naming it.
 /// </summary>
-public sealed class PartialTaskList : IReadOnlyList<PlanTask>
+internal sealed class PartialTaskList : IReadOnlyList<PlanTask>
 {
     private readonly string _job;
     private readonly int _stage;

@@ -9,7 +9,7 @@ namespace Dataflow.Worker;
 /// stored in chunks (<see cref="PlanChunk"/>, <see cref="PlanInputChunk"/>), so that a worker running a few tasks
 /// reads a few kilobytes, never the whole plan of a million tasks.
 /// </summary>
-public sealed record PlanIndex
+internal sealed record PlanIndex
 {
     /// <summary>The schema version of a stored plan index; a stored whole plan (version 1) has no chunks.</summary>
     public const int CurrentSchemaVersion = 2;
@@ -59,13 +59,13 @@ public sealed record PlanIndex
 /// <summary>A stage in a <see cref="PlanIndex"/>: its name and how many tasks it has.</summary>
 /// <param name="Name">The stage's name.</param>
 /// <param name="Tasks">The stage's task count.</param>
-public sealed record PlanStageIndex(string Name, int Tasks);
+internal sealed record PlanStageIndex(string Name, int Tasks);
 
 /// <summary>
 /// A chunk of one stage's tasks: tasks <see cref="First"/> to <see cref="First"/> + count − 1, with the size of each
 /// job input they read (so a worker needs nothing else to check what it reads).
 /// </summary>
-public sealed record PlanChunk
+internal sealed record PlanChunk
 {
     /// <summary>The stage.</summary>
     public required int Stage { get; init; }
@@ -81,7 +81,7 @@ public sealed record PlanChunk
 }
 
 /// <summary>A chunk of a plan's job inputs, in the order the job reads them.</summary>
-public sealed record PlanInputChunk
+internal sealed record PlanInputChunk
 {
     /// <summary>The index of the chunk's first input.</summary>
     public required int First { get; init; }

@@ -7,7 +7,7 @@ using Dataflow.Storage;
 namespace Dataflow.Worker;
 
 /// <summary>Writes and reads plans as versioned JSON (System.Text.Json, source-generated).</summary>
-public static class PlanSerializer
+internal static class PlanSerializer
 {
     /// <summary>The plan as compact UTF-8 JSON.</summary>
     public static byte[] SerializeToUtf8Bytes(Plan plan)

@@ -8,7 +8,7 @@ namespace Dataflow.Worker;
 /// Stores a run's plan split into chunks (<see cref="PlanChunks"/>) and reads it back: whole for a driver, or only
 /// the chunks a worker's tasks are in. The index is written last, so a plan whose index exists is complete.
 /// </summary>
-public static class PlanStore
+internal static class PlanStore
 {
     private const int Parallelism = 16;
 

@@ -9,7 +9,7 @@ namespace Dataflow.Worker;
 /// What a run did, task by task: stored with the run as <c>report.json</c> (and rendered as <c>report.html</c>) at
 /// the end of every run, failed and cancelled ones included. Times are milliseconds since <see cref="StartedAt"/>.
 /// </summary>
-public sealed record RunReport
+internal sealed record RunReport
 {
     /// <summary>The report schema version this library writes.</summary>
     public const int CurrentSchemaVersion = 1;
@@ -46,7 +46,7 @@ public sealed record RunReport
 }
 
 /// <summary>One stage of a <see cref="RunReport"/>: its tasks and what they did.</summary>
-public sealed record StageReport
+internal sealed record StageReport
 {
     /// <summary>The stage's index in the plan.</summary>
     public required int Index { get; init; }
@@ -92,7 +92,7 @@ public sealed record StageReport
 }
 
 /// <summary>One attempt of one task in a <see cref="RunReport"/>.</summary>
-public sealed record AttemptReport
+internal sealed record AttemptReport
 {
     /// <summary>The task's stage.</summary>
     public required int Stage { get; init; }
@@ -129,10 +129,10 @@ public sealed record AttemptReport
 /// <param name="Name">The phase, as the progress display names it.</param>
 /// <param name="StartMs">When it started, in ms since the run started.</param>
 /// <param name="EndMs">When it ended.</param>
-public sealed record PhaseReport(string Name, double StartMs, double EndMs);
+internal sealed record PhaseReport(string Name, double StartMs, double EndMs);
 
 /// <summary>The outcomes of an <see cref="AttemptReport"/>.</summary>
-public static class AttemptOutcomes
+internal static class AttemptOutcomes
 {
     /// <summary>The attempt committed: its outputs are the task's.</summary>
     public const string Committed = "committed";

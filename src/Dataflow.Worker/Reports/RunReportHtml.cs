@@ -25,7 +25,7 @@ namespace Dataflow.Worker;
 /// table and the totals are always complete.
 /// </para>
 /// </remarks>
-public static class RunReportHtml
+internal static class RunReportHtml
 {
     /// <summary>The most bars the timeline draws, and the most attempts the embedded JSON holds.</summary>
     public const int MaxTimelineBars = 10_000;

@@ -238,9 +238,9 @@ public sealed partial class JobRunner
         progress.SetPhase(RunPhases.CleaningUp);
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
         counters.Collected(collector.Deleted);
-        await AbortIncompleteUploadsAsync(layout).ConfigureAwait(false);
+        await Sweeper.AbortIncompleteUploadsAsync(_store, layout).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
-        var left = await SweepAsync(layout, session, collector, failure is RunLeaseException, succeeded).ConfigureAwait(false);
+        var left = await Sweeper.SweepAsync(_store, layout, session, collector, sweep: _options.Gc != GcMode.Never && failure is not RunLeaseException, succeeded).ConfigureAwait(false);
         var summary = new RunSummary
         {
             RunId = layout.RunId,
@@ -318,7 +318,7 @@ public sealed partial class JobRunner
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             progress.SetPhase(RunPhases.CleaningUp);
-            var (_, _, left) = await RunSteps.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false);
+            var left = (await Sweeper.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false)).ObjectsLeft;
             var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
             await PutSummaryAsync(RunSteps.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
@@ -414,30 +414,13 @@ public sealed partial class JobRunner
     private async Task PutSummaryAsync(RunSummary summary, CancellationToken cancellationToken) =>
         await _store.PutAsync(new RunLayout(summary.RunId).SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
 
+    /// <summary>The address of run <paramref name="runId"/>'s report page, <c>report.html</c> (whether or not it has been stored).</summary>
+    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id.</exception>
+    public string GetReportUri(string runId) => _store.GetUri(new RunLayout(runId).ReportHtmlKey);
+
     /// <summary>Whether run <paramref name="runId"/> has a stored report (<c>report.html</c> and <c>report.json</c>).</summary>
     public async Task<bool> ReportExistsAsync(string runId, CancellationToken cancellationToken = default) =>
         _lastReport?.Summary.RunId == runId || await _store.ExistsAsync(new RunLayout(runId).ReportKey, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// Aborts the multipart uploads of the run that never completed (a writer that died, an abort that failed), found
-    /// through the store's upload journal. Best effort: what cannot be aborted now stays in the journal for
-    /// <c>gc</c>, and must neither fail a run whose output is published nor hide a failed run's own error.
-    /// </summary>
-    private async Task AbortIncompleteUploadsAsync(RunLayout layout)
-    {
-        if (_store is not IIncompleteUploads uploads)
-        {
-            return;
-        }
-
-        try
-        {
-            await uploads.AbortIncompleteUploadsAsync(layout.Root, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (ObjectStoreException)
-        {
-        }
-    }
 
     private async Task<IReadOnlyList<PlanInput>> ListInputsAsync(Job job, CancellationToken cancellationToken)
     {
@@ -464,82 +447,6 @@ public sealed partial class JobRunner
         }
 
         return inputs;
-    }
-
-    /// <summary>
-    /// Deletes the run's intermediate objects that no committed artifact holds — outputs of attempts that never
-    /// committed (a worker killed mid-task, a duplicate that lost) — unless GC is off or another driver owns the run,
-    /// and returns how many intermediate objects are left.
-    /// </summary>
-    /// <remarks>
-    /// A run that stopped early may have commits it never took in: a worker process that committed as the run was
-    /// cancelled or failed (killed before it exited, or before its commit record was read). A resume replays those
-    /// markers, so their objects stay too.
-    /// </remarks>
-    private async Task<int> SweepAsync(RunLayout layout, RunSession session, ArtifactCollector collector, bool leaseLost, bool succeeded)
-    {
-        var left = 0;
-        var orphans = new List<string>();
-        try
-        {
-            var sweep = _options.Gc != GcMode.Never && !leaseLost;
-            var late = sweep && !succeeded ? await FindLateCommitsAsync(layout, session).ConfigureAwait(false) : [];
-            sweep &= late is not null;
-            await foreach (var info in _store.ListAsync(layout.DataPrefix, CancellationToken.None).ConfigureAwait(false))
-            {
-                if (sweep && !collector.IsHeld(info.Key) && !late!.Contains(info.Key))
-                {
-                    orphans.Add(info.Key);
-                }
-                else
-                {
-                    left++;
-                }
-            }
-
-            for (var i = 0; i < orphans.Count; i += ArtifactCollector.BatchSize)
-            {
-                await _store.DeleteAsync(orphans.GetRange(i, Math.Min(ArtifactCollector.BatchSize, orphans.Count - i)), CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (ObjectStoreException)
-        {
-            // Best effort, like the collector: what stays is counted, and `gc` deletes it later.
-            return left + orphans.Count;
-        }
-
-        return left;
-    }
-
-    /// <summary>
-    /// The objects of the winning commits in the run's records that this driver did not take in; <see langword="null"/>
-    /// when the records cannot be read (then nothing may be swept).
-    /// </summary>
-    private async Task<HashSet<string>?> FindLateCommitsAsync(RunLayout layout, RunSession session)
-    {
-        Dictionary<TaskId, CommitMarker> winners;
-        try
-        {
-            winners = await CommitIndex.LoadAllAsync(_store, layout, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException)
-        {
-            return null;
-        }
-
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (task, marker) in winners)
-        {
-            var known = task.Stage < session.Plan.Stages.Count && task.Index < session.Plan.Stages[task.Stage].Tasks.Count
-                ? session.CommittedMarker(task)
-                : null;
-            if (known?.AttemptId != marker.AttemptId)
-            {
-                keys.UnionWith(marker.Outputs.SelectMany(o => o.AsSegments()).Select(s => s.Key));
-            }
-        }
-
-        return keys;
     }
 
     private static partial class Log

@@ -20,7 +20,7 @@ namespace Dataflow.Worker;
 /// Keys are flat below the stage, so that a task adds no folders to a folder store.
 /// Job inputs and final outputs live outside the reserved prefix <see cref="ObjectKey.ReservedPrefix"/>.
 /// </summary>
-public sealed class RunLayout
+internal sealed class RunLayout
 {
     /// <summary>The prefix of all runs.</summary>
     public const string RunsPrefix = ObjectKey.ReservedPrefix + "runs/";

@@ -231,8 +231,16 @@ public sealed class RunLeaseException : InvalidOperationException
         : base($"run '{runId}' is being driven by {holder} (its lease lasts until {expiresAt:u}); wait for it to finish, or for the lease to expire if that driver died")
     {
         RunId = runId;
+        Holder = holder;
+        ExpiresAt = expiresAt;
     }
 
     /// <summary>The run.</summary>
     public string RunId { get; }
+
+    /// <summary>The driver that holds the lease.</summary>
+    public string Holder { get; }
+
+    /// <summary>When the lease lapses unless its holder renews it.</summary>
+    public DateTimeOffset ExpiresAt { get; }
 }

@@ -7,7 +7,7 @@ using Dataflow.Storage;
 namespace Dataflow.Worker;
 
 /// <summary>Reads and writes a run's small records (commit markers, summaries) as JSON.</summary>
-public static class RunRecords
+internal static class RunRecords
 {
     /// <summary>The commit record as UTF-8 JSON.</summary>
     public static byte[] Serialize(CommitRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, RunJsonContext.Default.CommitRecord);

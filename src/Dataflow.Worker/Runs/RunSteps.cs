@@ -6,10 +6,11 @@ namespace Dataflow.Worker;
 
 /// <summary>
 /// The steps of a run that a driver takes itself on one machine, as separate steps for a run without a driver (an
-/// Argo Workflow): publishing the final outputs once the last stage has committed, and the final clean-up. Neither
-/// needs the job's definition, and neither reads more of the plan than its index.
+/// Argo Workflow's last step and its exit handler; the <c>publish</c> and <c>finish</c> commands): publishing the
+/// final outputs once the last stage has committed, and the final clean-up. Neither needs the job's definition, and
+/// neither reads more of the plan than its index.
 /// </summary>
-internal static class RunSteps
+public static class RunSteps
 {
     /// <summary>
     /// Publishes the final outputs of run <paramref name="runId"/> from the commits of the tasks that make them,
@@ -18,8 +19,10 @@ internal static class RunSteps
     /// <returns>The URIs of the published outputs.</returns>
     /// <exception cref="InvalidOperationException">There is no such run, or a task that makes a final output has not committed.</exception>
     /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
-    public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        time ??= TimeProvider.System;
         var layout = new RunLayout(runId);
         var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
@@ -50,19 +53,21 @@ internal static class RunSteps
     /// <param name="runId">The run.</param>
     /// <param name="succeeded">Whether the workflow succeeded (every stage committed, outputs published).</param>
     /// <param name="failure">Why it did not, for the summary.</param>
-    /// <param name="time">The clock.</param>
+    /// <param name="time">The clock; default <see cref="TimeProvider.System"/>.</param>
     /// <param name="cancellationToken">Stops the clean-up.</param>
     /// <returns>The stored summary.</returns>
     /// <exception cref="InvalidOperationException">There is no such run.</exception>
     /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
-    public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        time ??= TimeProvider.System;
         var layout = new RunLayout(runId);
         var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
         await using var lease = await RunLease.AcquireAsync(store, layout, time, cancellationToken).ConfigureAwait(false);
         await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
-        var (_, _, left) = await CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false);
+        var left = (await Sweeper.CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false)).ObjectsLeft;
         var (tasks, records) = await CountCommitsAsync(store, layout, cancellationToken).ConfigureAwait(false);
         var summary = new RunSummary
         {
@@ -89,29 +94,6 @@ internal static class RunSteps
         await store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), cancellationToken).ConfigureAwait(false);
         await store.PutAsync(layout.ReportHtmlKey, System.Text.Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), cancellationToken).ConfigureAwait(false);
         return summary;
-    }
-
-    /// <summary>
-    /// Aborts the run's incomplete multipart uploads (found through its upload journal) and, unless
-    /// <paramref name="keepData"/>, deletes its intermediate data.
-    /// </summary>
-    /// <returns>Uploads aborted, objects deleted, and intermediate objects left.</returns>
-    public static async Task<(int Aborted, int Deleted, int Left)> CleanAsync(IObjectStore store, RunLayout layout, bool keepData, CancellationToken cancellationToken)
-    {
-        var aborted = store is IIncompleteUploads uploads ? await uploads.AbortIncompleteUploadsAsync(layout.Root, cancellationToken).ConfigureAwait(false) : 0;
-        var keys = (await store.ListAllAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false)).Select(i => i.Key).ToList();
-        if (keepData)
-        {
-            return (aborted, 0, keys.Count);
-        }
-
-        var deleted = 0;
-        for (var i = 0; i < keys.Count; i += ArtifactCollector.BatchSize)
-        {
-            deleted += await store.DeleteAsync(keys.GetRange(i, Math.Min(ArtifactCollector.BatchSize, keys.Count - i)), cancellationToken).ConfigureAwait(false);
-        }
-
-        return (aborted, deleted, keys.Count - deleted);
     }
 
     /// <summary>The summary of a run of <paramref name="plan"/> whose tasks the driver did not see (they ran in a workflow).</summary>

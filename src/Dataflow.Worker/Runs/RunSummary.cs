@@ -69,4 +69,8 @@ public sealed record RunSummary
     /// <summary>Why the run failed, when it did.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Error { get; init; }
+
+    /// <summary>The summary as JSON, as <c>--json</c> prints it and <c>summary.json</c> stores it (camelCase names).</summary>
+    /// <param name="indented">Indent for people to read.</param>
+    public string ToJson(bool indented = false) => System.Text.Encoding.UTF8.GetString(RunRecords.Serialize(this, indented));
 }

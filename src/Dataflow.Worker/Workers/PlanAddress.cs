@@ -12,6 +12,14 @@ public static class PlanAddress
 {
     private const string Suffix = "/plan.json";
 
+    /// <summary>The address of run <paramref name="runId"/>'s plan in <paramref name="store"/>: what a worker process or pod is given.</summary>
+    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id.</exception>
+    public static string Format(IObjectStore store, string runId)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.GetUri(new RunLayout(runId).PlanKey);
+    }
+
     /// <summary>Splits a plan's address into the store's location and the run id.</summary>
     /// <exception cref="ArgumentException">The address does not end in <c>_dataflow/runs/&lt;run-id&gt;/plan.json</c>.</exception>
     public static (string StoreLocation, string RunId) Parse(string address)

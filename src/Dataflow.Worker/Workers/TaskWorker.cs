@@ -9,13 +9,63 @@ using Microsoft.Extensions.Logging;
 namespace Dataflow.Worker;
 
 /// <summary>
-/// The worker's side of the process executor (and of pods later): runs given tasks of a stored plan, each once,
-/// committing each with a commit record of its own. A task found committed already is not run again.
+/// The worker's side of the process executor and of pods (the <c>worker</c> command): reads the part of a stored plan
+/// that holds the tasks it is given, and runs those tasks, each once, committing each with a commit record of its own.
+/// A task found committed already is not run again.
 /// </summary>
-internal static class TaskWorker
+public static class TaskWorker
 {
     /// <summary>What a worker reports on stdout for each task: one JSON line the driver reads back.</summary>
-    public const string ReportPrefix = "dataflow-task ";
+    internal const string ReportPrefix = "dataflow-task ";
+
+    /// <summary>
+    /// Reads what a worker needs of run <paramref name="runId"/> to run tasks <paramref name="first"/> to
+    /// <paramref name="last"/> of stage <paramref name="stage"/>: the plan's index and the chunks those tasks are in.
+    /// </summary>
+    /// <param name="store">The run's store.</param>
+    /// <param name="runId">The run.</param>
+    /// <param name="stage">The stage.</param>
+    /// <param name="first">The first task.</param>
+    /// <param name="last">The last task.</param>
+    /// <param name="lastMayPassTheEnd">True for a shard of a fixed size: the last shard of a stage may be short, so a
+    /// <paramref name="last"/> past the stage's end is cut (a <paramref name="first"/> past it is still an error).</param>
+    /// <param name="cancellationToken">Stops the reads.</param>
+    /// <returns>The plan with those tasks loaded, and the tasks; <see langword="null"/> when the store has no such run.</returns>
+    /// <exception cref="ArgumentException">The plan was made by another Dataflow build (a stale image?), or the run has no such stage or tasks; the message says which.</exception>
+    /// <exception cref="InvalidDataException">The stored plan is damaged.</exception>
+    public static async Task<WorkerTasks?> LoadTasksAsync(IObjectStore store, string runId, int stage, int first, int last, bool lastMayPassTheEnd = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
+        if (index is null)
+        {
+            return null;
+        }
+
+        if (!string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
+        }
+
+        if (stage < 0 || stage >= index.Stages.Count)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"run '{runId}' has stages 0 to {index.Stages.Count - 1}, not {stage}"));
+        }
+
+        var count = index.Stages[stage].Tasks;
+        if (lastMayPassTheEnd && first < count)
+        {
+            last = Math.Min(last, count - 1);
+        }
+
+        if (first < 0 || last < first || first >= count || last >= count)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"stage {stage} '{index.Stages[stage].Name}' of run '{runId}' has tasks 0 to {count - 1}; {(first == last ? $"{first}" : $"{first}-{last}")} is out of range"));
+        }
+
+        var plan = await PlanStore.LoadTasksAsync(store, index, stage, first, last, cancellationToken).ConfigureAwait(false);
+        return new WorkerTasks(plan, [.. Enumerable.Range(first, last - first + 1).Select(i => new TaskId(stage, i))]);
+    }
 
     /// <summary>
     /// Starts the span of this worker's tasks: a child of the driver's task span when the driver passed its trace
@@ -136,7 +186,7 @@ internal static class TaskWorker
     }
 
     /// <summary>Reads a report line, or returns <see langword="null"/> for any other line.</summary>
-    public static WorkerReport? ParseReport(string line)
+    internal static WorkerReport? ParseReport(string line)
     {
         if (!line.StartsWith(ReportPrefix, StringComparison.Ordinal))
         {
@@ -171,6 +221,11 @@ internal static class TaskWorker
         }
     }
 }
+
+/// <summary>What a worker was given to run: the plan with its tasks loaded (see <see cref="TaskWorker.LoadTasksAsync"/>), and the tasks.</summary>
+/// <param name="Plan">The run's plan; only the chunks of <paramref name="Tasks"/> are loaded.</param>
+/// <param name="Tasks">The tasks, in order, all of one stage.</param>
+public sealed record WorkerTasks(Plan Plan, IReadOnlyList<TaskId> Tasks);
 
 /// <summary>One task's outcome in a worker.</summary>
 /// <param name="Task">The task.</param>

@@ -278,7 +278,7 @@ public sealed class LineSplitReaderTests
 
         var lines = await ReadAsync(new BytesInput(key, compressed));
 
-        Assert.True(LineSplitReader.IsCompressed(key));
+        Assert.True(InputSplit.IsCompressed(key));
         Assert.Equal(ExpectedLines(data), lines);
     }
 
@@ -451,6 +451,6 @@ public sealed class LineSplitReaderTests
     [InlineData("a.ZST", true)]
     public void IsCompressed_ByExtension(string key, bool compressed)
     {
-        Assert.Equal(compressed, LineSplitReader.IsCompressed(key));
+        Assert.Equal(compressed, InputSplit.IsCompressed(key));
     }
 }

@@ -59,7 +59,7 @@ public sealed class MapReduceOperatorTests : IDisposable
     private static async Task<List<(string Key, long Value)>> ReadRunAsync(byte[] run)
     {
         var records = new List<(string, long)>();
-        await using var reader = new RunReader<string, long>(new MemoryStream(run), RecordCodecs.Utf8String, RecordCodecs.Varint64, "run");
+        await using var reader = new SortedRunReader<string, long>(new MemoryStream(run), RecordCodecs.Utf8String, RecordCodecs.Varint64, "run");
         while (await reader.MoveNextAsync(CancellationToken.None))
         {
             records.Add((reader.Key, reader.Value));
@@ -152,7 +152,7 @@ public sealed class MapReduceOperatorTests : IDisposable
         }
 
         var records = new List<(int, long)>();
-        await using (var reader = new RunReader<int, long>(new MemoryStream(output.Slices()["p0"]), RecordCodecs.Varint32, RecordCodecs.Varint64, "run"))
+        await using (var reader = new SortedRunReader<int, long>(new MemoryStream(output.Slices()["p0"]), RecordCodecs.Varint32, RecordCodecs.Varint64, "run"))
         {
             while (await reader.MoveNextAsync(CancellationToken.None))
             {

@@ -5,7 +5,7 @@ using Amazon.S3.Model;
 namespace Dataflow.Storage.Tests.S3;
 
 /// <summary>
-/// The upload journal: a writer that dies leaves its upload recorded, and <see cref="IIncompleteUploads"/> aborts it
+/// The upload journal: a writer that dies leaves its upload recorded, and <see cref="IObjectStore.AbortIncompleteUploadsAsync"/> aborts it
 /// through the journal, without listing multipart uploads (which the OSS profile cannot do).
 /// </summary>
 public sealed class S3JournalTests(S3Bucket bucket) : IClassFixture<S3Bucket>

@@ -126,7 +126,7 @@ public sealed class S3StoreFaultTests(ITestOutputHelper output) : IAsyncLifetime
 
         await store.PutAsync("large/eleven", content);
         var orphans = await S3TestServer.IncompleteUploadsAsync(_direct);
-        var aborted = await ((IIncompleteUploads)store).AbortIncompleteUploadsAsync("large/");
+        var aborted = await store.AbortIncompleteUploadsAsync("large/");
 
         Assert.Equal(content, await _direct.ReadAllBytesAsync("large/eleven"));
         Assert.Single(orphans);

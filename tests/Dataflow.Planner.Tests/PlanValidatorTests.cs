@@ -1,4 +1,4 @@
-namespace Dataflow.Core.Tests.Plans;
+namespace Dataflow.Planner.Tests;
 
 public sealed class PlanValidatorTests
 {

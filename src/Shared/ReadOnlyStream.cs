@@ -1,6 +1,9 @@
-namespace Dataflow.Core;
+namespace Dataflow;
 
-/// <summary>The common part of the forward-only, read-only streams that stores and runners hand out.</summary>
+/// <summary>
+/// The common part of the forward-only, read-only streams that stores and runners hand out. A shared source file,
+/// compiled into each project that needs it (see docs/architecture.md).
+/// </summary>
 internal abstract class ReadOnlyStream : Stream
 {
     public sealed override bool CanRead => true;

@@ -1,7 +1,9 @@
-namespace Dataflow.Core;
+using Dataflow.Core;
+
+namespace Dataflow.Planner;
 
 /// <summary>Checks that a plan is internally consistent, and runnable by a job, before anything runs it.</summary>
-public static class PlanValidator
+internal static class PlanValidator
 {
     /// <summary>
     /// Throws when <paramref name="plan"/> is inconsistent: empty stages, references to inputs, tasks or outputs that do not

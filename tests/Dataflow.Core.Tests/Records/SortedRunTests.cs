@@ -1,6 +1,6 @@
 namespace Dataflow.Core.Tests.Records;
 
-public sealed class RunTests
+public sealed class SortedRunTests
 {
     private sealed class Sum : ICombiner<long>
     {
@@ -10,7 +10,7 @@ public sealed class RunTests
     private static byte[] WriteRun(IEnumerable<(string Key, long Value)> records, bool async = false)
     {
         using var stream = new MemoryStream();
-        var writer = new RunWriter<string, long>(stream, RecordCodecs.Utf8String, RecordCodecs.Varint64);
+        var writer = new SortedRunWriter<string, long>(stream, RecordCodecs.Utf8String, RecordCodecs.Varint64);
         long expectedPosition = 0;
         foreach (var (key, value) in records)
         {
@@ -47,10 +47,10 @@ public sealed class RunTests
 
     private static int ZigZagLength(long value) => VarintLength((ulong)((value << 1) ^ (value >> 63)));
 
-    private static RunReader<string, long> Reader(byte[] run, string name = "run", int bufferSize = 64 * 1024) =>
+    private static SortedRunReader<string, long> Reader(byte[] run, string name = "run", int bufferSize = 64 * 1024) =>
         new(new MemoryStream(run), RecordCodecs.Utf8String, RecordCodecs.Varint64, name, bufferSize);
 
-    private static async Task<List<(string, long)>> ReadAllAsync(RunReader<string, long> reader)
+    private static async Task<List<(string, long)>> ReadAllAsync(SortedRunReader<string, long> reader)
     {
         var records = new List<(string, long)>();
         await using (reader)
@@ -119,7 +119,7 @@ public sealed class RunTests
         };
 
         var merged = new List<(string Key, long[] Values)>();
-        await using (var merger = new RunMerger<string, long>(runs.Select((r, i) => Reader(r, $"run {i}")).ToList(), StringComparer.Ordinal, combiner: null))
+        await using (var merger = new SortedRunMerger<string, long>(runs.Select((r, i) => Reader(r, $"run {i}")).ToList(), StringComparer.Ordinal, combiner: null))
         {
             while (await merger.MoveNextAsync(CancellationToken.None))
             {
@@ -148,7 +148,7 @@ public sealed class RunTests
         };
 
         var merged = new List<(string, long)>();
-        await using (var merger = new RunMerger<string, long>(runs.Select(r => Reader(r)).ToList(), StringComparer.Ordinal, new Sum()))
+        await using (var merger = new SortedRunMerger<string, long>(runs.Select(r => Reader(r)).ToList(), StringComparer.Ordinal, new Sum()))
         {
             while (await merger.MoveNextAsync(CancellationToken.None))
             {
@@ -176,7 +176,7 @@ public sealed class RunTests
         }
 
         var merged = new List<(string, long)>();
-        await using (var merger = new RunMerger<string, long>(runs.Select(r => Reader(r)).ToList(), StringComparer.Ordinal, combiner: null))
+        await using (var merger = new SortedRunMerger<string, long>(runs.Select(r => Reader(r)).ToList(), StringComparer.Ordinal, combiner: null))
         {
             while (await merger.MoveNextAsync(CancellationToken.None))
             {

@@ -1,6 +1,6 @@
-namespace Dataflow.Core;
+namespace Dataflow;
 
-/// <summary>Rules for the names of jobs, operators and stages.</summary>
+/// <summary>Rules for the names of jobs, operators and stages. A shared source file (docs/architecture.md).</summary>
 internal static class Names
 {
     /// <summary>Longest accepted name; names end up in object keys and (later) in Kubernetes object names.</summary>

@@ -1,4 +1,4 @@
-namespace Dataflow.Core;
+namespace Dataflow;
 
 /// <summary>
 /// A read-only stream of several streams one after another, each opened only when the one before it has ended

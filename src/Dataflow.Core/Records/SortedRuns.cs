@@ -6,7 +6,7 @@ namespace Dataflow.Core;
 /// Writes a sorted run: records of <c>varint key length, key bytes, varint value length, value bytes</c>, buffered
 /// and flushed to the stream in blocks.
 /// </summary>
-internal sealed class RunWriter<TKey, TValue>
+internal sealed class SortedRunWriter<TKey, TValue>
 {
     private const int FlushAt = 64 * 1024;
 
@@ -16,7 +16,7 @@ internal sealed class RunWriter<TKey, TValue>
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushAt * 2);
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
 
-    public RunWriter(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values)
+    public SortedRunWriter(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values)
     {
         _stream = stream;
         _keys = keys;
@@ -69,8 +69,8 @@ internal sealed class RunWriter<TKey, TValue>
     }
 }
 
-/// <summary>Reads a run written by <see cref="RunWriter{TKey, TValue}"/>, record by record, from a stream.</summary>
-internal sealed class RunReader<TKey, TValue> : IAsyncDisposable
+/// <summary>Reads a run written by <see cref="SortedRunWriter{TKey, TValue}"/>, record by record, from a stream.</summary>
+internal sealed class SortedRunReader<TKey, TValue> : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly RecordCodec<TKey> _keys;
@@ -81,7 +81,7 @@ internal sealed class RunReader<TKey, TValue> : IAsyncDisposable
     private int _end;
     private bool _eof;
 
-    public RunReader(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values, string name, int bufferSize = 64 * 1024)
+    public SortedRunReader(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values, string name, int bufferSize = 64 * 1024)
     {
         _stream = stream;
         _keys = keys;
@@ -179,16 +179,16 @@ internal sealed class RunReader<TKey, TValue> : IAsyncDisposable
 /// Merges sorted runs into one key order (a k-way merge over a priority queue), grouping the values of equal keys;
 /// with a combiner each group is folded into one value as it is read.
 /// </summary>
-internal sealed class RunMerger<TKey, TValue> : IAsyncDisposable
+internal sealed class SortedRunMerger<TKey, TValue> : IAsyncDisposable
     where TKey : notnull
 {
-    private readonly List<RunReader<TKey, TValue>> _readers;
+    private readonly List<SortedRunReader<TKey, TValue>> _readers;
     private readonly IComparer<TKey> _comparer;
     private readonly ICombiner<TValue>? _combiner;
     private readonly PriorityQueue<int, (TKey Key, int Reader)> _queue;
     private bool _started;
 
-    public RunMerger(List<RunReader<TKey, TValue>> readers, IComparer<TKey> comparer, ICombiner<TValue>? combiner)
+    public SortedRunMerger(List<SortedRunReader<TKey, TValue>> readers, IComparer<TKey> comparer, ICombiner<TValue>? combiner)
     {
         _readers = readers;
         _comparer = comparer;

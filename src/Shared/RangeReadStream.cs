@@ -1,4 +1,4 @@
-namespace Dataflow.Core;
+namespace Dataflow;
 
 /// <summary>A read-only view of the next <c>length</c> bytes of a stream; owns the inner stream.</summary>
 internal sealed class RangeReadStream : ReadOnlyStream
