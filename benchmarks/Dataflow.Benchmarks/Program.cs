@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Running;
-using Dataflow.Benchmarks.S3;
 using Dataflow.Benchmarks.EndToEnd;
+using Dataflow.Benchmarks.S3;
 using Dataflow.Benchmarks.WordCount;
 
 // BenchmarkDotNet: dotnet run -c Release --project benchmarks/Dataflow.Benchmarks -- --filter '*' [--job short]

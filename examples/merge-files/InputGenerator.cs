@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Examples.MergeFiles;

@@ -3,7 +3,6 @@ using Dataflow.Core;
 using Dataflow.Hosting;
 using Dataflow.Planner;
 using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Examples.MergeFiles;
 

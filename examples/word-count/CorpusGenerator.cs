@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Examples.WordCount;

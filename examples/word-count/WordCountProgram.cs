@@ -3,7 +3,6 @@ using System.Text;
 using Dataflow.Core;
 using Dataflow.Hosting;
 using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Examples.WordCount;
 

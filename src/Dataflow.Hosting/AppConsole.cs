@@ -1,8 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Hosting;
 
 /// <summary>Where a Dataflow program writes: stdout carries only the <c>--json</c> summary (and <c>--help</c>); everything for people goes to stderr.</summary>

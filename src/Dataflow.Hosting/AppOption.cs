@@ -1,9 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dataflow.Core;
-using Dataflow.Kubernetes;
 using Dataflow.Storage;
 using Dataflow.Worker;
 

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using Dataflow.Core;
-using Dataflow.Kubernetes;
 using Dataflow.Storage;
 using Dataflow.Worker;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Dataflow.Core;
-using Dataflow.Kubernetes;
 using Dataflow.Storage;
 using Dataflow.Worker;
 using Microsoft.Extensions.Logging;

@@ -1,11 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
 using Dataflow.Worker;
-
-using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Hosting;
 

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Dataflow.Core;
-using Dataflow.Kubernetes;
 using Dataflow.Storage;
 using Dataflow.Worker;
 

@@ -1,8 +1,4 @@
 using System.Globalization;
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
 

@@ -1,8 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Hosting;
 
 /// <summary>Where a run's tasks run (<c>--executor</c>).</summary>

@@ -1,8 +1,5 @@
 using System.CommandLine;
-using Dataflow.Core;
-using Dataflow.Kubernetes;
 using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
 

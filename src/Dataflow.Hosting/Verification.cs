@@ -1,8 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Hosting;
 
 /// <summary>The outcome of a program's check of its own output.</summary>

@@ -1,5 +1,3 @@
-using Dataflow.Core;
-
 namespace Dataflow.Storage;
 
 /// <summary>What a store says about one object.</summary>

@@ -1,5 +1,3 @@
-using Dataflow.Core;
-
 namespace Dataflow.Storage;
 
 /// <summary>A store operation failed. The message names the store and, where there is one, the object key.</summary>

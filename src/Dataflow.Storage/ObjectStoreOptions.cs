@@ -1,5 +1,3 @@
-using Dataflow.Core;
-
 namespace Dataflow.Storage;
 
 /// <summary>The options of every kind of store, for <see cref="ObjectStore.Open(string, ObjectStoreOptions?)"/>; each store uses its own.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

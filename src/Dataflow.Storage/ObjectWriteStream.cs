@@ -1,5 +1,3 @@
-using Dataflow.Core;
-
 namespace Dataflow.Storage;
 
 /// <summary>

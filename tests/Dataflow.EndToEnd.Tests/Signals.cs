@@ -9,7 +9,7 @@ internal static partial class Signals
 
     /// <summary>
     /// Starts <paramref name="start"/> as a terminal starts it: with SIGINT at its default. A non-interactive shell
-    /// that runs the tests in the background hands its children SIGINT ignored; in such runs (`nohup .ci/run &`) the
+    /// that runs the tests in the background hands its children SIGINT ignored; in such runs (<c>nohup .ci/run &amp;</c>) the
     /// program went on as if no signal had come, so the disposition is reset here rather than inherited.
     /// </summary>
     public static Process StartWithDefaultSigInt(ProcessStartInfo start)

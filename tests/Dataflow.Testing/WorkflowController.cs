@@ -13,7 +13,7 @@ namespace Dataflow.Testing;
 /// </summary>
 internal sealed partial class WorkflowController
 {
-    private static readonly TimeSpan StatusInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_statusInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly FakeCluster _cluster;
     private readonly string _ns;
@@ -566,7 +566,7 @@ internal sealed partial class WorkflowController
 
     /// <summary>
     /// Schedules a write of the nodes to the Workflow. Called with <see cref="_gate"/> held. Writes are batched (at
-    /// most one per <see cref="StatusInterval"/>), as Argo batches its own: a Workflow of thousands of nodes would
+    /// most one per <see cref="s_statusInterval"/>), as Argo batches its own: a Workflow of thousands of nodes would
     /// otherwise copy all of them on every change.
     /// </summary>
     private void PublishNodes()
@@ -581,7 +581,7 @@ internal sealed partial class WorkflowController
 
     private async Task FlushNodesLaterAsync()
     {
-        await Task.Delay(StatusInterval).ConfigureAwait(false);
+        await Task.Delay(s_statusInterval).ConfigureAwait(false);
         lock (_gate)
         {
             _flushScheduled = false;

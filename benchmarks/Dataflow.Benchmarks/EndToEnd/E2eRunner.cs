@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Dataflow.Benchmarks.S3;
-using static Dataflow.Benchmarks.EndToEndRunner;
 using Dataflow.Benchmarks.WordCount;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.EndToEnd;
 

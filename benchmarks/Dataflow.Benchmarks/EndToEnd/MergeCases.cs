@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
-using static Dataflow.Benchmarks.EndToEndRunner;
 using Dataflow.Examples.MergeFiles;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.EndToEnd;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using static Dataflow.Benchmarks.EndToEndRunner;
 using Dataflow.Benchmarks.EndToEnd;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.S3;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Dataflow.Benchmarks.S3;
-using static Dataflow.Benchmarks.EndToEndRunner;
 using Dataflow.Benchmarks.EndToEnd;
+using Dataflow.Benchmarks.S3;
 using Dataflow.Examples.WordCount;
+using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.WordCount;
 

@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
 using Dataflow.Worker;
 using Spectre.Console;
 

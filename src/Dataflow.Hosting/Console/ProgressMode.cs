@@ -1,8 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Kubernetes;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Hosting;
 
 /// <summary>How a program shows a run's progress on stderr.</summary>

@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Dataflow.Core;
-using Dataflow.Storage;
 using Dataflow.Worker;
 using k8s;
 using k8s.Autorest;

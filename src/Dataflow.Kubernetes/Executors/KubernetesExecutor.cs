@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Dataflow.Core;
-using Dataflow.Storage;
 using Dataflow.Worker;
 using k8s;
 using k8s.Autorest;

@@ -1,6 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 using k8s;
 
 namespace Dataflow.Kubernetes;

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Kubernetes;
 

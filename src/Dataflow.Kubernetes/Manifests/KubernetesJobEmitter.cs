@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Kubernetes;
 
@@ -191,7 +189,7 @@ internal static class KubernetesJobEmitter
     {
         // Room for "-s<stage>" (or "-publish") and, as an Indexed Job's pods are named and host-named
         // "<job>-<index>", for "-<index>" of up to 5 digits (fewer than 100,000 pods), within 63 characters.
-        const int max = KubernetesNames.MaxLength - 13;
-        return namePrefix is null ? PodTemplates.BaseName(plan, max) : KubernetesNames.DnsLabel(namePrefix, max);
+        const int MaxBase = KubernetesNames.MaxLength - 13;
+        return namePrefix is null ? PodTemplates.BaseName(plan, MaxBase) : KubernetesNames.DnsLabel(namePrefix, MaxBase);
     }
 }

@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Kubernetes;
 

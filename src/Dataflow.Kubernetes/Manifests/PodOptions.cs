@@ -1,7 +1,4 @@
 using System.Text.RegularExpressions;
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Kubernetes;
 

@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Kubernetes;
 
 /// <summary>

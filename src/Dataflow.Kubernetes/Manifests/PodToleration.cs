@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Kubernetes;
 
 /// <summary>A Kubernetes toleration of the pods (see the <c>Toleration</c> type of the Kubernetes API).</summary>

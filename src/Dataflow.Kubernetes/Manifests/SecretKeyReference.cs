@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Kubernetes;
 
 /// <summary>One key of a Kubernetes Secret, emitted as <c>valueFrom.secretKeyRef</c>: the value itself never appears in a manifest.</summary>

@@ -1,6 +1,4 @@
 using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
 
 namespace Dataflow.Kubernetes;
 

@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Storage;
-using Dataflow.Worker;
-
 namespace Dataflow.Kubernetes;
 
 /// <summary>Settings of one stage that differ from the <see cref="PodOptions"/> of every stage; a <see langword="null"/> property keeps the common value.</summary>

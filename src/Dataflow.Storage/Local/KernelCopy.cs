@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Dataflow.Core;
 using Microsoft.Win32.SafeHandles;
 
 namespace Dataflow.Storage;

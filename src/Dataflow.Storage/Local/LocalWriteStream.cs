@@ -1,5 +1,3 @@
-using Dataflow.Core;
-
 namespace Dataflow.Storage;
 
 /// <summary>Writes an object to a temporary file and renames it into place on completion.</summary>

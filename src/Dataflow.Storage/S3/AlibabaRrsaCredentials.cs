@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Dataflow.Core;
 using Amazon.Runtime;
 
 namespace Dataflow.Storage;

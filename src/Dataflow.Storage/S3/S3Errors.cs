@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Dataflow.Core;
 using Amazon.Runtime;
 using Amazon.S3;
 using Polly;

@@ -1,7 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Dataflow.Core;
 using Amazon.Runtime;
 
 namespace Dataflow.Storage;
@@ -141,30 +140,30 @@ internal sealed class S3HttpClientFactory : HttpClientFactory, IDisposable
 
     private sealed class CountingContent : HttpContent
     {
-        private readonly HttpContent inner;
-        private readonly S3Traffic traffic;
+        private readonly HttpContent _inner;
+        private readonly S3Traffic _traffic;
 
         public CountingContent(HttpContent inner, S3Traffic traffic)
         {
-            this.inner = inner;
-            this.traffic = traffic;
+            _inner = inner;
+            _traffic = traffic;
 
             // The SDK reads Content-Length, Content-Range, ETag and the like from here.
-            foreach (var header in inner.Headers)
+            foreach (var header in _inner.Headers)
             {
                 Headers.TryAddWithoutValidation(header.Key, header.Value);
             }
         }
 
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
-            await inner.CopyToAsync(stream).ConfigureAwait(false);
+            await _inner.CopyToAsync(stream).ConfigureAwait(false);
 
         protected override async Task<Stream> CreateContentReadStreamAsync() =>
-            new CountingStream(await inner.ReadAsStreamAsync().ConfigureAwait(false), traffic);
+            new CountingStream(await _inner.ReadAsStreamAsync().ConfigureAwait(false), _traffic);
 
         protected override bool TryComputeLength(out long length)
         {
-            length = inner.Headers.ContentLength ?? -1;
+            length = _inner.Headers.ContentLength ?? -1;
             return length >= 0;
         }
 
@@ -172,7 +171,7 @@ internal sealed class S3HttpClientFactory : HttpClientFactory, IDisposable
         {
             if (disposing)
             {
-                inner.Dispose();
+                _inner.Dispose();
             }
 
             base.Dispose(disposing);

@@ -1,6 +1,6 @@
 using System.Buffers;
-using Dataflow.Core;
 using Amazon.S3.Model;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using Dataflow.Core;
 using Amazon.S3.Model;
 
 namespace Dataflow.Storage;

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using Dataflow.Core;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Dataflow.Core;
 using Polly;
 
 namespace Dataflow.Storage;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Dataflow.Core;
 using Amazon.S3.Model;
 
 namespace Dataflow.Storage;

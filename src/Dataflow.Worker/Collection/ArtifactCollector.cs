@@ -1,6 +1,4 @@
 using System.Threading.Channels;
-using Dataflow.Core;
-using Dataflow.Planner;
 using Dataflow.Storage;
 
 namespace Dataflow.Worker;

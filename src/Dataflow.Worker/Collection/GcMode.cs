@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
-
 namespace Dataflow.Worker;
 
 /// <summary>When a run deletes intermediate artifacts that nothing needs any more.</summary>

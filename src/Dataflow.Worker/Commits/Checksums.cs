@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.IO.Hashing;
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

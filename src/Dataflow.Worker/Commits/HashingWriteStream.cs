@@ -1,6 +1,4 @@
 using System.IO.Hashing;
-using Dataflow.Core;
-using Dataflow.Planner;
 using Dataflow.Storage;
 
 namespace Dataflow.Worker;

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

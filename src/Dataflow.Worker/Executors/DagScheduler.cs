@@ -1,8 +1,5 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
 using Polly;
 

@@ -1,7 +1,4 @@
 using System.Reflection;
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

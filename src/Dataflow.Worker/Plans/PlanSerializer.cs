@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 
@@ -224,6 +222,7 @@ internal static class PlanSerializer
 }
 
 [JsonSourceGenerationOptions(
+    Converters = [typeof(TaskIdJsonConverter)],
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     RespectRequiredConstructorParameters = true,

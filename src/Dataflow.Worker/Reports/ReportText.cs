@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

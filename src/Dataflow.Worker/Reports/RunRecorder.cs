@@ -1,7 +1,5 @@
 using System.Globalization;
 using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

@@ -1,8 +1,3 @@
-using System.Text.Json.Serialization;
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
-
 namespace Dataflow.Worker;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
-
 namespace Dataflow.Worker;
 
 /// <summary>A run failed: a task failed for good, or publishing failed. No final output was published.</summary>

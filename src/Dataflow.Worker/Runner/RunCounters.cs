@@ -1,7 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
-
 namespace Dataflow.Worker;
 
 /// <summary>Counters of one run, updated from many tasks at once; each update is also published as a metric (<see cref="DataflowMetrics"/>).</summary>

@@ -1,5 +1,3 @@
-using Dataflow.Core;
-using Dataflow.Planner;
 using Dataflow.Storage;
 
 namespace Dataflow.Worker;

@@ -1,7 +1,4 @@
 using System.Text.Json.Serialization;
-using Dataflow.Core;
-using Dataflow.Planner;
-using Dataflow.Storage;
 
 namespace Dataflow.Worker;
 

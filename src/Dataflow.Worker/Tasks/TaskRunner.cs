@@ -1,5 +1,4 @@
 using Dataflow.Core;
-using Dataflow.Planner;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

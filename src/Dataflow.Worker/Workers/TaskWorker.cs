@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dataflow.Core;
-using Dataflow.Planner;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -235,6 +234,6 @@ public sealed record WorkerTasks(Plan Plan, IReadOnlyList<TaskId> Tasks);
 /// <param name="BytesWritten">Bytes the attempt wrote.</param>
 internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptId, long BytesRead, long BytesWritten);
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(Converters = [typeof(TaskIdJsonConverter)], PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]
 internal sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -70,11 +70,11 @@ public sealed class HashPartitionerTests
     [Fact]
     public void Partition_ManyKeys_SpreadOverAllPartitions()
     {
-        const int partitions = 16;
-        var counts = new int[partitions];
+        const int Partitions = 16;
+        var counts = new int[Partitions];
         for (var i = 0; i < 16_000; i++)
         {
-            counts[Partition("word" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), partitions)]++;
+            counts[Partition("word" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), Partitions)]++;
         }
 
         // 1000 expected per partition; a hash that ignored most of the key would leave some nearly empty.

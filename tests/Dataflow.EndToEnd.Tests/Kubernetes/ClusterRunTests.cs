@@ -1,6 +1,6 @@
-using Xunit.Abstractions;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Xunit.Abstractions;
 
 namespace Dataflow.EndToEnd.Tests.Kubernetes;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-
 namespace Dataflow.EndToEnd.Tests.MergeFiles;
 
 /// <summary>The main job of the README, run as a process with the options users give it.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Dataflow.Examples.WordCount;
 
 namespace Dataflow.EndToEnd.Tests.WordCount;

@@ -1,5 +1,5 @@
-using Xunit.Abstractions;
 using System.Text.Json.Nodes;
+using Xunit.Abstractions;
 
 namespace Dataflow.Kubernetes.Tests.Manifests;
 

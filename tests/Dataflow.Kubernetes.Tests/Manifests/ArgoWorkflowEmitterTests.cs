@@ -1,7 +1,7 @@
-using Xunit.Abstractions;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Xunit.Abstractions;
 
 namespace Dataflow.Kubernetes.Tests.Manifests;
 

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Dataflow.Kubernetes.Tests.Manifests;
 
 public sealed class KubernetesJobEmitterTests

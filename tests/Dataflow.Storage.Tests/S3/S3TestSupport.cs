@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Amazon.S3.Model;
-using S3Encryption = Dataflow.Storage.S3Encryption;
 
 namespace Dataflow.Storage.Tests.S3;
 

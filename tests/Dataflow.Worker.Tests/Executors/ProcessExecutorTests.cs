@@ -43,13 +43,13 @@ public sealed class ProcessExecutorTests : IDisposable
     {
         var expected = await Inputs.WriteAsync(_store, 4, size: 3);
         var task = new TaskId(0, 0);
-        const string attemptId = "a01-0000beef";
+        const string AttemptId = "a01-0000beef";
         var data = expected[..6];
-        var dataKey = _layout.OutputKey(task, attemptId, "out");
+        var dataKey = _layout.OutputKey(task, AttemptId, "out");
         var marker = new CommitMarker
         {
             Task = task,
-            AttemptId = attemptId,
+            AttemptId = AttemptId,
             Attempt = 1,
             CommittedAt = DateTimeOffset.UtcNow,
             DurationMs = 1,
@@ -72,7 +72,7 @@ public sealed class ProcessExecutorTests : IDisposable
                 {
                     ["FAKE_DIR"] = _fake.Path,
                     ["DATA_TARGET"] = Path.Combine(_folder.Path, dataKey),
-                    ["COMMIT_TARGET"] = Path.Combine(_folder.Path, _layout.TaskCommitKey(task, attemptId)),
+                    ["COMMIT_TARGET"] = Path.Combine(_folder.Path, _layout.TaskCommitKey(task, AttemptId)),
                 },
             }),
         };
@@ -94,7 +94,7 @@ public sealed class ProcessExecutorTests : IDisposable
         Assert.Equal(1, report.Stages[0].Failed);
 
         // Task 0/0 committed, though its driver never heard of it: a resume replays its marker, so its output must stay.
-        Assert.Equal(attemptId, (await CommitIndex.FindAsync(_store, _layout, task, CancellationToken.None))?.AttemptId);
+        Assert.Equal(AttemptId, (await CommitIndex.FindAsync(_store, _layout, task, CancellationToken.None))?.AttemptId);
         Assert.True(await _store.ExistsAsync(dataKey), "the committed output of a task the driver did not see commit was swept");
 
         var result = await new JobRunner(_store, new JobRunnerOptions { RunId = RunId, Concurrency = 2, MaxAttempts = 1 }).ResumeAsync(MergeJob(), RunId);

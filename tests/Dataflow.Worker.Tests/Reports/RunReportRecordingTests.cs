@@ -114,8 +114,10 @@ public sealed class RunReportRecordingTests : IDisposable
         await using var store = ObjectStore.OpenFolder(_folder.Path);
         await Inputs.WriteAsync(store, 8, size: 10);
         var fail = true;
+        // The last stage fails the first time: it starts only once every task below it has committed, so the first run
+        // always leaves stages 0 and 1 committed (a failure in stage 1 could cancel stage-0 tasks still running).
         var op = new ScriptedOperator(new CopyConcatOperator(), (id, _, _, _) =>
-            fail && id.Stage == 1 ? throw new IOException("stage 1 fails the first time") : ValueTask.CompletedTask);
+            fail && id.Stage == 2 ? throw new IOException("stage 2 fails the first time") : ValueTask.CompletedTask);
         var job = Job.Named("report-resume").FromPrefix("input/").ReduceTree(2, op).WriteTo("output/merged.txt");
         var options = new JobRunnerOptions { Concurrency = 2, MaxAttempts = 1 };
         var ex = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(store, options).RunAsync(job));
@@ -128,6 +130,7 @@ public sealed class RunReportRecordingTests : IDisposable
         Assert.Equal(summary.TasksSkipped, report.Stages.Sum(s => s.Skipped));
         Assert.Equal(4, report.Stages[0].Skipped);
         Assert.Equal(0, report.Stages[0].Attempts);
+        Assert.Equal(2, report.Stages[1].Skipped);
         Assert.Equal(summary.TasksRun, report.Attempts.Count);
     }
 

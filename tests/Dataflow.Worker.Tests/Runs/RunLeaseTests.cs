@@ -149,41 +149,41 @@ public sealed class RunLeaseTests : IDisposable
     {
         // Another driver writes its lease just before this driver reads its own back (the check after acquiring):
         // the lease's first read is the acquire's, the second is that check.
-        const string rival = "rival-host/42/y";
+        const string Rival = "rival-host/42/y";
         var reads = 0;
         var rivalExpires = DateTimeOffset.UtcNow.AddMinutes(5);
         var store = new HookedStore(_store, async key =>
         {
             if (key == _layout.LeaseKey && Interlocked.Increment(ref reads) == 2)
             {
-                await WriteLeaseAsync(rival, rivalExpires);
+                await WriteLeaseAsync(Rival, rivalExpires);
             }
         });
 
         var lease = await AcquireAsync(store);
         var lost = await Assert.ThrowsAsync<RunLeaseException>(() => lease.ConfirmAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
 
-        Assert.Contains(rival, lost.Message, StringComparison.Ordinal);
+        Assert.Contains(Rival, lost.Message, StringComparison.Ordinal);
         Assert.Equal(_layout.RunId, lost.RunId);
         Assert.True(lease.Lost.IsCancellationRequested);
-        Assert.Contains(rival, lease.LostReason().Message, StringComparison.Ordinal);
+        Assert.Contains(Rival, lease.LostReason().Message, StringComparison.Ordinal);
 
         // A driver that lost its lease must not delete its successor's.
         await lease.DisposeAsync();
-        Assert.Equal(rival, (await ReadLeaseAsync())!.Holder);
+        Assert.Equal(Rival, (await ReadLeaseAsync())!.Holder);
     }
 
     [Fact]
     public async Task RunAsync_LeaseTakenByAnotherDriver_FailsWithoutPublishingSweepingOrWritingASummary()
     {
         await Inputs.WriteAsync(_store, 8);
-        const string rival = "rival-host/42/y";
+        const string Rival = "rival-host/42/y";
         var reads = 0;
         var store = new HookedStore(_store, async key =>
         {
             if (key == _layout.LeaseKey && Interlocked.Increment(ref reads) == 2)
             {
-                await WriteLeaseAsync(rival, DateTimeOffset.UtcNow.AddMinutes(5));
+                await WriteLeaseAsync(Rival, DateTimeOffset.UtcNow.AddMinutes(5));
             }
         });
         var job = Job.Named("lease-job").FromPrefix("input/").ReduceTree(2, new CopyConcatOperator()).WriteTo("output/merged.txt");
@@ -192,11 +192,11 @@ public sealed class RunLeaseTests : IDisposable
         var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(store, options).RunAsync(job));
 
         var cause = Assert.IsType<RunLeaseException>(failure.InnerException);
-        Assert.Contains(rival, cause.Message, StringComparison.Ordinal);
+        Assert.Contains(Rival, cause.Message, StringComparison.Ordinal);
         Assert.Equal("failed", failure.Summary.Status);
         Assert.False(await _store.ExistsAsync("output/merged.txt"));
         Assert.False(await _store.ExistsAsync(_layout.SummaryKey), "the summary is left to the driver that holds the lease");
-        Assert.Equal(rival, (await ReadLeaseAsync())!.Holder);
+        Assert.Equal(Rival, (await ReadLeaseAsync())!.Holder);
 
         // Nothing under the run's data prefix was swept: the new driver owns it. Every object there is counted.
         Assert.Equal((await _store.ListAllAsync(_layout.DataPrefix)).Count, failure.Summary.IntermediateObjectsLeft);

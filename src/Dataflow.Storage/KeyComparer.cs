@@ -1,10 +1,10 @@
-namespace Dataflow.Core;
+namespace Dataflow.Storage;
 
 /// <summary>
 /// Orders keys as S3 lists them: by their UTF-8 bytes, which is Unicode code point order. Plain ordinal string
 /// comparison differs for characters above U+FFFF (surrogate pairs sort below U+E000–U+FFFF in UTF-16).
 /// </summary>
-public sealed class KeyComparer : IComparer<string>
+internal sealed class KeyComparer : IComparer<string>
 {
     private KeyComparer()
     {

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Dataflow.Core.Tests.Objects;
+namespace Dataflow.Storage.Tests;
 
 public sealed class KeyComparerTests
 {
