@@ -13,8 +13,7 @@ namespace Dataflow.Worker;
 /// </summary>
 /// <example>
 /// <code>
-/// await using var store = ObjectStore.Open("/data/merge");
-/// var result = await new JobRunner(store).RunAsync(job, cancellationToken: ct);
+/// var result = await JobRunner.RunInStoreAsync("/data/merge", job, cancellationToken: ct);
 /// Console.WriteLine($"{result.Summary.Tasks} tasks in {result.Summary.WallMs} ms");
 /// </code>
 /// </example>
@@ -34,6 +33,30 @@ public sealed partial class JobRunner
         _options = options ?? new JobRunnerOptions();
         _options.Validate();
         _logger = _options.LoggerFactory.CreateLogger("Dataflow.Run");
+    }
+
+    /// <summary>
+    /// Opens the store at <paramref name="storeLocation"/> — a folder path, <c>file://</c>, <c>s3://bucket/prefix</c>
+    /// or <c>oss://bucket/prefix</c> (see <c>ObjectStore.OpenAsync</c>) — runs <paramref name="job"/> there once, as a
+    /// new run, and closes the store.
+    /// </summary>
+    /// <param name="storeLocation">Where the job's inputs are and its outputs go.</param>
+    /// <param name="job">The job.</param>
+    /// <param name="options">How to run it; default <see cref="JobRunnerOptions"/>'s defaults.</param>
+    /// <param name="cancellationToken">Stops the run promptly; nothing is published then.</param>
+    /// <returns>The run's summary and plan.</returns>
+    /// <exception cref="ArgumentException">The location is not a store address.</exception>
+    /// <exception cref="JobDefinitionException">The job does not fit its inputs, or its output exists and overwriting is off.</exception>
+    /// <exception cref="JobFailedException">A task failed on every attempt, or publishing failed.</exception>
+    public static async Task<RunResult> RunInStoreAsync(string storeLocation, Job job, JobRunnerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(storeLocation);
+        ArgumentNullException.ThrowIfNull(job);
+        var store = await ObjectStore.OpenAsync(storeLocation, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using (store.ConfigureAwait(false))
+        {
+            return await new JobRunner(store, options).RunAsync(job, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Runs <paramref name="job"/> once, as a new run.</summary>
