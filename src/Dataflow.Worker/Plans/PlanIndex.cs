@@ -12,26 +12,28 @@ internal sealed record PlanIndex
     /// <summary>The schema version of a stored plan index; a stored whole plan (version 1) has no chunks.</summary>
     public const int CurrentSchemaVersion = 2;
 
+    // Ordered by what a reader checks first: the schema and the build that made the plan, then which run it is.
+
     /// <summary>The schema version; readers refuse versions they do not know.</summary>
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
-    /// <summary>The version of Dataflow that made the plan.</summary>
+    /// <inheritdoc cref="Plan.DataflowVersion"/>
     public required string DataflowVersion { get; init; }
 
-    /// <summary>The job's name.</summary>
-    public required string Job { get; init; }
-
-    /// <summary>The run the plan belongs to.</summary>
+    /// <inheritdoc cref="Plan.RunId"/>
     public required string RunId { get; init; }
 
-    /// <summary>When the plan was made.</summary>
-    public required DateTimeOffset CreatedAt { get; init; }
-
-    /// <summary>The program arguments that defined the job; see <see cref="Plan.Arguments"/>.</summary>
-    public IReadOnlyList<string>? Arguments { get; init; }
+    /// <inheritdoc cref="Plan.Job"/>
+    public required string Job { get; init; }
 
     /// <summary>Tasks per chunk of a stage, and inputs per chunk of the input list.</summary>
     public required int ChunkSize { get; init; }
+
+    /// <inheritdoc cref="Plan.CreatedAt"/>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <inheritdoc cref="Plan.Arguments"/>
+    public IReadOnlyList<string>? Arguments { get; init; }
 
     /// <summary>The number of job inputs.</summary>
     public required int InputCount { get; init; }

@@ -20,12 +20,8 @@ public static class RunSteps
     /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
     public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        time ??= TimeProvider.System;
-        var layout = new RunLayout(runId);
-        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
-        await using var lease = await RunLease.AcquireAsync(store, layout, time, cancellationToken).ConfigureAwait(false);
+        var (layout, index, lease) = await TakeRunAsync(store, runId, time, cancellationToken).ConfigureAwait(false);
+        await using var _ = lease;
         var markers = new List<(PlanOutput Output, CommitMarker Marker)>();
         foreach (var output in index.Outputs)
         {
@@ -59,12 +55,8 @@ public static class RunSteps
     /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
     public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        time ??= TimeProvider.System;
-        var layout = new RunLayout(runId);
-        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
-        await using var lease = await RunLease.AcquireAsync(store, layout, time, cancellationToken).ConfigureAwait(false);
+        var (layout, index, lease) = await TakeRunAsync(store, runId, time, cancellationToken).ConfigureAwait(false);
+        await using var _ = lease;
         await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
         var left = (await Sweeper.CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false)).ObjectsLeft;
         var (tasks, records) = await CountCommitsAsync(store, layout, cancellationToken).ConfigureAwait(false);
@@ -79,7 +71,7 @@ public static class RunSteps
             Attempts = records,
             Retries = 0,
             Failed = succeeded ? 0 : index.TaskCount - tasks,
-            WallMs = Math.Max(0, (long)(time.GetUtcNow() - index.CreatedAt).TotalMilliseconds),
+            WallMs = Math.Max(0, (long)((time ?? TimeProvider.System).GetUtcNow() - index.CreatedAt).TotalMilliseconds),
             BytesRead = 0,
             BytesWritten = 0,
             Output = succeeded ? OutputUri(store, index.Outputs) : null,
@@ -115,6 +107,18 @@ public static class RunSteps
         Status = status,
         Error = error,
     };
+
+    /// <summary>The run's layout and plan index, and its lease, taken for a step.</summary>
+    /// <exception cref="InvalidOperationException">There is no such run.</exception>
+    /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
+    private static async Task<(RunLayout Layout, PlanIndex Index, RunLease Lease)> TakeRunAsync(IObjectStore store, string runId, TimeProvider? time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var layout = new RunLayout(runId);
+        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
+        return (layout, index, await RunLease.AcquireAsync(store, layout, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false));
+    }
 
     /// <summary>Committed tasks and commit records of the run, from a listing of its records (none is read).</summary>
     private static async Task<(int Tasks, int Records)> CountCommitsAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)

@@ -1,10 +1,10 @@
 namespace Dataflow.Worker.Tests.Collection;
 
 /// <summary>
-/// Forwards everything to a real store and records each <see cref="DeleteAsync"/> call (the keys it carried).
+/// Forwards everything to a real store (see <see cref="ForwardingObjectStore"/>) and records each <see cref="DeleteAsync"/> call (the keys it carried).
 /// Delete calls can be made to fail, and a test can wait for a key's delete call without sleeping.
 /// </summary>
-internal sealed class RecordingStore(IObjectStore inner) : IObjectStore
+internal sealed class RecordingStore(IObjectStore inner) : ForwardingObjectStore(inner)
 {
     private readonly Lock _gate = new();
     private readonly List<string[]> _deleteCalls = [];
@@ -50,23 +50,7 @@ internal sealed class RecordingStore(IObjectStore inner) : IObjectStore
         }
     }
 
-    public string Location => inner.Location;
-
-    public string GetUri(string key) => inner.GetUri(key);
-
-    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) =>
-        inner.ListAsync(prefix, cancellationToken);
-
-    public ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) =>
-        inner.HeadAsync(key, cancellationToken);
-
-    public ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
-        inner.OpenReadAsync(key, offset, length, cancellationToken);
-
-    public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default) =>
-        inner.OpenWriteAsync(key, cancellationToken);
-
-    public async ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
     {
         // Copied: the caller may reuse its collection once the call returns.
         var batch = keys.ToArray();
@@ -84,7 +68,7 @@ internal sealed class RecordingStore(IObjectStore inner) : IObjectStore
                 throw failure;
             }
 
-            return await inner.DeleteAsync(batch, cancellationToken);
+            return await base.DeleteAsync(batch, cancellationToken);
         }
         finally
         {
@@ -104,12 +88,4 @@ internal sealed class RecordingStore(IObjectStore inner) : IObjectStore
             ready.ForEach(w => w.TrySetResult());
         }
     }
-
-    public ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
-        inner.ComposeAsync(destinationKey, sources, cancellationToken);
-
-    public ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default) =>
-        inner.MoveAsync(sourceKey, destinationKey, cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -1,29 +1,11 @@
 namespace Dataflow.Worker.Tests.Support;
 
 /// <summary>Forwards to a real store, but fails writes of keys the test chooses.</summary>
-internal sealed class FaultyStore(IObjectStore inner, Func<string, bool> failWrite) : IObjectStore
+internal sealed class FaultyStore(IObjectStore inner, Func<string, bool> failWrite) : ForwardingObjectStore(inner)
 {
-    public string Location => inner.Location;
+    public override ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default) =>
+        failWrite(key) ? throw new IOException($"injected write failure of '{key}'") : base.OpenWriteAsync(key, cancellationToken);
 
-    public string GetUri(string key) => inner.GetUri(key);
-
-    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-    public ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
-
-    public ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
-        inner.OpenReadAsync(key, offset, length, cancellationToken);
-
-    public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default) =>
-        failWrite(key) ? throw new IOException($"injected write failure of '{key}'") : inner.OpenWriteAsync(key, cancellationToken);
-
-    public ValueTask<int> DeleteAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) => inner.DeleteAsync(keys, cancellationToken);
-
-    public ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
-        failWrite(destinationKey) ? throw new IOException($"injected write failure of '{destinationKey}'") : inner.ComposeAsync(destinationKey, sources, cancellationToken);
-
-    public ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default) =>
-        inner.MoveAsync(sourceKey, destinationKey, cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
+        failWrite(destinationKey) ? throw new IOException($"injected write failure of '{destinationKey}'") : base.ComposeAsync(destinationKey, sources, cancellationToken);
 }

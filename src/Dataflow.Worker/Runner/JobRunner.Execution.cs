@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using Dataflow.Core;
+using Dataflow.Planner;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>How a <see cref="JobRunner"/> drives a run: plans it or loads its plan, hands it to the executor, publishes, collects and records.</summary>
+public sealed partial class JobRunner
+{
+    /// <summary>
+    /// Drives one run of <paramref name="job"/>, new or resumed: plans it (or loads its plan), then hands it to the
+    /// executor — a task executor under the run's lease, or a workflow executor that drives the stored run itself.
+    /// </summary>
+    private async Task<RunResult> DriveAsync(Job job, RunLayout layout, bool resume, RunProgress? progress, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var started = time.GetTimestamp();
+        progress ??= new RunProgress();
+        var recorder = new RunRecorder(time);
+        progress.PhaseChanged = recorder.Phase;
+        progress.Start(layout.RunId);
+        using var span = DataflowTracing.StartRun(resume ? "resume" : "run", job.Name, layout.RunId);
+        using var scope = _logger.BeginScope(new LogScope("RunId", layout.RunId, "Job", job.Name));
+        if (resume)
+        {
+            Log.RunResuming(_logger, job.Name, layout.RunId, _store.Location);
+        }
+        else
+        {
+            Log.RunStarting(_logger, job.Name, layout.RunId, _store.Location);
+        }
+
+        try
+        {
+            var plan = resume
+                ? await LoadPlanOfAsync(job, layout, cancellationToken).ConfigureAwait(false)
+                : await CreatePlanAsync(job, layout, progress, cancellationToken).ConfigureAwait(false);
+            switch (_options.Executor)
+            {
+                case WorkflowExecutor workflow:
+                    // A resumed workflow's pods skip what committed; its publish step and exit handler take the lease when they run.
+                    if (!resume)
+                    {
+                        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return await RunWorkflowAsync(plan, layout, workflow, progress, cancellationToken).ConfigureAwait(false);
+                case TaskExecutor executor:
+                    await using (var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false))
+                    {
+                        Dictionary<TaskId, CommitMarker> committed;
+                        if (resume)
+                        {
+                            committed = await CommitIndex.LoadAllAsync(_store, layout, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+                            committed = [];
+                        }
+
+                        return await ExecuteAsync(job, plan, layout, executor, committed, lease, progress, started, recorder, span, cancellationToken).ConfigureAwait(false);
+                    }
+
+                default:
+                    throw new InvalidOperationException($"executor '{_options.Executor}' is neither a task executor nor a workflow executor");
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            DataflowTracing.Fail(span, ex);
+            Log.RunFailed(_logger, ex.Message, ex);
+            throw;
+        }
+    }
+
+    /// <summary>The stored plan of the run being resumed, which must be a run of <paramref name="job"/>.</summary>
+    /// <exception cref="JobDefinitionException">The run does not exist, or belongs to another job.</exception>
+    private async Task<Plan> LoadPlanOfAsync(Job job, RunLayout layout, CancellationToken cancellationToken)
+    {
+        var plan = await LoadPlanAsync(_store, layout.RunId, cancellationToken).ConfigureAwait(false)
+            ?? throw new JobDefinitionException(job.Name, $"run '{layout.RunId}' does not exist in {_store.Location} (no plan at '{layout.PlanKey}')");
+        return string.Equals(plan.Job, job.Name, StringComparison.Ordinal)
+            ? plan
+            : throw new JobDefinitionException(job.Name, $"run '{layout.RunId}' is a run of job '{plan.Job}', not of this job");
+    }
+
+    private async Task<Plan> CreatePlanAsync(Job job, RunLayout layout, RunProgress progress, CancellationToken cancellationToken)
+    {
+        if (!_options.Overwrite && await FindExistingOutputAsync(_store, job, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            throw new JobDefinitionException(job.Name, $"the output '{existing}' already exists in {_store.Location}; allow overwriting to replace it");
+        }
+
+        if (await _store.ExistsAsync(layout.PlanKey, cancellationToken).ConfigureAwait(false))
+        {
+            throw new JobDefinitionException(job.Name, $"run '{layout.RunId}' already exists in {_store.Location}; resume it, or start a new run with another id");
+        }
+
+        progress.SetPhase(RunPhases.Listing);
+        var inputs = await ListInputsAsync(job, cancellationToken).ConfigureAwait(false);
+        progress.SetPhase(RunPhases.Planning);
+        return JobPlanner.CreatePlan(job, inputs, layout.RunId, _options.TimeProvider.GetUtcNow()) with { Arguments = _options.Arguments };
+    }
+
+    private async Task<IReadOnlyList<PlanInput>> ListInputsAsync(Job job, CancellationToken cancellationToken)
+    {
+        var inputs = new List<PlanInput>();
+        if (job.Input.Prefix is { } prefix)
+        {
+            await foreach (var info in _store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+            {
+                // An empty prefix lists the whole store; Dataflow's own records are never job inputs.
+                if (!ObjectKey.IsReserved(info.Key))
+                {
+                    inputs.Add(new PlanInput(info.Key, info.Size));
+                }
+            }
+
+            return inputs;
+        }
+
+        foreach (var key in job.Input.Keys!)
+        {
+            var info = await _store.HeadAsync(key, cancellationToken).ConfigureAwait(false)
+                ?? throw new JobDefinitionException(job.Name, $"input '{key}' does not exist in {_store.Location}");
+            inputs.Add(new PlanInput(key, info.Size));
+        }
+
+        return inputs;
+    }
+
+    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var counters = new RunCounters(job.Name);
+        recorder.SetPlan(plan);
+        recorder.Executor = executor.Name;
+        using var spans = DataflowTracing.Source.HasListeners() ? new StageSpans(plan, span) : null;
+        var telemetry = new RunTelemetry(recorder, spans, _logger);
+        Log.Planned(_logger, plan.Stages.Count, plan.TaskCount, recorder.Executor);
+        await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
+        // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
+        // or a queued task could start: their markers are about to join it.
+        var load = new SchedulerLoad();
+        var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time);
+        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry);
+        progress.SetPlan(plan);
+
+        Exception? failure = null;
+        var cancelled = false;
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost);
+        try
+        {
+            // Tasks that committed before (a resumed run) count as done; replaying their markers in stage order
+            // holds their outputs and lets go of what they consumed, so collection catches up.
+            var done = await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Running);
+            await executor.ExecuteAsync(new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), done, load), run.Token).ConfigureAwait(false);
+
+            // Publishing is the one step another driver must never race: make sure the lease is ours.
+            await lease.ConfirmAsync(run.Token).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Publishing);
+            await session.PublishAsync(run.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested)
+        {
+            failure = lease.LostReason();
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        finally
+        {
+            await committer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // Clean-up runs whatever happened: what nothing needs is deleted (per the GC mode); committed artifacts that
+        // unfinished tasks still need stay, so a failed run can be resumed from its markers.
+        progress.SetPhase(RunPhases.CleaningUp);
+        await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+        counters.Collected(collector.Deleted);
+        await Sweeper.AbortIncompleteUploadsAsync(_store, layout).ConfigureAwait(false);
+        var succeeded = failure is null && !cancelled;
+        var left = await Sweeper.SweepAsync(_store, layout, session, collector, sweep: _options.Gc != GcMode.Never && failure is not RunLeaseException, succeeded).ConfigureAwait(false);
+        var summary = new RunSummary
+        {
+            RunId = layout.RunId,
+            Job = job.Name,
+            Stages = plan.Stages.Count,
+            Tasks = plan.TaskCount,
+            TasksRun = counters.TasksRun,
+            TasksSkipped = session.TasksReplayed,
+            Attempts = counters.Attempts,
+            Retries = counters.Retries,
+            Failed = counters.Failed,
+            WallMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
+            BytesRead = counters.BytesRead,
+            BytesWritten = counters.BytesWritten,
+            Output = !succeeded ? null
+                : job.MapReduce?.MergedOutputKey is { } merged ? _store.GetUri(merged)
+                : job.OutputIsPrefix ? _store.GetUri(job.OutputKey.TrimEnd('/')) + "/"
+                : _store.GetUri(job.OutputKey),
+            IntermediateObjectsLeft = left,
+            Status = succeeded ? "succeeded" : cancelled ? "cancelled" : "failed",
+            Error = failure?.Message,
+        };
+        try
+        {
+            // A driver that lost the lease leaves the summary to the driver that holds it.
+            if (failure is not RunLeaseException)
+            {
+                await PutSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
+                await WriteReportAsync(recorder.Build(summary)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (!succeeded)
+        {
+            // The run's own failure is the error to report; a summary that could not be stored must not hide it.
+        }
+
+        progress.SetPhase(RunPhases.Done);
+        span?.SetTag("dataflow.status", summary.Status);
+        span?.SetTag("dataflow.tasks", summary.Tasks);
+        span?.SetTag("dataflow.tasks_run", summary.TasksRun);
+        if (failure is not null)
+        {
+            DataflowTracing.Fail(span, failure);
+        }
+
+        Log.RunEnded(_logger, summary.Status, summary.TasksRun, summary.TasksSkipped, summary.Retries, summary.WallMs);
+
+        if (cancelled)
+        {
+            throw new OperationCanceledException($"run '{layout.RunId}' of job '{job.Name}' was cancelled; resume it with its run id", null, cancellationToken);
+        }
+
+        if (failure is not null)
+        {
+            throw new JobFailedException(summary, failure);
+        }
+
+        return new RunResult(summary, plan);
+    }
+
+    /// <summary>
+    /// Hands the stored plan to <paramref name="executor"/> (e.g. an Argo Workflow) and returns the summary it stored.
+    /// Cancelling stops the workflow; then the driver does what the workflow's clean-up would have done on failure
+    /// (abort incomplete uploads, keep what committed) and stores a summary of a cancelled run.
+    /// </summary>
+    private async Task<RunResult> RunWorkflowAsync(Plan plan, RunLayout layout, WorkflowExecutor executor, RunProgress progress, CancellationToken cancellationToken)
+    {
+        progress.SetPlan(plan);
+        try
+        {
+            var summary = await executor.ExecuteAsync(new WorkflowExecution(plan, _store, _options, progress), cancellationToken).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Done);
+            return new RunResult(summary, plan);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            progress.SetPhase(RunPhases.CleaningUp);
+            var left = (await Sweeper.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false)).ObjectsLeft;
+            var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
+            await PutSummaryAsync(RunSteps.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
+            progress.SetPhase(RunPhases.Done);
+            throw new OperationCanceledException($"run '{layout.RunId}' of job '{plan.Job}' was cancelled and its workflow stopped; resume it with its run id", null, cancellationToken);
+        }
+    }
+}
