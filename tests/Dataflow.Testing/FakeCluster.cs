@@ -7,6 +7,7 @@ namespace Dataflow.Testing;
 /// <summary>
 /// The state behind the HTTP front: the object store, the pods (processes) and the running controllers.
 /// </summary>
+/// <remarks>One concept, kept in one file: the fake cluster's state and the operations the API server calls on it.</remarks>
 internal sealed class FakeCluster : IAsyncDisposable
 {
     private const string SuffixAlphabet = "bcdfghjklmnpqrstvwxz2456789";

@@ -33,6 +33,7 @@ namespace Dataflow.Testing;
 /// Workflow's own pods, <c>resourceVersionMatch</c>, pagination (<c>limit</c>/<c>continue</c>), watch bookmarks,
 /// protobuf and YAML bodies, server-side apply, events, and cluster-scoped or all-namespaces paths.
 /// </para>
+/// <para>One concept, kept in one file: the API server's HTTP front (routes, verbs, status codes and limits).</para>
 /// </remarks>
 public sealed class FakeKubernetesApiServer : IAsyncDisposable
 {

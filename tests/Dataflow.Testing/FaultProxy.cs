@@ -126,6 +126,7 @@ public sealed class FaultOptions
 /// </para>
 /// <para>Answers go back with their status, headers and body; bodies of unknown length are re-chunked.</para>
 /// </remarks>
+/// <remarks>One concept, kept in one file: the fault-injecting S3 proxy, with its fault kinds, options and requests.</remarks>
 public sealed class FaultProxy : IAsyncDisposable
 {
     private static readonly HashSet<string> s_hopByHop = new(StringComparer.OrdinalIgnoreCase)

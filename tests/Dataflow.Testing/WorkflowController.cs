@@ -11,6 +11,7 @@ namespace Dataflow.Testing;
 /// <c>serviceAccountName</c>, <c>podGC</c>, volumes, <c>nodeSelector</c>, tolerations, resources, metadata of pods.
 /// Retry back-off is honoured up to <see cref="FakeClusterOptions.MaxRetryBackoff"/> only, to keep tests fast.
 /// </summary>
+/// <remarks>One concept, kept in one file: the fake Argo workflow controller.</remarks>
 internal sealed partial class WorkflowController
 {
     private static readonly TimeSpan s_statusInterval = TimeSpan.FromMilliseconds(50);

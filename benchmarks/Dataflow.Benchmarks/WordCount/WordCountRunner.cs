@@ -17,6 +17,7 @@ namespace Dataflow.Benchmarks.WordCount;
 /// the same code paths, collects garbage, then times one count. After each repetition the parent checks the job's
 /// output parts against that repetition's LINQ counts (<see cref="WordCountProgram.CompareAsync"/>).
 /// </summary>
+/// <remarks>One concept, kept in one file: the word-count benchmark verb, its child-process cases and their checks.</remarks>
 internal static class WordCountRunner
 {
     /// <summary>The internal verb that runs one case in a child process.</summary>

@@ -3,6 +3,8 @@ using System.Text;
 
 namespace Dataflow.Core.Tests.Records;
 
+/// <summary>The tests of reading the lines of input splits (plain, gzip, zstd).</summary>
+/// <remarks>One concept, kept in one file.</remarks>
 public sealed class LineSplitReaderTests
 {
     private const string Key = "in/text.txt";

@@ -7,6 +7,7 @@ namespace Dataflow.EndToEnd.Tests.WordCount;
 /// examples/word-count run as users run it, on a local folder store: map, combine, shuffle and reduce checked
 /// against a single-threaded count, with the local and the process executor, through a killed driver and killed workers.
 /// </summary>
+/// <remarks>One concept, kept in one file: the word-count example's end-to-end tests on a folder store.</remarks>
 public sealed class WordCountTests : IDisposable
 {
     private const string Program = "word-count";

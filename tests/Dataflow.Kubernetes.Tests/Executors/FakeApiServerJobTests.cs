@@ -4,6 +4,8 @@ using k8s.Models;
 
 namespace Dataflow.Kubernetes.Tests.Executors;
 
+/// <summary>The tests of the loopback API server's Jobs, pods and watches.</summary>
+/// <remarks>One concept, kept in one file.</remarks>
 public sealed class FakeApiServerJobTests : IDisposable
 {
     private readonly TempFolder _folder = new();

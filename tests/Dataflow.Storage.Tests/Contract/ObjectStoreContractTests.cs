@@ -7,6 +7,7 @@ namespace Dataflow.Storage.Tests.Contract;
 /// and says how to create its store. Every test works under its own unique key prefix (<see cref="Prefix"/>) and
 /// writes only a few small objects, so the tests can share one store (e.g. one S3 bucket) and run against a real server.
 /// </summary>
+/// <remarks>One concept, kept in one file: the contract suite every object store runs.</remarks>
 public abstract class ObjectStoreContractTests : IAsyncLifetime
 {
     private IObjectStore? _store;

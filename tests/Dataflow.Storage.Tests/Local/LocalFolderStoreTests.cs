@@ -4,6 +4,8 @@ using System.Text;
 namespace Dataflow.Storage.Tests.Local;
 
 /// <summary>What only the local folder store does: its layout on disk, its temporary folder, pruning, opening.</summary>
+/// <summary>The tests of what only the local folder store does.</summary>
+/// <remarks>One concept, kept in one file.</remarks>
 public sealed class LocalFolderStoreTests : IAsyncLifetime
 {
     private const string Tmp = LocalFolderStore.TempFolderName;

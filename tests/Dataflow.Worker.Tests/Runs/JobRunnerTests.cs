@@ -1,5 +1,7 @@
 namespace Dataflow.Worker.Tests.Runs;
 
+/// <summary>The tests of <see cref="JobRunner"/> running jobs on the local executor.</summary>
+/// <remarks>One concept, kept in one file.</remarks>
 public sealed class JobRunnerTests : IDisposable
 {
     private readonly TempFolder _folder = new();
