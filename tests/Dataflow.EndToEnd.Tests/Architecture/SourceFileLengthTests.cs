@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Dataflow.EndToEnd.Tests.Architecture;
 
 /// <summary>
-/// No source file under src/ runs past <see cref="MaxLines"/> lines unless it holds one concept and says so: the XML
+/// No source file of the tree (src/, tests/, benchmarks/, examples/) runs past <see cref="MaxLines"/> lines unless it holds one concept and says so: the XML
 /// doc comment of its main type — the type named like the file (<c>DataflowApp.Runs.cs</c>: <c>DataflowApp</c>), else
 /// its first type — contains the words "one concept", e.g.
 /// <c>&lt;remarks&gt;One concept, kept in one file: the run report's page and its styles.&lt;/remarks&gt;</c>.
@@ -15,11 +15,12 @@ public sealed class SourceFileLengthTests
     public const int MaxLines = 400;
 
     [Fact]
-    public void SourceFiles_InSrc_AreShortOrSayTheyHoldOneConcept()
+    public void SourceFiles_OfTheTree_AreShortOrSayTheyHoldOneConcept()
     {
-        var src = Path.Combine(Repository.Root, "src");
-        var files = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !Path.GetRelativePath(src, f).Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+        var files = new[] { "src", "tests", "benchmarks", "examples" }
+            .Select(folder => Path.Combine(Repository.Root, folder))
+            .SelectMany(folder => Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories)
+                .Where(f => !Path.GetRelativePath(folder, f).Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj")))
             .ToList();
         Assert.NotEmpty(files);
 
@@ -32,7 +33,7 @@ public sealed class SourceFileLengthTests
             .ToList();
 
         Assert.True(offenders.Count == 0, $"""
-            {offenders.Count} source file(s) in src/ have more than {MaxLines} lines; split them, or, if one holds one concept, say "one concept" in its main type's doc comment:
+            {offenders.Count} source file(s) have more than {MaxLines} lines; split them, or, if one holds one concept, say "one concept" in its main type's doc comment:
               {string.Join("\n  ", offenders)}
             """);
     }
