@@ -44,8 +44,10 @@ public interface IObjectStore : IAsyncDisposable
     /// <summary>
     /// Writes a new object that is the concatenation of <paramref name="sources"/>, without the caller reading them
     /// (a server-side copy where the store has one). An existing object at the destination is replaced atomically.
+    /// A source that names an <see cref="ObjectSegment.ETag"/> is copied only if the object is still that version.
     /// </summary>
     /// <exception cref="ObjectNotFoundException">A source does not exist.</exception>
+    /// <exception cref="ObjectChangedException">A source is not the version it names.</exception>
     /// <exception cref="ObjectStoreException">A source range does not lie within its object.</exception>
     ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default);
 
@@ -65,4 +67,51 @@ public interface IObjectStore : IAsyncDisposable
     /// </summary>
     /// <returns>How many uploads were aborted.</returns>
     Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default) => Task.FromResult(0);
+
+    /// <summary>
+    /// Opens the bytes of <paramref name="segment"/>. When the segment names an <see cref="ObjectSegment.ETag"/>, the
+    /// store opens that version only, and checks it atomically where it can (S3's <c>If-Match</c>; on a folder, the
+    /// opened file's own modification time and size).
+    /// </summary>
+    /// <exception cref="ObjectNotFoundException">The object does not exist.</exception>
+    /// <exception cref="ObjectChangedException">The object is not the version the segment names.</exception>
+    /// <exception cref="ObjectStoreException">The range does not lie within the object.</exception>
+    async ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default)
+    {
+        if (segment.ETag is { } expected)
+        {
+            var info = await HeadAsync(segment.Key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, segment.Key);
+            if (!string.Equals(info.ETag, expected, StringComparison.Ordinal))
+            {
+                throw new ObjectChangedException(Location, segment.Key, expected, info.ETag);
+            }
+        }
+
+        return await OpenReadAsync(segment.Key, segment.Offset, segment.Length, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Why this store cannot hold an object at <paramref name="key"/> (a file name too long for the folder, a key too
+    /// long for the bucket with the store's prefix), or <see langword="null"/> when it can: checked before work starts.
+    /// </summary>
+    string? CheckKey(string key) => null;
+
+    /// <summary>
+    /// Deletes what writers that died left behind in the store's own temporary space (a folder store's partial files
+    /// of processes that no longer run); the store's objects and the temporary files of live writers are not touched.
+    /// </summary>
+    /// <returns>Files deleted and their bytes.</returns>
+    Task<StoreLeftovers> RemoveLeftoversAsync(CancellationToken cancellationToken = default) => Task.FromResult(StoreLeftovers.None);
+
+    /// <summary>Requests this store retried (by its retry policy, after a transient failure) since it was opened.</summary>
+    long RetriedRequests => 0;
+}
+
+/// <summary>What <see cref="IObjectStore.RemoveLeftoversAsync"/> deleted.</summary>
+/// <param name="Files">Temporary files deleted.</param>
+/// <param name="Bytes">Their bytes.</param>
+public sealed record StoreLeftovers(int Files, long Bytes)
+{
+    /// <summary>Nothing.</summary>
+    public static StoreLeftovers None { get; } = new(0, 0);
 }

@@ -31,3 +31,26 @@ public sealed class ObjectNotFoundException : ObjectStoreException
     {
     }
 }
+
+/// <summary>An object is not the version that was expected: its entity tag or size changed since it was recorded.</summary>
+public sealed class ObjectChangedException : ObjectStoreException
+{
+    /// <summary>Creates the exception for <paramref name="key"/> in the store at <paramref name="location"/>.</summary>
+    /// <param name="location">The store's address.</param>
+    /// <param name="key">The object.</param>
+    /// <param name="expected">The entity tag that was expected.</param>
+    /// <param name="actual">The entity tag the object has now, if the store said.</param>
+    /// <param name="innerException">The underlying error, if any.</param>
+    public ObjectChangedException(string location, string key, string expected, string? actual, Exception? innerException = null)
+        : base(location, key, actual is null ? $"the object changed (expected entity tag {expected})" : $"the object changed (entity tag {actual}, expected {expected})", innerException)
+    {
+        Expected = expected;
+        Actual = actual;
+    }
+
+    /// <summary>The entity tag that was expected.</summary>
+    public string Expected { get; }
+
+    /// <summary>The entity tag the object has now, if the store said.</summary>
+    public string? Actual { get; }
+}
