@@ -139,12 +139,12 @@ internal static class CommandSupport
             var id = runId is null ? null : parse.GetValue(runId);
             if (id is not null && !RunIds.IsValid(id))
             {
-                return Task.FromResult(Usage(console, app.Name, $"'{id}' is not a run id"));
+                return Task.FromResult(Usage(context, $"'{id}' is not a run id"));
             }
 
             if (context.Get(app.Store.Store) is not { } location)
             {
-                return Task.FromResult(Usage(console, app.Name, $"{name} needs --store"));
+                return Task.FromResult(Usage(context, $"{name} needs --store"));
             }
 
             return WithStoreAsync(app, context, location, string.Empty, IsJobDefinitionError, store =>
