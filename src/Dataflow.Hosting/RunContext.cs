@@ -57,6 +57,9 @@ public sealed class RunContext
         return _parse.GetValue((Option<T>)created)!;
     }
 
+    /// <summary>Whether the command has <paramref name="option"/>.</summary>
+    internal bool Has(AppOption option) => _options.ContainsKey(option);
+
     /// <summary>The parse this context reads.</summary>
     internal ParseResult Parse => _parse;
 

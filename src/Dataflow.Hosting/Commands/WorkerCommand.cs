@@ -1,34 +1,31 @@
 using System.CommandLine;
 using System.Globalization;
-using Dataflow.Core;
 using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
 
 /// <summary>The <c>worker</c> command: what the process executor (and a pod) runs.</summary>
-public sealed partial class DataflowApp
+internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCommand run)
 {
-    private Command CreateWorkerCommand(AppConsole console)
-    {
-        var plan = new AppOption<string?>("--plan", "The address of the run's plan: <store>/_dataflow/runs/<run-id>/plan.json. The store, run and job are found from it.", null, "URI", null, null);
-        var stage = new AppOption<int>("--stage", "The stage of the tasks, from 0.", 0, "S", null, v => v >= 0 ? null : "must be 0 or more");
-        var task = new AppOption<string?>("--task", "The task's index in its stage. Default: $JOB_COMPLETION_INDEX (an indexed Kubernetes Job's pod index).", null, "I", null, null);
-        var tasks = new AppOption<string?>("--tasks", "A range of task indexes of the stage, e.g. 0-99, instead of --task: one process runs a shard of tasks.", null, "A-B", null, null);
-        var shardSize = new AppOption<int?>("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
-        var shard = new AppOption<int?>("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
-        var concurrency = new AppOption<int>("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
-        AppOption[] own = [plan, stage, task, tasks, shardSize, shard, concurrency, _s3Profile, _s3PartSize, _verbose, .. WorkerTelemetryOptions()];
-        var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
-        var options = AddOptions(command, own);
+    private readonly AppOption<string?> _plan = new("--plan", "The address of the run's plan: <store>/_dataflow/runs/<run-id>/plan.json. The store, run and job are found from it.", null, "URI", null, null);
+    private readonly AppOption<int> _stage = new("--stage", "The stage of the tasks, from 0.", 0, "S", null, v => v >= 0 ? null : "must be 0 or more");
+    private readonly AppOption<string?> _task = new("--task", "The task's index in its stage. Default: $JOB_COMPLETION_INDEX (an indexed Kubernetes Job's pod index).", null, "I", null, null);
+    private readonly AppOption<string?> _tasks = new("--tasks", "A range of task indexes of the stage, e.g. 0-99, instead of --task: one process runs a shard of tasks.", null, "A-B", null, null);
+    private readonly AppOption<int?> _shardSize = new("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
+    private readonly AppOption<int?> _shard = new("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
+    private readonly AppOption<int> _concurrency = new("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
 
+    public Command Create()
+    {
+        var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
+        var options = CommandSupport.AddOptions(command, [_plan, _stage, _task, _tasks, _shardSize, _shard, _concurrency, .. app.Forwarded, .. app.Telemetry.ForWorkers]);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var context = new RunContext(Name, parse, options, console);
-            var verbose = context.Get(_verbose);
-            using var telemetry = StartTelemetry(context, worker: true);
-            if (context.Get(plan) is not { } address)
+            var context = new RunContext(app.Name, parse, options, console);
+            using var telemetry = app.Telemetry.Start(context, worker: true);
+            if (context.Get(_plan) is not { } address)
             {
-                return Usage(console, "worker needs --plan");
+                return CommandSupport.Usage(context, "worker needs --plan");
             }
 
             string location;
@@ -37,66 +34,50 @@ public sealed partial class DataflowApp
             try
             {
                 (location, runId) = PlanAddress.Parse(address);
-                range = SelectTasks(context.Get(task), context.Get(tasks), context.Get(shardSize), context.Get(shard));
+                range = SelectTasks(context.Get(_task), context.Get(_tasks), context.Get(_shardSize), context.Get(_shard));
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
-                return Usage(console, $"worker: {ex.Message}");
+                return CommandSupport.Usage(context, $"worker: {ex.Message}");
             }
 
-            var (store, exitCode) = await OpenStoreAsync(context, location, context.Get(_s3Profile), context.Get(_s3PartSize), "worker: ", cancellationToken).ConfigureAwait(false);
-            if (store is null)
-            {
-                return exitCode;
-            }
-
-            await using (store.ConfigureAwait(false))
-            {
-                try
+            return await CommandSupport.WithStoreAsync(
+                app,
+                context,
+                location,
+                "worker: ",
+                ex => CommandSupport.IsJobDefinitionError(ex) || ex is InvalidDataException,
+                async store =>
                 {
-                    var stageIndex = context.Get(stage);
+                    var stageIndex = context.Get(_stage);
                     WorkerTasks? work;
                     try
                     {
-                        work = await TaskWorker.LoadTasksAsync(store, runId, stageIndex, range.First, range.Last, lastMayPassTheEnd: context.Get(shardSize) is not null, cancellationToken).ConfigureAwait(false);
+                        work = await TaskWorker.LoadTasksAsync(store, runId, stageIndex, range.First, range.Last, lastMayPassTheEnd: context.Get(_shardSize) is not null, cancellationToken).ConfigureAwait(false);
                     }
                     catch (ArgumentException ex)
                     {
-                        return Usage(console, $"worker: {ex.Message}");
+                        return CommandSupport.Usage(context, $"worker: {ex.Message}");
                     }
 
                     if (work is null)
                     {
-                        return Usage(console, $"worker: there is no plan at '{address}'");
+                        return CommandSupport.Usage(context, $"worker: there is no plan at '{address}'");
                     }
 
                     var stored = work.Plan;
                     range = (work.Tasks[0].Index, work.Tasks[^1].Index);
-                    var (_, job) = DefineJobFromArguments(stored, [], console);
+                    var (_, job) = run.DefineJobFromArguments(stored, []);
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
                     using var span = TaskWorker.StartSpan(stored, stageIndex, range, attempt);
                     var succeeded = await TaskWorker.RunAsync(
-                        store, stored, job, work.Tasks, context.Get(concurrency), attempt, console.Out,
+                        store, stored, job, work.Tasks, context.Get(_concurrency), attempt, console.Out,
                         message => context.Info($"worker: error: {message}"),
                         telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"),
                         cancellationToken).ConfigureAwait(false);
                     return succeeded ? ExitCodes.Success : ExitCodes.Failure;
-                }
-                catch (Exception ex) when (ex is JobDefinitionException or InvalidObjectKeyException or InvalidDataException)
-                {
-                    return Usage(console, $"worker: {ex.Message}");
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    context.Info("worker: cancelled");
-                    return ExitCodes.Cancelled;
-                }
-                catch (Exception ex)
-                {
-                    context.Info($"worker: error: {(verbose ? ex.ToString() : ex.Message)}");
-                    return ExitCodes.Failure;
-                }
-            }
+                },
+                cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

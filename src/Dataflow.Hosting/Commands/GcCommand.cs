@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Globalization;
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>The <c>gc</c> command: cleans up after a run that failed, crashed or was abandoned.</summary>
+internal sealed class GcCommand(AppDefinition app, AppConsole console)
+{
+    private readonly AppOption<string?> _runId = new("--run-id", "The run to clean up (or give it as the argument).", null, "ID", null, null);
+    private readonly AppOption<bool> _keepData = new("--keep-data", "Only abort incomplete uploads; keep the run's intermediate data (e.g. to resume it).", false, null, null, null);
+
+    public Command Create() =>
+        CommandSupport.CreateStoreCommand(
+            app,
+            console,
+            "gc",
+            "Clean up after a run that failed, crashed or was abandoned: abort its incomplete multipart uploads (found through its upload journal, without listing uploads) and delete its intermediate data. Its plan, commit records and summary stay. Refused while a driver holds the run's lease.",
+            [app.Store.Store, app.Store.S3Profile, _runId, _keepData, app.Driver.Verbose],
+            CommandSupport.RunIdArgument("The run to clean up.", required: false),
+            async (context, argument, cancellationToken) =>
+            {
+                var option = context.Get(_runId);
+                if (argument is not null && option is not null && argument != option)
+                {
+                    return CommandSupport.Usage(context, $"gc: the run id is given twice, as '{argument}' and --run-id '{option}'");
+                }
+
+                var id = argument ?? option;
+                if (id is null)
+                {
+                    return CommandSupport.Usage(context, "gc needs the run id: gc <run-id> --store <store>");
+                }
+
+                if (!RunIds.IsValid(id))
+                {
+                    return CommandSupport.Usage(context, $"--run-id: '{id}' is not a run id");
+                }
+
+                RunCleanup cleanup;
+                try
+                {
+                    cleanup = await RunCatalog.CleanAsync(context.Store, id, context.Get(_keepData), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (RunLeaseException ex)
+                {
+                    context.Info(string.Create(CultureInfo.InvariantCulture, $"error: run {id} is being driven by {ex.Holder} (its lease lasts until {ex.ExpiresAt:u}); gc refuses to delete data a driver is using"));
+                    return ExitCodes.Failure;
+                }
+
+                context.Info(string.Create(CultureInfo.InvariantCulture, $"run {id}: aborted {cleanup.UploadsAborted} incomplete uploads, deleted {cleanup.ObjectsDeleted} intermediate objects"));
+                return ExitCodes.Success;
+            });
+}

@@ -1,0 +1,181 @@
+using Dataflow.Core;
+using Dataflow.Storage;
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>
+/// Drives one run of the job for <c>run</c> and <c>resume</c>: defines the job, opens the store, chooses the executor,
+/// runs it with progress on stderr, verifies the output and reports, turning errors into exit codes.
+/// </summary>
+internal sealed class JobDriver(AppDefinition app)
+{
+    /// <summary>
+    /// Runs the job of <paramref name="context"/> (a parsed <c>run</c> command line), or resumes it in
+    /// <paramref name="resumeStore"/>, which then belongs to the caller.
+    /// </summary>
+    /// <returns>The exit code.</returns>
+    public async Task<int> RunAsync(RunContext context, IObjectStore? resumeStore, CancellationToken cancellationToken)
+    {
+        var name = app.Name;
+        var driver = app.Driver;
+        var verbose = context.Get(driver.Verbose);
+        var resuming = resumeStore is not null;
+        Job job;
+        try
+        {
+            job = app.DefineJob!(context);
+        }
+        catch (Exception ex) when (CommandSupport.IsJobDefinitionError(ex))
+        {
+            return CommandSupport.Usage(context, ex.Message);
+        }
+
+        using var telemetry = app.Telemetry.Start(context);
+        JobRunnerOptions options;
+        try
+        {
+            options = new JobRunnerOptions
+            {
+                LoggerFactory = telemetry.LoggerFactory,
+                Concurrency = context.Concurrency,
+                MaxAttempts = context.Get(driver.Attempts),
+                TaskTimeout = context.Get(driver.TaskTimeout),
+                Gc = context.Get(driver.Gc),
+                Overwrite = context.Get(app.Job.Overwrite),
+                RunId = context.RunId,
+                Arguments = app.StoredArguments(context),
+                Executor = context.Get(driver.Executor) == ExecutorKind.Process
+                    ? Executor.WorkerProcesses(new ProcessExecutorOptions
+                    {
+                        Command = app.WorkerCommand ?? ProcessExecutorOptions.CurrentProgram(),
+                        ExtraArguments = context.GivenArguments([.. app.Forwarded, .. app.Telemetry.ForWorkers]),
+                    })
+                    : Executor.Local,
+            };
+        }
+        catch (InvalidOperationException ex)
+        {
+            return CommandSupport.Usage(context, $"--executor process: {ex.Message}");
+        }
+
+        IObjectStore store;
+        var location = context.Get(app.Store.Store);
+        if (resumeStore is not null)
+        {
+            store = resumeStore;
+        }
+        else if (location is null)
+        {
+            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{name}-{context.RunId}"));
+        }
+        else
+        {
+            var (opened, exitCode) = await CommandSupport.OpenStoreAsync(app, context, location, string.Empty, cancellationToken).ConfigureAwait(false);
+            if (opened is null)
+            {
+                return exitCode;
+            }
+
+            store = opened;
+        }
+
+        try
+        {
+            context.Store = store;
+            if (context.Get(driver.Executor) is ExecutorKind.Kubernetes or ExecutorKind.Argo)
+            {
+                try
+                {
+                    options = options with { Executor = app.Cluster.CreateExecutor(context, store, context.Get(driver.Executor), context.GivenArguments(app.Forwarded)) };
+                }
+                catch (FormatException ex)
+                {
+                    return CommandSupport.Usage(context, ex.Message);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+                {
+                    return CommandSupport.Usage(context, $"--executor {context.Get(driver.Executor).ToString().ToLowerInvariant()}: {ex.Message}");
+                }
+            }
+
+            if (!resuming)
+            {
+                context.Info(location is null ? $"store {store.Location} (a new folder)" : $"store {store.Location}");
+            }
+
+            try
+            {
+                if (!resuming && !options.Overwrite && await JobRunner.FindExistingOutputAsync(store, job, cancellationToken).ConfigureAwait(false) is { } existing)
+                {
+                    return CommandSupport.Usage(context, $"the output '{existing}' already exists in {store.Location}; pass --overwrite to replace it");
+                }
+
+                if (!resuming && app.BeforeRun is not null)
+                {
+                    await app.BeforeRun(context, cancellationToken).ConfigureAwait(false);
+                }
+
+                return await RunJobAsync(context, job, options, resuming, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (CommandSupport.IsJobDefinitionError(ex))
+            {
+                return CommandSupport.Usage(context, ex.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                context.Info($"cancelled; nothing was published; {RunReport.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
+                return ExitCodes.Cancelled;
+            }
+            catch (RunLeaseException ex)
+            {
+                context.Info($"error: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+            catch (Exception ex)
+            {
+                context.Info($"error: {(verbose ? ex.ToString() : ex.Message)}");
+                return ExitCodes.Failure;
+            }
+        }
+        finally
+        {
+            // A resumed run's store belongs to the resume command.
+            if (!resuming)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<int> RunJobAsync(RunContext context, Job job, JobRunnerOptions options, bool resuming, CancellationToken cancellationToken)
+    {
+        var runner = new JobRunner(context.Store, options);
+        var progress = new RunProgress();
+        var json = context.Get(app.Driver.Json);
+        RunResult result;
+        try
+        {
+            var display = ProgressDisplay.Start(progress, context.Get(app.Driver.Progress), context.Console.Error, context.Console.ErrorIsTerminal, app.Name);
+            await using (display.ConfigureAwait(false))
+            {
+                result = resuming
+                    ? await runner.ResumeAsync(job, context.RunId, progress, cancellationToken).ConfigureAwait(false)
+                    : await runner.RunAsync(job, progress, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (JobFailedException ex)
+        {
+            context.Info($"error: {(context.Get(app.Driver.Verbose) ? ex.InnerException?.ToString() : ex.Message)}");
+            RunReport.Write(context, ex.Summary, verification: null, await RunReport.UriAsync(runner, ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false), json);
+            context.Info($"what committed is kept: {RunReport.WhatNext(app.Name, ex.Summary.RunId, context.Store.Location)}");
+            return ExitCodes.Failure;
+        }
+
+        var verification = app.Verify is null ? null : await app.Verify(context, result, cancellationToken).ConfigureAwait(false);
+        var summary = result.Summary with { Verified = verification?.Verified ?? false };
+        await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
+        RunReport.Write(context, summary, verification, await RunReport.UriAsync(runner, summary.RunId, cancellationToken).ConfigureAwait(false), json);
+        return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
+    }
+}

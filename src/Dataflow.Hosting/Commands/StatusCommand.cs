@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using Dataflow.Core;
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>The <c>status</c> command: shows one run, its stages, lease, intermediate data and summary.</summary>
+internal sealed class StatusCommand(AppDefinition app, AppConsole console)
+{
+    public Command Create() =>
+        CommandSupport.CreateStoreCommand(
+            app,
+            console,
+            "status",
+            "Show one run: its state, each stage's committed tasks, who holds its lease, its intermediate data and its summary.",
+            [app.Store.Store, app.Store.S3Profile, app.Driver.Json, app.Driver.Verbose],
+            CommandSupport.RunIdArgument("The run.", required: true),
+            async (context, id, cancellationToken) =>
+            {
+                var status = await RunCatalog.GetStatusAsync(context.Store, id!, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (status is null)
+                {
+                    return CommandSupport.Usage(context, $"run '{id}' does not exist in {context.Store.Location}");
+                }
+
+                if (context.Get(app.Driver.Json))
+                {
+                    context.Console.Out.WriteLine(Json(status));
+                }
+                else
+                {
+                    Write(context, status);
+                }
+
+                return ExitCodes.Success;
+            });
+
+    private static string Json(RunStatus status) =>
+        RunReport.Json(writer =>
+        {
+            writer.WriteStartObject();
+            RunReport.WriteListingProperties(writer, status.Run);
+            writer.WriteString("createdAt", status.CreatedAt);
+            writer.WriteString("dataflowVersion", status.DataflowVersion);
+            writer.WriteStartArray("stages");
+            foreach (var stage in status.Stages)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", stage.Name);
+                writer.WriteNumber("tasks", stage.Tasks);
+                writer.WriteNumber("committed", stage.Committed);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+
+    private static void Write(RunContext context, RunStatus status)
+    {
+        var i = CultureInfo.InvariantCulture;
+        var run = status.Run;
+        var output = context.Console.Out;
+        output.WriteLine(string.Create(i, $"run {run.RunId} of job '{run.Job}': {run.State}"));
+        output.WriteLine(string.Create(i, $"  planned {status.CreatedAt:u} by Dataflow {status.DataflowVersion}: {status.InputCount} inputs, {status.TaskCount} tasks"));
+        for (var s = 0; s < status.Stages.Count; s++)
+        {
+            var stage = status.Stages[s];
+            output.WriteLine(string.Create(i, $"  stage {s} '{stage.Name}': {stage.Committed}/{stage.Tasks} committed"));
+        }
+
+        output.WriteLine(run.Lease is { } lease
+            ? string.Create(i, $"  lease: {lease.Holder}, {(lease.IsLive ? "until" : "expired at")} {lease.ExpiresAt:u}")
+            : "  lease: none");
+        output.WriteLine(string.Create(i, $"  intermediate data: {run.IntermediateObjects} objects, {ByteSize.Format(run.IntermediateBytes)}"));
+        if (run.Summary is { } summary)
+        {
+            output.WriteLine(string.Create(i, $"  last summary: {summary.Status} in {summary.WallMs} ms, {summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.Failed} failed{(summary.Error is null ? string.Empty : $": {summary.Error.ReplaceLineEndings(" ")}")}"));
+        }
+
+        if (run.State is RunCatalog.Interrupted or "failed" or "cancelled")
+        {
+            output.WriteLine($"  {RunReport.ResumeCommand(context.ProgramName, run.RunId, context.Store.Location)} goes on from what committed");
+        }
+    }
+}

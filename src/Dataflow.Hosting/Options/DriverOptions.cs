@@ -1,0 +1,34 @@
+using Dataflow.Worker;
+
+namespace Dataflow.Hosting;
+
+/// <summary>The options of a driver (<c>run</c>, <c>resume</c>): where and how tasks run, and what it prints.</summary>
+internal sealed class DriverOptions
+{
+    /// <summary><c>--executor</c>: where tasks run.</summary>
+    public AppOption<ExecutorKind> Executor { get; } = new("--executor", "Where tasks run: local (in this process), process (each task in a worker process of this program, started as 'worker --plan <uri> --stage <s> --task <i>', as a pod runs it), kubernetes (an Indexed Job per stage; needs --image) or argo (one Argo Workflow; needs --image).", ExecutorKind.Local, "local|process|kubernetes|argo", OptionParsing.ParseEnum<ExecutorKind>, null);
+
+    /// <summary><c>--gc</c>: when intermediate artifacts are deleted.</summary>
+    public AppOption<GcMode> Gc { get; } = new("--gc", "When intermediate artifacts are deleted: eager (as soon as nothing needs them), end (when the run ends) or never (keep them for debugging).", GcMode.Eager, "eager|end|never", OptionParsing.ParseEnum<GcMode>, null);
+
+    /// <summary><c>--concurrency</c>: tasks at once.</summary>
+    public AppOption<int> Concurrency { get; } = new("--concurrency", "Tasks running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
+
+    /// <summary><c>--attempts</c>: attempts per task.</summary>
+    public AppOption<int> Attempts { get; } = new("--attempts", "Attempts per task before the run fails.", 3, "N", null, v => v is >= 1 and <= 100 ? null : "must be between 1 and 100");
+
+    /// <summary><c>--task-timeout</c>: how long one attempt may run.</summary>
+    public AppOption<TimeSpan> TaskTimeout { get; } = new("--task-timeout", "How long one attempt of a task may run: e.g. 90s, 10m, 1h, or infinite.", TimeSpan.FromMinutes(30), "DURATION", Duration.Parse, null);
+
+    /// <summary><c>--progress</c>: how progress is shown.</summary>
+    public AppOption<ProgressMode> Progress { get; } = new("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", OptionParsing.ParseEnum<ProgressMode>, null);
+
+    /// <summary><c>--json</c>: the summary (or listing) as JSON on stdout.</summary>
+    public AppOption<bool> Json { get; } = new("--json", "Print the run summary as one JSON object on stdout.", false, null, null, null);
+
+    /// <summary><c>--verbose</c>: full exceptions on errors; every command has it.</summary>
+    public AppOption<bool> Verbose { get; } = new("--verbose", "On errors, print the full exception.", false, null, null, null);
+
+    /// <summary>The driver's options, in the order of <c>resume --help</c>.</summary>
+    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, Progress, Json, Verbose];
+}

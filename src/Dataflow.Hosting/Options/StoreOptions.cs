@@ -1,0 +1,29 @@
+using Dataflow.Core;
+using Dataflow.Storage;
+
+namespace Dataflow.Hosting;
+
+/// <summary>The options that say which store a command works on and how it talks to S3.</summary>
+internal sealed class StoreOptions
+{
+    /// <summary>The part size of S3 uploads when a command has no <c>--s3-part-size</c>.</summary>
+    public const long DefaultPartSize = 16L << 20;
+
+    /// <summary><c>--store</c>: the store's location.</summary>
+    public AppOption<string?> Store { get; } = new("--store", "The object store: a folder path, file:// URI, s3://bucket/prefix or oss://bucket/prefix (endpoint, region and credentials from the AWS_* variables; the bucket is created if missing). Default: a new folder under the system's temporary folder, printed at the start.", null, "FOLDER|URI", null, null);
+
+    /// <summary><c>--s3-profile</c>: what the S3 service accepts.</summary>
+    public AppOption<S3Compatibility?> S3Profile { get; } = new("--s3-profile", "For s3:// and oss:// stores, what the service accepts: generic (any S3-compatible server; the default with an endpoint), aws, minio or oss (the default for oss://).", null, "generic|aws|minio|oss", text => OptionParsing.ParseEnum<S3Compatibility>(text), null);
+
+    /// <summary><c>--s3-part-size</c>: the size of multipart upload parts.</summary>
+    public AppOption<long> S3PartSize { get; } = new("--s3-part-size", "For S3 stores, the size of multipart upload parts (objects up to it go in one PUT), 5MiB to 1GiB.", DefaultPartSize, "SIZE", ByteSize.Parse, v => v is >= 5L << 20 and <= 1L << 30 ? null : "must be between 5MiB and 1GiB");
+
+    /// <summary>The three, in the order of <c>--help</c>.</summary>
+    public AppOption[] All => [Store, S3Profile, S3PartSize];
+
+    /// <summary>How a store is opened with the S3 options' values.</summary>
+    public static ObjectStoreOptions ToObjectStoreOptions(S3Compatibility? profile, long partSize) => new()
+    {
+        S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
+    };
+}
