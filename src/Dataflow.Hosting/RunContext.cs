@@ -60,8 +60,6 @@ public sealed class RunContext
     /// <summary>Whether the command has <paramref name="option"/>.</summary>
     internal bool Has(AppOption option) => _options.ContainsKey(option);
 
-    /// <summary>The parse this context reads.</summary>
-    internal ParseResult Parse => _parse;
 
     /// <summary>
     /// The tokens of those of <paramref name="options"/> that were given on the command line (not defaulted), as

@@ -33,7 +33,7 @@ internal sealed class FinishCommand(AppDefinition app, AppConsole console)
                 var summary = await RunSteps.FinishAsync(store, runId, succeeded, reason, TimeProvider.System, cancellationToken).ConfigureAwait(false);
                 context.Info(succeeded
                     ? $"run {runId} succeeded; intermediate objects left: {summary.IntermediateObjectsLeft}"
-                    : $"run {runId} {ended}: what committed is kept; {RunReport.WhatNext(app.Name, runId, store.Location)}");
+                    : $"run {runId} {ended}: what committed is kept; {RunSummaryText.WhatNext(app.Name, runId, store.Location)}");
                 return ExitCodes.Success;
             },
             cancellationToken);

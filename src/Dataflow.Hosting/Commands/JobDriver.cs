@@ -124,7 +124,7 @@ internal sealed class JobDriver(AppDefinition app)
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                context.Info($"cancelled; nothing was published; {RunReport.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
+                context.Info($"cancelled; nothing was published; {RunSummaryText.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
                 return ExitCodes.Cancelled;
             }
             catch (RunLeaseException ex)
@@ -167,15 +167,15 @@ internal sealed class JobDriver(AppDefinition app)
         catch (JobFailedException ex)
         {
             context.Info($"error: {(context.Get(app.Driver.Verbose) ? ex.InnerException?.ToString() : ex.Message)}");
-            RunReport.Write(context, ex.Summary, verification: null, await RunReport.UriAsync(runner, ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false), json);
-            context.Info($"what committed is kept: {RunReport.WhatNext(app.Name, ex.Summary.RunId, context.Store.Location)}");
+            RunSummaryText.Write(context, ex.Summary, verification: null, await RunSummaryText.UriAsync(runner, ex.Summary.RunId, CancellationToken.None).ConfigureAwait(false), json);
+            context.Info($"what committed is kept: {RunSummaryText.WhatNext(app.Name, ex.Summary.RunId, context.Store.Location)}");
             return ExitCodes.Failure;
         }
 
         var verification = app.Verify is null ? null : await app.Verify(context, result, cancellationToken).ConfigureAwait(false);
         var summary = result.Summary with { Verified = verification?.Verified ?? false };
         await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
-        RunReport.Write(context, summary, verification, await RunReport.UriAsync(runner, summary.RunId, cancellationToken).ConfigureAwait(false), json);
+        RunSummaryText.Write(context, summary, verification, await RunSummaryText.UriAsync(runner, summary.RunId, cancellationToken).ConfigureAwait(false), json);
         return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
     }
 }

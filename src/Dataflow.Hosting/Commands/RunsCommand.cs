@@ -21,12 +21,12 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
                 var runs = await RunCatalog.ListAsync(context.Store, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (context.Get(app.Driver.Json))
                 {
-                    context.Console.Out.WriteLine(RunReport.Json(writer =>
+                    context.Console.Out.WriteLine(RunSummaryText.Json(writer =>
                     {
                         writer.WriteStartArray();
                         foreach (var run in runs)
                         {
-                            RunReport.WriteListing(writer, run);
+                            RunSummaryText.WriteListing(writer, run);
                         }
 
                         writer.WriteEndArray();

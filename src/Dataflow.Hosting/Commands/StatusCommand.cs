@@ -37,10 +37,10 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
             });
 
     private static string Json(RunStatus status) =>
-        RunReport.Json(writer =>
+        RunSummaryText.Json(writer =>
         {
             writer.WriteStartObject();
-            RunReport.WriteListingProperties(writer, status.Run);
+            RunSummaryText.WriteListingProperties(writer, status.Run);
             writer.WriteString("createdAt", status.CreatedAt);
             writer.WriteString("dataflowVersion", status.DataflowVersion);
             writer.WriteStartArray("stages");
@@ -81,7 +81,7 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
 
         if (run.State is RunCatalog.Interrupted or "failed" or "cancelled")
         {
-            output.WriteLine($"  {RunReport.ResumeCommand(context.ProgramName, run.RunId, context.Store.Location)} goes on from what committed");
+            output.WriteLine($"  {RunSummaryText.ResumeCommand(context.ProgramName, run.RunId, context.Store.Location)} goes on from what committed");
         }
     }
 }

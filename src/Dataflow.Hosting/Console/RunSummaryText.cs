@@ -7,7 +7,7 @@ using Dataflow.Worker;
 namespace Dataflow.Hosting;
 
 /// <summary>What commands print about runs: a run's summary (<c>run</c>, <c>resume</c>), runs as JSON (<c>runs</c>, <c>status</c>), and the commands that go on from a run.</summary>
-internal static class RunReport
+internal static class RunSummaryText
 {
     /// <summary>Writes a run's summary on stderr, and with <paramref name="json"/> as one JSON object on stdout.</summary>
     public static void Write(RunContext context, RunSummary summary, Verification? verification, string? reportUri, bool json)
