@@ -116,15 +116,15 @@ public class PlannerBenchmarks
     [Benchmark(Description = "Argo Workflow manifest as YAML")]
     public string ArgoYaml() => ManifestYaml.ToYaml(ArgoWorkflowEmitter.Emit(_plan, PlanUri, _pods));
 
-    private static Dictionary<string, long> Sizes(Plan plan)
+    private static Dictionary<string, PlanInput> Sizes(Plan plan)
     {
-        var sizes = new Dictionary<string, long>(plan.Inputs.Count, StringComparer.Ordinal);
+        var inputs = new Dictionary<string, PlanInput>(plan.Inputs.Count, StringComparer.Ordinal);
         foreach (var input in plan.Inputs)
         {
-            sizes.TryAdd(input.Key, input.Size);
+            inputs.TryAdd(input.Key, input);
         }
 
-        return sizes;
+        return inputs;
     }
 
     private static int TaskCount(Plan plan) => plan.Stages.Sum(s => s.Tasks.Count);

@@ -73,6 +73,12 @@ internal sealed record CommittedOutput
     /// <summary>The checksum of the bytes, <c>xxh3:&lt;16 hex digits&gt;</c>, when it was computed on the way.</summary>
     public string? Checksum { get; init; }
 
+    /// <summary>
+    /// The entity tag of <see cref="Key"/>'s object as the store reported it when the output was completed: readers
+    /// read that version only. (A reference's segments carry the tags of the objects they point into.)
+    /// </summary>
+    public string? ETag { get; init; }
+
     /// <summary>For a reference: the byte ranges whose concatenation is the output. <see langword="null"/> for data.</summary>
     public IReadOnlyList<ObjectSegment>? Segments { get; init; }
 
@@ -81,7 +87,7 @@ internal sealed record CommittedOutput
     public bool IsReference => Segments is not null;
 
     /// <summary>The output as byte ranges: the one object for data, the segments for a reference.</summary>
-    public IReadOnlyList<ObjectSegment> AsSegments() => Segments ?? [ObjectSegment.Whole(Key!, Size)];
+    public IReadOnlyList<ObjectSegment> AsSegments() => Segments ?? [ObjectSegment.Whole(Key!, Size) with { ETag = ETag }];
 }
 
 /// <summary>One task output that an attempt read, with the attempt of the producer it read.</summary>

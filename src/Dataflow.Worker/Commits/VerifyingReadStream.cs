@@ -15,12 +15,21 @@ internal sealed class VerifyingReadStream : ReadOnlyStream
     private readonly string? _expectedChecksum;
     private readonly XxHash3? _hash;
     private readonly RunCounters _counters;
+    private readonly string? _objectKey;
     private long _read;
     private bool _verified;
 
-    public VerifyingReadStream(Stream inner, string name, long expectedLength, string? expectedChecksum, RunCounters counters)
+    /// <param name="inner">The bytes.</param>
+    /// <param name="name">The input, as messages name it.</param>
+    /// <param name="expectedLength">Its recorded length.</param>
+    /// <param name="expectedChecksum">Its recorded checksum, if any.</param>
+    /// <param name="counters">Where the bytes read are counted.</param>
+    /// <param name="objectKey">The one object the bytes come from, if they come from one: a mismatch is then an
+    /// <see cref="InputLostException"/> naming it (bytes from several objects are checked piece by piece as they are read).</param>
+    public VerifyingReadStream(Stream inner, string name, long expectedLength, string? expectedChecksum, RunCounters counters, string? objectKey = null)
     {
         _inner = inner;
+        _objectKey = objectKey;
         _name = name;
         _expectedLength = expectedLength;
         _counters = counters;
@@ -65,7 +74,7 @@ internal sealed class VerifyingReadStream : ReadOnlyStream
             _counters.AddRead(n);
             if (_read > _expectedLength)
             {
-                throw new InvalidDataException($"input {_name} is longer than the {_expectedLength} bytes recorded for it");
+                throw Mismatch($"input {_name} is longer than the {_expectedLength} bytes recorded for it");
             }
 
             _hash?.Append(buffer[..n]);
@@ -75,15 +84,18 @@ internal sealed class VerifyingReadStream : ReadOnlyStream
             _verified = true;
             if (_read != _expectedLength)
             {
-                throw new InvalidDataException($"input {_name} ended after {_read} of the {_expectedLength} bytes recorded for it");
+                throw Mismatch($"input {_name} ended after {_read} of the {_expectedLength} bytes recorded for it");
             }
 
             if (_hash is not null && !string.Equals(Checksums.Format(_hash), _expectedChecksum, StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"input {_name} does not match its recorded checksum {_expectedChecksum} (read {Checksums.Format(_hash)})");
+                throw Mismatch($"input {_name} does not match its recorded checksum {_expectedChecksum} (read {Checksums.Format(_hash)})");
             }
         }
 
         return n;
     }
+
+    private Exception Mismatch(string message) =>
+        _objectKey is null ? new InvalidDataException(message) : new InputLostException(_objectKey, message, new InvalidDataException(message));
 }

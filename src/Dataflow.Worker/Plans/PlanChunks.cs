@@ -31,11 +31,11 @@ internal static class PlanChunks
     }
 
     /// <summary>Chunk <paramref name="chunk"/> of stage <paramref name="stage"/>.</summary>
-    public static PlanChunk TaskChunk(Plan plan, PlanIndex index, IReadOnlyDictionary<string, long> inputSizes, int stage, int chunk)
+    public static PlanChunk TaskChunk(Plan plan, PlanIndex index, IReadOnlyDictionary<string, PlanInput> planInputs, int stage, int chunk)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(index);
-        ArgumentNullException.ThrowIfNull(inputSizes);
+        ArgumentNullException.ThrowIfNull(planInputs);
         var tasks = plan.Stages[stage].Tasks;
         var first = chunk * index.ChunkSize;
         var count = Math.Min(index.ChunkSize, tasks.Count - first);
@@ -47,9 +47,9 @@ internal static class PlanChunks
             slice[i] = tasks[first + i];
             foreach (var input in slice[i].Inputs)
             {
-                if (input.Key is { } key && seen.Add(key) && inputSizes.TryGetValue(key, out var size))
+                if (input.Key is { } key && seen.Add(key) && planInputs.TryGetValue(key, out var planInput))
                 {
-                    inputs.Add(new PlanInput(key, size));
+                    inputs.Add(planInput);
                 }
             }
         }

@@ -18,10 +18,10 @@ internal static class PlanStore
         ArgumentNullException.ThrowIfNull(plan);
         var layout = new RunLayout(plan.RunId);
         var index = PlanChunks.Index(plan, chunkSize);
-        var sizes = new Dictionary<string, long>(plan.Inputs.Count, StringComparer.Ordinal);
+        var inputs = new Dictionary<string, PlanInput>(plan.Inputs.Count, StringComparer.Ordinal);
         foreach (var input in plan.Inputs)
         {
-            sizes.TryAdd(input.Key, input.Size);
+            inputs.TryAdd(input.Key, input);
         }
 
         var parts = new List<(string Key, Func<byte[]> Bytes)>();
@@ -36,7 +36,7 @@ internal static class PlanStore
             for (var c = 0; c < index.StageChunks(s); c++)
             {
                 var (stage, chunk) = (s, c);
-                parts.Add((layout.PlanChunkKey(stage, chunk), () => PlanSerializer.SerializePart(PlanChunks.TaskChunk(plan, index, sizes, stage, chunk))));
+                parts.Add((layout.PlanChunkKey(stage, chunk), () => PlanSerializer.SerializePart(PlanChunks.TaskChunk(plan, index, inputs, stage, chunk))));
             }
         }
 

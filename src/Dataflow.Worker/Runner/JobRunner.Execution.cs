@@ -114,7 +114,7 @@ public sealed partial class JobRunner
                 // An empty prefix lists the whole store; Dataflow's own records are never job inputs.
                 if (!ObjectKey.IsReserved(info.Key))
                 {
-                    inputs.Add(new PlanInput(info.Key, info.Size));
+                    inputs.Add(new PlanInput(info.Key, info.Size) { ETag = info.ETag });
                 }
             }
 
@@ -125,7 +125,7 @@ public sealed partial class JobRunner
         {
             var info = await _store.HeadAsync(key, cancellationToken).ConfigureAwait(false)
                 ?? throw new JobDefinitionException(job.Name, $"input '{key}' does not exist in {_store.Location}");
-            inputs.Add(new PlanInput(key, info.Size));
+            inputs.Add(new PlanInput(key, info.Size) { ETag = info.ETag });
         }
 
         return inputs;

@@ -75,7 +75,7 @@ internal sealed class PartitionedOutputWriter : PartitionedOutput
         {
             Name = name,
             Size = _lengths[i],
-            Segments = _lengths[i] == 0 ? [] : [new ObjectSegment(info.Key, _offsets[i], _lengths[i])],
+            Segments = _lengths[i] == 0 ? [] : [new ObjectSegment(info.Key, _offsets[i], _lengths[i]) { ETag = info.ETag }],
             Checksum = _lengths[i] == 0 ? null : _checksums[i],
         }).ToArray();
     }

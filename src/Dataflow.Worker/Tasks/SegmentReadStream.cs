@@ -7,12 +7,14 @@ namespace Dataflow.Worker;
 internal sealed class SegmentReadStream : ConcatenatedReadStream
 {
     private readonly IObjectStore _store;
+    private readonly string _name;
     private readonly IReadOnlyList<ObjectSegment> _segments;
     private int _next;
 
-    public SegmentReadStream(IObjectStore store, IReadOnlyList<ObjectSegment> segments)
+    public SegmentReadStream(IObjectStore store, string name, IReadOnlyList<ObjectSegment> segments)
     {
         _store = store;
+        _name = name;
         _segments = segments;
     }
 
@@ -24,6 +26,6 @@ internal sealed class SegmentReadStream : ConcatenatedReadStream
         }
 
         var segment = _segments[_next++];
-        return await _store.OpenReadAsync(segment.Key, segment.Offset, segment.Length, cancellationToken).ConfigureAwait(false);
+        return await StoreInput.OpenAsync(_store, _name, segment, cancellationToken).ConfigureAwait(false);
     }
 }

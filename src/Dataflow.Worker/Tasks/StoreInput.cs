@@ -34,11 +34,11 @@ internal sealed class StoreInput : TaskInput
 
     public override InputSplit? Split => _split;
 
-    public static StoreInput ForJobInput(IObjectStore store, RunCounters counters, string key, long size) =>
-        new(store, counters, $"'{key}'", size, [ObjectSegment.Whole(key, size)], checksum: null, new InputSplit(key, 0, size, size));
+    public static StoreInput ForJobInput(IObjectStore store, RunCounters counters, PlanInput input) =>
+        new(store, counters, $"'{input.Key}'", input.Size, [ObjectSegment.Whole(input.Key, input.Size) with { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, 0, input.Size, input.Size));
 
-    public static StoreInput ForJobInputRange(IObjectStore store, RunCounters counters, string key, long offset, long length, long size) =>
-        new(store, counters, $"'{key}' bytes {offset} to {offset + length}", length, [new ObjectSegment(key, offset, length)], checksum: null, new InputSplit(key, offset, length, size));
+    public static StoreInput ForJobInputRange(IObjectStore store, RunCounters counters, PlanInput input, long offset, long length) =>
+        new(store, counters, $"'{input.Key}' bytes {offset} to {offset + length}", length, [new ObjectSegment(input.Key, offset, length) { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, offset, length, input.Size));
 
     public static StoreInput ForCommitted(IObjectStore store, RunCounters counters, string name, CommittedOutput output) =>
         new(store, counters, name, output.Size, output.AsSegments(), output.Checksum, split: null);
@@ -51,28 +51,46 @@ internal sealed class StoreInput : TaskInput
             throw new ArgumentOutOfRangeException(nameof(offset), $"bytes {offset} to {offset + length} lie outside '{split.Key}', which had {split.ObjectLength} bytes when the run was planned");
         }
 
-        var inner = await _store.OpenReadAsync(split.Key, offset, length, cancellationToken).ConfigureAwait(false);
-        return new VerifyingReadStream(inner, $"'{split.Key}' bytes {offset} to {offset + length}", length, null, _counters);
+        var name = $"'{split.Key}' bytes {offset} to {offset + length}";
+        var inner = await OpenAsync(_store, name, new ObjectSegment(split.Key, offset, length) { ETag = Segments[0].ETag }, cancellationToken).ConfigureAwait(false);
+        return new VerifyingReadStream(inner, name, length, null, _counters, split.Key);
     }
 
     public override async ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken = default)
     {
         Stream inner;
-        if (_split is { IsWholeObject: true })
+        if (Segments.Count == 1 && _split is { IsWholeObject: true } && Segments[0].ETag is null)
         {
-            // Open the whole object: if it changed size since planning, the verifying stream says so.
-            inner = await _store.OpenReadAsync(Segments[0].Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            // A store that gives no entity tags: open the whole object, so that the verifying stream sees a size change.
+            inner = await OpenAsync(_store, Name, Segments[0], cancellationToken, whole: true).ConfigureAwait(false);
         }
         else if (Segments.Count == 1)
         {
-            var segment = Segments[0];
-            inner = await _store.OpenReadAsync(segment.Key, segment.Offset, segment.Length, cancellationToken).ConfigureAwait(false);
+            inner = await OpenAsync(_store, Name, Segments[0], cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            inner = new SegmentReadStream(_store, Segments);
+            inner = new SegmentReadStream(_store, Name, Segments);
         }
 
-        return new VerifyingReadStream(inner, Name, Length, _checksum, _counters);
+        return new VerifyingReadStream(inner, Name, Length, _checksum, _counters, Segments.Count == 1 ? Segments[0].Key : null);
+    }
+
+    /// <summary>
+    /// Opens one segment of input <paramref name="name"/>, translating a missing object or one that is not the
+    /// recorded version into an <see cref="InputLostException"/> naming the object.
+    /// </summary>
+    internal static async ValueTask<Stream> OpenAsync(IObjectStore store, string name, ObjectSegment segment, CancellationToken cancellationToken, bool whole = false)
+    {
+        try
+        {
+            return whole
+                ? await store.OpenReadAsync(segment.Key, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await store.OpenSegmentAsync(segment, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectNotFoundException or ObjectChangedException)
+        {
+            throw new InputLostException(segment.Key, $"input {name} cannot be read as it was recorded: {ex.Message}", ex);
+        }
     }
 }

@@ -140,7 +140,7 @@ internal sealed class TaskContext : ObjectTaskContext
 
         var info = await _store.ComposeAsync(key, segments, cancellationToken).ConfigureAwait(false);
         _counters.AddComposed(info.Size);
-        Record(new CommittedOutput { Name = name, Size = info.Size, Key = key });
+        Record(new CommittedOutput { Name = name, Size = info.Size, Key = key, ETag = info.ETag });
     }
 
     /// <summary>Completes every output the operator wrote, and checks that it wrote them all.</summary>
@@ -155,7 +155,7 @@ internal sealed class TaskContext : ObjectTaskContext
                 _writtenKeys.Add(info.Key);
             }
 
-            Record(new CommittedOutput { Name = name, Size = info.Size, Key = info.Key, Checksum = stream.Checksum });
+            Record(new CommittedOutput { Name = name, Size = info.Size, Key = info.Key, Checksum = stream.Checksum, ETag = info.ETag });
         }
 
         _writers.Clear();
@@ -208,6 +208,7 @@ internal sealed class TaskContext : ObjectTaskContext
         // Neighbouring ranges of one object become one range, so the reference stays short.
         if (segments.Count > 0 && segments[^1] is var last
             && string.Equals(last.Key, segment.Key, StringComparison.Ordinal)
+            && string.Equals(last.ETag, segment.ETag, StringComparison.Ordinal)
             && last.Offset + last.Length == segment.Offset)
         {
             segments[^1] = last with { Length = last.Length + segment.Length };

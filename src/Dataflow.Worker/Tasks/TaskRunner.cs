@@ -25,7 +25,7 @@ internal sealed partial class TaskRunner
     private readonly ResiliencePipeline<CommitMarker> _pipeline;
     private readonly TimeProvider _time;
     private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
-    private readonly Dictionary<string, long> _inputSizes;
+    private readonly Dictionary<string, PlanInput> _planInputs;
 
     /// <param name="job">The job whose operators the tasks run.</param>
     /// <param name="plan">The plan.</param>
@@ -55,7 +55,7 @@ internal sealed partial class TaskRunner
         _discard = discard;
         _time = options.TimeProvider;
         _pipeline = BuildPipeline<CommitMarker>(options);
-        _inputSizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size, StringComparer.Ordinal);
+        _planInputs = plan.Inputs.DistinctBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, StringComparer.Ordinal);
         foreach (var output in plan.Outputs)
         {
             if (!_finalOutputs.TryGetValue(output.Task, out var names))
@@ -236,11 +236,11 @@ internal sealed partial class TaskRunner
             var input = task.Inputs[i];
             if (input is { Key: { } key, Offset: { } offset, Length: { } length })
             {
-                inputs[i] = StoreInput.ForJobInputRange(_store, counters, key, offset, length, _inputSizes[key]);
+                inputs[i] = StoreInput.ForJobInputRange(_store, counters, _planInputs[key], offset, length);
             }
             else if (input.Key is { } wholeKey)
             {
-                inputs[i] = StoreInput.ForJobInput(_store, counters, wholeKey, _inputSizes[wholeKey]);
+                inputs[i] = StoreInput.ForJobInput(_store, counters, _planInputs[wholeKey]);
             }
             else
             {

@@ -70,10 +70,11 @@ public sealed class VerifyingReadStreamTests
         using var folder = new TempFolder();
         var store = ObjectStore.OpenFolder(folder.Path);
         await store.PutAsync("input/a.txt", "AB"u8.ToArray());
-        var input = StoreInput.ForJobInput(store, new RunCounters("test"), "input/a.txt", 1);
+        var input = StoreInput.ForJobInput(store, new RunCounters("test"), new PlanInput("input/a.txt", 1));
 
         await using var stream = await input.OpenReadAsync();
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(stream));
+        var error = await Assert.ThrowsAsync<InputLostException>(() => ReadAllAsync(stream));
+        Assert.Equal("input/a.txt", error.ObjectKey);
 
         Assert.Contains("input/a.txt", error.Message, StringComparison.Ordinal);
     }

@@ -36,13 +36,13 @@ public sealed class PlanChunksTests
     {
         var plan = SeedPlan(8);
         var index = PlanChunks.Index(plan, 2);
-        var sizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size);
+        var sizes = plan.Inputs.ToDictionary(i => i.Key);
 
         var chunk = PlanChunks.TaskChunk(plan, index, sizes, 0, 1);
 
         Assert.Equal(2, chunk.First);
         Assert.Equal(plan.Stages[0].Tasks.Skip(2).Take(2).SelectMany(t => t.Inputs).Select(i => i.Key), chunk.Inputs.Select(i => i.Key));
-        Assert.All(chunk.Inputs, i => Assert.Equal(sizes[i.Key], i.Size));
+        Assert.All(chunk.Inputs, i => Assert.Equal(sizes[i.Key], i));
         Assert.Empty(PlanChunks.TaskChunk(plan, index, sizes, 1, 0).Inputs);
     }
 
@@ -51,7 +51,7 @@ public sealed class PlanChunksTests
     {
         var plan = SeedPlan(37);
         var index = PlanChunks.Index(plan, 5);
-        var sizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size);
+        var sizes = plan.Inputs.ToDictionary(i => i.Key);
 
         var partial = PlanChunks.Partial(index, [PlanChunks.TaskChunk(plan, index, sizes, 0, 2)]);
 
@@ -94,7 +94,7 @@ public sealed class PlanChunksTests
     {
         var plan = SeedPlan(9);
         var index = PlanChunks.Index(plan, 4);
-        var sizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size);
+        var sizes = plan.Inputs.ToDictionary(i => i.Key);
         var chunk = PlanChunks.TaskChunk(plan, index, sizes, 0, 1);
 
         var indexBytes = PlanSerializer.SerializePart(index);
@@ -123,7 +123,7 @@ public sealed class PlanChunksTests
 
     private static (IReadOnlyList<PlanChunk>[] Stages, PlanInputChunk[] Inputs) Split(Plan plan, PlanIndex index)
     {
-        var sizes = plan.Inputs.ToDictionary(i => i.Key, i => i.Size);
+        var sizes = plan.Inputs.ToDictionary(i => i.Key);
         var stages = Enumerable.Range(0, index.Stages.Count)
             .Select(s => (IReadOnlyList<PlanChunk>)[.. Enumerable.Range(0, index.StageChunks(s)).Select(c => PlanChunks.TaskChunk(plan, index, sizes, s, c))])
             .ToArray();
