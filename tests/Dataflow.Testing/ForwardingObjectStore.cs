@@ -37,6 +37,16 @@ public abstract class ForwardingObjectStore(IObjectStore inner) : IObjectStore
     public virtual Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default) =>
         Inner.AbortIncompleteUploadsAsync(keyPrefix, cancellationToken);
 
+    public virtual ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default) =>
+        Inner.OpenSegmentAsync(segment, cancellationToken);
+
+    public virtual string? CheckKey(string key) => Inner.CheckKey(key);
+
+    public virtual Task<StoreLeftovers> RemoveLeftoversAsync(CancellationToken cancellationToken = default) =>
+        Inner.RemoveLeftoversAsync(cancellationToken);
+
+    public virtual long RetriedRequests => Inner.RetriedRequests;
+
     public virtual ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);

@@ -84,6 +84,32 @@ internal sealed class ArtifactCollector : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="holder"/> hold <paramref name="keys"/> instead of what it held (a task that commits
+    /// again): the new objects are held first, then objects of the old holding that nobody holds any more become garbage.
+    /// </summary>
+    public ValueTask ReplaceAsync(string holder, IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        var distinct = keys.Where(_isCollectable).Distinct(StringComparer.Ordinal).ToArray();
+        List<string>? garbage = null;
+        lock (_gate)
+        {
+            foreach (var key in distinct)
+            {
+                _holdCounts[key] = _holdCounts.GetValueOrDefault(key) + 1;
+            }
+
+            if (_holdings.Remove(holder, out var old))
+            {
+                garbage = Unhold(old);
+            }
+
+            _holdings[holder] = distinct;
+        }
+
+        return garbage is null ? ValueTask.CompletedTask : CollectAsync(garbage, cancellationToken);
+    }
+
     /// <summary>Releases everything <paramref name="holder"/> holds; objects nobody else holds become garbage.</summary>
     public ValueTask ReleaseAsync(string holder, CancellationToken cancellationToken = default)
     {
@@ -95,22 +121,31 @@ internal sealed class ArtifactCollector : IAsyncDisposable
                 return ValueTask.CompletedTask;
             }
 
-            foreach (var key in keys)
-            {
-                var count = _holdCounts[key] - 1;
-                if (count == 0)
-                {
-                    _holdCounts.Remove(key);
-                    (garbage ??= []).Add(key);
-                }
-                else
-                {
-                    _holdCounts[key] = count;
-                }
-            }
+            garbage = Unhold(keys);
         }
 
         return garbage is null ? ValueTask.CompletedTask : CollectAsync(garbage, cancellationToken);
+    }
+
+    /// <summary>Drops one hold on each of <paramref name="keys"/>; returns those nobody holds any more. Call under the lock.</summary>
+    private List<string>? Unhold(string[] keys)
+    {
+        List<string>? garbage = null;
+        foreach (var key in keys)
+        {
+            var count = _holdCounts[key] - 1;
+            if (count == 0)
+            {
+                _holdCounts.Remove(key);
+                (garbage ??= []).Add(key);
+            }
+            else
+            {
+                _holdCounts[key] = count;
+            }
+        }
+
+        return garbage;
     }
 
     /// <summary>Marks objects that nothing will ever hold (outputs of a failed attempt) as garbage.</summary>

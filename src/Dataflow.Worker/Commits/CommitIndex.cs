@@ -6,7 +6,8 @@ namespace Dataflow.Worker;
 /// <summary>
 /// Finds committed attempts in a run's commit records: every record (to resume a run) or one task's (for a worker
 /// that needs its inputs). Where several attempts of a task committed, the winner is the marker whose attempt id is
-/// ordinally smallest, the same for every reader.
+/// ordinally smallest, the same for every reader. Commits that a record sets aside (their outputs were lost or failed
+/// verification, and the task ran again) are not candidates.
 /// </summary>
 internal static class CommitIndex
 {
@@ -24,11 +25,15 @@ internal static class CommitIndex
             }
         }
 
-        return await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
+        return Winners(await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The winning marker of <paramref name="task"/> among the per-task records workers write, or <see langword="null"/>.</summary>
-    public static async Task<CommitMarker?> FindAsync(IObjectStore store, RunLayout layout, TaskId task, CancellationToken cancellationToken)
+    public static async Task<CommitMarker?> FindAsync(IObjectStore store, RunLayout layout, TaskId task, CancellationToken cancellationToken) =>
+        Winners(await ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false)).GetValueOrDefault(task);
+
+    /// <summary>The per-task records of <paramref name="task"/>: its workers' commits and the records that set commits of it aside.</summary>
+    internal static async Task<CommitRecord[]> ReadTaskAsync(IObjectStore store, RunLayout layout, TaskId task, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         await foreach (var info in store.ListAsync(layout.TaskCommitPrefix(task), cancellationToken).ConfigureAwait(false))
@@ -36,11 +41,12 @@ internal static class CommitIndex
             keys.Add(info.Key);
         }
 
-        var winners = await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
-        return winners.GetValueOrDefault(task);
+        return await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
     }
 
-    internal static async Task<Dictionary<TaskId, CommitMarker>> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
+    /// <summary>Reads the records at <paramref name="keys"/>, checking that each belongs to the run.</summary>
+    /// <exception cref="InvalidDataException">A record is damaged or belongs to another run.</exception>
+    internal static async Task<CommitRecord[]> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
     {
         var records = new CommitRecord[keys.Count];
         await Parallel.ForEachAsync(
@@ -48,20 +54,28 @@ internal static class CommitIndex
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (i, token) => records[i] = RunRecords.DeserializeCommitRecord(await store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i])).ConfigureAwait(false);
 
-        var winners = new Dictionary<TaskId, CommitMarker>();
         for (var i = 0; i < records.Length; i++)
         {
             if (!string.Equals(records[i].RunId, layout.RunId, StringComparison.Ordinal))
             {
                 throw new InvalidDataException($"commit record '{keys[i]}' belongs to run '{records[i].RunId}', not '{layout.RunId}'");
             }
+        }
 
-            foreach (var marker in records[i].Markers)
+        return records;
+    }
+
+    /// <summary>The winning marker of each task in <paramref name="records"/>, leaving out commits any of them set aside.</summary>
+    internal static Dictionary<TaskId, CommitMarker> Winners(IEnumerable<CommitRecord> records)
+    {
+        var all = records as IReadOnlyCollection<CommitRecord> ?? [.. records];
+        var setAside = all.SelectMany(r => r.SetAside ?? []).Select(a => (a.Task, a.AttemptId)).ToHashSet();
+        var winners = new Dictionary<TaskId, CommitMarker>();
+        foreach (var marker in all.SelectMany(r => r.Markers))
+        {
+            if (!setAside.Contains((marker.Task, marker.AttemptId)) && (!winners.TryGetValue(marker.Task, out var current) || marker.Wins(current)))
             {
-                if (!winners.TryGetValue(marker.Task, out var current) || marker.Wins(current))
-                {
-                    winners[marker.Task] = marker;
-                }
+                winners[marker.Task] = marker;
             }
         }
 
@@ -71,12 +85,12 @@ internal static class CommitIndex
 
 /// <summary>
 /// A worker's view of a run's commits: the winning marker of a task among its per-task records and the driver's
-/// batch records (read once, when the first lookup needs them), cached once found.
+/// batch records (read once, when the first lookup needs them), cached once found. Commits set aside are not winners.
 /// </summary>
 internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TaskId, CommitMarker> _found = new();
-    private Task<Dictionary<TaskId, CommitMarker>>? _batches;
+    private Task<CommitRecord[]>? _batches;
 
     /// <summary>The winning marker of <paramref name="task"/>, or <see langword="null"/> when it has not committed.</summary>
     public async ValueTask<CommitMarker?> FindAsync(TaskId task, CancellationToken cancellationToken)
@@ -86,15 +100,11 @@ internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
             return known;
         }
 
-        var own = await CommitIndex.FindAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
+        var own = await CommitIndex.ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
         var batches = LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
-        var batch = (await batches.WaitAsync(cancellationToken).ConfigureAwait(false)).GetValueOrDefault(task);
-        var winner = (own, batch) switch
-        {
-            (null, _) => batch,
-            (_, null) => own,
-            _ => own.Wins(batch) ? own : batch,
-        };
+        var batch = (await batches.WaitAsync(cancellationToken).ConfigureAwait(false))
+            .Select(r => r with { Markers = [.. r.Markers.Where(m => m.Task == task)] });
+        var winner = CommitIndex.Winners(own.Concat(batch)).GetValueOrDefault(task);
         return winner is null ? null : _found.GetOrAdd(task, winner);
     }
 
@@ -104,7 +114,7 @@ internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
         await FindAsync(task, cancellationToken).ConfigureAwait(false)
         ?? throw new InvalidOperationException($"task {task} of run '{layout.RunId}' has not committed, but a task that reads its output was started");
 
-    private async Task<Dictionary<TaskId, CommitMarker>> LoadBatchesAsync(CancellationToken cancellationToken)
+    private async Task<CommitRecord[]> LoadBatchesAsync(CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         await foreach (var info in store.ListAsync(layout.CommitsPrefix + "batch-", cancellationToken).ConfigureAwait(false))

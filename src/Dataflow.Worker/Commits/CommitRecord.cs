@@ -1,3 +1,5 @@
+using Dataflow.Core;
+
 namespace Dataflow.Worker;
 
 /// <summary>
@@ -18,4 +20,17 @@ internal sealed record CommitRecord
 
     /// <summary>The committed attempts.</summary>
     public required IReadOnlyList<CommitMarker> Markers { get; init; }
+
+    /// <summary>
+    /// Commits that readers must ignore from now on: their outputs were found missing or failed verification, so
+    /// their tasks run again (see <see cref="CommitIndex"/>). A record that sets commits aside has no markers.
+    /// </summary>
+    public IReadOnlyList<SetAsideCommit>? SetAside { get; init; }
 }
+
+/// <summary>A commit set aside: the attempt's outputs are not to be read, and its task runs again.</summary>
+/// <param name="Task">The task.</param>
+/// <param name="AttemptId">The attempt whose commit is set aside.</param>
+/// <param name="Reason">Why: the output that was missing or failed verification.</param>
+/// <param name="At">When it was set aside.</param>
+internal sealed record SetAsideCommit(TaskId Task, string AttemptId, string Reason, DateTimeOffset At);

@@ -97,5 +97,5 @@ internal sealed class VerifyingReadStream : ReadOnlyStream
     }
 
     private Exception Mismatch(string message) =>
-        _objectKey is null ? new InvalidDataException(message) : new InputLostException(_objectKey, message, new InvalidDataException(message));
+        _objectKey is null ? new InvalidDataException(message) : new InputLostException(_objectKey, $"{message} (object '{_objectKey}')", new InvalidDataException(message));
 }

@@ -54,6 +54,12 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     try
                     {
                         outcome = await RunWorkerAsync(options, execution.PlanUri, id, attempt, span, token).ConfigureAwait(false);
+                        if (outcome.ExitCode != 0 && outcome.Report is { LostObject: { } lostObject })
+                        {
+                            // The worker found a committed input lost: the driver makes it again, then runs the task again.
+                            throw new InputLostException(lostObject, outcome.Describe());
+                        }
+
                         if (outcome.ExitCode != 0)
                         {
                             // A usage error (a plan this program cannot run) will not get better by trying again.
@@ -89,7 +95,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             execution.TaskFailed(id.Stage);
             var failed = new TaskFailedException(plan.Job, id, stage, plan.GetTask(id).Operator, attempt, ex);

@@ -16,13 +16,17 @@ public sealed class TaskExecution
     private readonly RunSession _session;
     private readonly SchedulerLoad _load;
 
-    internal TaskExecution(RunSession session, JobRunnerOptions options, string planUri, bool[] done, SchedulerLoad load)
+    /// <summary>How many times one task may wait for lost inputs to be made again before it fails.</summary>
+    private const int MaxRepairs = 3;
+
+    private Func<TaskId, CancellationToken, ValueTask>? _runTask;
+
+    internal TaskExecution(RunSession session, JobRunnerOptions options, string planUri, SchedulerLoad load)
     {
         _session = session;
         _load = load;
         Options = options;
         PlanUri = planUri;
-        Done = done;
     }
 
     /// <summary>The run's plan.</summary>
@@ -44,7 +48,7 @@ public sealed class TaskExecution
     public ILogger Logger => _session.Telemetry.Logger;
 
     /// <summary>Which tasks (by graph index) are done: committed before this executor started, or since.</summary>
-    internal bool[] Done { get; }
+    internal bool[] Done => _session.Done;
 
     internal RunSession Session => _session;
 
@@ -54,7 +58,9 @@ public sealed class TaskExecution
     /// <summary>
     /// Runs every task that has not committed, each as soon as the tasks it reads have committed (there is no stage
     /// barrier), at most <paramref name="maxInFlight"/> at once. The first task that fails cancels the others and
-    /// its exception is rethrown.
+    /// its exception is rethrown. A task that finds a committed input missing or failing verification does not fail:
+    /// the commits that hold those bytes are set aside, their tasks run again through <paramref name="runTask"/>, and
+    /// then the task does.
     /// </summary>
     /// <param name="maxInFlight">Tasks in flight at once.</param>
     /// <param name="runTask">Runs one task and returns once it has committed and its commit was reported here.</param>
@@ -63,7 +69,35 @@ public sealed class TaskExecution
     {
         ArgumentNullException.ThrowIfNull(runTask);
         var graph = _session.Graph;
-        return DagScheduler.RunAsync(graph, Done, maxInFlight, (index, token) => runTask(graph.IdOf(index), token), cancellationToken, _load);
+        _runTask = runTask;
+        return DagScheduler.RunAsync(graph, Done, maxInFlight, (index, token) => RunRepairingAsync(graph.IdOf(index), token), cancellationToken, _load);
+    }
+
+    /// <summary>
+    /// Makes the object of <paramref name="lost"/> good again (see <see cref="RunWhenReadyAsync"/>), with the task
+    /// runner the executor gave; false when nothing can (a job input changed).
+    /// </summary>
+    internal Task<bool> RepairAsync(InputLostException lost, CancellationToken cancellationToken) =>
+        _session.RepairAsync(lost, RunRepairingAsync, cancellationToken);
+
+    private async ValueTask RunRepairingAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        for (var repairs = 0; ; repairs++)
+        {
+            try
+            {
+                await (_runTask ?? RunInProcessAsync)(task, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (InputLostException.Find(ex) is { } lost && !cancellationToken.IsCancellationRequested)
+            {
+                if (repairs == MaxRepairs || !await RepairAsync(lost, cancellationToken).ConfigureAwait(false))
+                {
+                    TaskFailed(task.Stage);
+                    throw ex is TaskFailedException ? ex : new TaskFailedException(Plan.Job, task, Plan.Stages[task.Stage].Name, Plan.GetTask(task).Operator, repairs + 1, lost);
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -42,6 +42,8 @@ public sealed class RunProgress
 
     internal void TaskCommitted(int stage, bool skipped = false) => _stages[stage].Finished(skipped);
 
+    internal void TaskSetAside(int stage) => _stages[stage].Undone();
+
     internal void TaskStopped(int stage) => _stages[stage].Stopped();
 }
 
@@ -97,6 +99,8 @@ public sealed class StageProgress
     internal void Started() => Interlocked.Increment(ref _running);
 
     internal void Stopped() => Interlocked.Decrement(ref _running);
+
+    internal void Undone() => Interlocked.Decrement(ref _committed);
 
     internal void Finished(bool skipped)
     {

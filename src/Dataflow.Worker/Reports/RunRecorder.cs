@@ -165,6 +165,18 @@ internal sealed class RunRecorder
         }
     }
 
+    /// <summary>Records that the commit of a task of <paramref name="stage"/> was set aside (its outputs were lost), so that it runs again.</summary>
+    public void TaskSetAside(int stage)
+    {
+        lock (_gate)
+        {
+            if (stage < _stages.Length)
+            {
+                _stages[stage].SetAside++;
+            }
+        }
+    }
+
     /// <summary>Records that a task of <paramref name="stage"/> was found committed by an earlier driver.</summary>
     public void TaskSkipped(int stage)
     {
@@ -221,6 +233,8 @@ internal sealed class RunRecorder
 
         public int Skipped { get; set; }
 
+        public int SetAside { get; set; }
+
         public void Add(AttemptReport attempt)
         {
             _attempts++;
@@ -246,6 +260,7 @@ internal sealed class RunRecorder
                 Tasks = tasks,
                 Committed = _committed,
                 Skipped = Skipped,
+                SetAside = SetAside,
                 Failed = Failed,
                 Attempts = _attempts,
                 Retries = _retries,

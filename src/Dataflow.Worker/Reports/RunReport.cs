@@ -61,6 +61,9 @@ internal sealed record StageReport
     /// <summary>Tasks that failed on every attempt.</summary>
     public required int Failed { get; init; }
 
+    /// <summary>Commits set aside because their outputs were found missing or failing verification; those tasks ran again.</summary>
+    public int SetAside { get; init; }
+
     /// <summary>Attempts started.</summary>
     public required int Attempts { get; init; }
 

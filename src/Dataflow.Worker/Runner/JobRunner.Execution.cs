@@ -155,14 +155,15 @@ public sealed partial class JobRunner
         {
             // Tasks that committed before (a resumed run) count as done; replaying their markers in stage order
             // holds their outputs and lets go of what they consumed, so collection catches up.
-            var done = await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
+            await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Running);
-            await executor.ExecuteAsync(new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), done, load), run.Token).ConfigureAwait(false);
+            var execution = new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), load);
+            await executor.ExecuteAsync(execution, run.Token).ConfigureAwait(false);
 
             // Publishing is the one step another driver must never race: make sure the lease is ours.
             await lease.ConfirmAsync(run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Publishing);
-            await session.PublishAsync(run.Token).ConfigureAwait(false);
+            await PublishAsync(session, execution, run.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -197,6 +198,7 @@ public sealed partial class JobRunner
             Tasks = plan.TaskCount,
             TasksRun = counters.TasksRun,
             TasksSkipped = session.TasksReplayed,
+            TasksSetAside = session.TasksSetAside,
             Attempts = counters.Attempts,
             Retries = counters.Retries,
             Failed = counters.Failed,
@@ -247,6 +249,29 @@ public sealed partial class JobRunner
         }
 
         return new RunResult(summary, plan);
+    }
+
+    /// <summary>
+    /// Publishes the final outputs; a final output whose committed object went missing or changed is made again first
+    /// (its commit set aside, its task run again), a few times at most.
+    /// </summary>
+    private static async Task PublishAsync(RunSession session, TaskExecution execution, CancellationToken cancellationToken)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                await session.PublishAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (InputLostException lost) when (tries < 3)
+            {
+                if (!await execution.RepairAsync(lost, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
+        }
     }
 
     /// <summary>

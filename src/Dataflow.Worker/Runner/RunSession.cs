@@ -8,7 +8,7 @@ namespace Dataflow.Worker;
 /// The driver's side of one run: which tasks have committed (and with which attempt), how many consumers each
 /// artifact still has, and so when its objects can be collected. Executors report commits here.
 /// </summary>
-internal sealed class RunSession
+internal sealed partial class RunSession
 {
     private readonly Plan _plan;
     private readonly IObjectStore _store;
@@ -19,6 +19,8 @@ internal sealed class RunSession
     private readonly Dictionary<(TaskId Task, string Output), int> _artifacts = [];
     private readonly int[] _consumersLeft;
     private readonly (TaskId Task, string Output)[][] _consumes;
+    private readonly int[] _consumedReleased;
+    private readonly bool[] _wasSetAside;
 
     public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress, RunTelemetry telemetry)
     {
@@ -32,6 +34,9 @@ internal sealed class RunSession
         Graph = DagGraph.FromPlan(plan);
         _markers = new CommitMarker?[Graph.Count];
         _consumes = new (TaskId, string)[Graph.Count][];
+        _consumedReleased = new int[Graph.Count];
+        _wasSetAside = new bool[Graph.Count];
+        Done = new bool[Graph.Count];
 
         foreach (var id in plan.TaskIds())
         {
@@ -90,6 +95,9 @@ internal sealed class RunSession
     /// <summary>The marker <paramref name="id"/> committed with in this session (replayed or run), or <see langword="null"/>.</summary>
     public CommitMarker? CommittedMarker(TaskId id) => Volatile.Read(ref _markers[Graph.IndexOf(id)]);
 
+    /// <summary>Which tasks (by graph index) are done: committed in an earlier driver of the run or in this one, and not set aside since.</summary>
+    public bool[] Done { get; }
+
     /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>).</summary>
     public int TasksReplayed { get; private set; }
 
@@ -112,11 +120,11 @@ internal sealed class RunSession
     /// Takes the commits of an earlier driver of this run (a resumed run) as if they had just happened, in stage
     /// order: the tasks count as done, their outputs are held and what they consumed is let go.
     /// </summary>
-    /// <returns>Which tasks (by graph index) are done.</returns>
+    /// <returns>Which tasks (by graph index) are done: <see cref="Done"/>.</returns>
     /// <exception cref="InvalidDataException">A marker names a task the plan does not have.</exception>
     public async ValueTask<bool[]> ReplayAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, CancellationToken cancellationToken)
     {
-        var done = new bool[Graph.Count];
+        var done = Done;
         foreach (var (id, marker) in committed.OrderBy(c => c.Key.Stage).ThenBy(c => c.Key.Index))
         {
             if (id.Stage >= _plan.Stages.Count || id.Index >= _plan.Stages[id.Stage].Tasks.Count)
@@ -160,12 +168,24 @@ internal sealed class RunSession
     {
         var index = Graph.IndexOf(id);
         Volatile.Write(ref _markers[index], marker);
+        Volatile.Write(ref Done[index], true);
 
         // Hold the new outputs' objects before releasing the inputs, so that bytes a new reference points at are
         // never collected in between.
+        var again = Volatile.Read(ref _wasSetAside[index]);
+        ExceptionDispatchInfo? cancelled = null;
         foreach (var output in marker.Outputs)
         {
-            _collector.Hold(Holder(id, output.Name), output.AsSegments().Select(s => s.Key));
+            if (again)
+            {
+                // A commit set aside still holds what its outputs were made of; the new commit takes over.
+                var replaced = await CatchCancellationAsync(_collector.ReplaceAsync(Holder(id, output.Name), output.AsSegments().Select(s => s.Key), cancellationToken)).ConfigureAwait(false);
+                cancelled ??= replaced;
+            }
+            else
+            {
+                _collector.Hold(Holder(id, output.Name), output.AsSegments().Select(s => s.Key));
+            }
         }
 
         // The task has committed whatever happens now: count it, and let go of everything it consumed even when the
@@ -178,7 +198,6 @@ internal sealed class RunSession
 
         _progress.TaskCommitted(id.Stage, skipped: replayed);
         Telemetry.Spans?.TaskDone(id.Stage);
-        ExceptionDispatchInfo? cancelled = null;
         foreach (var output in marker.Outputs)
         {
             if (_consumersLeft[_artifacts[(id, output.Name)]] == 0)
@@ -188,10 +207,15 @@ internal sealed class RunSession
             }
         }
 
-        foreach (var artifact in _consumes[index])
+        // What the task consumed is let go once: a task that runs again after its commit was set aside consumed it
+        // again (the set-aside gave it back), and must not let go of it twice.
+        if (Interlocked.Exchange(ref _consumedReleased[index], 1) == 0)
         {
-            var consumed = await CatchCancellationAsync(ConsumedAsync(artifact, cancellationToken)).ConfigureAwait(false);
-            cancelled ??= consumed;
+            foreach (var artifact in _consumes[index])
+            {
+                var consumed = await CatchCancellationAsync(ConsumedAsync(artifact, cancellationToken)).ConfigureAwait(false);
+                cancelled ??= consumed;
+            }
         }
 
         cancelled?.Throw();
@@ -232,6 +256,14 @@ internal sealed class RunSession
         var committed = marker.GetOutput(output.Output);
         var source = committed.Key
             ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
+        // The committed object must still be what the task committed: a published output is never one that changed
+        // (or went missing) after its commit. A missing one may have been published by an earlier publisher.
+        if (await store.HeadAsync(source, cancellationToken).ConfigureAwait(false) is { } current
+            && (current.Size != committed.Size || (committed.ETag is not null && !string.Equals(current.ETag, committed.ETag, StringComparison.Ordinal))))
+        {
+            throw new InputLostException(source, $"final output '{output.Key}' cannot be published: the object task {output.Task} committed changed since (size {current.Size}, entity tag {current.ETag}; committed {committed.Size}, {committed.ETag})");
+        }
+
         ObjectInfo info;
         try
         {
@@ -242,7 +274,7 @@ internal sealed class RunSession
             // An earlier publisher of this run may have published it and stopped before finishing.
             if (await store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
             {
-                throw;
+                throw new InputLostException(source, $"final output '{output.Key}' cannot be published: the object task {output.Task} committed is missing");
             }
 
             info = published;

@@ -76,6 +76,35 @@ internal sealed class RunLayout
     /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
     public string OutputKey(TaskId task, string attemptId, string output) => $"{DataPrefix}{TaskPath(task)}.{attemptId}.{output}";
 
+    /// <summary>The key of the record that sets aside the commit of attempt <paramref name="attemptId"/> of <paramref name="task"/>.</summary>
+    public string SetAsideKey(TaskId task, string attemptId) => $"{CommitsPrefix}{TaskPath(task)}.{SetAsideMark}{attemptId}.json";
+
+    /// <summary>What marks a set-aside record among a task's commit records.</summary>
+    public const string SetAsideMark = "aside-";
+
+    /// <summary>
+    /// The task whose attempt output <paramref name="key"/> is (a key of <see cref="OutputKey"/>'s form under this
+    /// run's data prefix), or <see langword="null"/> for any other key (a job input, another run's data).
+    /// </summary>
+    public TaskId? TaskOfOutput(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!key.StartsWith(DataPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // s<stage>/t<task>.<attempt>.<output>
+        var rest = key.AsSpan(DataPrefix.Length);
+        var slash = rest.IndexOf('/');
+        var dot = rest.IndexOf('.');
+        return slash > 1 && dot > slash + 2 && rest[0] == 's' && rest[slash + 1] == 't'
+            && int.TryParse(rest[1..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var stage)
+            && int.TryParse(rest[(slash + 2)..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            ? new TaskId(stage, index)
+            : null;
+    }
+
     /// <summary>The key of the commit record of one attempt of one task.</summary>
     public string TaskCommitKey(TaskId task, string attemptId) => $"{CommitsPrefix}{TaskPath(task)}.{attemptId}.json";
 

@@ -130,7 +130,7 @@ public static class RunSteps
             // Workers' records are commits/s<stage>/t<task>.<attempt>.json: one task each.
             var name = info.Key.AsSpan(layout.CommitsPrefix.Length);
             var dot = name.IndexOf('.');
-            if (dot > 0 && name.StartsWith("s"))
+            if (dot > 0 && name.StartsWith("s") && !name.Contains(RunLayout.SetAsideMark, StringComparison.Ordinal))
             {
                 tasks.Add(name[..dot].ToString());
                 records++;

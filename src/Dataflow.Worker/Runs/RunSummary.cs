@@ -35,6 +35,12 @@ public sealed record RunSummary
     /// <summary>Tasks found already committed and not run again.</summary>
     public required int TasksSkipped { get; init; }
 
+    /// <summary>
+    /// Commits set aside because their outputs were found missing, changed or failing verification; those tasks ran
+    /// again (and are counted in <see cref="TasksRun"/>).
+    /// </summary>
+    public int TasksSetAside { get; init; }
+
     /// <summary>Attempts started, successful or not.</summary>
     public required int Attempts { get; init; }
 

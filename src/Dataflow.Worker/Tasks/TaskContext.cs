@@ -138,7 +138,16 @@ internal sealed class TaskContext : ObjectTaskContext
             _writtenKeys.Add(key);
         }
 
-        var info = await _store.ComposeAsync(key, segments, cancellationToken).ConfigureAwait(false);
+        ObjectInfo info;
+        try
+        {
+            info = await _store.ComposeAsync(key, segments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex is ObjectNotFoundException or ObjectChangedException && ex.Key is { } source)
+        {
+            throw new InputLostException(source, $"task {TaskId} of job '{JobName}' cannot copy its inputs into output '{name}': {ex.Message}", ex);
+        }
+
         _counters.AddComposed(info.Size);
         Record(new CommittedOutput { Name = name, Size = info.Size, Key = key, ETag = info.ETag });
     }

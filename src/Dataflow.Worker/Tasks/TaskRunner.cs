@@ -115,7 +115,7 @@ internal sealed partial class TaskRunner
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             _counters.TaskFailed(stage);
             Recorder?.TaskFailed(id.Stage);
@@ -276,8 +276,9 @@ internal sealed partial class TaskRunner
                     null => false,
                     OperationCanceledException when args.Context.CancellationToken.IsCancellationRequested => false,
 
-                    // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again.
-                    JobDefinitionException or WorkerProcessException { Permanent: true } => false,
+                    // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again;
+                    // nor will an input whose bytes are lost: the driver makes it again first (see TaskExecution).
+                    JobDefinitionException or WorkerProcessException { Permanent: true } or InputLostException => false,
                     _ => true,
                 }),
             });

@@ -154,6 +154,19 @@ public static class TaskWorker
 
                         return;
                     }
+                    catch (InputLostException ex)
+                    {
+                        // The driver makes the lost input again and runs this task again: say which object it was.
+                        Interlocked.Increment(ref failed);
+                        lock (gate)
+                        {
+                            error(ex.Message);
+                            output.WriteLine(ReportPrefix + JsonSerializer.Serialize(new WorkerReport(id, "lost", null, counters.BytesRead, counters.BytesWritten) { LostObject = ex.ObjectKey }, WorkerJsonContext.Default.WorkerReport));
+                            output.Flush();
+                        }
+
+                        return;
+                    }
                 }
 
                 var report = new WorkerReport(id, status, attemptId, counters.BytesRead, counters.BytesWritten);
@@ -228,11 +241,15 @@ public sealed record WorkerTasks(Plan Plan, IReadOnlyList<TaskId> Tasks);
 
 /// <summary>One task's outcome in a worker.</summary>
 /// <param name="Task">The task.</param>
-/// <param name="Status"><c>committed</c>, or <c>skipped</c> when it had committed before.</param>
+/// <param name="Status"><c>committed</c>, <c>skipped</c> when it had committed before, or <c>lost</c> when a committed input was missing or failed verification (see <see cref="LostObject"/>).</param>
 /// <param name="AttemptId">The attempt that committed.</param>
 /// <param name="BytesRead">Bytes the attempt read.</param>
 /// <param name="BytesWritten">Bytes the attempt wrote.</param>
-internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptId, long BytesRead, long BytesWritten);
+internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptId, long BytesRead, long BytesWritten)
+{
+    /// <summary>For status <c>lost</c>: the object of a committed input that was missing or failed verification.</summary>
+    public string? LostObject { get; init; }
+}
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(Converters = [typeof(TaskIdJsonConverter)], PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]

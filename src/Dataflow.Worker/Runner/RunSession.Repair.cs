@@ -1,0 +1,113 @@
+using Dataflow.Core;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// Setting commits aside: when a committed output is found missing or failing verification, the commit of the task
+/// that made its bytes — and of every committed reference that points into them — is set aside (recorded in the
+/// store, so that no reader, resume included, takes it again) and those tasks run again.
+/// </summary>
+internal sealed partial class RunSession
+{
+    private readonly Dictionary<string, Task> _repairs = new(StringComparer.Ordinal);
+
+    /// <summary>Commits set aside in this session.</summary>
+    public int TasksSetAside => Volatile.Read(ref _setAside);
+
+    private int _setAside;
+
+    /// <summary>
+    /// Makes the object of <paramref name="lost"/> good again: sets aside the commits that hold its bytes (its
+    /// producer's and every committed reference's) and runs those tasks again, in stage order, with
+    /// <paramref name="runTask"/>. Concurrent calls for the same object share one repair.
+    /// </summary>
+    /// <returns>False when the object is not an intermediate of this run (a job input that changed): nothing can make it again.</returns>
+    public async Task<bool> RepairAsync(InputLostException lost, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    {
+        if (Layout.TaskOfOutput(lost.ObjectKey) is null)
+        {
+            return false;
+        }
+
+        Task repair;
+        lock (_repairs)
+        {
+            if (!_repairs.TryGetValue(lost.ObjectKey, out repair!))
+            {
+                repair = RepairObjectAsync(lost, runTask, cancellationToken);
+                _repairs[lost.ObjectKey] = repair;
+            }
+        }
+
+        await repair.ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task RepairObjectAsync(InputLostException lost, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    {
+        // Yield first: the lock above must not be held while the repair runs on this thread.
+        await Task.Yield();
+        var holders = CommittedTasksHolding(lost.ObjectKey);
+        foreach (var id in holders)
+        {
+            await SetAsideAsync(id, lost.Message, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var id in holders)
+        {
+            await runTask(id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The committed tasks whose outputs are made of bytes of <paramref name="key"/>, in stage order.</summary>
+    private List<TaskId> CommittedTasksHolding(string key)
+    {
+        var holders = new List<TaskId>();
+        for (var i = 0; i < _markers.Length; i++)
+        {
+            if (Volatile.Read(ref _markers[i]) is { } marker
+                && marker.Outputs.Any(o => o.AsSegments().Any(s => string.Equals(s.Key, key, StringComparison.Ordinal))))
+            {
+                holders.Add(marker.Task);
+            }
+        }
+
+        holders.Sort();
+        return holders;
+    }
+
+    /// <summary>
+    /// Sets aside the commit of <paramref name="id"/>: a record in the store tells every reader to ignore it, what it
+    /// consumed is taken back, and it counts as not done. Its outputs stay held until it commits again (see
+    /// <see cref="CommittedAsync"/>): a reference holds other tasks' objects, which the new commit may point into again.
+    /// </summary>
+    private async ValueTask SetAsideAsync(TaskId id, string reason, CancellationToken cancellationToken)
+    {
+        var index = Graph.IndexOf(id);
+        if (Interlocked.Exchange(ref _markers[index], null) is not { } marker)
+        {
+            return;
+        }
+
+        Volatile.Write(ref Done[index], false);
+        Volatile.Write(ref _wasSetAside[index], true);
+        var record = new CommitRecord
+        {
+            RunId = _plan.RunId,
+            Markers = [],
+            SetAside = [new SetAsideCommit(id, marker.AttemptId, reason, Telemetry.Recorder.StartedAt.AddMilliseconds(Telemetry.Recorder.Now))],
+        };
+        await _store.PutAsync(Layout.SetAsideKey(id, marker.AttemptId), RunRecords.Serialize(record), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _setAside);
+        _progress.TaskSetAside(id.Stage);
+        Telemetry.Recorder.TaskSetAside(id.Stage);
+        if (Interlocked.Exchange(ref _consumedReleased[index], 0) == 1)
+        {
+            foreach (var artifact in _consumes[index])
+            {
+                Interlocked.Increment(ref _consumersLeft[_artifacts[artifact]]);
+            }
+        }
+    }
+}
