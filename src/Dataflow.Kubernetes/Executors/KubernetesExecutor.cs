@@ -42,6 +42,7 @@ public sealed class KubernetesExecutor : TaskExecutor
     public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(execution);
+        await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
         var plan = execution.Plan;
         for (var s = 0; s < plan.Stages.Count; s++)
         {

@@ -21,6 +21,7 @@ internal sealed class GroupCommitter : IAsyncDisposable
     private readonly string _batchPrefix = Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
     private readonly Func<int, bool> _busy;
     private readonly TimeProvider _time;
+    private readonly Func<Task>? _ready;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _batches;
     private int _waiting;
@@ -32,8 +33,13 @@ internal sealed class GroupCommitter : IAsyncDisposable
     /// for; asked again at every new commit.
     /// </param>
     /// <param name="time">The clock of the gathering delay.</param>
-    public GroupCommitter(IObjectStore store, RunLayout layout, Func<int, bool>? busy = null, TimeProvider? time = null)
+    /// <param name="ready">
+    /// Awaited before the first record is written, e.g. the confirmation that the run's lease is this driver's: a
+    /// driver that lost a race for the lease commits nothing. Its failure fails the commits that waited for it.
+    /// </param>
+    public GroupCommitter(IObjectStore store, RunLayout layout, Func<int, bool>? busy = null, TimeProvider? time = null, Func<Task>? ready = null)
     {
+        _ready = ready;
         _store = store;
         _layout = layout;
         _busy = busy ?? (_ => false);
@@ -76,8 +82,10 @@ internal sealed class GroupCommitter : IAsyncDisposable
     {
         var reader = _queue.Reader;
         var batch = new List<(CommitMarker Marker, TaskCompletionSource Done)>();
+        Task? ready = null;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            ready ??= _ready?.Invoke() ?? Task.CompletedTask;
             var started = _time.GetTimestamp();
             while (_busy(Waiting) && MaxGatherDelay - _time.GetElapsedTime(started) is { Ticks: > 0 } left)
             {
@@ -100,6 +108,8 @@ internal sealed class GroupCommitter : IAsyncDisposable
                 var number = Interlocked.Increment(ref _batches);
                 var record = new CommitRecord { RunId = _layout.RunId, Markers = batch.ConvertAll(b => b.Marker) };
                 var key = _layout.BatchCommitKey(string.Create(CultureInfo.InvariantCulture, $"{_batchPrefix}-{number:D6}"));
+
+                await ready.ConfigureAwait(false);
 
                 // Not cancellable: a record either lands whole or not at all, and its tasks wait for the answer.
                 await _store.PutAsync(key, RunRecords.Serialize(record), CancellationToken.None).ConfigureAwait(false);

@@ -20,16 +20,17 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
 
     public override void Validate() => processes.Validate();
 
-    public override Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
+    public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(execution);
+        await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
         var options = execution.Options;
         var pipeline = TaskRunner.BuildPipeline<TaskCommit>(options, timeout: false);
         var slots = new SlotPool(execution.ReportRows("worker", options.Concurrency));
-        return execution.RunWhenReadyAsync(
+        await execution.RunWhenReadyAsync(
             options.Concurrency,
             (id, token) => RunTaskAsync(execution, pipeline, slots, id, token),
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask RunTaskAsync(TaskExecution execution, ResiliencePipeline<TaskCommit> pipeline, SlotPool slots, TaskId id, CancellationToken cancellationToken)

@@ -21,8 +21,11 @@ public sealed class TaskExecution
 
     private Func<TaskId, CancellationToken, ValueTask>? _runTask;
 
-    internal TaskExecution(RunSession session, JobRunnerOptions options, string planUri, SchedulerLoad load)
+    private readonly Func<CancellationToken, Task> _leaseConfirmed;
+
+    internal TaskExecution(RunSession session, JobRunnerOptions options, string planUri, SchedulerLoad load, Func<CancellationToken, Task> leaseConfirmed)
     {
+        _leaseConfirmed = leaseConfirmed;
         _session = session;
         _load = load;
         Options = options;
@@ -51,6 +54,14 @@ public sealed class TaskExecution
     internal bool[] Done => _session.Done;
 
     internal RunSession Session => _session;
+
+    /// <summary>
+    /// Waits until the run's lease is known to be this driver's (a driver that started at the same moment on the same
+    /// run may have taken it). Tasks committed in this process wait for it by themselves; an executor whose workers
+    /// commit on their own (processes, pods) starts them after it, so that a driver that lost the lease commits nothing.
+    /// </summary>
+    /// <exception cref="RunLeaseException">Another driver took the lease.</exception>
+    public Task WhenLeaseConfirmedAsync(CancellationToken cancellationToken) => _leaseConfirmed(cancellationToken);
 
     /// <summary>True when <paramref name="task"/> has committed (in an earlier driver of the run, or in this one).</summary>
     public bool IsCommitted(TaskId task) => Done[_session.Graph.IndexOf(task)];

@@ -144,7 +144,7 @@ public sealed partial class JobRunner
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
         // or a queued task could start: their markers are about to join it.
         var load = new SchedulerLoad();
-        var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time);
+        var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time, () => lease.ConfirmAsync(CancellationToken.None));
         var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry);
         progress.SetPlan(plan);
 
@@ -157,7 +157,7 @@ public sealed partial class JobRunner
             // holds their outputs and lets go of what they consumed, so collection catches up.
             await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Running);
-            var execution = new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), load);
+            var execution = new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), load, lease.ConfirmAsync);
             await executor.ExecuteAsync(execution, run.Token).ConfigureAwait(false);
 
             // Publishing is the one step another driver must never race: make sure the lease is ours.
@@ -171,6 +171,11 @@ public sealed partial class JobRunner
         }
         catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested)
         {
+            failure = lease.LostReason();
+        }
+        catch (Exception) when (lease.Lost.IsCancellationRequested)
+        {
+            // A task that waited to commit until the lease was confirmed failed because it was not: that is the cause.
             failure = lease.LostReason();
         }
         catch (Exception ex)

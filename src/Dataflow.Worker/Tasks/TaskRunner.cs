@@ -278,7 +278,7 @@ internal sealed partial class TaskRunner
 
                     // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again;
                     // nor will an input whose bytes are lost: the driver makes it again first (see TaskExecution).
-                    JobDefinitionException or WorkerProcessException { Permanent: true } or InputLostException => false,
+                    JobDefinitionException or WorkerProcessException { Permanent: true } or InputLostException or RunLeaseException => false,
                     _ => true,
                 }),
             });

@@ -200,5 +200,8 @@ public sealed class RunLeaseTests : IDisposable
 
         // Nothing under the run's data prefix was swept: the new driver owns it. Every object there is counted.
         Assert.Equal((await _store.ListAllAsync(_layout.DataPrefix)).Count, failure.Summary.IntermediateObjectsLeft);
+
+        // The driver that lost committed nothing: its tasks waited for the lease's confirmation before their commit.
+        Assert.Empty(await _store.ListAllAsync(_layout.CommitsPrefix));
     }
 }
