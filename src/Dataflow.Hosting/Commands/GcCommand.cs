@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dataflow.Core;
 using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
@@ -37,6 +38,11 @@ internal sealed class GcCommand(AppDefinition app, AppConsole console)
                     return CommandSupport.Usage(context, $"--run-id: '{id}' is not a run id");
                 }
 
+                if (!await RunCatalog.ExistsAsync(context.Store, id, cancellationToken).ConfigureAwait(false))
+                {
+                    return CommandSupport.Usage(context, $"gc: run '{id}' does not exist in {context.Store.Location}");
+                }
+
                 RunCleanup cleanup;
                 try
                 {
@@ -49,6 +55,11 @@ internal sealed class GcCommand(AppDefinition app, AppConsole console)
                 }
 
                 context.Info(string.Create(CultureInfo.InvariantCulture, $"run {id}: aborted {cleanup.UploadsAborted} incomplete uploads, deleted {cleanup.ObjectsDeleted} intermediate objects"));
+                if (cleanup.LeftoverFiles > 0)
+                {
+                    context.Info(string.Create(CultureInfo.InvariantCulture, $"removed {cleanup.LeftoverFiles} temporary files ({ByteSize.Format(cleanup.LeftoverBytes)}) that writers which died had left in the store"));
+                }
+
                 return ExitCodes.Success;
             });
 }

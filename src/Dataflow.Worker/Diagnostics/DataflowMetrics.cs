@@ -37,6 +37,8 @@ public static class DataflowMetrics
 
     internal static readonly Counter<long> BytesComposed = Meter.CreateCounter<long>("dataflow.bytes.composed", "By", "Bytes a store assembled server-side from other objects (also counted as read and written).");
 
+    internal static readonly Counter<long> StoreRetries = Meter.CreateCounter<long>("dataflow.store.retries", "{request}", "Store requests retried by the store's retry policy after a transient failure (throttling, a 5xx, a dropped connection).");
+
     internal static readonly Counter<long> GcObjectsDeleted = Meter.CreateCounter<long>("dataflow.gc.objects_deleted", "{object}", "Intermediate objects deleted by garbage collection.");
 
     internal static readonly Histogram<double> TaskDuration = Meter.CreateHistogram<double>("dataflow.task.duration", "s", "Duration of successful task attempts, from start to commit.");

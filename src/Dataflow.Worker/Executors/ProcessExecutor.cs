@@ -72,6 +72,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                         if (outcome.Report is { } report)
                         {
                             execution.AddBytes(report.BytesRead, report.BytesWritten);
+                            execution.AddStoreRetries(report.StoreRetries);
                         }
 
                         Record(execution, id, attempt, row, start, AttemptOutcome.Committed, outcome, error: null);

@@ -165,6 +165,9 @@ public sealed class TaskExecution
         _session.Counters.AddWritten(written);
     }
 
+    /// <summary>Adds store requests that workers outside this process retried to the run's total (they published their own metrics).</summary>
+    public void AddStoreRetries(long requests) => _session.Counters.AddStoreRetries(requests, publish: false);
+
     /// <summary>Milliseconds since the run started, on the run report's clock.</summary>
     public double ReportNow => _session.Telemetry.Recorder.Now;
 

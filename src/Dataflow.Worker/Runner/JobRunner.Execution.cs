@@ -33,6 +33,7 @@ public sealed partial class JobRunner
 
         try
         {
+            await RemoveLeftoversAsync().ConfigureAwait(false);
             var plan = resume
                 ? await LoadPlanOfAsync(job, layout, cancellationToken).ConfigureAwait(false)
                 : await CreatePlanAsync(job, layout, progress, cancellationToken).ConfigureAwait(false);
@@ -72,6 +73,26 @@ public sealed partial class JobRunner
             DataflowTracing.Fail(span, ex);
             Log.RunFailed(_logger, ex.Message, ex);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes what writers that died left in the store's temporary space (a killed driver's partial files), as any run
+    /// starts. Best effort: what cannot be deleted now is deleted by a later run or <c>gc</c>.
+    /// </summary>
+    private async Task RemoveLeftoversAsync()
+    {
+        try
+        {
+            var removed = await _store.RemoveLeftoversAsync(CancellationToken.None).ConfigureAwait(false);
+            if (removed.Files > 0)
+            {
+                Log.LeftoversRemoved(_logger, removed.Files, removed.Bytes);
+            }
+        }
+        catch (IOException ex)
+        {
+            Log.LeftoversNotRemoved(_logger, ex.Message, ex);
         }
     }
 
@@ -133,6 +154,7 @@ public sealed partial class JobRunner
 
     private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
     {
+        var retriedBefore = _store.RetriedRequests;
         var time = _options.TimeProvider;
         var counters = new RunCounters(job.Name);
         recorder.SetPlan(plan);
@@ -210,6 +232,7 @@ public sealed partial class JobRunner
             WallMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
+            StoreRetries = StoreRetries(counters, retriedBefore),
             Output = !succeeded ? null
                 : job.MapReduce?.MergedOutputKey is { } merged ? _store.GetUri(merged)
                 : job.OutputIsPrefix ? _store.GetUri(job.OutputKey.TrimEnd('/')) + "/"
@@ -254,6 +277,16 @@ public sealed partial class JobRunner
         }
 
         return new RunResult(summary, plan);
+    }
+
+    /// <summary>
+    /// The store requests retried during the run: this process's (counted and published now) and its workers' (counted
+    /// as their reports came in).
+    /// </summary>
+    private long StoreRetries(RunCounters counters, long retriedBefore)
+    {
+        counters.AddStoreRetries(_store.RetriedRequests - retriedBefore);
+        return counters.StoreRetries;
     }
 
     /// <summary>

@@ -227,5 +227,11 @@ public sealed partial class JobRunner
 
         [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "The run report could not be stored: {Error}")]
         public static partial void ReportNotStored(ILogger logger, string error, Exception exception);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Removed {Files} temporary files ({Bytes} bytes) that writers which died left in the store")]
+        public static partial void LeftoversRemoved(ILogger logger, int files, long bytes);
+
+        [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Temporary files of writers that died could not be removed: {Error}")]
+        public static partial void LeftoversNotRemoved(ILogger logger, string error, Exception exception);
     }
 }

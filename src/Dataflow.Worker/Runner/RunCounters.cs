@@ -11,6 +11,7 @@ internal sealed class RunCounters(string job)
     private int _retries;
     private int _tasksRun;
     private int _failed;
+    private long _storeRetries;
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
@@ -23,6 +24,23 @@ internal sealed class RunCounters(string job)
     public int TasksRun => Volatile.Read(ref _tasksRun);
 
     public int Failed => Volatile.Read(ref _failed);
+
+    public long StoreRetries => Interlocked.Read(ref _storeRetries);
+
+    /// <summary>Counts store requests retried; <paramref name="publish"/> false for retries another process published already.</summary>
+    public void AddStoreRetries(long requests, bool publish = true)
+    {
+        if (requests <= 0)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _storeRetries, requests);
+        if (publish)
+        {
+            DataflowMetrics.StoreRetries.Add(requests, _job);
+        }
+    }
 
     /// <summary>
     /// Counters of one attempt: the bytes it reads and writes count here and in this run's counters (which publish

@@ -116,10 +116,24 @@ public static class RunCatalog
             stages);
     }
 
+    /// <summary>True when the store holds anything of run <paramref name="runId"/> (a plan, records or data).</summary>
+    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id.</exception>
+    public static async Task<bool> ExistsAsync(IObjectStore store, string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        await foreach (var _ in store.ListAsync(new RunLayout(runId).Root, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// Cleans up after run <paramref name="runId"/> (the <c>gc</c> command): aborts its incomplete multipart uploads
     /// (found through the store's upload journal, without listing uploads) and, unless <paramref name="keepData"/>,
-    /// deletes its intermediate data. Its plan, commit records and summary stay.
+    /// deletes its intermediate data; and deletes the temporary files that dead writers left in the store. Its plan,
+    /// commit records and summary stay.
     /// </summary>
     /// <param name="store">The store.</param>
     /// <param name="runId">The run.</param>
@@ -137,7 +151,9 @@ public static class RunCatalog
             throw new RunLeaseException(runId, lease.Holder, lease.ExpiresAt);
         }
 
-        return await Sweeper.CleanAsync(store, layout, keepData, cancellationToken).ConfigureAwait(false);
+        var cleanup = await Sweeper.CleanAsync(store, layout, keepData, cancellationToken).ConfigureAwait(false);
+        var leftovers = await store.RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
+        return cleanup with { LeftoverFiles = leftovers.Files, LeftoverBytes = leftovers.Bytes };
     }
 
     /// <summary>True when <paramref name="lease"/> is held by a driver now.</summary>
@@ -218,4 +234,11 @@ public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool 
 /// <param name="UploadsAborted">Incomplete multipart uploads aborted.</param>
 /// <param name="ObjectsDeleted">Intermediate objects deleted.</param>
 /// <param name="ObjectsLeft">Intermediate objects left (all of them with <c>keepData</c>).</param>
-public sealed record RunCleanup(int UploadsAborted, int ObjectsDeleted, int ObjectsLeft);
+public sealed record RunCleanup(int UploadsAborted, int ObjectsDeleted, int ObjectsLeft)
+{
+    /// <summary>Temporary files that writers which died had left in the store (any run's: the store does not know runs).</summary>
+    public int LeftoverFiles { get; init; }
+
+    /// <summary>Their bytes.</summary>
+    public long LeftoverBytes { get; init; }
+}

@@ -59,6 +59,12 @@ public sealed record RunSummary
     /// <summary>Bytes written to the store by tasks, composes and publishing.</summary>
     public required long BytesWritten { get; init; }
 
+    /// <summary>
+    /// Store requests retried by the store's retry policy after a transient failure (throttling, a 5xx, a dropped
+    /// connection), by the driver and the worker processes whose reports it read.
+    /// </summary>
+    public long StoreRetries { get; init; }
+
     /// <summary>The URI of the final output (or output prefix); <see langword="null"/> if none was published.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Output { get; init; }

@@ -111,6 +111,7 @@ public static class TaskWorker
         var options = new JobRunnerOptions { MaxAttempts = 1, TaskTimeout = Timeout.InfiniteTimeSpan, Concurrency = concurrency };
         var failed = 0;
         var gate = new Lock();
+        var reportedRetries = store.RetriedRequests;
         await Parallel.ForEachAsync(
             tasks,
             new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
@@ -169,9 +170,11 @@ public static class TaskWorker
                     }
                 }
 
-                var report = new WorkerReport(id, status, attemptId, counters.BytesRead, counters.BytesWritten);
                 lock (gate)
                 {
+                    var retried = store.RetriedRequests;
+                    var report = new WorkerReport(id, status, attemptId, counters.BytesRead, counters.BytesWritten) { StoreRetries = retried - reportedRetries };
+                    reportedRetries = retried;
                     output.WriteLine(ReportPrefix + JsonSerializer.Serialize(report, WorkerJsonContext.Default.WorkerReport));
                     output.Flush();
                 }
@@ -249,6 +252,9 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
 {
     /// <summary>For status <c>lost</c>: the object of a committed input that was missing or failed verification.</summary>
     public string? LostObject { get; init; }
+
+    /// <summary>Store requests the worker retried since its previous report.</summary>
+    public long StoreRetries { get; init; }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(Converters = [typeof(TaskIdJsonConverter)], PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
