@@ -129,7 +129,7 @@ public sealed class WordCountTests : IDisposable
         }
 
         // Workers the driver started may still finish their task; wait for them, as an orphaned pod would run out.
-        await WaitForWorkersToExitAsync(store);
+        await WorkerProcesses.WaitForExitAsync(store);
         var before = CommitFiles(commits);
         Assert.True(before.Count is >= 2 and < 13, $"{before.Count} tasks committed when the driver was killed: {string.Join(", ", before.Keys)}");
         Assert.False(File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json")));
@@ -178,10 +178,10 @@ public sealed class WordCountTests : IDisposable
         while (!driver.HasExited && kills < 4)
         {
             // Kill only workers seen in an earlier look, so that they are at work rather than starting.
-            var workers = WorkerProcesses(store);
+            var workers = WorkerProcesses.Find(store);
             var victims = workers.Where(seen.Contains).ToList();
             seen = [.. workers];
-            if (victims.Count > 0 && Kill(victims[random.Next(victims.Count)]))
+            if (victims.Count > 0 && WorkerProcesses.Kill(victims[random.Next(victims.Count)]))
             {
                 kills++;
             }
@@ -482,58 +482,5 @@ public sealed class WordCountTests : IDisposable
         }
 
         return files;
-    }
-
-    /// <summary>The worker processes of runs in <paramref name="store"/>, found by their command lines.</summary>
-    private static List<int> WorkerProcesses(string store)
-    {
-        var pids = new List<int>();
-        foreach (var dir in Directory.GetDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (args.Contains("worker") && args.Any(a => a.Contains(store, StringComparison.Ordinal)))
-                {
-                    pids.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return pids;
-    }
-
-    private static bool Kill(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            process.Kill();
-            return true;
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
-    }
-
-    private static async Task WaitForWorkersToExitAsync(string store)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (WorkerProcesses(store).Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
     }
 }
