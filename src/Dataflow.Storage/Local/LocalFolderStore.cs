@@ -252,7 +252,17 @@ internal sealed partial class LocalFolderStore : IObjectStore
         }
     }
 
-    internal static ObjectInfo Describe(string key, FileInfo file) => Describe(key, file.LastWriteTimeUtc, file.Length);
+    internal static ObjectInfo Describe(string key, FileInfo file)
+    {
+        // A symbolic link is described by the file it leads to, which is what reads see (and what a version check of
+        // the opened file compares with); the link's own time and size are not the object's.
+        if ((file.Attributes & FileAttributes.ReparsePoint) != 0 && file.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target)
+        {
+            file = target;
+        }
+
+        return Describe(key, file.LastWriteTimeUtc, file.Length);
+    }
 
     internal static ObjectInfo Describe(string key, DateTime lastWriteTimeUtc, long size) =>
         new(key, size, new DateTimeOffset(lastWriteTimeUtc, TimeSpan.Zero), EntityTag.OfFile(lastWriteTimeUtc, size));

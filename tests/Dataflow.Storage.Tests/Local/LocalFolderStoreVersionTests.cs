@@ -106,6 +106,23 @@ public sealed class LocalFolderStoreVersionTests : IDisposable
     }
 
     [Fact]
+    public async Task HeadAndList_SymbolicLinkToAFile_DescribeTheFileItLeadsTo()
+    {
+        var target = Path.Combine(_base, "target.bin");
+        await File.WriteAllBytesAsync(target, Bytes(5000, 7));
+        Directory.CreateDirectory(_root);
+        File.CreateSymbolicLink(FileOf("link"), target);
+
+        var head = (await _store.HeadAsync("link"))!;
+        var listed = (await _store.ListAllAsync("")).Single();
+
+        Assert.Equal(5000, head.Size);
+        Assert.Equal(head, listed);
+        var stream = await _store.OpenSegmentAsync(new ObjectSegment("link", 4000, 1000) { ETag = listed.ETag });
+        await stream.DisposeAsync();
+    }
+
+    [Fact]
     public async Task OpenSegmentAsync_TagWithoutQuotes_IsTheSameTag()
     {
         var info = await _store.PutAsync("obj", Bytes(10, 1));
