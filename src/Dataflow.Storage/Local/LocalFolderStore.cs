@@ -7,9 +7,10 @@ namespace Dataflow.Storage;
 /// <summary>
 /// A folder on the local file system as an object store: the embedded default. Keys map to relative paths; writes
 /// go to a temporary file in <c>.dataflow-tmp/</c> under the root and are renamed into place when complete, so a
-/// crash never leaves a half-written object visible.
+/// crash never leaves a half-written object visible. An object's entity tag is its file's modification time and size
+/// (see <see cref="EntityTag.OfFile"/>).
 /// </summary>
-internal sealed class LocalFolderStore : IObjectStore
+internal sealed partial class LocalFolderStore : IObjectStore
 {
     /// <summary>The folder, directly under the root, that holds objects being written. Not listed; keys may not start with it.</summary>
     internal const string TempFolderName = ".dataflow-tmp";
@@ -96,25 +97,7 @@ internal sealed class LocalFolderStore : IObjectStore
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var stream = OpenSource(key, path);
-        try
-        {
-            var size = stream.Length;
-            var count = length ?? size - offset;
-            CheckRange(key, size, offset, count);
-            if (offset == 0 && count == size)
-            {
-                return ValueTask.FromResult<Stream>(stream);
-            }
-
-            stream.Position = offset;
-            return ValueTask.FromResult<Stream>(new RangeReadStream(stream, count));
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
+        return ValueTask.FromResult(OpenRange(key, path, offset, length, null));
     }
 
     public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
@@ -178,6 +161,8 @@ internal sealed class LocalFolderStore : IObjectStore
                     var stream = OpenSource(source.Key, paths[i]);
                     await using (stream.ConfigureAwait(false))
                     {
+                        // The opened file is checked, not its path: a file replaced since the tag was taken is refused.
+                        CheckVersion(source.Key, source.ETag, stream);
                         CheckRange(source.Key, stream.Length, source.Offset, source.Length);
                         var left = source.Length;
                         if (left > 0 && writer.CopyInKernel(stream.SafeFileHandle, source.Offset, left, cancellationToken) is var copied and > 0)
@@ -220,32 +205,27 @@ internal sealed class LocalFolderStore : IObjectStore
         var source = PathOfObject(sourceKey);
         var destination = PathOfObject(destinationKey);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!File.Exists(source))
+
+        // Described before the rename, which keeps the file's time and so its tag: what is returned is the moved
+        // file, even should another writer replace the destination right after.
+        var moved = new FileInfo(source);
+        if (!moved.Exists)
         {
             throw new ObjectNotFoundException(Location, sourceKey);
         }
 
-        if (string.Equals(source, destination, StringComparison.Ordinal))
+        if (!string.Equals(source, destination, StringComparison.Ordinal))
         {
-            return ValueTask.FromResult(Describe(destinationKey, new FileInfo(destination)));
+            MoveIntoPlace(source, destination, destinationKey);
+            PruneEmptyFolders(Path.GetDirectoryName(source)!);
         }
 
-        MoveIntoPlace(source, destination, destinationKey);
-        PruneEmptyFolders(Path.GetDirectoryName(source)!);
-        return ValueTask.FromResult(Describe(destinationKey, new FileInfo(destination)));
+        return ValueTask.FromResult(Describe(destinationKey, moved));
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private const string Kind = "folder";
-
-    /// <summary>A new temporary file for an object being written.</summary>
-    internal FileStream CreateTempFile(out string path)
-    {
-        Directory.CreateDirectory(_tempFolder);
-        path = Path.Combine(_tempFolder, Guid.NewGuid().ToString("N"));
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
-    }
 
     internal bool FlushToDisk => _options.FlushToDisk;
 
@@ -272,8 +252,20 @@ internal sealed class LocalFolderStore : IObjectStore
         }
     }
 
-    internal static ObjectInfo Describe(string key, FileInfo file) =>
-        new(key, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));
+    internal static ObjectInfo Describe(string key, FileInfo file)
+    {
+        // A symbolic link is described by the file it leads to, which is what reads see (and what a version check of
+        // the opened file compares with); the link's own time and size are not the object's.
+        if ((file.Attributes & FileAttributes.ReparsePoint) != 0 && file.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target)
+        {
+            file = target;
+        }
+
+        return Describe(key, file.LastWriteTimeUtc, file.Length);
+    }
+
+    internal static ObjectInfo Describe(string key, DateTime lastWriteTimeUtc, long size) =>
+        new(key, size, new DateTimeOffset(lastWriteTimeUtc, TimeSpan.Zero), EntityTag.OfFile(lastWriteTimeUtc, size));
 
     private FileStream OpenSource(string key, string path)
     {

@@ -24,7 +24,8 @@ internal static class S3Errors
         "ServiceUnavailable", "RequestLimitExceeded", "TooManyRequests", "BadDigest", "IncompleteBody",
     };
 
-    public static ResiliencePipeline CreatePipeline(S3StoreOptions options)
+    /// <summary>The retry policy of every request; <paramref name="retried"/> is called before each retry.</summary>
+    public static ResiliencePipeline CreatePipeline(S3StoreOptions options, Action retried)
     {
         var builder = new ResiliencePipelineBuilder();
         if (options.MaxRequestAttempts > 1)
@@ -37,6 +38,11 @@ internal static class S3Errors
                 Delay = options.RetryDelay,
                 MaxDelay = TimeSpan.FromSeconds(10),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+                OnRetry = _ =>
+                {
+                    retried();
+                    return ValueTask.CompletedTask;
+                },
             });
         }
 
@@ -55,6 +61,9 @@ internal static class S3Errors
         {
             switch (e)
             {
+                // The store's own verdicts (a range past the end, another version) are not a server's passing trouble.
+                case ObjectStoreException:
+                    return false;
                 case AmazonServiceException service when service.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden
                                                          or HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest
                                                          && !s_transientCodes.Contains(service.ErrorCode ?? string.Empty):

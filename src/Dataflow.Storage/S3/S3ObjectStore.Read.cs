@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Globalization;
 using Amazon.S3.Model;
+using Dataflow.Core;
 
 namespace Dataflow.Storage;
 
@@ -16,23 +16,44 @@ internal sealed partial class S3ObjectStore
             throw new ArgumentOutOfRangeException(nameof(length), length, "the length may not be negative");
         }
 
+        return await OpenRangeAsync(key, offset, length, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens a segment; one that names an entity tag is read with <c>If-Match</c> on it, every request of it (the GET,
+    /// each range of a parallel read, each resumption), so that no byte of another version is returned.
+    /// </summary>
+    public async ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default)
+    {
+        using var span = ObjectStoreTracing.Start("open_read", Kind, segment.Key);
+        segment.Validate();
+        ValidateKey(segment.Key);
+        return await OpenRangeAsync(segment.Key, segment.Offset, segment.Length, EntityTag.Normalize(segment.ETag), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens a range of the object, of the version <paramref name="ifMatch"/> only when given.</summary>
+    private async Task<Stream> OpenRangeAsync(string key, long offset, long? length, string? ifMatch, CancellationToken cancellationToken)
+    {
         if (length == 0 || length >= Options.ParallelReadThreshold)
         {
-            // Empty ranges need no GET (S3 cannot express them); large ones are fetched in parallel ranges.
+            // Empty ranges need no GET (S3 cannot express them); large ones are fetched in parallel ranges, each of
+            // the version the HEAD saw (or the one asked for), so that a replacement mid-read cannot mix versions.
             var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, key);
+            CheckVersion(key, ifMatch, info.ETag);
             CheckRange(key, info.Size, offset, length!.Value);
-            return length == 0 ? new MemoryStream([], writable: false) : new ParallelRangeReadStream(this, key, offset, length.Value);
+            return length == 0 ? new MemoryStream([], writable: false) : new ParallelRangeReadStream(this, key, offset, length.Value, info.ETag);
         }
 
         GetObjectResponse response;
         try
         {
-            response = await GetAsync(key, offset, length, cancellationToken).ConfigureAwait(false);
+            response = await GetAsync(key, offset, length, cancellationToken, ifMatch).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex is not ObjectNotFoundException && ex.InnerException is Amazon.S3.AmazonS3Exception { ErrorCode: "InvalidRange" })
         {
             // S3 refuses ranges that start at the end; the contract reads them as empty.
             var info = await HeadAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException(Location, key);
+            CheckVersion(key, ifMatch, info.ETag);
             CheckRange(key, info.Size, offset, length ?? Math.Max(0, info.Size - offset));
             return new MemoryStream([], writable: false);
         }
@@ -44,9 +65,10 @@ internal sealed partial class S3ObjectStore
             CheckRange(key, total, offset, count);
             if (count >= Options.ParallelReadThreshold)
             {
-                // Learnt only now that the object is large: fetch it in parallel ranges instead.
+                // Learnt only now that the object is large: fetch it in parallel ranges instead, of the version seen.
+                var etag = EntityTag.Normalize(response.ETag);
                 response.Dispose();
-                return new ParallelRangeReadStream(this, key, offset, count);
+                return new ParallelRangeReadStream(this, key, offset, count, ifMatch ?? etag);
             }
 
             return new ResponseStream(this, key, response, offset, count);
@@ -59,26 +81,32 @@ internal sealed partial class S3ObjectStore
     }
 
     private Task<GetObjectResponse> GetAsync(string key, long offset, long? length, CancellationToken cancellationToken, string? ifMatch = null) =>
-        RunAsync(key, "read the object", token =>
-            {
-                var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), EtagToMatch = ifMatch };
-                if (length is { } count)
-                {
-                    request.ByteRange = new ByteRange(offset, offset + count - 1);
-                }
-                else if (offset > 0)
-                {
-                    request.ByteRange = new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={offset}-"));
-                }
-
-                return Client.GetObjectAsync(request, token);
-            }, cancellationToken);
-
-    /// <summary>Fills <paramref name="destination"/> with the bytes of <paramref name="key"/> from <paramref name="offset"/>, retrying the whole range on transient errors.</summary>
-    internal Task ReadRangeAsync(string key, long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
-        RunAsync(key, "read the object", async token =>
+        RunIfMatchAsync(key, ifMatch, "read the object", token =>
         {
-            var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), ByteRange = new ByteRange(offset, offset + destination.Length - 1) };
+            var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), EtagToMatch = ifMatch };
+            if (length is { } count)
+            {
+                request.ByteRange = new ByteRange(offset, offset + count - 1);
+            }
+            else if (offset > 0)
+            {
+                request.ByteRange = new ByteRange(string.Create(CultureInfo.InvariantCulture, $"bytes={offset}-"));
+            }
+
+            return Client.GetObjectAsync(request, token);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with the bytes of <paramref name="key"/> from <paramref name="offset"/>, of
+    /// the version <paramref name="ifMatch"/> only when given, retrying the whole range on transient errors.
+    /// </summary>
+    /// <exception cref="ObjectChangedException">The object is not the version <paramref name="ifMatch"/>.</exception>
+    internal Task ReadRangeAsync(string key, long offset, Memory<byte> destination, string? ifMatch, CancellationToken cancellationToken)
+    {
+        ifMatch = EntityTag.Normalize(ifMatch);
+        return RunIfMatchAsync(key, ifMatch, "read the object", async token =>
+        {
+            var request = new GetObjectRequest { BucketName = Bucket, Key = Full(key), ByteRange = new ByteRange(offset, offset + destination.Length - 1), EtagToMatch = ifMatch };
             using var response = await Client.GetObjectAsync(request, token).ConfigureAwait(false);
             var total = TotalSize(response, offset);
             CheckRange(key, total, offset, destination.Length);
@@ -90,6 +118,56 @@ internal sealed partial class S3ObjectStore
 
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a request that carries <c>If-Match</c> (or <c>x-amz-copy-source-if-match</c>) on <paramref name="ifMatch"/>,
+    /// if given, under the retry policy; its 412 becomes <see cref="ObjectChangedException"/>.
+    /// </summary>
+    private async Task<T> RunIfMatchAsync<T>(string key, string? ifMatch, string action, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunAsync(key, action, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ifMatch is not null && IsPreconditionFailed(ex))
+        {
+            throw await ChangedAsync(key, ifMatch, ex, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Throws <see cref="ObjectChangedException"/> when <paramref name="expected"/> is given and <paramref name="actual"/> is another tag.</summary>
+    private void CheckVersion(string key, string? expected, string? actual)
+    {
+        if (expected is not null && !EntityTag.Matches(expected, actual))
+        {
+            throw new ObjectChangedException(Location, key, expected, actual);
+        }
+    }
+
+    /// <summary>True when the server refused a request for its If-Match (or copy-source-if-match) condition: 412.</summary>
+    private static bool IsPreconditionFailed(ObjectStoreException exception) =>
+        exception.InnerException is Amazon.S3.AmazonS3Exception s3
+        && (s3.StatusCode == System.Net.HttpStatusCode.PreconditionFailed || s3.ErrorCode == "PreconditionFailed");
+
+    /// <summary>
+    /// The exception for a request refused because <paramref name="key"/> is not the version <paramref name="expected"/>,
+    /// with the tag it has now (a HEAD, on this failure path only); <see cref="ObjectNotFoundException"/> when it is gone.
+    /// </summary>
+    private async Task<ObjectStoreException> ChangedAsync(string key, string expected, ObjectStoreException refusal, CancellationToken cancellationToken)
+    {
+        ObjectInfo? now;
+        try
+        {
+            now = await HeadAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException)
+        {
+            return new ObjectChangedException(Location, key, expected, null, refusal);
+        }
+
+        return now is null ? new ObjectNotFoundException(Location, key, refusal) : new ObjectChangedException(Location, key, expected, now.ETag, refusal);
+    }
 
     private void CheckRange(string key, long size, long offset, long length)
     {
@@ -109,192 +187,5 @@ internal sealed partial class S3ObjectStore
         }
 
         return offset + response.ContentLength;
-    }
-
-    /// <summary>
-    /// The body of one GET; disposes the response with it and insists on the expected length. A body cut off by a
-    /// transient failure (a reset, an early end) is resumed where it stopped, with a ranged GET of the same version
-    /// (If-Match on its ETag), up to <see cref="S3StoreOptions.MaxRequestAttempts"/> failures in a row without progress.
-    /// </summary>
-    private sealed class ResponseStream : ReadOnlyStream
-    {
-        private readonly S3ObjectStore _store;
-        private readonly string _key;
-        private readonly string? _etag;
-        private GetObjectResponse? _response;
-        private long _offset;
-        private long _left;
-        private int _failures;
-
-        public ResponseStream(S3ObjectStore store, string key, GetObjectResponse response, long offset, long length)
-        {
-            _store = store;
-            _key = key;
-            _etag = response.ETag;
-            _response = response;
-            _offset = offset;
-            _left = length;
-            Length = length;
-        }
-
-        public override long Length { get; }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (buffer.IsEmpty || _left == 0)
-            {
-                return 0;
-            }
-
-            while (true)
-            {
-                try
-                {
-                    var response = _response ?? await ResumeAsync(cancellationToken).ConfigureAwait(false);
-                    var n = await response.ResponseStream.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        throw new IOException($"the connection ended {_left} bytes before the end of the object");
-                    }
-
-                    _offset += n;
-                    _left -= n;
-                    _failures = 0;
-                    return n;
-                }
-                catch (Exception ex) when (ex is not ObjectStoreException && S3Errors.IsTransient(ex, cancellationToken))
-                {
-                    _response?.Dispose();
-                    _response = null;
-                    if (++_failures >= _store.Options.MaxRequestAttempts)
-                    {
-                        throw S3Errors.Translate(ex, _store.Location, _store.Bucket, _key, "read the object");
-                    }
-
-                    await Task.Delay(_store.Options.RetryDelay * _failures, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _response?.Dispose();
-                _response = null;
-            }
-
-            base.Dispose(disposing);
-        }
-
-        /// <summary>Asks for the rest of the range, of the version read so far.</summary>
-        private async Task<GetObjectResponse> ResumeAsync(CancellationToken cancellationToken)
-        {
-            _response = await _store.GetAsync(_key, _offset, _left, cancellationToken, _etag).ConfigureAwait(false);
-            return _response;
-        }
-    }
-
-    /// <summary>
-    /// Reads a large range as chunks fetched in parallel (up to <see cref="S3StoreOptions.MaxConcurrentReads"/> ahead)
-    /// into pooled buffers, delivered in order. Memory stays within that many chunks.
-    /// </summary>
-    private sealed class ParallelRangeReadStream : ReadOnlyStream
-    {
-        private readonly S3ObjectStore _store;
-        private readonly string _key;
-        private readonly long _end;
-        private readonly int _chunk;
-        private readonly Queue<(Task Fetch, byte[] Buffer, int Length)> _ahead = new();
-        private readonly CancellationTokenSource _cancel = new();
-        private long _next;
-        private byte[]? _current;
-        private int _currentLength;
-        private int _position;
-
-        public ParallelRangeReadStream(S3ObjectStore store, string key, long offset, long length)
-        {
-            _store = store;
-            _key = key;
-            _next = offset;
-            _end = offset + length;
-            _chunk = store.Options.ReadChunkSize;
-            Length = length;
-            Fill();
-        }
-
-        public override long Length { get; }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (buffer.IsEmpty)
-            {
-                return 0;
-            }
-
-            if (_current is null || _position == _currentLength)
-            {
-                Release();
-                if (!_ahead.TryDequeue(out var next))
-                {
-                    return 0;
-                }
-
-                await next.Fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
-                (_current, _currentLength, _position) = (next.Buffer, next.Length, 0);
-                Fill();
-            }
-
-            var n = Math.Min(buffer.Length, _currentLength - _position);
-            _current.AsSpan(_position, n).CopyTo(buffer.Span);
-            _position += n;
-            return n;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _cancel.Cancel();
-                Release();
-                while (_ahead.TryDequeue(out var pending))
-                {
-                    // The buffer goes back to the pool only once its fetch has stopped writing to it.
-                    try
-                    {
-                        pending.Fetch.GetAwaiter().GetResult();
-                    }
-                    catch (Exception)
-                    {
-                    }
-
-                    ArrayPool<byte>.Shared.Return(pending.Buffer);
-                }
-
-                _cancel.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        private void Fill()
-        {
-            while (_ahead.Count < _store.Options.MaxConcurrentReads && _next < _end)
-            {
-                var length = (int)Math.Min(_chunk, _end - _next);
-                var buffer = ArrayPool<byte>.Shared.Rent(length);
-                _ahead.Enqueue((_store.ReadRangeAsync(_key, _next, buffer.AsMemory(0, length), _cancel.Token), buffer, length));
-                _next += length;
-            }
-        }
-
-        private void Release()
-        {
-            if (_current is { } current)
-            {
-                _current = null;
-                ArrayPool<byte>.Shared.Return(current);
-            }
-        }
     }
 }

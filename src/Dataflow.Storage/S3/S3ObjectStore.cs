@@ -19,6 +19,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
     private readonly S3HttpClientFactory _http;
     private readonly ResiliencePipeline _pipeline;
     private readonly string[] _secrets;
+    private long _retried;
 
     public S3ObjectStore(S3Address address, S3StoreOptions options)
     {
@@ -28,7 +29,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
         Profile = S3ProfileSettings.For(options.Profile ?? DefaultProfile(address, options));
         _http = new S3HttpClientFactory(options, Profile, Traffic);
         Client = CreateClient(address, options, Profile, _http);
-        _pipeline = S3Errors.CreatePipeline(options);
+        _pipeline = S3Errors.CreatePipeline(options, CountRetry);
         Journal = new S3UploadJournal(this);
         _secrets = new[]
             {
@@ -57,6 +58,12 @@ internal sealed partial class S3ObjectStore : IObjectStore
     internal AmazonS3Client Client { get; }
 
     internal S3UploadJournal Journal { get; }
+
+    /// <summary>
+    /// Requests retried after a transient failure since the store was opened: each retry of the retry policy, and each
+    /// resumption of a body cut off mid-read. Counted only; the runtime reports it.
+    /// </summary>
+    public long RetriedRequests => Interlocked.Read(ref _retried);
 
     public string GetUri(string key)
     {
@@ -109,7 +116,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
                 var key = item.Key[_address.Prefix.Length..];
                 if (ObjectKey.IsValid(key))
                 {
-                    yield return new ObjectInfo(key, item.Size ?? 0, Timestamp(item.LastModified), item.ETag);
+                    yield return new ObjectInfo(key, item.Size ?? 0, Timestamp(item.LastModified), EntityTag.Normalize(item.ETag));
                 }
             }
 
@@ -127,7 +134,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
             return await RunAsync(key, "read the object's metadata", async token =>
             {
                 var response = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = Full(key) }, token).ConfigureAwait(false);
-                return new ObjectInfo(key, response.ContentLength, Timestamp(response.LastModified), response.ETag);
+                return new ObjectInfo(key, response.ContentLength, Timestamp(response.LastModified), EntityTag.Normalize(response.ETag));
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectNotFoundException)
@@ -187,7 +194,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
                 var request = new CopyObjectRequest { SourceBucket = Bucket, SourceKey = Full(sourceKey), DestinationBucket = Bucket, DestinationKey = Full(destinationKey) };
                 ApplyEncryption(request);
                 var response = await Client.CopyObjectAsync(request, token).ConfigureAwait(false);
-                return new ObjectInfo(destinationKey, source.Size, DateTimeOffset.UtcNow, response.ETag);
+                return new ObjectInfo(destinationKey, source.Size, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag));
             }, cancellationToken).ConfigureAwait(false);
         }
         else
@@ -235,6 +242,23 @@ internal sealed partial class S3ObjectStore : IObjectStore
         _http.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Why the key cannot name an object here: it is not valid, or with the store's prefix it is longer than S3's 1,024 bytes.</summary>
+    public string? CheckKey(string key)
+    {
+        try
+        {
+            ValidateKey(key);
+            return null;
+        }
+        catch (InvalidObjectKeyException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>Counts one retried request (<see cref="RetriedRequests"/>).</summary>
+    internal void CountRetry() => Interlocked.Increment(ref _retried);
 
     /// <summary>Checks a key, and that with the store's prefix it stays within S3's 1,024 bytes.</summary>
     /// <exception cref="InvalidObjectKeyException">The key is not valid.</exception>
@@ -306,7 +330,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
             request.Headers.ContentLength = content.Length;
             ApplyEncryption(request);
             var response = await Client.PutObjectAsync(request, token).ConfigureAwait(false);
-            return new ObjectInfo(key, content.Length, DateTimeOffset.UtcNow, response.ETag);
+            return new ObjectInfo(key, content.Length, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag));
         }, cancellationToken);
 
     internal static DateTimeOffset Timestamp(DateTime? time) =>

@@ -16,13 +16,12 @@ internal sealed class S3WriteStream : ObjectWriteStream
 
     private readonly S3ObjectStore _store;
     private readonly SemaphoreSlim _slots;
-    private readonly CancellationTokenSource _cancel = new();
+    private readonly PartFailures _failures = new(CancellationToken.None);
     private readonly List<Task<PartETag>> _parts = [];
     private byte[]? _buffer;
     private int _filled;
     private long _length;
     private string? _uploadId;
-    private Exception? _failure;
     private bool _completed;
     private bool _closed;
     private bool _disposed;
@@ -131,13 +130,16 @@ internal sealed class S3WriteStream : ObjectWriteStream
                 token), cancellationToken).ConfigureAwait(false);
             _completed = true;
             await _store.Journal.ForgetAsync(Key, _uploadId, CancellationToken.None).ConfigureAwait(false);
-            return new ObjectInfo(Key, _length, DateTimeOffset.UtcNow, response.ETag);
+            return new ObjectInfo(Key, _length, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag));
         }
         catch (Exception ex) when (!_completed)
         {
-            _failure ??= ex;
+            // What is reported is the first part's failure, not the cancellation it caused of its siblings (nor the
+            // cancellation the abort below asks for); the caller's cancellation stays a cancellation.
+            await _failures.FailAsync(ex).ConfigureAwait(false);
             await AbortAsync().ConfigureAwait(false);
-            throw _failure is ObjectStoreException or OperationCanceledException ? _failure : ex;
+            _failures.Rethrow(ex, cancellationToken);
+            throw;
         }
         finally
         {
@@ -176,7 +178,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
         }
 
         ReturnBuffer();
-        _cancel.Dispose();
+        _failures.Dispose();
     }
 
     private async Task SendPartAsync(CancellationToken cancellationToken)
@@ -193,14 +195,16 @@ internal sealed class S3WriteStream : ObjectWriteStream
         }
 
         // Backpressure: wait for a slot before taking on another part's memory.
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancel.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _failures.Token);
         try
         {
             await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_failure is not null)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw _failure;
+            // A part failed meanwhile: that failure is what the writer learns.
+            _failures.ThrowIfFailed();
+            throw;
         }
 
         var number = _parts.Count + 1;
@@ -226,14 +230,13 @@ internal sealed class S3WriteStream : ObjectWriteStream
                     InputStream = new MemoryStream(buffer, 0, length, writable: false),
                     UseChunkEncoding = _store.Profile.UseChunkEncoding,
                 },
-                token), _cancel.Token).ConfigureAwait(false);
+                token), _failures.Token).ConfigureAwait(false);
             return new PartETag(number, response.ETag);
         }
         catch (Exception ex)
         {
             // The first part to fail for good stops its siblings; the upload is aborted by whoever completes or disposes.
-            Interlocked.CompareExchange(ref _failure, ex, null);
-            await _cancel.CancelAsync().ConfigureAwait(false);
+            await _failures.FailAsync(ex).ConfigureAwait(false);
             throw;
         }
         finally
@@ -245,7 +248,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
 
     private async Task AbortAsync()
     {
-        await _cancel.CancelAsync().ConfigureAwait(false);
+        await _failures.CancelAsync().ConfigureAwait(false);
         try
         {
             await Task.WhenAll(_parts).ConfigureAwait(false);
@@ -272,11 +275,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
 
     private void ThrowIfUnusable()
     {
-        if (_failure is not null)
-        {
-            throw _failure;
-        }
-
+        _failures.ThrowIfFailed();
         ObjectDisposedException.ThrowIf(_closed, this);
     }
 

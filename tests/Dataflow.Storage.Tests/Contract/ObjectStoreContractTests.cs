@@ -8,7 +8,7 @@ namespace Dataflow.Storage.Tests.Contract;
 /// writes only a few small objects, so the tests can share one store (e.g. one S3 bucket) and run against a real server.
 /// </summary>
 /// <remarks>One concept, kept in one file: the contract suite every object store runs.</remarks>
-public abstract class ObjectStoreContractTests : IAsyncLifetime
+public abstract partial class ObjectStoreContractTests : IAsyncLifetime
 {
     private IObjectStore? _store;
 

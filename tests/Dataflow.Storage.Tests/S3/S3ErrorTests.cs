@@ -138,6 +138,9 @@ public sealed class S3ErrorTests(S3Bucket bucket) : IClassFixture<S3Bucket>
             operations);
         Assert.All(attempts, a => Assert.Equal(3, a.Value));
         Assert.Equal(2 * attempts.Count, recorder.Calls.Count(c => c.Injected));
+
+        // Each SlowDown was retried once, and counted.
+        Assert.Equal(recorder.Calls.Count(c => c.Injected), store.RetriedRequests);
         Assert.All(recorder.Calls.Where(c => !c.Injected), c => Assert.True(c.Status is HttpStatusCode.OK or HttpStatusCode.PartialContent or HttpStatusCode.NoContent, c.ToString()));
     }
 

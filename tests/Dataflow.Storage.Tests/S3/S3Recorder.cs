@@ -22,6 +22,9 @@ internal sealed class S3Call
     /// <summary>Request and content headers, as the SDK sent them (before the store's own handlers).</summary>
     public required IReadOnlyDictionary<string, string> Headers { get; init; }
 
+    /// <summary>Cancelled when the sender gives the request up (its caller cancelled it): a held request can stop waiting.</summary>
+    public CancellationToken Abandoned { get; init; }
+
     /// <summary>Answered by the test (an injected fault) rather than the server.</summary>
     public bool Injected { get; set; }
 
@@ -141,6 +144,7 @@ internal sealed class S3Recorder
                 Host = request.Headers.Host ?? uri.Authority,
                 PartNumber = query.TryGetValue("partNumber", out var n) ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : null,
                 Headers = headers,
+                Abandoned = cancellationToken,
             };
             recorder._calls.Enqueue(call);
             var now = recorder._inFlight.AddOrUpdate(call.Operation, 1, (_, v) => v + 1);

@@ -182,11 +182,13 @@ public sealed class S3StoreFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await stream.ReadExactlyAsync(head);
         await _direct.PutAsync("read/replaced", Bytes(2 * MiB, seed: 12));
         var rest = new MemoryStream();
-        var error = await Assert.ThrowsAsync<ObjectStoreException>(async () => await stream.CopyToAsync(rest));
+        var error = await Assert.ThrowsAsync<ObjectChangedException>(async () => await stream.CopyToAsync(rest));
         await stream.DisposeAsync();
 
         Assert.Equal(first.AsSpan(0, head.Length).ToArray(), head);
-        Assert.Contains("412", error.Message, StringComparison.Ordinal);
+        Assert.Contains("412", error.InnerException?.Message, StringComparison.Ordinal);
+        Assert.Equal((await _direct.HeadAsync("read/replaced"))!.ETag, error.Actual);
+        Assert.NotEqual(error.Expected, error.Actual);
         Assert.Equal(1, proxy.Count(FaultKind.TruncateBody));
     }
 
