@@ -16,8 +16,11 @@ public sealed class TaskExecution
     private readonly RunSession _session;
     private readonly SchedulerLoad _load;
 
-    /// <summary>How many times one task may wait for lost inputs to be made again before it fails.</summary>
-    private const int MaxRepairs = 3;
+    /// <summary>
+    /// How many times one task may find the same object lost before it fails: an object made again and lost again
+    /// at once (a store that keeps damaging it) will not get better.
+    /// </summary>
+    private const int MaxRepairsOfOneObject = 2;
 
     private Func<TaskId, CancellationToken, ValueTask>? _runTask;
 
@@ -93,7 +96,9 @@ public sealed class TaskExecution
 
     private async ValueTask RunRepairingAsync(TaskId task, CancellationToken cancellationToken)
     {
-        for (var repairs = 0; ; repairs++)
+        // A task may find several of its inputs lost, one after another (all of them, after gc): each is made again once.
+        Dictionary<string, int>? repaired = null;
+        for (var attempts = 1; ; attempts++)
         {
             try
             {
@@ -102,10 +107,12 @@ public sealed class TaskExecution
             }
             catch (Exception ex) when (InputLostException.Find(ex) is { } lost && !cancellationToken.IsCancellationRequested)
             {
-                if (repairs == MaxRepairs || !await RepairAsync(lost, cancellationToken).ConfigureAwait(false))
+                repaired ??= new Dictionary<string, int>(StringComparer.Ordinal);
+                var times = repaired[lost.ObjectKey] = repaired.GetValueOrDefault(lost.ObjectKey) + 1;
+                if (times > MaxRepairsOfOneObject || !await RepairAsync(lost, cancellationToken).ConfigureAwait(false))
                 {
                     TaskFailed(task.Stage);
-                    throw ex is TaskFailedException ? ex : new TaskFailedException(Plan.Job, task, Plan.Stages[task.Stage].Name, Plan.GetTask(task).Operator, repairs + 1, lost);
+                    throw ex is TaskFailedException ? ex : new TaskFailedException(Plan.Job, task, Plan.Stages[task.Stage].Name, Plan.GetTask(task).Operator, attempts, lost);
                 }
             }
         }

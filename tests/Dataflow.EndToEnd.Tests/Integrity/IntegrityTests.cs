@@ -27,13 +27,29 @@ public sealed class IntegrityTests : IDisposable
     {
         // The defect as reported: intermediates copied (not referenced), a driver killed, one byte of a committed
         // level-2 object flipped, and the resumed run published the corrupt bytes and said "succeeded".
-        var store = Store("flip");
         const string RunId = "cm";
-        string[] job = ["--files", "64", "--file-size", "64KiB", "--min-reference-size", "1GiB", "--gc", "never", "--concurrency", "1", "--progress", "none", "--json"];
-        var data = Path.Combine(store, "_dataflow", "runs", RunId, "data", "s0001");
-        await KillWhenAsync("merge-files", ["run", "--store", store, "--run-id", RunId, .. job], () => Directory.Exists(data) && Directory.GetFiles(data).Length >= 2);
-        var victim = Directory.GetFiles(data).Order(StringComparer.Ordinal).First();
-        Flip(victim);
+        string[] job = ["--files", "128", "--file-size", "128KiB", "--min-reference-size", "1GiB", "--gc", "never", "--concurrency", "1", "--progress", "none", "--json"];
+        string? store = null;
+        for (var tries = 1; store is null; tries++)
+        {
+            // Killed as soon as a first commit record is stored, so that most of the run is still to do; on a busy
+            // machine the run may get further (or end) first, and is tried again in a new store.
+            var candidate = Store($"flip-{tries}");
+            var commits = Path.Combine(candidate, "_dataflow", "runs", RunId, "commits");
+            if (await TryKillWhenAsync("merge-files", ["run", "--store", candidate, "--run-id", RunId, .. job], () => FilesUnder(commits).Length >= 1)
+                && !File.Exists(Path.Combine(candidate, "output", "merged.txt")))
+            {
+                store = candidate;
+            }
+
+            Assert.True(tries < 5, "the run always ended before it could be killed");
+        }
+
+        // Every committed intermediate is flipped: whichever the rest of the run still needs is among them.
+        foreach (var victim in FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")))
+        {
+            Flip(victim);
+        }
 
         var resumed = await ProgramRunner.RunAsync("merge-files", "resume", RunId, "--store", store, "--progress", "none", "--json");
 
@@ -57,7 +73,7 @@ public sealed class IntegrityTests : IDisposable
 
         var gc = await ProgramRunner.RunAsync("word-count", "gc", RunId, "--store", store);
         Assert.True(gc.ExitCode == 0, gc.ToString());
-        Assert.Empty(Directory.GetFiles(Path.Combine(store, "_dataflow", "runs", RunId, "data"), "*", SearchOption.AllDirectories));
+        Assert.Empty(FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")));
 
         var resumed = await ProgramRunner.RunAsync("word-count", "resume", RunId, "--store", store, "--executor", "process", "--progress", "none", "--json");
 
@@ -86,6 +102,16 @@ public sealed class IntegrityTests : IDisposable
         string[] merge = ["--files", "2000", "--progress", "none", "--json"];
         var clean = await ProgramRunner.RunAsync("merge-files", ["run", "--store", reference, .. merge]);
         Assert.True(clean.ExitCode == 0, clean.ToString());
+
+        // The same inputs, made beforehand: the program creates inputs only into an empty prefix, and a driver killed
+        // while creating them would leave fewer.
+        foreach (var input in Directory.GetFiles(Path.Combine(reference, "input")))
+        {
+            var copy = Path.Combine(store, "input", Path.GetFileName(input));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(input, copy);
+        }
+
         const string RunId = "soak";
         var random = new Random(2026);
         var kills = 0;
@@ -98,7 +124,10 @@ public sealed class IntegrityTests : IDisposable
                 kills++;
             }
 
-            next = ["resume", RunId, "--store", store, "--progress", "none", "--json"];
+            // A driver killed before it stored the plan leaves no run to resume: it is started again.
+            next = File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "plan.json"))
+                ? ["resume", RunId, "--store", store, "--progress", "none", "--json"]
+                : ["run", "--store", store, "--run-id", RunId, .. merge];
             if (File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json")))
             {
                 break;
@@ -112,14 +141,19 @@ public sealed class IntegrityTests : IDisposable
         Assert.True(kills >= 1, "no driver was killed");
         Assert.True(last is null || last.ExitCode == 0, last?.ToString());
         Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "output", "merged.txt")), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
-        var temporary = Path.Combine(store, ".dataflow-tmp");
-        Assert.True(!Directory.Exists(temporary) || Directory.GetFiles(temporary).Length == 0, "temporary files were left behind");
-        var data = Path.Combine(store, "_dataflow", "runs", RunId, "data");
-        Assert.True(!Directory.Exists(data) || Directory.GetFiles(data, "*", SearchOption.AllDirectories).Length == 0, "intermediates were left behind");
+        Assert.Empty(FilesUnder(Path.Combine(store, ".dataflow-tmp")));
+        Assert.Empty(FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")));
     }
 
+    private static string[] FilesUnder(string folder) =>
+        Directory.Exists(folder) ? Directory.GetFiles(folder, "*", SearchOption.AllDirectories) : [];
+
     /// <summary>Starts <paramref name="program"/> and SIGKILLs it once <paramref name="condition"/> holds (it must still be running then).</summary>
-    private static async Task KillWhenAsync(string program, string[] args, Func<bool> condition)
+    private static async Task KillWhenAsync(string program, string[] args, Func<bool> condition) =>
+        Assert.True(await TryKillWhenAsync(program, args, condition), $"{program} ended before it could be killed");
+
+    /// <summary>Starts <paramref name="program"/> and SIGKILLs it once <paramref name="condition"/> holds; false when it ended first.</summary>
+    private static async Task<bool> TryKillWhenAsync(string program, string[] args, Func<bool> condition)
     {
         using var driver = Process.Start(ProgramRunner.StartInfo(program, args))!;
         var stdout = driver.StandardOutput.ReadToEndAsync();
@@ -127,14 +161,14 @@ public sealed class IntegrityTests : IDisposable
         var deadline = DateTime.UtcNow + ProgramRunner.Patience;
         while (!condition() && !driver.HasExited && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(5);
+            await Task.Delay(1);
         }
 
         var ended = driver.HasExited;
         driver.Kill(entireProcessTree: false);
         await driver.WaitForExitAsync();
-        Assert.False(ended, $"the driver ended before it could be killed:{Environment.NewLine}{await stderr}");
         await Task.WhenAll(stdout, stderr);
+        return !ended;
     }
 
     /// <summary>Starts <paramref name="program"/> and SIGKILLs it after <paramref name="delay"/>; false when it had ended by then.</summary>
