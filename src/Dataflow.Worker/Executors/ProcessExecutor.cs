@@ -46,6 +46,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
             commit = await pipeline.ExecuteAsync(
                 async token =>
                 {
+                    await execution.WhenInputsCommittedAsync(id, token).ConfigureAwait(false);
                     attempt++;
                     execution.AttemptStarted(id.Stage, isRetry: attempt > 1);
                     using var span = execution.StartTaskSpan(id, attempt);

@@ -102,6 +102,7 @@ public sealed class TaskExecution
         {
             try
             {
+                await _session.WhenInputsCommittedAsync(task, cancellationToken).ConfigureAwait(false);
                 await (_runTask ?? RunInProcessAsync)(task, cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -149,6 +150,14 @@ public sealed class TaskExecution
         MarkDone(commit.Task);
         await _session.CommittedAsync(commit.Task, commit.Marker, replayed: false, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Waits until the tasks <paramref name="task"/> reads have committed again, if a repair set one of them aside
+    /// after <paramref name="task"/> was started: an executor whose workers read commits from the store calls it before
+    /// each attempt.
+    /// </summary>
+    internal ValueTask WhenInputsCommittedAsync(TaskId task, CancellationToken cancellationToken) =>
+        _session.WhenInputsCommittedAsync(task, cancellationToken);
 
     /// <summary>Counts an attempt of a task of stage <paramref name="stage"/> that starts now (a retry when <paramref name="isRetry"/>).</summary>
     public void AttemptStarted(int stage, bool isRetry) =>

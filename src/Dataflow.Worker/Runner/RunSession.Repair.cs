@@ -11,6 +11,7 @@ namespace Dataflow.Worker;
 internal sealed partial class RunSession
 {
     private readonly Dictionary<string, Task> _repairs = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, TaskCompletionSource> _recommits = new();
 
     /// <summary>Commits set aside in this session.</summary>
     public int TasksSetAside => Volatile.Read(ref _setAside);
@@ -49,14 +50,54 @@ internal sealed partial class RunSession
         // Yield first: the lock above must not be held while the repair runs on this thread.
         await Task.Yield();
         var holders = CommittedTasksHolding(lost.ObjectKey);
-        foreach (var id in holders)
+        try
         {
-            await SetAsideAsync(id, lost.Message, cancellationToken).ConfigureAwait(false);
-        }
+            foreach (var id in holders)
+            {
+                await SetAsideAsync(id, lost.Message, cancellationToken).ConfigureAwait(false);
+            }
 
-        foreach (var id in holders)
+            foreach (var id in holders)
+            {
+                await runTask(id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
         {
-            await runTask(id, cancellationToken).ConfigureAwait(false);
+            // Tasks waiting for these to commit again must not wait for ever.
+            foreach (var id in holders)
+            {
+                if (_recommits.TryRemove(Graph.IndexOf(id), out var waiting))
+                {
+                    waiting.TrySetException(ex);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every task <paramref name="id"/> reads has committed again, where a repair set one aside after the
+    /// scheduler started <paramref name="id"/> (its inputs were committed then).
+    /// </summary>
+    public async ValueTask WhenInputsCommittedAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        foreach (var producer in _plan.GetTask(id).DependsOn)
+        {
+            if (_recommits.TryGetValue(Graph.IndexOf(producer), out var recommitted))
+            {
+                await recommitted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Lets tasks that waited for <paramref name="index"/> to commit again go on.</summary>
+    private void Recommitted(int index)
+    {
+        if (_recommits.TryRemove(index, out var waiting))
+        {
+            waiting.TrySetResult();
         }
     }
 
@@ -90,6 +131,7 @@ internal sealed partial class RunSession
             return;
         }
 
+        _recommits.TryAdd(index, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         Volatile.Write(ref Done[index], false);
         Volatile.Write(ref _wasSetAside[index], true);
         var record = new CommitRecord

@@ -173,6 +173,10 @@ internal sealed partial class RunSession
         // Hold the new outputs' objects before releasing the inputs, so that bytes a new reference points at are
         // never collected in between.
         var again = Volatile.Read(ref _wasSetAside[index]);
+        if (again)
+        {
+            Recommitted(index);
+        }
         ExceptionDispatchInfo? cancelled = null;
         foreach (var output in marker.Outputs)
         {
@@ -286,9 +290,22 @@ internal sealed partial class RunSession
         }
     }
 
-    private ValueTask<CommitMarker> GetCommittedAsync(TaskId id, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Volatile.Read(ref _markers[Graph.IndexOf(id)])
-            ?? throw new InvalidOperationException($"task {id} is read before it has committed"));
+    private async ValueTask<CommitMarker> GetCommittedAsync(TaskId id, CancellationToken cancellationToken)
+    {
+        var index = Graph.IndexOf(id);
+        if (Volatile.Read(ref _markers[index]) is { } marker)
+        {
+            return marker;
+        }
+
+        // Set aside by a repair after the reader was started: it commits again soon.
+        if (_recommits.TryGetValue(index, out var recommitted))
+        {
+            await recommitted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return Volatile.Read(ref _markers[index]) ?? throw new InvalidOperationException($"task {id} is read before it has committed");
+    }
 
     private ValueTask ConsumedAsync((TaskId Task, string Output) artifact, CancellationToken cancellationToken) =>
         Interlocked.Decrement(ref _consumersLeft[_artifacts[artifact]]) == 0

@@ -190,6 +190,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         var store = Path.Combine(_root, $"failing-{executor}");
         var input = Path.Combine(store, "input", "077.txt");
         byte[]? removed = null;
+        var modified = DateTime.MinValue;
         var once = 0;
         _cluster.Server.PodStarted += (_, _) =>
         {
@@ -197,6 +198,7 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
             if (Interlocked.Exchange(ref once, 1) == 0)
             {
                 removed = File.ReadAllBytes(input);
+                modified = File.GetLastWriteTimeUtc(input);
                 File.Delete(input);
             }
         };
@@ -211,8 +213,10 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("run failing of job 'merge-files': failed", status.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"stage 0 'level-1': \d+/256 committed", status.Stdout);
 
-        // The input is back: resume runs what did not commit, on the same executor.
+        // The input is back, as it was (its bytes and its time, so the same version the run planned with): resume runs
+        // what did not commit, on the same executor.
         await File.WriteAllBytesAsync(input, removed!);
+        File.SetLastWriteTimeUtc(input, modified);
         var resume = await RunAsync("merge-files", ["resume", "failing", "--store", store, "--json", .. cluster]);
 
         AssertVerified(resume, tasks: 511);
