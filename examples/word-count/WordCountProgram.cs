@@ -43,7 +43,7 @@ public static class WordCountProgram
                 : new Verification(false, problem);
         });
 
-        var size = DataflowApp.CommandOption("--size", "Bytes per object.", 1L << 20, "SIZE", ByteSize.Parse);
+        var size = DataflowApp.CommandOption("--size", "Bytes per object.", 1L << 20, "SIZE", ByteSize.Parse, validate: n => n is >= 1 and <= 1L << 40 ? null : "must be between 1 byte and 1 TiB");
         var objects = DataflowApp.CommandOption("--objects", "Objects to write.", 16, "N", validate: n => n is >= 1 and <= 1_000_000 ? null : "must be between 1 and 1,000,000");
         var large = DataflowApp.CommandOption("--large-size", "Also write one larger object of this size (e.g. larger than the split size).", 0L, "SIZE", ByteSize.Parse);
         var seed = DataflowApp.CommandOption("--seed", "Seed of the corpus.", 42, "S");

@@ -115,10 +115,12 @@ internal static class CommandSupport
 
     /// <summary>
     /// A command that works on a store given with <c>--store</c> (required): parses, opens the store, runs the
-    /// handler with the run-id argument's value (if it has one), and turns errors into exit codes.
+    /// handler with the run-id argument's value (if it has one), and turns errors into exit codes. A command that
+    /// only reads an existing store (<paramref name="existing"/>) refuses a folder that does not exist rather than
+    /// creating it.
     /// </summary>
     public static Command CreateStoreCommand(
-        AppDefinition app, AppConsole console, string name, string description, IEnumerable<AppOption> own, Argument<string?>? runId, Func<RunContext, string?, CancellationToken, Task<int>> handler)
+        AppDefinition app, AppConsole console, string name, string description, IEnumerable<AppOption> own, Argument<string?>? runId, Func<RunContext, string?, CancellationToken, Task<int>> handler, bool existing = false)
     {
         var command = new Command(name, description);
         if (runId is not null)
@@ -147,6 +149,11 @@ internal static class CommandSupport
                 return Task.FromResult(Usage(context, $"{name} needs --store"));
             }
 
+            if (existing && MissingFolder(location) is { } missing)
+            {
+                return Task.FromResult(Usage(context, $"{name}: there is no store at '{missing}' (no such folder)"));
+            }
+
             return WithStoreAsync(app, context, location, string.Empty, IsJobDefinitionError, store =>
             {
                 context.Store = store;
@@ -155,6 +162,19 @@ internal static class CommandSupport
             cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>The folder of a folder store's <paramref name="location"/> when that folder does not exist; <see langword="null"/> otherwise.</summary>
+    private static string? MissingFolder(string location)
+    {
+        string path;
+        if (Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.Scheme != Uri.UriSchemeFile)
+        {
+            return null;
+        }
+
+        path = uri is not null ? uri.LocalPath : Path.GetFullPath(location);
+        return Directory.Exists(path) ? null : path;
     }
 
     /// <summary>

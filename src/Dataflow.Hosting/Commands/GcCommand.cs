@@ -61,5 +61,6 @@ internal sealed class GcCommand(AppDefinition app, AppConsole console)
                 }
 
                 return ExitCodes.Success;
-            });
+            },
+            existing: true);
 }

@@ -106,6 +106,11 @@ internal sealed class JobDriver(AppDefinition app)
 
             try
             {
+                if (!resuming && JobRunner.CheckOutputs(store, job) is { } unstorable)
+                {
+                    return CommandSupport.Usage(context, unstorable);
+                }
+
                 if (!resuming && !options.Overwrite && await JobRunner.FindExistingOutputAsync(store, job, cancellationToken).ConfigureAwait(false) is { } existing)
                 {
                     return CommandSupport.Usage(context, $"the output '{existing}' already exists in {store.Location}; pass --overwrite to replace it");

@@ -36,6 +36,7 @@ internal sealed class ResumeCommand(AppDefinition app, AppConsole console, RunCo
 
                 context.Info($"resuming run {id} of job '{plan.Job}' in {context.Store.Location}");
                 return await run.RunAsync(jobContext, context.Store, cancellationToken).ConfigureAwait(false);
-            });
+            },
+            existing: true);
     }
 }

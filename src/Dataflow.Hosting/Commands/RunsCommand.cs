@@ -49,5 +49,6 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
                 }
 
                 return ExitCodes.Success;
-            });
+            },
+            existing: true);
 }

@@ -34,7 +34,8 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
                 }
 
                 return ExitCodes.Success;
-            });
+            },
+            existing: true);
 
     private static string Json(RunStatus status) =>
         RunSummaryText.Json(writer =>

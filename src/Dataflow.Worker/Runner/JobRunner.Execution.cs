@@ -109,6 +109,11 @@ public sealed partial class JobRunner
 
     private async Task<Plan> CreatePlanAsync(Job job, RunLayout layout, RunProgress progress, CancellationToken cancellationToken)
     {
+        if (CheckOutputs(_store, job) is { } unstorable)
+        {
+            throw new JobDefinitionException(job.Name, unstorable);
+        }
+
         if (!_options.Overwrite && await FindExistingOutputAsync(_store, job, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw new JobDefinitionException(job.Name, $"the output '{existing}' already exists in {_store.Location}; allow overwriting to replace it");

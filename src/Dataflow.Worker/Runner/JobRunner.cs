@@ -113,6 +113,20 @@ public sealed partial class JobRunner
         PlanStore.LoadAsync(store, runId, cancellationToken);
 
     /// <summary>
+    /// Why <paramref name="store"/> cannot hold <paramref name="job"/>'s output (a key too long for the folder or the
+    /// bucket), naming the key; <see langword="null"/> when it can. Checked before a run does any work.
+    /// </summary>
+    public static string? CheckOutputs(IObjectStore store, Job job)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(job);
+        var key = job.MapReduce is { } step
+            ? step.MergedOutputKey ?? MapReduceStep.PartKey(job.OutputKey, step.Reducers - 1)
+            : job.OutputKey;
+        return store.CheckKey(key) is { } reason ? $"the output '{key}' cannot be stored in {store.Location}: {reason}" : null;
+    }
+
+    /// <summary>
     /// The key of an object that <paramref name="job"/>'s output would replace, or <see langword="null"/>: the output
     /// key of a reduce tree; for map-reduce any object under the output prefix, or the merged output.
     /// </summary>

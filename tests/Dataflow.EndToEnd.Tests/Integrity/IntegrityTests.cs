@@ -95,6 +95,44 @@ public sealed class IntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_OutputNameTooLongForTheFolder_ExitsTwoBeforeAnyWork()
+    {
+        var store = Store("long-name");
+        var output = "output/" + new string('n', 300) + ".txt";
+
+        var run = await ProgramRunner.RunAsync("merge-files", "run", "--store", store, "--output", output, "--progress", "none");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("255", run.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(store, "input")), "inputs were created before the output was checked");
+    }
+
+    [Theory]
+    [InlineData("runs")]
+    [InlineData("status")]
+    [InlineData("gc")]
+    public async Task StoreCommand_StoreFolderMissing_SaysSoWithoutCreatingIt(string command)
+    {
+        var store = Store("missing");
+        string[] args = command == "runs" ? [command, "--store", store] : [command, "some-run", "--store", store];
+
+        var result = await ProgramRunner.RunAsync("merge-files", args);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("there is no store", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(store), "the store's folder was created");
+    }
+
+    [Fact]
+    public async Task Generate_SizeZero_ExitsTwo()
+    {
+        var result = await ProgramRunner.RunAsync("word-count", "generate", "--store", Store("empty"), "--size", "0");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("--size", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Soak_DriverKilledAtRandomMomentsAndResumed_EndsByteIdenticalWithNothingLeftBehind()
     {
         var reference = Store("soak-reference");
