@@ -179,8 +179,30 @@ internal sealed class JobDriver(AppDefinition app)
 
         var verification = app.Verify is null ? null : await app.Verify(context, result, cancellationToken).ConfigureAwait(false);
         var summary = result.Summary with { Verified = verification?.Verified ?? false };
-        await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
+        var recordsNotStored = result.RecordsNotStored;
+        try
+        {
+            await runner.WriteSummaryAsync(summary, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            recordsNotStored ??= ex.Message;
+        }
+
         RunSummaryText.Write(context, summary, verification, await RunSummaryText.UriAsync(runner, summary.RunId, cancellationToken).ConfigureAwait(false), json);
+        if (recordsNotStored is not null)
+        {
+            // A failure after publishing: say what is out there and whether it is good, then what failed.
+            var checkedOutput = verification switch
+            {
+                null => "not verified (the program has no check)",
+                { Verified: true } => "verified",
+                _ => "NOT verified",
+            };
+            context.Info($"error after publishing: the output {summary.Output} is published and {checkedOutput}, but the run's summary or report could not be stored: {recordsNotStored}");
+            return ExitCodes.Failure;
+        }
+
         return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
     }
 }

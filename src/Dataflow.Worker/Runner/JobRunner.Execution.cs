@@ -159,6 +159,7 @@ public sealed partial class JobRunner
 
     private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
     {
+        string? recordsNotStored = null;
         var retriedBefore = _store.RetriedRequests;
         var time = _options.TimeProvider;
         var counters = new RunCounters(job.Name);
@@ -259,6 +260,12 @@ public sealed partial class JobRunner
         {
             // The run's own failure is the error to report; a summary that could not be stored must not hide it.
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The output is published: the run succeeded, and says so, whatever became of its records.
+            recordsNotStored = ex.Message;
+            Log.ReportNotStored(_logger, ex.Message, ex);
+        }
 
         progress.SetPhase(RunPhases.Done);
         span?.SetTag("dataflow.status", summary.Status);
@@ -281,7 +288,7 @@ public sealed partial class JobRunner
             throw new JobFailedException(summary, failure);
         }
 
-        return new RunResult(summary, plan);
+        return new RunResult(summary, plan) { RecordsNotStored = recordsNotStored };
     }
 
     /// <summary>

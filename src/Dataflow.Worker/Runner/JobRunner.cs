@@ -170,7 +170,7 @@ public sealed partial class JobRunner
             await _store.PutAsync(layout.ReportHtmlKey, Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), CancellationToken.None).ConfigureAwait(false);
             _lastReport = report;
         }
-        catch (ObjectStoreException ex)
+        catch (IOException ex)
         {
             Log.ReportNotStored(_logger, ex.Message, ex);
         }

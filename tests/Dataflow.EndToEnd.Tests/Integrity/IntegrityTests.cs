@@ -95,6 +95,24 @@ public sealed class IntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_SummaryCannotBeStoredAfterPublishing_SaysTheOutputIsPublishedAndVerifiedAndPrintsTheSummary()
+    {
+        // As a full disk would after publishing: the summary's object cannot be written (a folder is in its place).
+        var store = Store("after-publish");
+        const string RunId = "full";
+        Directory.CreateDirectory(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json", "in-the-way"));
+
+        var run = await ProgramRunner.RunAsync("merge-files", "run", "--store", store, "--run-id", RunId, "--files", "16", "--progress", "none", "--json");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Equal("succeeded", run.Json().GetProperty("status").GetString());
+        Assert.True(run.Json().GetProperty("verified").GetBoolean(), run.ToString());
+        Assert.Contains("error after publishing: the output", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is published and verified", run.Stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(store, "output", "merged.txt")));
+    }
+
+    [Fact]
     public async Task Run_OutputNameTooLongForTheFolder_ExitsTwoBeforeAnyWork()
     {
         var store = Store("long-name");
