@@ -13,7 +13,7 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
             app,
             console,
             "runs",
-            "List the runs in a store with their state: running (a driver holds the run's lease), succeeded, failed, cancelled, or interrupted (its driver was killed; resume it).",
+            "List the runs in a store with their state: running (a driver holds the run's lease), succeeded, failed, cancelled, interrupted (its driver was killed; resume it), or damaged (no plan, or a record that cannot be read; status says which).",
             [app.Store.Store, app.Store.S3Profile, app.Driver.Json, app.Driver.Verbose],
             runId: null,
             async (context, _, cancellationToken) =>
@@ -44,7 +44,7 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
                 context.Console.Out.WriteLine(string.Create(i, $"{"RUN",-26} {"JOB",-20} {"STATE",-12} {"TASKS",8} {"INTERMEDIATE",14}"));
                 foreach (var run in runs)
                 {
-                    var tasks = run.Summary is { } s ? string.Create(i, $"{s.TasksRun + s.TasksSkipped}/{s.Tasks}") : "-";
+                    var tasks = run.Tasks is { } total ? string.Create(i, $"{run.TasksCommitted?.ToString(i) ?? "?"}/{total}") : "-";
                     context.Console.Out.WriteLine(string.Create(i, $"{run.RunId,-26} {run.Job ?? "-",-20} {run.State,-12} {tasks,8} {ByteSize.Format(run.IntermediateBytes),14}"));
                 }
 

@@ -42,8 +42,17 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         {
             writer.WriteStartObject();
             RunSummaryText.WriteListingProperties(writer, status.Run);
-            writer.WriteString("createdAt", status.CreatedAt);
+            if (status.CreatedAt is { } createdAt)
+            {
+                writer.WriteString("createdAt", createdAt);
+            }
+            else
+            {
+                writer.WriteNull("createdAt");
+            }
+
             writer.WriteString("dataflowVersion", status.DataflowVersion);
+            RunSummaryText.WriteNumberOrNull(writer, "inputs", status.InputCount);
             writer.WriteStartArray("stages");
             foreach (var stage in status.Stages)
             {
@@ -63,8 +72,16 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         var i = CultureInfo.InvariantCulture;
         var run = status.Run;
         var output = context.Console.Out;
-        output.WriteLine(string.Create(i, $"run {run.RunId} of job '{run.Job}': {run.State}"));
-        output.WriteLine(string.Create(i, $"  planned {status.CreatedAt:u} by Dataflow {status.DataflowVersion}: {status.InputCount} inputs, {status.TaskCount} tasks"));
+        output.WriteLine(run.Job is null ? $"run {run.RunId}: {run.State}" : $"run {run.RunId} of job '{run.Job}': {run.State}");
+        if (run.Damage is not null)
+        {
+            output.WriteLine($"  damaged: {run.Damage}");
+        }
+
+        if (status.CreatedAt is { } createdAt)
+        {
+            output.WriteLine(string.Create(i, $"  planned {createdAt:u} by Dataflow {status.DataflowVersion}: {status.InputCount} inputs, {status.TaskCount} tasks"));
+        }
         for (var s = 0; s < status.Stages.Count; s++)
         {
             var stage = status.Stages[s];

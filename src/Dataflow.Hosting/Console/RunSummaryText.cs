@@ -73,6 +73,13 @@ internal static class RunSummaryText
         writer.WriteString("runId", run.RunId);
         writer.WriteString("job", run.Job);
         writer.WriteString("state", run.State);
+        WriteNumberOrNull(writer, "tasks", run.Tasks);
+        WriteNumberOrNull(writer, "tasksCommitted", run.TasksCommitted);
+        if (run.Damage is not null)
+        {
+            writer.WriteString("damage", run.Damage);
+        }
+
         writer.WriteNumber("intermediateObjects", run.IntermediateObjects);
         writer.WriteNumber("intermediateBytes", run.IntermediateBytes);
         if (run.Lease is { } lease)
@@ -96,6 +103,19 @@ internal static class RunSummaryText
         else
         {
             writer.WriteNullValue();
+        }
+    }
+
+    /// <summary>Writes a number, or <c>null</c> when there is none.</summary>
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Worker;
@@ -11,8 +12,11 @@ public static class RunCatalog
     /// <summary>State of a run whose driver holds its lease now.</summary>
     public const string Running = "running";
 
-    /// <summary>State of a run with a plan but neither a summary nor a live lease: its driver was killed.</summary>
+    /// <summary>State of a run whose driver died (its lease is left behind), or with a plan and no summary: resume it.</summary>
     public const string Interrupted = "interrupted";
+
+    /// <summary>State of a run without a plan (its driver died while planning), or whose records cannot be read; <see cref="RunListing.Damage"/> says which.</summary>
+    public const string Damaged = "damaged";
 
     /// <summary>Every run in the store, by run id (ordinal).</summary>
     /// <param name="store">The store.</param>
@@ -38,45 +42,23 @@ public static class RunCatalog
                 runs[id] = files = new RunFiles();
             }
 
-            var layout = new RunLayout(id);
-            if (info.Key == layout.PlanKey)
-            {
-                files.Plan = true;
-            }
-            else if (info.Key == layout.SummaryKey)
-            {
-                files.Summary = true;
-            }
-            else if (info.Key == layout.LeaseKey)
-            {
-                files.Lease = true;
-            }
-            else if (info.Key.StartsWith(layout.DataPrefix, StringComparison.Ordinal))
-            {
-                files.DataObjects++;
-                files.DataBytes += info.Size;
-            }
+            files.Add(new RunLayout(id), info);
         }
 
         var listings = new List<RunListing>(runs.Count);
         foreach (var (id, files) in runs)
         {
-            var layout = new RunLayout(id);
-            var summary = files.Summary ? await ReadSummaryAsync(store, layout, cancellationToken).ConfigureAwait(false) : null;
-            var lease = files.Lease ? await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false) : null;
-            var job = summary?.Job;
-            if (job is null && files.Plan)
-            {
-                job = (await PlanStore.LoadIndexAsync(store, id, cancellationToken).ConfigureAwait(false))?.Job;
-            }
-
-            listings.Add(new RunListing(id, job, State(files.Plan, summary, lease, time), summary, Info(lease, time), files.DataObjects, files.DataBytes));
+            listings.Add((await DescribeAsync(store, id, files, time, cancellationToken).ConfigureAwait(false)).Listing);
         }
 
         return listings;
     }
 
-    /// <summary>The state of one run, with its stages' progress; <see langword="null"/> when the store has no such run.</summary>
+    /// <summary>
+    /// The state of one run, with its stages' progress — the same state <see cref="ListAsync"/> gives it; a damaged
+    /// run (no plan, or records that cannot be read) is described too. <see langword="null"/> when the store holds
+    /// nothing of the run.
+    /// </summary>
     /// <param name="store">The store.</param>
     /// <param name="runId">The run.</param>
     /// <param name="time">The clock a lease's expiry is judged by; default <see cref="TimeProvider.System"/>.</param>
@@ -85,35 +67,21 @@ public static class RunCatalog
     public static async Task<RunStatus?> GetStatusAsync(IObjectStore store, string runId, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        time ??= TimeProvider.System;
         var layout = new RunLayout(runId);
-        var plan = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
-        if (plan is null)
+        var files = new RunFiles();
+        await foreach (var info in store.ListAsync(layout.Root, cancellationToken).ConfigureAwait(false))
+        {
+            files.Add(layout, info);
+        }
+
+        if (files.IsEmpty)
         {
             return null;
         }
 
-        var summary = await ReadSummaryAsync(store, layout, cancellationToken).ConfigureAwait(false);
-        var lease = await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false);
-        var committed = await CommitIndex.LoadAllAsync(store, layout, cancellationToken).ConfigureAwait(false);
-        var stages = plan.Stages
-            .Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed.Keys.Count(t => t.Stage == i)))
-            .ToList();
-        var objects = 0;
-        var bytes = 0L;
-        await foreach (var info in store.ListAsync(layout.DataPrefix, cancellationToken).ConfigureAwait(false))
-        {
-            objects++;
-            bytes += info.Size;
-        }
-
-        return new RunStatus(
-            new RunListing(runId, plan.Job, State(true, summary, lease, time), summary, Info(lease, time), objects, bytes),
-            plan.CreatedAt,
-            plan.DataflowVersion,
-            plan.InputCount,
-            plan.TaskCount,
-            stages);
+        var (listing, plan, committed) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
+        var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed?.Keys.Count(t => t.Stage == i) ?? 0)).ToList() ?? [];
+        return new RunStatus(listing, plan?.CreatedAt, plan?.DataflowVersion, plan?.InputCount, plan?.TaskCount, stages);
     }
 
     /// <summary>True when the store holds anything of run <paramref name="runId"/> (a plan, records or data).</summary>
@@ -160,15 +128,82 @@ public static class RunCatalog
     internal static bool IsLive(LeaseRecord? lease, TimeProvider time) =>
         lease is not null && lease.ExpiresAt > time.GetUtcNow() && !RunLease.IsDeadHolderOnThisMachine(lease.Holder);
 
-    private static string State(bool hasPlan, RunSummary? summary, LeaseRecord? lease, TimeProvider time) =>
-        IsLive(lease, time) ? Running
-        : summary is not null ? summary.Status
-        : hasPlan ? Interrupted
-        : "incomplete";
+    /// <summary>
+    /// What one run is, from its records — the one place its state is decided: <see cref="Running"/> while a driver
+    /// holds its lease; <see cref="Interrupted"/> when a driver died holding it (a driver that ends deletes its lease)
+    /// or when it has a plan and no summary; the summary's status otherwise; <see cref="Damaged"/> when it has no plan,
+    /// or a record cannot be read (<see cref="RunListing.Damage"/> says which).
+    /// </summary>
+    private static async Task<(RunListing Listing, PlanIndex? Plan, Dictionary<TaskId, CommitMarker>? Committed)> DescribeAsync(
+        IObjectStore store, string id, RunFiles files, TimeProvider time, CancellationToken cancellationToken, bool stages = false)
+    {
+        var layout = new RunLayout(id);
+        string? damage = null;
+        PlanIndex? plan = null;
+        if (files.Plan)
+        {
+            try
+            {
+                plan = await PlanStore.LoadIndexAsync(store, id, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                damage = $"its plan cannot be read: {ex.Message}";
+            }
+        }
+        else
+        {
+            damage = "it has no plan: its driver stopped while planning; run it again with the same run id, or gc it";
+        }
+
+        RunSummary? summary = null;
+        if (files.Summary)
+        {
+            try
+            {
+                summary = await ReadSummaryAsync(store, layout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                damage ??= $"its summary cannot be read: {ex.Message}";
+            }
+        }
+
+        var lease = files.Lease ? await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false) : null;
+        var state = IsLive(lease, time) ? Running
+            : damage is not null ? Damaged
+            : lease is not null ? Interrupted
+            : summary?.Status ?? Interrupted;
+
+        // How far it got: every committed task, unless its summary says all of it.
+        Dictionary<TaskId, CommitMarker>? committed = null;
+        if (plan is not null && (stages || state != "succeeded"))
+        {
+            try
+            {
+                committed = await CommitIndex.LoadAllAsync(store, layout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                damage ??= $"a commit record cannot be read: {ex.Message}";
+                state = IsLive(lease, time) ? Running : Damaged;
+            }
+        }
+
+        var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time), files.DataObjects, files.DataBytes)
+        {
+            Tasks = plan?.TaskCount ?? summary?.Tasks,
+            TasksCommitted = committed?.Count ?? (state == "succeeded" ? summary?.Tasks : null),
+            Damage = damage,
+        };
+        return (listing, plan, committed);
+    }
 
     private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time) =>
         lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time));
 
+    /// <summary>The run's summary, or <see langword="null"/> when it has none.</summary>
+    /// <exception cref="InvalidDataException">The summary cannot be read.</exception>
     private static async Task<RunSummary?> ReadSummaryAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
     {
         try
@@ -179,19 +214,44 @@ public static class RunCatalog
         {
             return null;
         }
-        catch (InvalidDataException)
-        {
-            return null;
-        }
     }
 
+    /// <summary>Which of a run's records exist, and its intermediate data, from a listing.</summary>
     private sealed class RunFiles
     {
         public bool Plan;
         public bool Summary;
         public bool Lease;
+        public bool Other;
         public int DataObjects;
         public long DataBytes;
+
+        public bool IsEmpty => !Plan && !Summary && !Lease && !Other && DataObjects == 0;
+
+        public void Add(RunLayout layout, ObjectInfo info)
+        {
+            if (info.Key == layout.PlanKey)
+            {
+                Plan = true;
+            }
+            else if (info.Key == layout.SummaryKey)
+            {
+                Summary = true;
+            }
+            else if (info.Key == layout.LeaseKey)
+            {
+                Lease = true;
+            }
+            else if (info.Key.StartsWith(layout.DataPrefix, StringComparison.Ordinal))
+            {
+                DataObjects++;
+                DataBytes += info.Size;
+            }
+            else
+            {
+                Other = true;
+            }
+        }
     }
 }
 
@@ -200,23 +260,33 @@ public static class RunCatalog
 /// <param name="Job">The job's name, when the run's plan or summary says it.</param>
 /// <param name="State">
 /// <see cref="RunCatalog.Running"/> (a driver holds its lease), <c>succeeded</c>, <c>failed</c>, <c>cancelled</c> (its
-/// summary's status), <see cref="RunCatalog.Interrupted"/> (a plan, no summary, no live lease: its driver died), or
-/// <c>incomplete</c> (records without a plan).
+/// summary's status), <see cref="RunCatalog.Interrupted"/> (its driver died: resume it), or
+/// <see cref="RunCatalog.Damaged"/> (no plan, or records that cannot be read; see <see cref="RunListing.Damage"/>).
 /// </param>
 /// <param name="Summary">The run's last summary, if it has one.</param>
 /// <param name="Lease">Who holds (or last held) the run's lease.</param>
 /// <param name="IntermediateObjects">Intermediate objects the run has left in the store.</param>
 /// <param name="IntermediateBytes">Their bytes.</param>
-public sealed record RunListing(string RunId, string? Job, string State, RunSummary? Summary, RunLeaseInfo? Lease, int IntermediateObjects, long IntermediateBytes);
+public sealed record RunListing(string RunId, string? Job, string State, RunSummary? Summary, RunLeaseInfo? Lease, int IntermediateObjects, long IntermediateBytes)
+{
+    /// <summary>The run's tasks, when its plan or summary says.</summary>
+    public int? Tasks { get; init; }
+
+    /// <summary>Its tasks committed so far (all of them for a run that succeeded), when its records say.</summary>
+    public int? TasksCommitted { get; init; }
+
+    /// <summary>For a <see cref="RunCatalog.Damaged"/> run: what is wrong with it.</summary>
+    public string? Damage { get; init; }
+}
 
 /// <summary>One run in detail, as <c>status</c> shows it.</summary>
 /// <param name="Run">The run as <c>runs</c> lists it.</param>
-/// <param name="CreatedAt">When the run was planned.</param>
+/// <param name="CreatedAt">When the run was planned (<see langword="null"/> for a damaged run without a readable plan, as the next three).</param>
 /// <param name="DataflowVersion">The Dataflow build that planned it.</param>
 /// <param name="InputCount">The job's input objects.</param>
 /// <param name="TaskCount">Tasks in all stages.</param>
 /// <param name="Stages">Each stage's progress.</param>
-public sealed record RunStatus(RunListing Run, DateTimeOffset CreatedAt, string DataflowVersion, int InputCount, int TaskCount, IReadOnlyList<StageStatus> Stages);
+public sealed record RunStatus(RunListing Run, DateTimeOffset? CreatedAt, string? DataflowVersion, int? InputCount, int? TaskCount, IReadOnlyList<StageStatus> Stages);
 
 /// <summary>How far a stage of a run got.</summary>
 /// <param name="Name">The stage's name.</param>

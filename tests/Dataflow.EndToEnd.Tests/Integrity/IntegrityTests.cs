@@ -113,6 +113,35 @@ public sealed class IntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task RunsAndStatus_RunWithTruncatedPlanBesideAGoodOne_ListBothAndSayWhatIsDamaged()
+    {
+        var store = Store("damaged");
+        var good = await ProgramRunner.RunAsync("merge-files", "run", "--store", store, "--run-id", "good", "--files", "8", "--progress", "none");
+        Assert.True(good.ExitCode == 0, good.ToString());
+        var plan = Path.Combine(store, "_dataflow", "runs", "good", "plan.json");
+        var damaged = Path.Combine(store, "_dataflow", "runs", "truncated");
+        Directory.CreateDirectory(damaged);
+        var bytes = await File.ReadAllBytesAsync(plan);
+        await File.WriteAllBytesAsync(Path.Combine(damaged, "plan.json"), bytes[..(bytes.Length / 2)]);
+
+        var runs = await ProgramRunner.RunAsync("merge-files", "runs", "--store", store);
+        var runsJson = await ProgramRunner.RunAsync("merge-files", "runs", "--store", store, "--json");
+        var status = await ProgramRunner.RunAsync("merge-files", "status", "truncated", "--store", store);
+
+        Assert.True(runs.ExitCode == 0, runs.ToString());
+        Assert.Matches(@"(?m)^good\s+merge-files\s+succeeded\s+7/7\b", runs.Stdout);
+        Assert.Matches(@"(?m)^truncated\s+-\s+damaged\s+-", runs.Stdout);
+        Assert.True(runsJson.ExitCode == 0, runsJson.ToString());
+        var listed = runsJson.Json().EnumerateArray().ToDictionary(r => r.GetProperty("runId").GetString()!);
+        Assert.Equal("damaged", listed["truncated"].GetProperty("state").GetString());
+        Assert.Contains("plan cannot be read", listed["truncated"].GetProperty("damage").GetString(), StringComparison.Ordinal);
+        Assert.Equal(7, listed["good"].GetProperty("tasksCommitted").GetInt32());
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains("run truncated: damaged", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("damaged: its plan cannot be read", status.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_OutputNameTooLongForTheFolder_ExitsTwoBeforeAnyWork()
     {
         var store = Store("long-name");
