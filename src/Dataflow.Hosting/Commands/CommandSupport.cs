@@ -38,6 +38,10 @@ internal static class CommandSupport
     public static AppOption<string?> PlanOption() =>
         new("--plan", "The address of the run's plan: <store>/_dataflow/runs/<run-id>/plan.json. The store and run are found from it.", null, "URI", null, null);
 
+    /// <summary>The <c>--workflow</c> option of the steps an Argo Workflow runs itself.</summary>
+    public static AppOption<string?> WorkflowOption() =>
+        new("--workflow", "The Argo Workflow this step belongs to ({{workflow.name}}): the step joins the run's lease when the driver that follows the workflow holds it for it.", null, "NAME", null, null);
+
     /// <summary>Whether <paramref name="exception"/> says that the options do not make a job: a usage error.</summary>
     public static bool IsJobDefinitionError(Exception exception) => exception is JobDefinitionException or InvalidObjectKeyException;
 

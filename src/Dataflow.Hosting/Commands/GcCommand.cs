@@ -50,7 +50,7 @@ internal sealed class GcCommand(AppDefinition app, AppConsole console)
                 }
                 catch (RunLeaseException ex)
                 {
-                    context.Info(string.Create(CultureInfo.InvariantCulture, $"error: run {id} is being driven by {ex.Holder} (its lease lasts until {ex.ExpiresAt:u}); gc refuses to delete data a driver is using"));
+                    context.Info(string.Create(CultureInfo.InvariantCulture, $"error: run {id} is being driven by {ex.Holder}{(ex.Workflow is null ? string.Empty : $", following Argo Workflow {ex.Workflow}")} (its lease lasts until {ex.ExpiresAt:u}); gc refuses to delete data a driver is using"));
                     return ExitCodes.Failure;
                 }
 

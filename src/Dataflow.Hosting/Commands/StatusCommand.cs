@@ -89,7 +89,7 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         }
 
         output.WriteLine(run.Lease is { } lease
-            ? string.Create(i, $"  lease: {lease.Holder}, {(lease.IsLive ? "until" : "expired at")} {lease.ExpiresAt:u}")
+            ? string.Create(i, $"  lease: {lease.Holder}{(lease.Workflow is null ? string.Empty : $" following Argo Workflow {lease.Workflow}")}, {(lease.IsLive ? "until" : "expired at")} {lease.ExpiresAt:u}")
             : "  lease: none");
         output.WriteLine(string.Create(i, $"  intermediate data: {run.IntermediateObjects} objects, {ByteSize.Format(run.IntermediateBytes)}"));
         if (run.Summary is { } summary)

@@ -87,6 +87,12 @@ internal static class RunSummaryText
             writer.WriteStartObject("lease");
             writer.WriteString("holder", lease.Holder);
             writer.WriteString("expiresAt", lease.ExpiresAt);
+            writer.WriteBoolean("live", lease.IsLive);
+            if (lease.Workflow is not null)
+            {
+                writer.WriteString("workflow", lease.Workflow);
+            }
+
             writer.WriteEndObject();
         }
         else

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Dataflow.Core;
+using Dataflow.Storage;
 using Dataflow.Worker;
 using k8s;
 using k8s.Autorest;
@@ -12,7 +13,9 @@ namespace Dataflow.Kubernetes;
 /// <summary>
 /// Runs a stored plan as one Argo Workflow: submits it through the custom-objects API and follows its status to the
 /// end. The workflow does everything itself (its stages' pods, the publish step, and an exit handler that cleans up
-/// and stores the summary), so the driver holds no lease while it runs; cancelling deletes the workflow and its pods.
+/// and stores the summary); the driver holds the run's lease for the workflow while it follows it (the workflow's
+/// steps join that lease), so the run shows as running and <c>gc</c> refuses it. Cancelling deletes the workflow and
+/// its pods.
 /// </summary>
 public sealed partial class ArgoExecutor : WorkflowExecutor
 {
@@ -59,15 +62,16 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
         }
 
         var name = created["metadata"]!["name"]!.GetValue<string>();
-        execution.Started();
         var follower = new Follower(plan, execution, perPod);
         string phase;
         try
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            // From now on the workflow's steps join the lease the driver holds; without it they could not publish.
+            await execution.HoldLeaseForAsync(name, cancellationToken).ConfigureAwait(false);
+            execution.Started();
             phase = await FollowAsync(options, name, created, follower, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException && cancellationToken.IsCancellationRequested || ex is ObjectStoreException)
         {
             await DeleteAsync(options, name).ConfigureAwait(false);
             throw;

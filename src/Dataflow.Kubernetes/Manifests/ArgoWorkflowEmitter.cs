@@ -28,6 +28,9 @@ internal static class ArgoWorkflowEmitter
     /// <summary>The exit handler's status argument, filled in by Argo.</summary>
     internal const string WorkflowStatus = "{{workflow.status}}";
 
+    /// <summary>Argo's name of the workflow, which its steps give to join the lease its driver holds for it.</summary>
+    internal const string WorkflowName = "{{workflow.name}}";
+
     /// <summary>The worker's shard argument, the template's input parameter.</summary>
     internal const string ShardParameter = "{{inputs.parameters.shard}}";
 
@@ -93,8 +96,8 @@ internal static class ArgoWorkflowEmitter
             templates.Add(template);
         }
 
-        templates.Add(ContainerTemplate(PublishTemplate, options, PodTemplates.PublishArguments(options, planUri), options.RetryLimit));
-        templates.Add(ContainerTemplate(FinishTemplate, options, PodTemplates.FinishArguments(options, planUri, WorkflowStatus), options.RetryLimit));
+        templates.Add(ContainerTemplate(PublishTemplate, options, PodTemplates.PublishArguments(options, planUri, WorkflowName), options.RetryLimit));
+        templates.Add(ContainerTemplate(FinishTemplate, options, PodTemplates.FinishArguments(options, planUri, WorkflowStatus, WorkflowName), options.RetryLimit));
 
         var metadata = new JsonObject { ["name"] = PodTemplates.BaseName(plan, KubernetesNames.MaxLength) };
         if (options.Namespace is { } ns)

@@ -51,12 +51,16 @@ internal static class PodTemplates
         return Arguments(options, verb);
     }
 
-    /// <summary>The publish pod's arguments: <c>Command[1..] + publish --plan U + ExtraArguments</c>.</summary>
-    public static JsonArray PublishArguments(PodOptions options, string planUri) => Arguments(options, ["publish", "--plan", planUri]);
+    /// <summary>
+    /// The publish pod's arguments: <c>Command[1..] + publish --plan U [--workflow W] + ExtraArguments</c>; a step of
+    /// an Argo Workflow names its workflow (<paramref name="workflow"/>), to join the lease its driver holds for it.
+    /// </summary>
+    public static JsonArray PublishArguments(PodOptions options, string planUri, string? workflow = null) =>
+        Arguments(options, workflow is null ? ["publish", "--plan", planUri] : ["publish", "--plan", planUri, "--workflow", workflow]);
 
-    /// <summary>The exit handler's arguments: <c>Command[1..] + finish --plan U --status S + ExtraArguments</c>.</summary>
-    public static JsonArray FinishArguments(PodOptions options, string planUri, string status) =>
-        Arguments(options, ["finish", "--plan", planUri, "--status", status]);
+    /// <summary>The exit handler's arguments: <c>Command[1..] + finish --plan U --status S --workflow W + ExtraArguments</c>.</summary>
+    public static JsonArray FinishArguments(PodOptions options, string planUri, string status, string workflow) =>
+        Arguments(options, ["finish", "--plan", planUri, "--status", status, "--workflow", workflow]);
 
     /// <summary>A container running the program with <paramref name="arguments"/>; <paramref name="name"/> <see langword="null"/> leaves the name to the controller (Argo calls it <c>main</c>).</summary>
     public static JsonObject Container(PodOptions options, string? name, JsonArray arguments, PodResources? resources)

@@ -7,9 +7,11 @@ namespace Dataflow.Worker;
 public sealed class WorkflowExecution
 {
     private readonly RunLayout _layout;
+    private readonly RunLease? _lease;
 
-    internal WorkflowExecution(Plan plan, IObjectStore store, JobRunnerOptions options, RunProgress progress)
+    internal WorkflowExecution(Plan plan, IObjectStore store, JobRunnerOptions options, RunProgress progress, RunLease? lease = null)
     {
+        _lease = lease;
         Plan = plan;
         Store = store;
         Options = options;
@@ -35,6 +37,15 @@ public sealed class WorkflowExecution
 
     /// <summary>Shows the run as running on the progress display: the workflow was submitted.</summary>
     public void Started() => Progress.SetPhase(RunPhases.Running);
+
+    /// <summary>
+    /// Records that the driver's lease of the run is held for workflow <paramref name="workflow"/>, just submitted:
+    /// its steps (<c>publish</c> and <c>finish</c>, given <c>--workflow</c>) join the lease rather than take it, and
+    /// the run shows as running until the driver ends. Call it as soon as the workflow has its name.
+    /// </summary>
+    /// <exception cref="ObjectStoreException">The lease could not be written.</exception>
+    public Task HoldLeaseForAsync(string workflow, CancellationToken cancellationToken) =>
+        _lease?.HoldForWorkflowAsync(workflow, cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>Shows a task of stage <paramref name="stage"/> as committed on the progress display.</summary>
     public void TaskCommitted(int stage)

@@ -40,13 +40,19 @@ public sealed partial class JobRunner
             switch (_options.Executor)
             {
                 case WorkflowExecutor workflow:
-                    // A resumed workflow's pods skip what committed; its publish step and exit handler take the lease when they run.
-                    if (!resume)
+                    // The driver holds the lease while it follows the workflow, for it: the workflow's publish step and
+                    // exit handler join it. A resumed workflow's pods skip what committed.
+                    await using (var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false))
                     {
-                        await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+                        if (!resume)
+                        {
+                            await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
+                        return await RunWorkflowAsync(plan, layout, workflow, lease, progress, cancellationToken).ConfigureAwait(false);
                     }
 
-                    return await RunWorkflowAsync(plan, layout, workflow, progress, cancellationToken).ConfigureAwait(false);
                 case TaskExecutor executor:
                     await using (var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false))
                     {
@@ -329,12 +335,12 @@ public sealed partial class JobRunner
     /// Cancelling stops the workflow; then the driver does what the workflow's clean-up would have done on failure
     /// (abort incomplete uploads, keep what committed) and stores a summary of a cancelled run.
     /// </summary>
-    private async Task<RunResult> RunWorkflowAsync(Plan plan, RunLayout layout, WorkflowExecutor executor, RunProgress progress, CancellationToken cancellationToken)
+    private async Task<RunResult> RunWorkflowAsync(Plan plan, RunLayout layout, WorkflowExecutor executor, RunLease lease, RunProgress progress, CancellationToken cancellationToken)
     {
         progress.SetPlan(plan);
         try
         {
-            var summary = await executor.ExecuteAsync(new WorkflowExecution(plan, _store, _options, progress), cancellationToken).ConfigureAwait(false);
+            var summary = await executor.ExecuteAsync(new WorkflowExecution(plan, _store, _options, progress, lease), cancellationToken).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
             return new RunResult(summary, plan);
         }

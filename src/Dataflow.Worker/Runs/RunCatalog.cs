@@ -116,7 +116,7 @@ public static class RunCatalog
         var layout = new RunLayout(runId);
         if (await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false) is { } lease && IsLive(lease, time ?? TimeProvider.System))
         {
-            throw new RunLeaseException(runId, lease.Holder, lease.ExpiresAt);
+            throw new RunLeaseException(runId, lease.Holder, lease.ExpiresAt, lease.Workflow);
         }
 
         var cleanup = await Sweeper.CleanAsync(store, layout, keepData, cancellationToken).ConfigureAwait(false);
@@ -200,7 +200,7 @@ public static class RunCatalog
     }
 
     private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time) =>
-        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time));
+        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time)) { Workflow = lease.Workflow };
 
     /// <summary>The run's summary, or <see langword="null"/> when it has none.</summary>
     /// <exception cref="InvalidDataException">The summary cannot be read.</exception>
@@ -298,7 +298,11 @@ public sealed record StageStatus(string Name, int Tasks, int Committed);
 /// <param name="Holder">The driver: its host, process id and a random id.</param>
 /// <param name="ExpiresAt">When the lease lapses unless renewed.</param>
 /// <param name="IsLive">True when the holder drives the run now (the lease has not lapsed, and the holder is not a dead process on this machine).</param>
-public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool IsLive);
+public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool IsLive)
+{
+    /// <summary>The Argo Workflow the holder follows and holds the lease for, if any.</summary>
+    public string? Workflow { get; init; }
+}
 
 /// <summary>What <see cref="RunCatalog.CleanAsync"/> did.</summary>
 /// <param name="UploadsAborted">Incomplete multipart uploads aborted.</param>

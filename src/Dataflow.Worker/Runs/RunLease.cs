@@ -10,6 +10,10 @@ namespace Dataflow.Worker;
 /// expired (its driver died) can be taken over.
 /// </summary>
 /// <remarks>
+/// A driver that follows an Argo Workflow holds the lease for it (<see cref="HoldForWorkflowAsync"/>): the workflow's
+/// own steps (publish, and its exit handler) join that lease rather than take it, so the run shows as running and
+/// <c>gc</c> refuses it while the workflow runs. Without a driver (it died, or the workflow was submitted by hand) the
+/// steps take the lease as any driver would.
 /// Without conditional writes (not every S3 service has them) two drivers that start within moments of each other
 /// could both write a lease: so after writing, a driver reads the lease back a moment later and gives up if the
 /// last writer was someone else.
@@ -29,33 +33,65 @@ internal sealed class RunLease : IAsyncDisposable
     private Task _renewing = Task.CompletedTask;
     private Task _confirmed = Task.CompletedTask;
     private volatile LeaseRecord? _lostTo;
+    private volatile string? _workflow;
 
-    private RunLease(IObjectStore store, RunLayout layout, TimeProvider time)
+    private RunLease(IObjectStore store, RunLayout layout, TimeProvider time, string? joined = null)
     {
         _store = store;
         _layout = layout;
         _time = time;
-        _holder = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}");
+        _holder = joined ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}");
+        IsJoined = joined is not null;
     }
+
+    /// <summary>True when this is a workflow step's share of the lease its driver holds for the workflow: it neither renews nor deletes it.</summary>
+    public bool IsJoined { get; }
 
     /// <summary>
     /// Takes the lease of the run, or throws when another driver holds it. The driver may start working at once:
     /// whether a driver that started at the same moment overwrote the lease is checked a moment later in the
     /// background (<see cref="Lost"/> fires then), and <see cref="ConfirmAsync"/> waits for that check.
     /// </summary>
+    /// <param name="store">The run's store.</param>
+    /// <param name="layout">The run.</param>
+    /// <param name="time">The clock expiry is judged by.</param>
+    /// <param name="cancellationToken">Stops the reads and writes.</param>
+    /// <param name="workflow">
+    /// For a step of an Argo Workflow: its name. When the driver that follows that workflow holds the lease for it, the
+    /// step joins that lease (see <see cref="IsJoined"/>) instead of failing.
+    /// </param>
     /// <exception cref="RunLeaseException">Another driver holds an unexpired lease.</exception>
-    public static async Task<RunLease> AcquireAsync(IObjectStore store, RunLayout layout, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<RunLease> AcquireAsync(IObjectStore store, RunLayout layout, TimeProvider time, CancellationToken cancellationToken, string? workflow = null)
     {
         var lease = new RunLease(store, layout, time);
         if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } current && current.ExpiresAt > time.GetUtcNow() && !IsDeadHolderOnThisMachine(current.Holder))
         {
-            throw new RunLeaseException(layout.RunId, current.Holder, current.ExpiresAt);
+            if (workflow is not null && string.Equals(current.Workflow, workflow, StringComparison.Ordinal))
+            {
+                return new RunLease(store, layout, time, joined: current.Holder);
+            }
+
+            throw new RunLeaseException(layout.RunId, current.Holder, current.ExpiresAt, current.Workflow);
         }
 
         await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
         lease._confirmed = lease.SettleAsync();
         lease._renewing = lease.RenewAsync();
         return lease;
+    }
+
+    /// <summary>
+    /// Records that this driver holds the lease for Argo Workflow <paramref name="workflow"/>, which it follows: the
+    /// workflow's steps join the lease from now on. Written at once, and with every renewal.
+    /// </summary>
+    public async Task HoldForWorkflowAsync(string workflow, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(workflow);
+        _workflow = workflow;
+        if (_lostTo is null && !IsJoined)
+        {
+            await WriteAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Fires when the lease turns out to be someone else's: the driver must stop.</summary>
@@ -75,7 +111,7 @@ internal sealed class RunLease : IAsyncDisposable
     /// <summary>Why the lease was lost.</summary>
     public RunLeaseException LostReason() =>
         _lostTo is { } other
-            ? new RunLeaseException(_layout.RunId, other.Holder, other.ExpiresAt)
+            ? new RunLeaseException(_layout.RunId, other.Holder, other.ExpiresAt, other.Workflow)
             : new RunLeaseException(_layout.RunId, "another driver", _time.GetUtcNow());
 
     /// <summary>
@@ -131,6 +167,14 @@ internal sealed class RunLease : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (IsJoined)
+        {
+            // The driver's lease: it deletes it when the workflow ends.
+            _stop.Dispose();
+            _lost.Dispose();
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await _renewing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _confirmed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -153,7 +197,7 @@ internal sealed class RunLease : IAsyncDisposable
 
     private async Task WriteAsync(CancellationToken cancellationToken)
     {
-        var record = new LeaseRecord(_holder, _time.GetUtcNow() + Duration);
+        var record = new LeaseRecord(_holder, _time.GetUtcNow() + Duration) { Workflow = _workflow };
         await _store.PutAsync(_layout.LeaseKey, JsonSerializer.SerializeToUtf8Bytes(record, LeaseJsonContext.Default.LeaseRecord), cancellationToken).ConfigureAwait(false);
     }
 
@@ -215,9 +259,15 @@ internal sealed class RunLease : IAsyncDisposable
 /// <summary>Who holds a run's lease, and until when.</summary>
 /// <param name="Holder">The driver: host, process id and a random id.</param>
 /// <param name="ExpiresAt">When the lease lapses unless renewed.</param>
-internal sealed record LeaseRecord(string Holder, DateTimeOffset ExpiresAt);
+internal sealed record LeaseRecord(string Holder, DateTimeOffset ExpiresAt)
+{
+    /// <summary>The Argo Workflow the holder follows and holds the lease for, whose steps join it.</summary>
+    public string? Workflow { get; init; }
+}
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LeaseRecord))]
 internal sealed partial class LeaseJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
@@ -226,11 +276,20 @@ public sealed class RunLeaseException : InvalidOperationException
 {
     /// <summary>Creates the exception.</summary>
     public RunLeaseException(string runId, string holder, DateTimeOffset expiresAt)
-        : base($"run '{runId}' is being driven by {holder} (its lease lasts until {expiresAt:u}); wait for it to finish, or for the lease to expire if that driver died")
+        : this(runId, holder, expiresAt, workflow: null)
+    {
+    }
+
+    /// <summary>Creates the exception for a lease held for an Argo Workflow.</summary>
+    public RunLeaseException(string runId, string holder, DateTimeOffset expiresAt, string? workflow)
+        : base(workflow is null
+            ? $"run '{runId}' is being driven by {holder} (its lease lasts until {expiresAt:u}); wait for it to finish, or for the lease to expire if that driver died"
+            : $"run '{runId}' is being driven by {holder}, following Argo Workflow {workflow} (its lease lasts until {expiresAt:u}); wait for the workflow to end, or for the lease to expire if that driver died")
     {
         RunId = runId;
         Holder = holder;
         ExpiresAt = expiresAt;
+        Workflow = workflow;
     }
 
     /// <summary>The run.</summary>
@@ -241,4 +300,7 @@ public sealed class RunLeaseException : InvalidOperationException
 
     /// <summary>When the lease lapses unless its holder renews it.</summary>
     public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>The Argo Workflow the holder follows, if it holds the lease for one.</summary>
+    public string? Workflow { get; }
 }

@@ -15,12 +15,17 @@ public static class RunSteps
     /// Publishes the final outputs of run <paramref name="runId"/> from the commits of the tasks that make them,
     /// under the run's lease.
     /// </summary>
+    /// <param name="store">The run's store.</param>
+    /// <param name="runId">The run.</param>
+    /// <param name="time">The clock; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="workflow">The Argo Workflow this step belongs to, if any: it joins the lease its driver holds for it.</param>
+    /// <param name="cancellationToken">Stops publishing; what was published stays.</param>
     /// <returns>The URIs of the published outputs.</returns>
     /// <exception cref="InvalidOperationException">There is no such run, or a task that makes a final output has not committed.</exception>
-    /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
-    public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <exception cref="RunLeaseException">A driver holds the run's lease (and not for <paramref name="workflow"/>).</exception>
+    public static async Task<IReadOnlyList<string>> PublishAsync(IObjectStore store, string runId, TimeProvider? time = null, string? workflow = null, CancellationToken cancellationToken = default)
     {
-        var (layout, index, lease) = await TakeRunAsync(store, runId, time, cancellationToken).ConfigureAwait(false);
+        var (layout, index, lease) = await TakeRunAsync(store, runId, time, workflow, cancellationToken).ConfigureAwait(false);
         await using var _ = lease;
         var markers = new List<(PlanOutput Output, CommitMarker Marker)>();
         foreach (var output in index.Outputs)
@@ -49,13 +54,14 @@ public static class RunSteps
     /// <param name="succeeded">Whether the workflow succeeded (every stage committed, outputs published).</param>
     /// <param name="failure">Why it did not, for the summary.</param>
     /// <param name="time">The clock; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="workflow">The Argo Workflow this step belongs to, if any: it joins the lease its driver holds for it.</param>
     /// <param name="cancellationToken">Stops the clean-up.</param>
     /// <returns>The stored summary.</returns>
     /// <exception cref="InvalidOperationException">There is no such run.</exception>
-    /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
-    public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <exception cref="RunLeaseException">A driver holds the run's lease (and not for <paramref name="workflow"/>).</exception>
+    public static async Task<RunSummary> FinishAsync(IObjectStore store, string runId, bool succeeded, string? failure, TimeProvider? time = null, string? workflow = null, CancellationToken cancellationToken = default)
     {
-        var (layout, index, lease) = await TakeRunAsync(store, runId, time, cancellationToken).ConfigureAwait(false);
+        var (layout, index, lease) = await TakeRunAsync(store, runId, time, workflow, cancellationToken).ConfigureAwait(false);
         await using var _ = lease;
         await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
         var left = (await Sweeper.CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false)).ObjectsLeft;
@@ -111,13 +117,13 @@ public static class RunSteps
     /// <summary>The run's layout and plan index, and its lease, taken for a step.</summary>
     /// <exception cref="InvalidOperationException">There is no such run.</exception>
     /// <exception cref="RunLeaseException">A driver holds the run's lease.</exception>
-    private static async Task<(RunLayout Layout, PlanIndex Index, RunLease Lease)> TakeRunAsync(IObjectStore store, string runId, TimeProvider? time, CancellationToken cancellationToken)
+    private static async Task<(RunLayout Layout, PlanIndex Index, RunLease Lease)> TakeRunAsync(IObjectStore store, string runId, TimeProvider? time, string? workflow, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         var layout = new RunLayout(runId);
         var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
-        return (layout, index, await RunLease.AcquireAsync(store, layout, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false));
+        return (layout, index, await RunLease.AcquireAsync(store, layout, time ?? TimeProvider.System, cancellationToken, workflow).ConfigureAwait(false));
     }
 
     /// <summary>Committed tasks and commit records of the run, from a listing of its records (none is read).</summary>

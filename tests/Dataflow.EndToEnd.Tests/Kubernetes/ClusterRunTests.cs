@@ -162,6 +162,49 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_FollowingAnArgoWorkflow_RunShowsRunningForItsWorkflowAndGcRefusesIt()
+    {
+        var store = Path.Combine(_root, "followed");
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _cluster.Server.PodStarted += (_, _) => started.TrySetResult();
+        using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
+            "merge-files",
+            ["run", "--store", store, "--run-id", "followed", "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options("argo", "merge-files")],
+            S3TestServer.ProgramEnvironment()));
+        var stderr = process.StandardError.ReadToEndAsync();
+
+        // While the first stage's pods (256, 4 at a time) run, the driver holds the run's lease for the workflow.
+        // (It names the workflow in its lease as soon as the server has named the workflow: moments after pods start.)
+        await started.Task.WaitAsync(ProgramRunner.Patience);
+        var lease = Path.Combine(store, "_dataflow", "runs", "followed", "lease.json");
+        var deadline = DateTime.UtcNow + ProgramRunner.Patience;
+        while (!(File.Exists(lease) && (await File.ReadAllTextAsync(lease)).Contains("\"workflow\"", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var runs = await RunAsync("merge-files", "runs", "--store", store, "--json");
+        var gc = await RunAsync("merge-files", "gc", "followed", "--store", store);
+        Assert.Equal(0, Signals.Interrupt(process.Id));
+        await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
+
+        Assert.True(runs.ExitCode == 0, runs.ToString());
+        var run = Assert.Single(runs.Json().EnumerateArray());
+        Assert.Equal("running", run.GetProperty("state").GetString());
+        Assert.StartsWith("dataflow-merge-files-followed-", run.GetProperty("lease").GetProperty("workflow").GetString(), StringComparison.Ordinal);
+        Assert.Equal(511, run.GetProperty("tasks").GetInt32());
+        Assert.True(gc.ExitCode == 1, gc.ToString());
+        Assert.Contains("gc refuses", gc.Stderr, StringComparison.Ordinal);
+        Assert.True(gc.Stderr.Contains("following Argo Workflow dataflow-merge-files-followed-", StringComparison.Ordinal), gc.ToString());
+        Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}; stderr: {await stderr}");
+
+        // Cancelled: the workflow is gone, the lease released; the run says so and may be resumed or collected.
+        var after = await RunAsync("merge-files", "status", "followed", "--store", store);
+        Assert.Contains("run followed of job 'merge-files': cancelled", after.Stdout, StringComparison.Ordinal);
+        Assert.Contains("lease: none", after.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_RoleWithoutWatch_FailsWithTheServersRefusal()
     {
         await using var cluster = await ClusterFixture.StartAsync(_root, rbac: """

@@ -44,10 +44,10 @@ public sealed class ArgoWorkflowEmitterTests(ITestOutputHelper output)
         Assert.Equal("publish", steps[^1]);
         Assert.Equal("finish", spec["onExit"]!.GetValue<string>());
         Assert.Equal(
-            ["publish", "--plan", ManifestPlans.PlanUri],
+            ["publish", "--plan", ManifestPlans.PlanUri, "--workflow", "{{workflow.name}}"],
             Strings(Template(workflow, "publish")["container"]!["args"]!));
         Assert.Equal(
-            ["finish", "--plan", ManifestPlans.PlanUri, "--status", "{{workflow.status}}"],
+            ["finish", "--plan", ManifestPlans.PlanUri, "--status", "{{workflow.status}}", "--workflow", "{{workflow.name}}"],
             Strings(Template(workflow, "finish")["container"]!["args"]!));
     }
 
@@ -70,7 +70,7 @@ public sealed class ArgoWorkflowEmitterTests(ITestOutputHelper output)
             Strings(container["args"]!));
         Assert.Equal("{{item}}", step["arguments"]!["parameters"]![0]!["value"]!.GetValue<string>());
         Assert.Equal("shard", pod["inputs"]!["parameters"]![0]!["name"]!.GetValue<string>());
-        Assert.Equal(["--verbose", "publish", "--plan", ManifestPlans.PlanUri, "--files", "512"], Strings(Template(workflow, "publish")["container"]!["args"]!));
+        Assert.Equal(["--verbose", "publish", "--plan", ManifestPlans.PlanUri, "--workflow", "{{workflow.name}}", "--files", "512"], Strings(Template(workflow, "publish")["container"]!["args"]!));
     }
 
     [Fact]

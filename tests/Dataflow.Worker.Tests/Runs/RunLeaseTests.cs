@@ -204,4 +204,51 @@ public sealed class RunLeaseTests : IDisposable
         // The driver that lost committed nothing: its tasks waited for the lease's confirmation before their commit.
         Assert.Empty(await _store.ListAllAsync(_layout.CommitsPrefix));
     }
+
+    [Fact]
+    public async Task AcquireAsync_LeaseHeldForAWorkflow_ItsStepsJoinItAndOthersAreRefused()
+    {
+        await using var driver = await AcquireAsync();
+        var refusedBefore = await Assert.ThrowsAsync<RunLeaseException>(() =>
+            RunLease.AcquireAsync(_store, _layout, TimeProvider.System, CancellationToken.None, workflow: "merge-abc12"));
+        await driver.HoldForWorkflowAsync("merge-abc12", CancellationToken.None);
+        var held = (await ReadLeaseAsync())!;
+        Assert.Equal("merge-abc12", held.Workflow);
+        Assert.Null(refusedBefore.Workflow);
+
+        // The workflow's step joins the driver's lease: it may work, and leaves the lease to the driver.
+        await using (var step = await RunLease.AcquireAsync(_store, _layout, TimeProvider.System, CancellationToken.None, workflow: "merge-abc12"))
+        {
+            Assert.True(step.IsJoined);
+            await step.ConfirmAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(held.Holder, (await ReadLeaseAsync())!.Holder);
+
+        // Another workflow's step, and any driver, are refused, told which workflow the run belongs to.
+        var otherWorkflow = await Assert.ThrowsAsync<RunLeaseException>(() =>
+            RunLease.AcquireAsync(_store, _layout, TimeProvider.System, CancellationToken.None, workflow: "merge-zzz99"));
+        var otherDriver = await Assert.ThrowsAsync<RunLeaseException>(() => AcquireAsync());
+        Assert.Equal("merge-abc12", otherWorkflow.Workflow);
+        Assert.Contains("following Argo Workflow merge-abc12", otherDriver.Message, StringComparison.Ordinal);
+
+        await driver.ConfirmAsync(CancellationToken.None);
+        Assert.False(driver.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_WorkflowStepWithoutALiveDriver_TakesTheLeaseItself()
+    {
+        // The driver that followed the workflow died: its lease expired. The step takes the lease as a driver would.
+        await WriteLeaseAsync("another-host/4242/0123456789abcdef", DateTimeOffset.UtcNow.AddSeconds(-1));
+
+        await using (var step = await RunLease.AcquireAsync(_store, _layout, TimeProvider.System, CancellationToken.None, workflow: "merge-abc12"))
+        {
+            Assert.False(step.IsJoined);
+            await step.ConfirmAsync(CancellationToken.None);
+            Assert.StartsWith(OurHolderPrefix, (await ReadLeaseAsync())!.Holder, StringComparison.Ordinal);
+        }
+
+        Assert.Null(await ReadLeaseAsync());
+    }
 }
