@@ -36,6 +36,9 @@ public sealed class RunContext
     /// <summary>The run's id.</summary>
     public string RunId { get; internal init; } = string.Empty;
 
+    /// <summary>What the command's store logs through (its retried requests): the command's logging, once started.</summary>
+    internal StoreLogger StoreLog { get; set; } = new();
+
     /// <summary>The store, once opened (it is not yet open while the job is being defined).</summary>
     /// <exception cref="InvalidOperationException">Read before the store was opened.</exception>
     public IObjectStore Store

@@ -67,7 +67,7 @@ internal static class CommandSupport
         var partSize = context.Has(s3.S3PartSize) ? context.Get(s3.S3PartSize) : StoreOptions.DefaultPartSize;
         try
         {
-            return (await ObjectStore.OpenAsync(location, StoreOptions.ToObjectStoreOptions(profile, partSize), cancellationToken).ConfigureAwait(false), ExitCodes.Success);
+            return (await ObjectStore.OpenAsync(location, StoreOptions.ToObjectStoreOptions(profile, partSize, context.StoreLog), cancellationToken).ConfigureAwait(false), ExitCodes.Success);
         }
         catch (ArgumentException ex)
         {

@@ -34,6 +34,8 @@ internal sealed class ResumeCommand(AppDefinition app, AppConsole console, RunCo
                     return CommandSupport.Usage(context, ex.Message);
                 }
 
+                // The store is open already: what it logs goes where the resumed run's logging says.
+                jobContext.StoreLog = context.StoreLog;
                 context.Info($"resuming run {id} of job '{plan.Job}' in {context.Store.Location}");
                 return await run.RunAsync(jobContext, context.Store, cancellationToken).ConfigureAwait(false);
             },

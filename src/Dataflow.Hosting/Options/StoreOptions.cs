@@ -22,8 +22,11 @@ internal sealed class StoreOptions
     public AppOption[] All => [Store, S3Profile, S3PartSize];
 
     /// <summary>How a store is opened with the S3 options' values.</summary>
-    public static ObjectStoreOptions ToObjectStoreOptions(S3Compatibility? profile, long partSize) => new()
+    /// <param name="profile">What the S3 service accepts; default from the location.</param>
+    /// <param name="partSize">The part size of multipart uploads.</param>
+    /// <param name="logger">Where an S3 store logs the requests it retries (at Debug).</param>
+    public static ObjectStoreOptions ToObjectStoreOptions(S3Compatibility? profile, long partSize, Microsoft.Extensions.Logging.ILogger? logger = null) => new()
     {
-        S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true },
+        S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true, Logger = logger },
     };
 }

@@ -18,6 +18,7 @@ internal sealed class Telemetry : IDisposable
     // As IDisposable, so that this type does not load OpenTelemetry's assemblies when nothing exports.
     private readonly IDisposable? _tracer;
     private readonly IDisposable? _meter;
+    private StoreLogger? _storeLog;
 
     private Telemetry(ILoggerFactory loggerFactory, IDisposable? tracer, IDisposable? meter)
     {
@@ -94,8 +95,20 @@ internal sealed class Telemetry : IDisposable
         return (tracer, metrics.Build());
     }
 
+    /// <summary>Sends what the command's store logs to this telemetry's logging, until it is disposed.</summary>
+    public void Attach(StoreLogger storeLog)
+    {
+        _storeLog = storeLog;
+        storeLog.Target = LoggerFactory == NullLoggerFactory.Instance ? null : LoggerFactory.CreateLogger("Dataflow.Storage");
+    }
+
     public void Dispose()
     {
+        if (_storeLog is not null)
+        {
+            _storeLog.Target = null;
+        }
+
         // Disposing the providers flushes what is still buffered: the last spans and a final metrics export.
         _tracer?.Dispose();
         _meter?.Dispose();

@@ -21,13 +21,17 @@ internal sealed class TelemetryOptions
     /// Starts what the telemetry options ask for; disposing it flushes and stops the exporters. A worker's command
     /// has no <c>--prometheus-port</c> (its workers would all want the same port).
     /// </summary>
-    public Telemetry Start(RunContext context, bool worker = false) =>
-        Telemetry.Start(
+    public Telemetry Start(RunContext context, bool worker = false)
+    {
+        var telemetry = Telemetry.Start(
             context.ProgramName,
             context.Get(_level),
             context.Get(_format),
             context.Get(_otlpEndpoint),
             worker ? null : context.Get(_prometheusPort));
+        telemetry.Attach(context.StoreLog);
+        return telemetry;
+    }
 
     private static LogLevel ParseLogLevel(string text) =>
         string.Equals(text, "info", StringComparison.OrdinalIgnoreCase) ? LogLevel.Information : OptionParsing.ParseEnum<LogLevel>(text);

@@ -24,8 +24,14 @@ internal static class S3Errors
         "ServiceUnavailable", "RequestLimitExceeded", "TooManyRequests", "BadDigest", "IncompleteBody",
     };
 
-    /// <summary>The retry policy of every request; <paramref name="retried"/> is called before each retry.</summary>
-    public static ResiliencePipeline CreatePipeline(S3StoreOptions options, Action retried)
+    /// <summary>What a request is for and on which key, as its retries log it.</summary>
+    public static readonly ResiliencePropertyKey<(string Action, string? Key)> Request = new("dataflow.s3.request");
+
+    /// <summary>
+    /// The retry policy of every request; <paramref name="retried"/> is called before each retry with the request (see
+    /// <see cref="Request"/>), the attempt that failed (1 for the first) and its failure.
+    /// </summary>
+    public static ResiliencePipeline CreatePipeline(S3StoreOptions options, Action<(string Action, string? Key), int, Exception?> retried)
     {
         var builder = new ResiliencePipelineBuilder();
         if (options.MaxRequestAttempts > 1)
@@ -38,9 +44,10 @@ internal static class S3Errors
                 Delay = options.RetryDelay,
                 MaxDelay = TimeSpan.FromSeconds(10),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
-                OnRetry = _ =>
+                OnRetry = args =>
                 {
-                    retried();
+                    var request = args.Context.Properties.TryGetValue(Request, out var r) ? r : ("make a request", null);
+                    retried(request, args.AttemptNumber + 1, args.Outcome.Exception);
                     return ValueTask.CompletedTask;
                 },
             });
@@ -48,6 +55,14 @@ internal static class S3Errors
 
         return builder.Build();
     }
+
+    /// <summary>Why a request failed, in one line for a log: the service's code and status, or the exception's message.</summary>
+    public static string Describe(Exception? exception, Func<string, string> scrub) => exception switch
+    {
+        null => "no answer",
+        AmazonServiceException service => scrub($"{(int)service.StatusCode} {service.ErrorCode ?? service.StatusCode.ToString()}: {service.Message}"),
+        _ => scrub($"{exception.GetType().Name}: {exception.Message}"),
+    };
 
     /// <summary>True for failures that another attempt may not meet: server errors, throttling, resets and timeouts.</summary>
     public static bool IsTransient(Exception exception, CancellationToken callerToken)

@@ -66,7 +66,7 @@ internal sealed partial class S3ObjectStore
                         throw S3Errors.Translate(ex, _store.Location, _store.Bucket, _key, "read the object");
                     }
 
-                    _store.CountRetry();
+                    _store.CountRetry("read the object", _key, _failures, ex);
 
                     await Task.Delay(_store.Options.RetryDelay * _failures, cancellationToken).ConfigureAwait(false);
                 }

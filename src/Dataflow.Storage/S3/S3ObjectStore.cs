@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Dataflow.Core;
+using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace Dataflow.Storage;
@@ -29,7 +30,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
         Profile = S3ProfileSettings.For(options.Profile ?? DefaultProfile(address, options));
         _http = new S3HttpClientFactory(options, Profile, Traffic);
         Client = CreateClient(address, options, Profile, _http);
-        _pipeline = S3Errors.CreatePipeline(options, CountRetry);
+        _pipeline = S3Errors.CreatePipeline(options, (request, attempt, error) => CountRetry(request.Action, request.Key, attempt, error));
         Journal = new S3UploadJournal(this);
         _secrets = new[]
             {
@@ -257,8 +258,21 @@ internal sealed partial class S3ObjectStore : IObjectStore
         }
     }
 
-    /// <summary>Counts one retried request (<see cref="RetriedRequests"/>).</summary>
-    internal void CountRetry() => Interlocked.Increment(ref _retried);
+    /// <summary>Counts one retried request (<see cref="RetriedRequests"/>) and logs it at Debug, with what failed.</summary>
+    /// <param name="action">What the request was for ("write the object").</param>
+    /// <param name="key">The object's key, when it is about one.</param>
+    /// <param name="attempt">The attempt that failed: 1 for the first.</param>
+    /// <param name="error">Its failure.</param>
+    internal void CountRetry(string action, string? key, int attempt, Exception? error)
+    {
+        Interlocked.Increment(ref _retried);
+        var logger = Options.Logger;
+        if (logger is not null && logger.IsEnabled(LogLevel.Debug))
+        {
+            var cause = S3Errors.Describe(error, Scrub);
+            S3Log.RequestRetried(logger, action, key ?? string.Empty, Bucket, attempt, Options.MaxRequestAttempts, cause, null);
+        }
+    }
 
     /// <summary>Checks a key, and that with the store's prefix it stays within S3's 1,024 bytes.</summary>
     /// <exception cref="InvalidObjectKeyException">The key is not valid.</exception>
@@ -292,7 +306,16 @@ internal sealed partial class S3ObjectStore : IObjectStore
     {
         try
         {
-            return await _pipeline.ExecuteAsync(async token => await request(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(S3Errors.Request, (action, key));
+            try
+            {
+                return await _pipeline.ExecuteAsync(static async (context, request) => await request(context.CancellationToken).ConfigureAwait(false), context, request).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 namespace Dataflow.Storage;
 
 /// <summary>
@@ -71,6 +72,12 @@ public sealed class S3StoreOptions
 
     /// <summary>The delay before the first retry of a request; doubles each time, with jitter. Default 200 ms.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Where the store logs, at Debug, each request it retries: what it was for, the object's key, the attempt and
+    /// what failed. Default none; the count of retries is <see cref="IObjectStore.RetriedRequests"/> either way.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>How long one request may take. Default 5 minutes.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);

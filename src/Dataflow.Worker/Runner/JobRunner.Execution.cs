@@ -16,6 +16,9 @@ public sealed partial class JobRunner
     {
         var time = _options.TimeProvider;
         var started = time.GetTimestamp();
+
+        // The store's retries from here on — planning, the lease, tasks, publishing — are the run's.
+        var retriedBefore = _store.RetriedRequests;
         progress ??= new RunProgress();
         var recorder = new RunRecorder(time);
         progress.PhaseChanged = recorder.Phase;
@@ -67,7 +70,7 @@ public sealed partial class JobRunner
                             committed = [];
                         }
 
-                        return await ExecuteAsync(job, plan, layout, executor, committed, lease, progress, started, recorder, span, cancellationToken).ConfigureAwait(false);
+                        return await ExecuteAsync(job, plan, layout, executor, committed, lease, progress, (started, retriedBefore), recorder, span, cancellationToken).ConfigureAwait(false);
                     }
 
                 default:
@@ -163,10 +166,9 @@ public sealed partial class JobRunner
         return inputs;
     }
 
-    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, long started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
+    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, (long Timestamp, long StoreRetries) started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
     {
         string? recordsNotStored = null;
-        var retriedBefore = _store.RetriedRequests;
         var time = _options.TimeProvider;
         var counters = new RunCounters(job.Name);
         recorder.SetPlan(plan);
@@ -241,10 +243,10 @@ public sealed partial class JobRunner
             Attempts = counters.Attempts,
             Retries = counters.Retries,
             Failed = counters.Failed,
-            WallMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
+            WallMs = (long)time.GetElapsedTime(started.Timestamp).TotalMilliseconds,
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
-            StoreRetries = StoreRetries(counters, retriedBefore),
+            StoreRetries = StoreRetries(counters, started.StoreRetries),
             Output = !succeeded ? null
                 : job.MapReduce?.MergedOutputKey is { } merged ? _store.GetUri(merged)
                 : job.OutputIsPrefix ? _store.GetUri(job.OutputKey.TrimEnd('/')) + "/"

@@ -61,7 +61,8 @@ public sealed record RunSummary
 
     /// <summary>
     /// Store requests retried by the store's retry policy after a transient failure (throttling, a 5xx, a dropped
-    /// connection), by the driver and the worker processes whose reports it read.
+    /// connection), by the driver and the worker processes whose reports it read: from planning to publishing, not
+    /// those of writing this summary and the report. Each is logged at Debug (<c>--log-level debug</c>) with its cause.
     /// </summary>
     public long StoreRetries { get; init; }
 

@@ -82,8 +82,11 @@ internal sealed record S3Setup
 
     public S3Recorder? Recorder { get; init; }
 
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
     public S3StoreOptions ToOptions() => new()
     {
+        Logger = Logger,
         Profile = Profile,
         Endpoint = VirtualHosted ? new Uri($"http://{S3TestServer.StorageDomain}:{S3TestServer.Endpoint.Port}") : S3TestServer.Endpoint,
         AccessKey = AccessKey,

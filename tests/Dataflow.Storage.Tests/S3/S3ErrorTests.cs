@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Storage.Tests.S3;
 
@@ -142,6 +143,62 @@ public sealed class S3ErrorTests(S3Bucket bucket) : IClassFixture<S3Bucket>
         // Each SlowDown was retried once, and counted.
         Assert.Equal(recorder.Calls.Count(c => c.Injected), store.RetriedRequests);
         Assert.All(recorder.Calls.Where(c => !c.Injected), c => Assert.True(c.Status is HttpStatusCode.OK or HttpStatusCode.PartialContent or HttpStatusCode.NoContent, c.ToString()));
+    }
+
+    [Fact]
+    public async Task Retries_AreCountedAndLoggedAtDebugWithWhatFailed()
+    {
+        var recorder = new S3Recorder();
+        var faults = 0;
+        recorder.Fault = call => call.Operation == "PutObject" && Interlocked.Increment(ref faults) <= 2
+            ? S3Recorder.Error(HttpStatusCode.InternalServerError, "InternalError")
+            : null;
+        var log = new ListLogger(LogLevel.Debug);
+        var store = bucket.Open(new S3Setup { Recorder = recorder, Logger = log }, S3Bucket.NewPrefix("logged"));
+        await using var _ = store;
+
+        await store.PutAsync("retried.bin", S3Test.Bytes(100, seed: 71));
+        await store.PutAsync("clean.bin", S3Test.Bytes(100, seed: 72));
+
+        Assert.Equal(2, store.RetriedRequests);
+        Assert.Equal(2, log.Messages.Count);
+        Assert.All(log.Messages, m => Assert.Equal(LogLevel.Debug, m.Level));
+        Assert.Contains("S3 request to write the object 'retried.bin'", log.Messages[0].Text, StringComparison.Ordinal);
+        Assert.Contains("attempt 1 of 4", log.Messages[0].Text, StringComparison.Ordinal);
+        Assert.Contains("attempt 2 of 4", log.Messages[1].Text, StringComparison.Ordinal);
+        Assert.All(log.Messages, m => Assert.Contains("500 InternalError", m.Text, StringComparison.Ordinal));
+        Assert.All(log.Messages, m => Assert.DoesNotContain(S3TestServer.SecretKey, m.Text, StringComparison.Ordinal));
+
+        // Not logged above Debug: at Information the same retries leave no line.
+        var quiet = new ListLogger(LogLevel.Information);
+        faults = 0;
+        var quietStore = bucket.Open(new S3Setup { Recorder = recorder, Logger = quiet }, S3Bucket.NewPrefix("quiet"));
+        await using var __ = quietStore;
+        await quietStore.PutAsync("retried.bin", S3Test.Bytes(100, seed: 73));
+        Assert.Equal(2, quietStore.RetriedRequests);
+        Assert.Empty(quiet.Messages);
+    }
+
+    /// <summary>Keeps what is logged at <paramref name="minimum"/> and above.</summary>
+    private sealed class ListLogger(LogLevel minimum) : ILogger
+    {
+        public List<(LogLevel Level, string Text)> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                lock (Messages)
+                {
+                    Messages.Add((logLevel, formatter(state, exception)));
+                }
+            }
+        }
     }
 
     [Fact]

@@ -7,6 +7,9 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int MiB = 1 << 20;
 
+    /// <summary>Where the S3 store journals its multipart uploads (until each is completed or aborted).</summary>
+    private const string UploadJournal = "_dataflow/uploads/";
+
     private readonly string _bucket = S3TestServer.NewBucket("faults-job");
     private IObjectStore _direct = null!;
 
@@ -105,7 +108,7 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3, error.Summary.Attempts);
         Assert.False(await _direct.ExistsAsync("output/merged.bin"));
         Assert.Empty(await S3TestServer.IncompleteUploadsAsync(_direct));
-        Assert.Empty(await _direct.ListAllAsync(new RunLayout(error.Summary.RunId).Root + "uploads/"));
+        Assert.Empty(await _direct.ListAllAsync(UploadJournal));
 
         // Every attempt started an upload, its parts failed (4 times each), and its writer aborted it before the
         // next attempt began: the run's clean-up found nothing left to abort.
@@ -131,7 +134,7 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("failed", error.Summary.Status);
         Assert.False(await _direct.ExistsAsync("output/merged.bin"));
         Assert.Empty(await S3TestServer.IncompleteUploadsAsync(_direct));
-        Assert.Empty(await _direct.ListAllAsync(new RunLayout(error.Summary.RunId).Root + "uploads/"));
+        Assert.Empty(await _direct.ListAllAsync(UploadJournal));
 
         // Each of the 3 uploads: 4 failed aborts by its writer; at the end, 1 more each by the run's clean-up.
         var writer = "start " + string.Join(' ', Enumerable.Repeat("abort", 4));
@@ -178,13 +181,19 @@ public sealed class S3JobFaultTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(0, summary.IntermediateObjectsLeft);
             var layout = new RunLayout(summary.RunId);
             Assert.Empty(await _direct.ListAllAsync(layout.DataPrefix));
-            Assert.Empty(await _direct.ListAllAsync(layout.Root + "uploads/"));
+            Assert.Empty(await _direct.ListAllAsync(UploadJournal));
         }
 
         // On the server itself: no multipart upload left open by either run.
         Assert.Empty(await S3TestServer.IncompleteUploadsAsync(_direct));
         Assert.Equal(0, clean.Summary.Retries);
         Assert.True(faulty.Summary.Retries >= 1, "the doomed request failed a task attempt, and the task was retried");
+
+        // The store's own retries are counted, in the summary and the report.
+        Assert.Equal(0, clean.Summary.StoreRetries);
+        Assert.True(faulty.Summary.StoreRetries > 0, $"no store retries counted: {faulty.Summary.ToJson()}");
+        var report = RunRecords.DeserializeReport(await _direct.ReadAllBytesAsync(new RunLayout(faulty.Summary.RunId).ReportKey));
+        Assert.Equal(faulty.Summary.StoreRetries, report.Summary.StoreRetries);
         Assert.True(proxy.Count(FaultKind.InternalError) >= 4 && proxy.Faults > 4, proxy.Describe());
         check?.Invoke(proxy);
         return faultyBytes;
