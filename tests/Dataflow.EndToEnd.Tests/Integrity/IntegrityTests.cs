@@ -197,37 +197,91 @@ public sealed class IntegrityTests : IDisposable
             File.Copy(input, copy);
         }
 
-        const string RunId = "soak";
-        var random = new Random(2026);
-        var kills = 0;
-        string[] next = ["run", "--store", store, "--run-id", RunId, .. merge];
-        for (var round = 0; round < 6; round++)
+        var kills = await SoakAsync("merge-files", store, merge, rounds: 10, new Random(2026), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(650));
+
+        Assert.True(kills >= 1, "no driver was killed");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "output", "merged.txt")), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task Soak_ProcessExecutorWordCountKilledAtRandomMomentsAndResumed_EndsByteIdenticalWithNothingLeftBehind()
+    {
+        string[] corpus = ["--size", "512KiB", "--objects", "6", "--large-size", "1MiB", "--seed", "11"];
+        string[] count = ["--reducers", "4", "--split-size", "256KiB", "--executor", "process", "--progress", "none", "--json"];
+        var reference = Store("wc-soak-reference");
+        var store = Store("wc-soak");
+        foreach (var target in new[] { reference, store })
         {
-            // A random moment of the run: early ones hit listing and planning, later ones tasks, commits and publishing.
-            if (await KillAfterAsync("merge-files", next, TimeSpan.FromMilliseconds(random.Next(150, 900))))
+            var generate = await ProgramRunner.RunAsync("word-count", ["generate", "--store", target, .. corpus]);
+            Assert.True(generate.ExitCode == 0, generate.ToString());
+        }
+
+        var clean = await ProgramRunner.RunAsync("word-count", ["run", "--store", reference, .. count]);
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+
+        // The driver and its worker processes are killed together, at random moments, four times at most.
+        var kills = await SoakAsync("word-count", store, count, rounds: 6, new Random(2027), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(1200));
+
+        Assert.True(kills >= 1, "no driver was killed");
+        var expected = Directory.GetFiles(Path.Combine(reference, "output")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, Directory.GetFiles(Path.Combine(store, "output")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var part in expected)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "output", part!)), File.ReadAllBytes(Path.Combine(store, "output", part!)));
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="program"/> as run <c>soak</c> in <paramref name="store"/>, SIGKILLs it (with its children)
+    /// after a random delay, resumes it, and so on for up to <paramref name="rounds"/> kills; then lets it finish.
+    /// Checks that it finished verified, leaving no temporary files or intermediates. Returns the kills.
+    /// </summary>
+    private static async Task<int> SoakAsync(string program, string store, string[] job, int rounds, Random random, TimeSpan shortest, TimeSpan longest)
+    {
+        const string RunId = "soak";
+        var runFolder = Path.Combine(store, "_dataflow", "runs", RunId);
+        var kills = 0;
+        string[] next = ["run", "--store", store, "--run-id", RunId, .. job];
+        for (var round = 0; round < rounds; round++)
+        {
+            // A random moment of the run: a third of the kills after a random time (early ones hit start-up, listing and
+            // planning), the others once 1 to 3 more commit records are stored (tasks, commits, publishing).
+            bool killed;
+            if (random.Next(3) == 0)
+            {
+                killed = await KillAfterAsync(program, next, TimeSpan.FromMilliseconds(random.Next((int)shortest.TotalMilliseconds, (int)longest.TotalMilliseconds)));
+            }
+            else
+            {
+                var target = FilesUnder(Path.Combine(runFolder, "commits")).Length + random.Next(1, 4);
+                killed = await TryKillWhenAsync(program, next, () => FilesUnder(Path.Combine(runFolder, "commits")).Length >= target);
+            }
+
+            if (killed)
             {
                 kills++;
             }
 
             // A driver killed before it stored the plan leaves no run to resume: it is started again.
-            next = File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "plan.json"))
+            next = File.Exists(Path.Combine(runFolder, "plan.json"))
                 ? ["resume", RunId, "--store", store, "--progress", "none", "--json"]
-                : ["run", "--store", store, "--run-id", RunId, .. merge];
-            if (File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json")))
+                : ["run", "--store", store, "--run-id", RunId, .. job];
+            if (File.Exists(Path.Combine(runFolder, "summary.json")))
             {
                 break;
             }
         }
 
-        var last = File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json"))
-            ? null
-            : await ProgramRunner.RunAsync("merge-files", next);
+        if (!File.Exists(Path.Combine(runFolder, "summary.json")))
+        {
+            var last = await ProgramRunner.RunAsync(program, next);
+            Assert.True(last.ExitCode == 0, last.ToString());
+            Assert.True(last.Json().GetProperty("verified").GetBoolean(), last.ToString());
+        }
 
-        Assert.True(kills >= 1, "no driver was killed");
-        Assert.True(last is null || last.ExitCode == 0, last?.ToString());
-        Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "output", "merged.txt")), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
         Assert.Empty(FilesUnder(Path.Combine(store, ".dataflow-tmp")));
-        Assert.Empty(FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")));
+        Assert.Empty(FilesUnder(Path.Combine(runFolder, "data")));
+        return kills;
     }
 
     private static string[] FilesUnder(string folder) =>
@@ -237,7 +291,10 @@ public sealed class IntegrityTests : IDisposable
     private static async Task KillWhenAsync(string program, string[] args, Func<bool> condition) =>
         Assert.True(await TryKillWhenAsync(program, args, condition), $"{program} ended before it could be killed");
 
-    /// <summary>Starts <paramref name="program"/> and SIGKILLs it once <paramref name="condition"/> holds; false when it ended first.</summary>
+    /// <summary>
+    /// Starts <paramref name="program"/> and SIGKILLs it (with its worker processes) once <paramref name="condition"/>
+    /// holds; false when it ended first (successfully: a failure fails the test).
+    /// </summary>
     private static async Task<bool> TryKillWhenAsync(string program, string[] args, Func<bool> condition)
     {
         using var driver = Process.Start(ProgramRunner.StartInfo(program, args))!;
@@ -250,9 +307,10 @@ public sealed class IntegrityTests : IDisposable
         }
 
         var ended = driver.HasExited;
-        driver.Kill(entireProcessTree: false);
+        driver.Kill(entireProcessTree: true);
         await driver.WaitForExitAsync();
         await Task.WhenAll(stdout, stderr);
+        Assert.True(!ended || driver.ExitCode == 0, $"exit code {driver.ExitCode}:{Environment.NewLine}{await stderr}");
         return !ended;
     }
 
