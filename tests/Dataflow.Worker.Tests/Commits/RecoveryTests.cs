@@ -6,7 +6,7 @@ namespace Dataflow.Worker.Tests.Commits;
 /// A committed intermediate that is damaged after its commit — a byte flipped, truncated, deleted — is never read as
 /// if it were good: the commits that hold its bytes are set aside, their tasks run again, and the run ends with the
 /// right output. One case per kind of committed output: written (checksummed), composed (copied by the store),
-/// referenced (a reference into another task's object), and a map task's partitioned output.
+/// referenced (a reference into another task's object), and a map task's partitioned output (read by reducers).
 /// </summary>
 public sealed class RecoveryTests : IDisposable
 {
@@ -65,6 +65,43 @@ public sealed class RecoveryTests : IDisposable
         Assert.DoesNotContain(report.Attempts, a => a.Outcome == AttemptOutcomes.Failed && !a.Error!.Contains("/data/s0000/", StringComparison.Ordinal));
         var records = await folder.ListAllAsync(new RunLayout(result.Summary.RunId).CommitsPrefix);
         Assert.Contains(records, r => r.Key.Contains(".aside-", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(Damage.Flip)]
+    [InlineData(Damage.Truncate)]
+    [InlineData(Damage.Delete)]
+    public async Task Run_MapOutputDamagedBeforeItsFirstRead_SetsItsCommitAsideAndEndsWithTheSameParts(Damage damage)
+    {
+        // The same word count twice: in a clean store, and in one where a map task's partitioned output is damaged
+        // just before a reducer first reads it.
+        using var cleanFolder = new TempFolder();
+        await using var clean = ObjectStore.OpenFolder(cleanFolder.Path);
+        await using var folder = ObjectStore.OpenFolder(_folder.Path);
+        for (var i = 0; i < 4; i++)
+        {
+            var text = Encoding.UTF8.GetBytes(string.Join('\n', Enumerable.Range(0, 400).Select(n => $"w{(n * 7 + i) % 50} w{n % 13} w{i}")));
+            await clean.PutAsync($"input/{i}.txt", text);
+            await folder.PutAsync($"input/{i}.txt", text);
+        }
+
+        var damaged = 0;
+        await using var store = new HookedStore(folder, key => DamageOnceAsync(key, "/data/s0000/", damage, ref damaged));
+        var options = new JobRunnerOptions { Concurrency = 2, MaxAttempts = 2, RetryDelay = TimeSpan.FromMilliseconds(1) };
+
+        await new JobRunner(clean, options).RunAsync(WordCount());
+        var result = await new JobRunner(store, options).RunAsync(WordCount());
+
+        Assert.True(damaged >= 1, "nothing was damaged");
+        Assert.Equal("succeeded", result.Summary.Status);
+        Assert.True(result.Summary.TasksSetAside >= 1, $"no commit was set aside: {result.Summary.ToJson()}");
+        var expected = await clean.ListAllAsync("output/");
+        Assert.Equal(expected.Select(i => i.Key), (await folder.ListAllAsync("output/")).Select(i => i.Key));
+        Assert.NotEmpty(expected);
+        foreach (var part in expected)
+        {
+            Assert.Equal(await clean.ReadAllBytesAsync(part.Key), await folder.ReadAllBytesAsync(part.Key));
+        }
     }
 
     [Fact]
@@ -129,6 +166,32 @@ public sealed class RecoveryTests : IDisposable
         // As a byte flipped on disk would: the file's time moves on (a filesystem may round it to the same value).
         File.SetLastWriteTimeUtc(path, modified.AddSeconds(1));
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Counts words: 4 splits of one object each, 2 reducers.</summary>
+    private static Job WordCount() =>
+        Job.Named("recover-map").FromPrefix("input/").MapReduce(new MapReduceSpec<string, long, long>
+        {
+            Mapper = new WordMapper(),
+            Reducer = new SumReducer(),
+            Reducers = 2,
+            MaxObjectsPerSplit = 1,
+        }).WriteTo("output/counts/");
+
+    private sealed class WordMapper : Mapper<string, long>
+    {
+        public override void Map(ReadOnlySpan<char> record, MapOutput<string, long> output)
+        {
+            foreach (var range in record.Split(' '))
+            {
+                output.EmitText(record[range], 1);
+            }
+        }
+    }
+
+    private sealed class SumReducer : Reducer<string, long, long>
+    {
+        public override long Reduce(string key, IReadOnlyList<long> values) => values.Sum();
     }
 
     /// <summary>Writes the first level's outputs itself; later levels are references into them.</summary>
