@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Xunit.Abstractions;
@@ -141,16 +142,12 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Run_InterruptedOnKubernetes_DeletesTheRunningJobAndItsPods()
     {
         var store = Path.Combine(_root, "interrupted");
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _cluster.Server.PodStarted += (_, _) => started.TrySetResult();
-        using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
-            "merge-files",
-            ["run", "--store", store, "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options("kubernetes", "merge-files")],
-            S3TestServer.ProgramEnvironment()));
+        var (process, started) = StartSlowSeedRun("kubernetes", store, "interrupted");
+        using var _ = process;
         var stderr = process.StandardError.ReadToEndAsync();
 
         // Ctrl+C while the first stage's pods (256, 4 at a time) are running.
-        await started.Task.WaitAsync(ProgramRunner.Patience);
+        await started.WaitAsync(ProgramRunner.Patience);
         Assert.Equal(0, Signals.Interrupt(process.Id));
         await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
 
@@ -165,17 +162,13 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Run_FollowingAnArgoWorkflow_RunShowsRunningForItsWorkflowAndGcRefusesIt()
     {
         var store = Path.Combine(_root, "followed");
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _cluster.Server.PodStarted += (_, _) => started.TrySetResult();
-        using var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
-            "merge-files",
-            ["run", "--store", store, "--run-id", "followed", "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options("argo", "merge-files")],
-            S3TestServer.ProgramEnvironment()));
+        var (process, started) = StartSlowSeedRun("argo", store, "followed");
+        using var _ = process;
         var stderr = process.StandardError.ReadToEndAsync();
 
         // While the first stage's pods (256, 4 at a time) run, the driver holds the run's lease for the workflow.
         // (It names the workflow in its lease as soon as the server has named the workflow: moments after pods start.)
-        await started.Task.WaitAsync(ProgramRunner.Patience);
+        await started.WaitAsync(ProgramRunner.Patience);
         var lease = Path.Combine(store, "_dataflow", "runs", "followed", "lease.json");
         var deadline = DateTime.UtcNow + ProgramRunner.Patience;
         while (!(File.Exists(lease) && (await File.ReadAllTextAsync(lease)).Contains("\"workflow\"", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
@@ -263,6 +256,22 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         var resume = await RunAsync("merge-files", ["resume", "failing", "--store", store, "--json", .. cluster]);
 
         AssertVerified(resume, tasks: 511);
+    }
+
+    /// <summary>
+    /// Starts the seed cascade as run <paramref name="runId"/> on <paramref name="executor"/>, slowly (a pod per task,
+    /// 4 at a time: 256 pods in the first stage), with Ctrl+C delivered as in a terminal; the task completes when the
+    /// first pod starts.
+    /// </summary>
+    private (Process Process, Task Started) StartSlowSeedRun(string executor, string store, string runId)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _cluster.Server.PodStarted += (_, _) => started.TrySetResult();
+        var process = Signals.StartWithDefaultSigInt(ProgramRunner.StartInfo(
+            "merge-files",
+            ["run", "--store", store, "--run-id", runId, "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "1", "--pod-parallelism", "4", .. _cluster.Options(executor, "merge-files")],
+            S3TestServer.ProgramEnvironment()));
+        return (process, started.Task);
     }
 
     private static void AssertVerified(ProgramResult result, int? tasks)
