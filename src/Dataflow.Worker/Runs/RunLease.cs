@@ -22,7 +22,12 @@ internal sealed class RunLease : IAsyncDisposable
 {
     public static readonly TimeSpan Duration = TimeSpan.FromSeconds(30);
 
-    private static readonly TimeSpan s_settle = TimeSpan.FromMilliseconds(250);
+    // How long a driver waits before it reads its lease back: longer than another driver's gap between reading "no
+    // lease" and writing its own, which is about one read and one write: 250 ms on a remote store (S3), 50 ms on a
+    // folder, where a read and a write take well under a millisecond. (Not measured at start-up: the first requests
+    // of a process are slowed by compilation, not by the store.)
+    private static readonly TimeSpan s_settleRemote = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan s_settleFolder = TimeSpan.FromMilliseconds(50);
 
     private readonly IObjectStore _store;
     private readonly RunLayout _layout;
@@ -75,7 +80,7 @@ internal sealed class RunLease : IAsyncDisposable
         }
 
         await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
-        lease._confirmed = lease.SettleAsync();
+        lease._confirmed = lease.SettleAsync(SettleTime(store));
         lease._renewing = lease.RenewAsync();
         return lease;
     }
@@ -201,11 +206,15 @@ internal sealed class RunLease : IAsyncDisposable
         await _store.PutAsync(_layout.LeaseKey, JsonSerializer.SerializeToUtf8Bytes(record, LeaseJsonContext.Default.LeaseRecord), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SettleAsync()
+    /// <summary>How long to wait before reading the lease back on <paramref name="store"/>.</summary>
+    internal static TimeSpan SettleTime(IObjectStore store) =>
+        store.Location.StartsWith("file:", StringComparison.Ordinal) ? s_settleFolder : s_settleRemote;
+
+    private async Task SettleAsync(TimeSpan settle)
     {
         try
         {
-            await Task.Delay(s_settle, _time, _stop.Token).ConfigureAwait(false);
+            await Task.Delay(settle, _time, _stop.Token).ConfigureAwait(false);
             if (await ReadAsync(_stop.Token).ConfigureAwait(false) is { } after && after.Holder != _holder)
             {
                 await LoseAsync(after).ConfigureAwait(false);

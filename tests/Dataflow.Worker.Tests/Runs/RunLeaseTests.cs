@@ -251,4 +251,17 @@ public sealed class RunLeaseTests : IDisposable
 
         Assert.Null(await ReadLeaseAsync());
     }
+
+    [Fact]
+    public void SettleTime_FolderOrRemoteStore_ShortOnAFolder()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(50), RunLease.SettleTime(_store));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), RunLease.SettleTime(new LocatedStore(_store, "s3://bucket/prefix/")));
+    }
+
+    /// <summary>A store that says it is somewhere else.</summary>
+    private sealed class LocatedStore(IObjectStore inner, string location) : ForwardingObjectStore(inner)
+    {
+        public override string Location => location;
+    }
 }
