@@ -61,7 +61,7 @@ internal static class ArgoWorkflowEmitter
                 string.Create(CultureInfo.InvariantCulture, $"stage-{stage.Stage}-{stage.Name}"),
                 KubernetesNames.MaxLength - 4);
             var podTemplate = name + "-pod";
-            mainSteps.Add(new JsonArray(new JsonObject { ["name"] = name, ["template"] = name }));
+            mainSteps.Add((JsonNode)new JsonArray(new JsonObject { ["name"] = name, ["template"] = name }));
             stageTemplates.Add(new JsonObject
             {
                 ["name"] = name,
@@ -89,15 +89,15 @@ internal static class ArgoWorkflowEmitter
             stageTemplates.Add(podTemplateNode);
         }
 
-        mainSteps.Add(new JsonArray(new JsonObject { ["name"] = PublishTemplate, ["template"] = PublishTemplate }));
-        templates.Add(new JsonObject { ["name"] = EntryTemplate, ["steps"] = mainSteps });
+        mainSteps.Add((JsonNode)new JsonArray(new JsonObject { ["name"] = PublishTemplate, ["template"] = PublishTemplate }));
+        templates.Add((JsonNode)new JsonObject { ["name"] = EntryTemplate, ["steps"] = mainSteps });
         foreach (var template in stageTemplates)
         {
-            templates.Add(template);
+            templates.Add((JsonNode)template);
         }
 
-        templates.Add(ContainerTemplate(PublishTemplate, options, PodTemplates.PublishArguments(options, planUri, WorkflowName), options.RetryLimit));
-        templates.Add(ContainerTemplate(FinishTemplate, options, PodTemplates.FinishArguments(options, planUri, WorkflowStatus, WorkflowName), options.RetryLimit));
+        templates.Add((JsonNode)ContainerTemplate(PublishTemplate, options, PodTemplates.PublishArguments(options, planUri, WorkflowName), options.RetryLimit));
+        templates.Add((JsonNode)ContainerTemplate(FinishTemplate, options, PodTemplates.FinishArguments(options, planUri, WorkflowStatus, WorkflowName), options.RetryLimit));
 
         var metadata = new JsonObject { ["name"] = PodTemplates.BaseName(plan, KubernetesNames.MaxLength) };
         if (options.Namespace is { } ns)

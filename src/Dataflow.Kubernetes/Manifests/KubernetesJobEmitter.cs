@@ -79,10 +79,10 @@ internal static class KubernetesJobEmitter
         var items = new JsonArray();
         foreach (var layout in StageLayout.Of(plan, options))
         {
-            items.Add(StageJob(plan, layout, planUri, options, namePrefix));
+            items.Add((JsonNode)StageJob(plan, layout, planUri, options, namePrefix));
         }
 
-        items.Add(EmitPublish(plan, planUri, options, namePrefix));
+        items.Add((JsonNode)EmitPublish(plan, planUri, options, namePrefix));
         return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = items };
     }
 

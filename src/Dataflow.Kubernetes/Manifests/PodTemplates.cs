@@ -79,12 +79,12 @@ internal static class PodTemplates
         var env = new JsonArray();
         foreach (var (variable, value) in options.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            env.Add(new JsonObject { ["name"] = variable, ["value"] = value });
+            env.Add((JsonNode)new JsonObject { ["name"] = variable, ["value"] = value });
         }
 
         foreach (var (variable, reference) in options.SecretEnvironment.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            env.Add(new JsonObject
+            env.Add((JsonNode)new JsonObject
             {
                 ["name"] = variable,
                 ["valueFrom"] = new JsonObject
@@ -151,7 +151,7 @@ internal static class PodTemplates
                 node["tolerationSeconds"] = seconds;
             }
 
-            tolerations.Add(node);
+            tolerations.Add((JsonNode)node);
         }
 
         return tolerations;
@@ -195,7 +195,7 @@ internal static class PodTemplates
         var args = new JsonArray();
         foreach (var a in options.Command.Skip(1).Concat(verb).Concat(options.ExtraArguments))
         {
-            args.Add(a);
+            args.Add((JsonNode)a);
         }
 
         return args;

@@ -36,8 +36,12 @@ public sealed class ProcessExecutorOptions
             return [process];
         }
 
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        if (string.IsNullOrEmpty(entry))
+        // Only a program run by the dotnet host gets here (a single-file or Native AOT program is its own process):
+        // its entry assembly is a file beside the host's other files.
+        var entry = Assembly.GetEntryAssembly()?.GetName().Name is { } assembly
+            ? Path.Combine(AppContext.BaseDirectory, assembly + ".dll")
+            : null;
+        if (entry is null || !File.Exists(entry))
         {
             throw new InvalidOperationException("the current program's entry assembly is unknown; give the worker command explicitly");
         }

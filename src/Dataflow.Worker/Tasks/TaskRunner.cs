@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Dataflow.Core;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
@@ -259,7 +260,8 @@ internal sealed partial class TaskRunner
     /// attempts with exponential, jittered back-off; with <paramref name="timeout"/>, each attempt limited to
     /// <see cref="JobRunnerOptions.TaskTimeout"/> (the process executor times its workers itself).
     /// </summary>
-    internal static ResiliencePipeline<T> BuildPipeline<T>(JobRunnerOptions options, bool timeout = true)
+    internal static ResiliencePipeline<T> BuildPipeline<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(
+        JobRunnerOptions options, bool timeout = true)
     {
         var builder = new ResiliencePipelineBuilder<T> { TimeProvider = options.TimeProvider };
         if (options.MaxAttempts > 1)
