@@ -3,7 +3,8 @@
 # (OpenStack Swift with s3api, from Debian 12's packages: installing them needs root), on its own ports and data
 # folder, stopped again when the tests end. Set DATAFLOW_TEST_S3_ENDPOINT (and the _ACCESS_KEY, _SECRET_KEY and
 # _STORAGE_DOMAIN variables) to use a server of your own instead. Also installs Debian's Chromium, which opens the
-# HTML run reports headless (scripts/chromium.sh).
+# HTML run reports headless (scripts/chromium.sh), and clang with zlib's headers, with which a test publishes
+# merge-files as a Native AOT program (scripts/native-aot.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +14,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 scripts/chromium.sh install
+scripts/native-aot.sh install
 
 if [ -z "${DATAFLOW_TEST_S3_ENDPOINT:-}" ]; then
   scripts/s3-test-server.sh install

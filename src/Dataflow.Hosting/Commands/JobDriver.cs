@@ -93,6 +93,10 @@ internal sealed class JobDriver(AppDefinition app)
                 {
                     return CommandSupport.Usage(context, ex.Message);
                 }
+                catch (NotSupportedException ex)
+                {
+                    return CommandSupport.Usage(context, ex.Message);
+                }
                 catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
                 {
                     return CommandSupport.Usage(context, $"--executor {context.Get(driver.Executor).ToString().ToLowerInvariant()}: {ex.Message}");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataflow.Kubernetes;
 using Dataflow.Storage;
 using Dataflow.Worker;
@@ -46,8 +47,19 @@ internal sealed class ClusterOptions
     /// <summary>The cluster executor for <paramref name="kind"/>, with a client from the kubeconfig options.</summary>
     /// <exception cref="FormatException">An option is missing or wrong.</exception>
     /// <exception cref="InvalidOperationException">No Kubernetes configuration was found.</exception>
+    /// <exception cref="NotSupportedException">This program is a Native AOT build, which cannot drive a cluster.</exception>
     public Executor CreateExecutor(RunContext context, IObjectStore store, ExecutorKind kind, IReadOnlyList<string> extraArguments)
     {
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            // KubernetesClient serializes its models by reflection, which a Native AOT program does not have; the
+            // check is a constant there, so none of the client is compiled into it. Pods run the AOT program anyway:
+            // the worker, publish and finish commands need no client.
+            throw new NotSupportedException(
+                $"{context.ProgramName} is a Native AOT build, which cannot drive a cluster (--executor {kind.ToString().ToLowerInvariant()}): " +
+                "run the driver with the JIT build of the program (dotnet run, or dotnet publish without PublishAot); its pods may run this AOT build");
+        }
+
         var (client, configured) = KubernetesClients.Create(context.Get(_kubeconfig), context.Get(_kubeContext));
         var @namespace = context.Get(_namespace) ?? configured;
         var options = new KubernetesExecutorOptions

@@ -22,8 +22,13 @@ internal sealed class ClusterFixture : IAsyncDisposable
     /// <summary>A kubeconfig file that points at the server, in namespace <see cref="Namespace"/>.</summary>
     public string Kubeconfig { get; }
 
-    /// <summary>Starts a cluster whose RBAC is <paramref name="rbac"/>, by default the shipped driver Role.</summary>
-    public static async Task<ClusterFixture> StartAsync(string folder, IReadOnlyDictionary<string, string>? storeSecret = null, string? rbac = null)
+    /// <summary>
+    /// Starts a cluster whose RBAC is <paramref name="rbac"/>, by default the shipped driver Role. Its pods run the
+    /// example programs built with the tests, or the executables <paramref name="images"/> gives for some of them
+    /// (by program name: what <c>/app/&lt;program&gt;</c> is in the image).
+    /// </summary>
+    public static async Task<ClusterFixture> StartAsync(
+        string folder, IReadOnlyDictionary<string, string>? storeSecret = null, string? rbac = null, IReadOnlyDictionary<string, string>? images = null)
     {
         var options = new FakeClusterOptions
         {
@@ -33,7 +38,7 @@ internal sealed class ClusterFixture : IAsyncDisposable
         foreach (var program in new[] { "merge-files", "word-count" })
         {
             // The program's apphost, as /app/<program> in the image built by deploy/Dockerfile.
-            options.Commands[$"/app/{program}"] = [ProgramRunner.ProgramPath(program)];
+            options.Commands[$"/app/{program}"] = [images?.GetValueOrDefault(program) ?? ProgramRunner.ProgramPath(program)];
         }
 
         if (storeSecret is not null)

@@ -4,9 +4,10 @@ using System.Text.RegularExpressions;
 namespace Dataflow.EndToEnd.Tests.Kubernetes;
 
 /// <summary>
-/// deploy/Dockerfile cannot be built here (no Docker engine), so what it does is done without it: its publish
-/// command, then the published program run from the publish folder as the image runs it — as the driver, and as
-/// the worker processes the driver starts (each task a <c>worker</c> of the published program, as in a pod).
+/// deploy/Dockerfile cannot be built here (no Docker engine), so what it does is done without it: the driver
+/// image's publish command (the JIT build), then the published program run from the publish folder as the image runs
+/// it — as the driver, and as the worker processes the driver starts. The worker image's Native AOT publish is
+/// <see cref="NativeAot.NativeAotProgram"/>'s.
 /// </summary>
 public sealed partial class DockerfileTests : IDisposable
 {
@@ -27,9 +28,9 @@ public sealed partial class DockerfileTests : IDisposable
     {
         var repository = ClusterFixture.RepositoryRoot();
         var dockerfile = await File.ReadAllTextAsync(Path.Combine(repository, "deploy", "Dockerfile"));
-        var project = ArgDefault().Matches(dockerfile).Single(m => m.Groups["name"].Value == "PROJECT").Groups["value"].Value;
-        var publish = PublishCommand().Match(dockerfile);
-        Assert.True(publish.Success, "the Dockerfile has no 'RUN dotnet publish' line");
+        var project = ArgDefault().Matches(dockerfile).Where(m => m.Groups["name"].Value == "PROJECT").Select(m => m.Groups["value"].Value).Distinct(StringComparer.Ordinal).Single();
+        // The driver image's publish (the JIT build); the worker image's (Native AOT) is NativeAotTests'.
+        var publish = PublishCommand().Matches(dockerfile).Single(m => !m.Value.Contains("PublishAot", StringComparison.Ordinal));
         Assert.Contains("-o /app", publish.Value, StringComparison.Ordinal);
 
         // Its flags, into a folder of our own; --no-build takes the build the tests run on instead of compiling again.
@@ -47,6 +48,21 @@ public sealed partial class DockerfileTests : IDisposable
         Assert.True(json.GetProperty("verified").GetBoolean(), run.ToString());
         Assert.Equal(15, json.GetProperty("tasksRun").GetInt32());
     }
+
+    [Fact]
+    public async Task DefaultTarget_IsTheNativeAotWorkerOnRuntimeDeps()
+    {
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(ClusterFixture.RepositoryRoot(), "deploy", "Dockerfile"));
+        var stages = FromLine().Matches(dockerfile).Select(m => (Image: m.Groups["image"].Value, Name: m.Groups["name"].Value)).ToList();
+
+        // docker build without --target builds the last stage: the worker, with no .NET runtime, from the AOT build.
+        Assert.Equal(("mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}", "worker"), stages[^1]);
+        Assert.Contains(("mcr.microsoft.com/dotnet/runtime:${DOTNET_VERSION}", "driver"), stages);
+        Assert.Contains("COPY --from=worker-build /app/${PROGRAM} ./", dockerfile, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^FROM (?<image>\S+) AS (?<name>\S+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex FromLine();
 
     [GeneratedRegex(@"^ARG (?<name>[A-Z_]+)=(?<value>\S+)\s*$", RegexOptions.Multiline)]
     private static partial Regex ArgDefault();
