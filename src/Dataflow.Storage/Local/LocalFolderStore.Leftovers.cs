@@ -63,8 +63,16 @@ internal sealed partial class LocalFolderStore
     /// <summary>A new temporary file for an object being written, named after this process.</summary>
     internal FileStream CreateTempFile(out string path)
     {
-        Directory.CreateDirectory(_tempFolder);
         path = Path.Combine(_tempFolder, TempFileOwner.Current.NewFileName());
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+        try
+        {
+            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The first write of the store (or the folder was removed): made here rather than tried before every file.
+            Directory.CreateDirectory(_tempFolder);
+            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+        }
     }
 }

@@ -232,23 +232,37 @@ internal sealed partial class LocalFolderStore : IObjectStore
     /// <summary>Renames a complete file into place, replacing what is there.</summary>
     internal void MoveIntoPlace(string from, string to, string key)
     {
-        // Another writer's delete may prune the destination's (empty) folder between our CreateDirectory and the
-        // rename, so the rename is retried a few times with the folder re-created.
+        // The rename is tried first: the destination's folder is usually there, and making it every time costs a
+        // failing mkdir per object. When it is missing it is made and the rename tried again; another writer's delete
+        // may prune that (empty) folder in between, so this is retried a few times.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
                 File.Move(from, to, overwrite: true);
                 return;
             }
-            catch (DirectoryNotFoundException) when (attempt < MoveAttempts)
+            catch (IOException) when (attempt < MoveAttempts && !Directory.Exists(Path.GetDirectoryName(to)))
             {
+                // rename(2) says ENOENT, which .NET reports as the source file or a folder not found.
+                CreateFolderOf(to, key);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 throw new ObjectStoreException(Location, key, $"cannot write ({ex.Message})", ex);
             }
+        }
+    }
+
+    private void CreateFolderOf(string path, string key)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ObjectStoreException(Location, key, $"cannot write ({ex.Message})", ex);
         }
     }
 
@@ -320,7 +334,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
         {
             if (!entry.Name.StartsWith(namePrefix, StringComparison.Ordinal)
                 || (atRoot && entry.Name == TempFolderName)
-                || entry.LinkTarget is not null && entry is DirectoryInfo
+                || entry is DirectoryInfo && entry.LinkTarget is not null
                 || !ObjectKey.IsValid(keyPrefix + entry.Name))
             {
                 continue;

@@ -69,7 +69,8 @@ internal sealed class RunLease : IAsyncDisposable
     public static async Task<RunLease> AcquireAsync(IObjectStore store, RunLayout layout, TimeProvider time, CancellationToken cancellationToken, string? workflow = null)
     {
         var lease = new RunLease(store, layout, time);
-        if (await lease.ReadAsync(cancellationToken).ConfigureAwait(false) is { } current && current.ExpiresAt > time.GetUtcNow() && !IsDeadHolderOnThisMachine(current.Holder))
+        var current = await lease.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (current is not null && current.ExpiresAt > time.GetUtcNow() && !IsDeadHolderOnThisMachine(current.Holder))
         {
             if (workflow is not null && string.Equals(current.Workflow, workflow, StringComparison.Ordinal))
             {
@@ -79,8 +80,26 @@ internal sealed class RunLease : IAsyncDisposable
             throw new RunLeaseException(layout.RunId, current.Holder, current.ExpiresAt, current.Workflow);
         }
 
-        await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
-        lease._confirmed = lease.SettleAsync(SettleTime(store));
+        if (current is null && store is IAtomicCreateStore atomic)
+        {
+            // No lease, and a store that can create one only if there is none (a folder): of two drivers starting at
+            // once exactly one creates it, so the lease is confirmed at once, without waiting to read it back.
+            if (!await atomic.TryCreateAsync(layout.LeaseKey, lease.Record(), cancellationToken).ConfigureAwait(false))
+            {
+                var winner = await lease.ReadAsync(cancellationToken).ConfigureAwait(false);
+                throw winner is null
+                    ? new RunLeaseException(layout.RunId, "another driver", time.GetUtcNow())
+                    : new RunLeaseException(layout.RunId, winner.Holder, winner.ExpiresAt, winner.Workflow);
+            }
+        }
+        else
+        {
+            // Taking over an expired lease (or one on a store without create-if-absent) overwrites it: whether a driver
+            // that started at the same moment overwrote it in turn is checked a moment later.
+            await lease.WriteAsync(cancellationToken).ConfigureAwait(false);
+            lease._confirmed = lease.SettleAsync(SettleTime(store));
+        }
+
         lease._renewing = lease.RenewAsync();
         return lease;
     }
@@ -200,11 +219,12 @@ internal sealed class RunLease : IAsyncDisposable
 
     private Task<LeaseRecord?> ReadAsync(CancellationToken cancellationToken) => ReadAsync(_store, _layout, cancellationToken);
 
-    private async Task WriteAsync(CancellationToken cancellationToken)
-    {
-        var record = new LeaseRecord(_holder, _time.GetUtcNow() + Duration) { Workflow = _workflow };
-        await _store.PutAsync(_layout.LeaseKey, JsonSerializer.SerializeToUtf8Bytes(record, LeaseJsonContext.Default.LeaseRecord), cancellationToken).ConfigureAwait(false);
-    }
+    private async Task WriteAsync(CancellationToken cancellationToken) =>
+        await _store.PutAsync(_layout.LeaseKey, Record(), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>This driver's lease as stored: expiring <see cref="Duration"/> from now.</summary>
+    private byte[] Record() =>
+        JsonSerializer.SerializeToUtf8Bytes(new LeaseRecord(_holder, _time.GetUtcNow() + Duration) { Workflow = _workflow }, LeaseJsonContext.Default.LeaseRecord);
 
     /// <summary>How long to wait before reading the lease back on <paramref name="store"/>.</summary>
     internal static TimeSpan SettleTime(IObjectStore store) =>

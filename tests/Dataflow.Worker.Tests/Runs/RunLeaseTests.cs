@@ -253,6 +253,37 @@ public sealed class RunLeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_DriversRacingOnAFolder_ExactlyOneWinsAndIsConfirmedAtOnce()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            using var start = new ManualResetEventSlim();
+            var drivers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                start.Wait();
+                try
+                {
+                    return await AcquireAsync();
+                }
+                catch (RunLeaseException)
+                {
+                    return null;
+                }
+            })).ToArray();
+            start.Set();
+            var leases = await Task.WhenAll(drivers);
+
+            var winner = Assert.Single(leases, l => l is not null)!;
+
+            // A new lease on a folder is created only if there was none, so it needs no read-back: confirmed before any
+            // wait (a cancelled token would stop a wait at once).
+            await winner.ConfirmAsync(new CancellationToken(canceled: true));
+            await winner.DisposeAsync();
+            Assert.Null(await ReadLeaseAsync());
+        }
+    }
+
+    [Fact]
     public void SettleTime_FolderOrRemoteStore_ShortOnAFolder()
     {
         Assert.Equal(TimeSpan.FromMilliseconds(50), RunLease.SettleTime(_store));
