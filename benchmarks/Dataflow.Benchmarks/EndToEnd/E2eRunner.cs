@@ -20,16 +20,18 @@ internal static class E2eRunner
     private const string BigMerge = "bigmerge";
     private const string WordCount = "wordcount";
     private const string S3 = "s3";
+    private const string FixedCosts = "fixed";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3)
           --repetitions  runs of every case (overrides the defaults above); medians are reported
-          --only         the benchmarks to run, comma-separated (default: all)
+          --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
+                         per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
           --store        the folder under which the temporary folders are made (default: the system's temp folder)
         The S3 benchmark runs only with the S3 test server's variables set (eval "$(scripts/s3-test-server.sh env)");
         otherwise it is skipped, and the report says so. Speed-up = baseline time / Dataflow time (above 1: Dataflow faster).
@@ -76,6 +78,9 @@ internal static class E2eRunner
                     results.Add(options.Quick
                         ? await MergeCases.BigMergeAsync(work, 128, 1L << 20, repetitions).ConfigureAwait(false)
                         : await MergeCases.BigMergeAsync(work, 512, 8L << 20, repetitions).ConfigureAwait(false));
+                    break;
+                case FixedCosts:
+                    results.Add(await FixedCostCases.FixedCostsAsync(work, repetitions).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

@@ -14,12 +14,12 @@ namespace Dataflow.Benchmarks.EndToEnd;
 /// </summary>
 internal static class MergeCases
 {
-    private const int Seed = 42;
+    internal const int Seed = 42;
 
     // The seed cascade's shell baseline: one `cat a b > c` per pair, level by level (512 -> 256 -> ... -> 1), in a
     // folder holding input/000 ... input/511. Consumed intermediates are deleted like Dataflow's eager GC deletes
     // them, but with one `rm` per level rather than one per object, which favours the baseline. Inputs are kept.
-    private const string CascadeScript = """
+    internal const string CascadeScript = """
         #!/usr/bin/env bash
         set -euo pipefail
         export LC_ALL=C
@@ -169,11 +169,11 @@ internal static class MergeCases
     }
 
     /// <summary>Every repetition's seconds, in the order run, as a Markdown list.</summary>
-    private static string Repetitions(params (string Name, List<double> Seconds)[] cases) =>
+    internal static string Repetitions(params (string Name, List<double> Seconds)[] cases) =>
         "Every repetition (seconds, in the order run; the Dataflow case went first in the odd ones):\n\n"
         + string.Concat(cases.Select(c => $"- {c.Name}: {string.Join(", ", c.Seconds.Select(s => s.ToString("0.000", CultureInfo.InvariantCulture)))}\n"));
 
-    private static async Task WriteInputsAsync(string folder, int files, long size)
+    internal static async Task WriteInputsAsync(string folder, int files, long size)
     {
         var store = ObjectStore.OpenFolder(folder);
         await using (store.ConfigureAwait(false))
@@ -183,10 +183,10 @@ internal static class MergeCases
     }
 
     /// <summary>The input files of a store folder, in key order (the order merge-files concatenates them in).</summary>
-    private static string[] InputFiles(string store) =>
+    internal static string[] InputFiles(string store) =>
         [.. Directory.GetFiles(Path.Combine(store, "input")).Order(StringComparer.Ordinal)];
 
-    private static async Task<byte[]> ConcatenateAsync(IEnumerable<string> files)
+    internal static async Task<byte[]> ConcatenateAsync(IEnumerable<string> files)
     {
         using var all = new MemoryStream();
         foreach (var file in files)
@@ -197,7 +197,7 @@ internal static class MergeCases
         return all.ToArray();
     }
 
-    private static async Task CheckSameAsync(string name, string path, byte[] expected)
+    internal static async Task CheckSameAsync(string name, string path, byte[] expected)
     {
         var actual = File.Exists(path) ? await File.ReadAllBytesAsync(path).ConfigureAwait(false) : null;
         if (actual is null || !actual.AsSpan().SequenceEqual(expected))
@@ -222,7 +222,7 @@ internal static class MergeCases
         }
     }
 
-    private static void CopyFolder(string from, string to)
+    internal static void CopyFolder(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from))
@@ -232,7 +232,7 @@ internal static class MergeCases
     }
 
     /// <summary>The run's wall time from the summary merge-files prints with <c>--json</c>.</summary>
-    private static double WallSeconds(string output)
+    internal static double WallSeconds(string output)
     {
         var json = output[output.IndexOf('{', StringComparison.Ordinal)..];
         using var summary = JsonDocument.Parse(json);
@@ -247,5 +247,5 @@ internal static class MergeCases
     private static string Describe(ProcessStartInfo start) =>
         start.FileName == "dotnet" ? "`dotnet merge-files.dll`" : "its apphost, `merge-files`";
 
-    private static void Progress(string message) => Console.Error.WriteLine("e2e: " + message);
+    internal static void Progress(string message) => Console.Error.WriteLine("e2e: " + message);
 }

@@ -242,9 +242,10 @@ internal sealed partial class LocalFolderStore : IObjectStore
                 File.Move(from, to, overwrite: true);
                 return;
             }
-            catch (IOException) when (attempt < MoveAttempts && !Directory.Exists(Path.GetDirectoryName(to)))
+            catch (IOException ex) when (attempt < MoveAttempts && ex is DirectoryNotFoundException or FileNotFoundException)
             {
-                // rename(2) says ENOENT, which .NET reports as the source file or a folder not found.
+                // rename(2) said ENOENT, which .NET reports as a file or a folder not found: the destination's folder
+                // is missing (or was, until another writer made it just now). Making it again does no harm.
                 CreateFolderOf(to, key);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -4,7 +4,8 @@ namespace Dataflow.Storage.Tests.Local;
 
 /// <summary>
 /// The folder store's create-if-absent (<see cref="IAtomicCreateStore"/>): a complete file linked into place, so that
-/// of several writers exactly one creates the object and nobody sees a part of it.
+/// of several writers exactly one creates the object and nobody sees a part of it; and writers racing into a folder
+/// that does not exist yet.
 /// </summary>
 public sealed class LocalFolderStoreCreateTests : IDisposable
 {
@@ -67,6 +68,28 @@ public sealed class LocalFolderStoreCreateTests : IDisposable
 
             var winner = Assert.Single(created.Select((c, i) => (c, i)), x => x.c).i;
             Assert.Equal(contents[winner], await _store.ReadAllBytesAsync(key));
+        }
+
+        Assert.Empty(TempFiles());
+    }
+
+    [Fact]
+    public async Task PutAsync_ManyWritersIntoOneNewFolder_AllLand()
+    {
+        // Renames are tried before the destination's folder is made: writers that find it missing make it at once,
+        // and none may fail because another made it in between.
+        for (var round = 0; round < 20; round++)
+        {
+            using var start = new ManualResetEventSlim();
+            var writers = Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+            {
+                start.Wait();
+                await _store.PutAsync($"new/{round}/deeper/k{i}", new[] { (byte)i });
+            })).ToArray();
+            start.Set();
+            await Task.WhenAll(writers);
+
+            Assert.Equal(16, (await _store.ListAllAsync($"new/{round}/deeper/")).Count);
         }
 
         Assert.Empty(TempFiles());
