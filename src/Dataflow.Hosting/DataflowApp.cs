@@ -127,7 +127,27 @@ public sealed class DataflowApp
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        return await RunAsync(args, AppConsole.System, cancel.Token).ConfigureAwait(false);
+        try
+        {
+            return await RunAsync(args, AppConsole.System, cancel.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            WriteLoadedAssemblies();
+        }
+    }
+
+    /// <summary>
+    /// With <c>$DATAFLOW_LOADED_ASSEMBLIES</c> naming a file: the assemblies this process loaded, one name a line,
+    /// written there as it ends — how to check that a command loads only what it uses (no S3 SDK for a folder store,
+    /// no Kubernetes client for a local run).
+    /// </summary>
+    private static void WriteLoadedAssemblies()
+    {
+        if (Environment.GetEnvironmentVariable("DATAFLOW_LOADED_ASSEMBLIES") is { Length: > 0 } path)
+        {
+            File.WriteAllLines(path, AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? "?").Order(StringComparer.Ordinal));
+        }
     }
 
     /// <summary>Runs the command line with the given console and cancellation.</summary>

@@ -34,7 +34,20 @@ internal sealed class Telemetry : IDisposable
     {
         // Without logging, exporters or a scrape endpoint none of their machinery is loaded: a short run's
         // start-up time is mostly just-in-time compilation.
-        var loggerFactory = level == LogLevel.None ? NullLoggerFactory.Instance : Microsoft.Extensions.Logging.LoggerFactory.Create(logging =>
+        var loggerFactory = level == LogLevel.None ? NullLoggerFactory.Instance : CreateLoggerFactory(level, format);
+        if (otlp is null && prometheusPort is null)
+        {
+            return new Telemetry(loggerFactory, tracer: null, meter: null);
+        }
+
+        var (tracer, meter) = StartExporters(program, otlp, prometheusPort);
+        return new Telemetry(loggerFactory, tracer, meter);
+    }
+
+    // A method of its own, so that Microsoft.Extensions.Logging (and what it loads) is loaded only with a log level.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ILoggerFactory CreateLoggerFactory(LogLevel level, LogFormat format) =>
+        Microsoft.Extensions.Logging.LoggerFactory.Create(logging =>
         {
             logging.SetMinimumLevel(level);
 
@@ -54,14 +67,6 @@ internal sealed class Telemetry : IDisposable
                 });
             }
         });
-        if (otlp is null && prometheusPort is null)
-        {
-            return new Telemetry(loggerFactory, tracer: null, meter: null);
-        }
-
-        var (tracer, meter) = StartExporters(program, otlp, prometheusPort);
-        return new Telemetry(loggerFactory, tracer, meter);
-    }
 
     // A method of its own, so that OpenTelemetry's assemblies load (and its code compiles) only when asked for.
     [MethodImpl(MethodImplOptions.NoInlining)]
