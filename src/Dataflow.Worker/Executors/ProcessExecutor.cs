@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Dataflow.Core;
 using Microsoft.Extensions.Logging;
-using Polly;
 
 namespace Dataflow.Worker;
 
@@ -25,7 +24,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         ArgumentNullException.ThrowIfNull(execution);
         await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
         var options = execution.Options;
-        var pipeline = TaskRunner.BuildPipeline<TaskCommit>(options, timeout: false);
+        var pipeline = new TaskRetry<TaskCommit>(options, timeout: false);
         var slots = new SlotPool(execution.ReportRows("worker", options.Concurrency));
         await execution.RunWhenReadyAsync(
             options.Concurrency,
@@ -33,7 +32,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
             cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask RunTaskAsync(TaskExecution execution, ResiliencePipeline<TaskCommit> pipeline, SlotPool slots, TaskId id, CancellationToken cancellationToken)
+    private async ValueTask RunTaskAsync(TaskExecution execution, TaskRetry<TaskCommit> pipeline, SlotPool slots, TaskId id, CancellationToken cancellationToken)
     {
         var attempt = 0;
         var plan = execution.Plan;

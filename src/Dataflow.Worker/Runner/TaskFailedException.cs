@@ -33,7 +33,7 @@ public sealed class TaskFailedException : Exception
 
     private static string Describe(Exception error) => error switch
     {
-        Polly.Timeout.TimeoutRejectedException timeout => $"the attempt timed out after {timeout.Timeout}",
+        TaskTimeoutException timeout => timeout.Message,
         _ => $"{error.GetType().Name}: {error.Message}",
     };
 }

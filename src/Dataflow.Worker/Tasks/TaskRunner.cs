@@ -1,11 +1,7 @@
-using System.Diagnostics.CodeAnalysis;
 using Dataflow.Core;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace Dataflow.Worker;
 
@@ -23,7 +19,7 @@ internal sealed partial class TaskRunner
     private readonly Func<IEnumerable<string>, CancellationToken, ValueTask> _discard;
     private readonly Func<TaskId, CancellationToken, ValueTask<CommitMarker>> _committed;
     private readonly Func<CommitMarker, Task> _commit;
-    private readonly ResiliencePipeline<CommitMarker> _pipeline;
+    private readonly TaskRetry<CommitMarker> _retry;
     private readonly TimeProvider _time;
     private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
     private readonly Dictionary<string, PlanInput> _planInputs;
@@ -55,7 +51,7 @@ internal sealed partial class TaskRunner
         _commit = commit;
         _discard = discard;
         _time = options.TimeProvider;
-        _pipeline = BuildPipeline<CommitMarker>(options);
+        _retry = new TaskRetry<CommitMarker>(options);
         _planInputs = plan.Inputs.DistinctBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, StringComparer.Ordinal);
         foreach (var output in plan.Outputs)
         {
@@ -106,7 +102,7 @@ internal sealed partial class TaskRunner
         using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
         try
         {
-            return await _pipeline.ExecuteAsync(
+            return await _retry.ExecuteAsync(
                 async token =>
                 {
                     attempt++;
@@ -253,45 +249,6 @@ internal sealed partial class TaskRunner
         }
 
         return (inputs, [.. consumed]);
-    }
-
-    /// <summary>
-    /// The retry policy of a task, the same for every executor: up to <see cref="JobRunnerOptions.MaxAttempts"/>
-    /// attempts with exponential, jittered back-off; with <paramref name="timeout"/>, each attempt limited to
-    /// <see cref="JobRunnerOptions.TaskTimeout"/> (the process executor times its workers itself).
-    /// </summary>
-    internal static ResiliencePipeline<T> BuildPipeline<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(
-        JobRunnerOptions options, bool timeout = true)
-    {
-        var builder = new ResiliencePipelineBuilder<T> { TimeProvider = options.TimeProvider };
-        if (options.MaxAttempts > 1)
-        {
-            builder.AddRetry(new RetryStrategyOptions<T>
-            {
-                MaxRetryAttempts = options.MaxAttempts - 1,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryDelay,
-                MaxDelay = TimeSpan.FromSeconds(30),
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception switch
-                {
-                    null => false,
-                    OperationCanceledException when args.Context.CancellationToken.IsCancellationRequested => false,
-
-                    // A plan that names an unknown operator, or that a worker cannot run, will not get better by trying again;
-                    // nor will an input whose bytes are lost: the driver makes it again first (see TaskExecution).
-                    JobDefinitionException or WorkerProcessException { Permanent: true } or InputLostException or RunLeaseException => false,
-                    _ => true,
-                }),
-            });
-        }
-
-        if (timeout && options.TaskTimeout != Timeout.InfiniteTimeSpan)
-        {
-            builder.AddTimeout(new TimeoutStrategyOptions { Timeout = options.TaskTimeout });
-        }
-
-        return builder.Build();
     }
 
     private static partial class Log
