@@ -68,9 +68,11 @@ internal sealed partial class LocalFolderStore
         {
             return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
         }
-        catch (DirectoryNotFoundException)
+        catch (IOException ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
         {
             // The first write of the store (or the folder was removed): made here rather than tried before every file.
+            // open(2) said ENOENT, which .NET reports as a folder not found — or, when another writer made the folder
+            // in between, as this file not found.
             Directory.CreateDirectory(_tempFolder);
             return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
         }
