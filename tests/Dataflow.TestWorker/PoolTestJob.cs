@@ -1,0 +1,56 @@
+using System.Globalization;
+using Dataflow.Core;
+
+namespace Dataflow.TestWorker;
+
+/// <summary>
+/// The job of the process executor's pool tests: the objects under <c>input/</c> merged in a fan-in 2 tree into
+/// <c>output/merged.txt</c> by <see cref="TracedConcatOperator"/>, which leaves a trace of each attempt in a folder.
+/// </summary>
+public static class PoolTestJob
+{
+    /// <summary>The variable that gives workers the folder of traces and hang requests.</summary>
+    public const string FolderVariable = "DATAFLOW_TEST_WORKER_DIR";
+
+    /// <summary>The merged output's key.</summary>
+    public const string Output = "output/merged.txt";
+
+    /// <summary>The job, its operator tracing into <paramref name="folder"/> (the driver never runs it: any folder will do there).</summary>
+    public static Job Create(string folder) =>
+        Job.Named("pool-test").FromPrefix("input/").ReduceTree(2, new TracedConcatOperator(folder)).WriteTo(Output);
+
+    /// <summary>The file in <paramref name="folder"/> where every attempt appends a line: <c>&lt;pid&gt; &lt;stage/task&gt; &lt;attempt&gt;</c>.</summary>
+    public static string TraceFile(string folder) => Path.Combine(folder, "attempts.log");
+
+    /// <summary>A file that, when it exists, makes attempt <paramref name="attempt"/> of <paramref name="task"/> hang until it is killed.</summary>
+    public static string HangFile(string folder, TaskId task, int attempt) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"hang-{task.Stage}-{task.Index}-{attempt}"));
+
+    /// <summary>The file a hanging attempt of <paramref name="task"/> writes its process id to before it hangs.</summary>
+    public static string HangingFile(string folder, TaskId task) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"hanging-{task.Stage}-{task.Index}"));
+}
+
+/// <summary>Concatenates its inputs after writing down which process runs which attempt; hangs when the test asks it to.</summary>
+public sealed class TracedConcatOperator(string folder) : IObjectOperator
+{
+    private readonly ConcatOperator _concat = new();
+
+    /// <inheritdoc />
+    public string Name => "traced-concat";
+
+    /// <inheritdoc />
+    public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        await File.AppendAllTextAsync(PoolTestJob.TraceFile(folder), string.Create(CultureInfo.InvariantCulture, $"{pid} {context.TaskId} {context.Attempt}\n"), cancellationToken).ConfigureAwait(false);
+        if (File.Exists(PoolTestJob.HangFile(folder, context.TaskId, context.Attempt)))
+        {
+            await File.WriteAllTextAsync(PoolTestJob.HangingFile(folder, context.TaskId), pid, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _concat.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+}
