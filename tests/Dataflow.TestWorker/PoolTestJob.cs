@@ -19,8 +19,24 @@ public static class PoolTestJob
     public static Job Create(string folder) =>
         Job.Named("pool-test").FromPrefix("input/").ReduceTree(2, new TracedConcatOperator(folder)).WriteTo(Output);
 
-    /// <summary>The file in <paramref name="folder"/> where every attempt appends a line: <c>&lt;pid&gt; &lt;stage/task&gt; &lt;attempt&gt;</c>.</summary>
-    public static string TraceFile(string folder) => Path.Combine(folder, "attempts.log");
+    /// <summary>
+    /// The file in <paramref name="folder"/> where attempt <paramref name="attempt"/> of <paramref name="task"/> writes the
+    /// id of the process that runs it (a file each: .NET appends at the end the file had when opened, so several
+    /// processes appending to one file would write over each other).
+    /// </summary>
+    public static string TraceFile(string folder, TaskId task, int attempt) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"attempt-{task.Stage}-{task.Index}-{attempt}"));
+
+    /// <summary>The attempts traced in <paramref name="folder"/>: which process ran which attempt of which task.</summary>
+    public static List<(int Pid, TaskId Task, int Attempt)> TracedAttempts(string folder) =>
+    [
+        .. Directory.GetFiles(folder, "attempt-*").Select(path =>
+        {
+            var parts = Path.GetFileName(path).Split('-');
+            var number = (string text) => int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+            return (number(File.ReadAllText(path)), new TaskId(number(parts[1]), number(parts[2])), number(parts[3]));
+        }),
+    ];
 
     /// <summary>A file that, when it exists, makes attempt <paramref name="attempt"/> of <paramref name="task"/> hang until it is killed.</summary>
     public static string HangFile(string folder, TaskId task, int attempt) =>
@@ -44,7 +60,7 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
     {
         ArgumentNullException.ThrowIfNull(context);
         var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        await File.AppendAllTextAsync(PoolTestJob.TraceFile(folder), string.Create(CultureInfo.InvariantCulture, $"{pid} {context.TaskId} {context.Attempt}\n"), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(PoolTestJob.TraceFile(folder, context.TaskId, context.Attempt), pid, cancellationToken).ConfigureAwait(false);
         if (File.Exists(PoolTestJob.HangFile(folder, context.TaskId, context.Attempt)))
         {
             await File.WriteAllTextAsync(PoolTestJob.HangingFile(folder, context.TaskId), pid, cancellationToken).ConfigureAwait(false);

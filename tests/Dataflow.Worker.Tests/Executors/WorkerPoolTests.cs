@@ -7,8 +7,8 @@ namespace Dataflow.Worker.Tests.Executors;
 /// <summary>
 /// The process executor's pool with real worker processes (tests/Dataflow.TestWorker, serving a fan-in 2 merge through
 /// <see cref="TaskWorker.ServeAsync"/>): workers run many tasks each, a worker killed mid-task or hanging past the task
-/// timeout costs only its task an attempt, and no worker outlives its run. Each attempt's operator appends
-/// "pid task attempt" to a trace file, so the tests see which process ran what.
+/// timeout costs only its task an attempt, and no worker outlives its run. Each attempt's operator writes its process
+/// id to a file named after the task and attempt, so the tests see which process ran what.
 /// </summary>
 public sealed class WorkerPoolTests : IDisposable
 {
@@ -211,14 +211,7 @@ public sealed class WorkerPoolTests : IDisposable
         return int.Parse(await File.ReadAllTextAsync(file), CultureInfo.InvariantCulture);
     }
 
-    private List<(int Pid, TaskId Task, int Attempt)> Attempts()
-    {
-        var file = PoolTestJob.TraceFile(_traces.Path);
-        return !File.Exists(file) ? [] :
-        [
-            .. File.ReadAllLines(file).Select(line => line.Split(' ')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), TaskId.Parse(p[1]), int.Parse(p[2], CultureInfo.InvariantCulture))),
-        ];
-    }
+    private List<(int Pid, TaskId Task, int Attempt)> Attempts() => PoolTestJob.TracedAttempts(_traces.Path);
 
     /// <summary>True while process <paramref name="pid"/> exists, a zombie included (a worker never waited for).</summary>
     private static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
