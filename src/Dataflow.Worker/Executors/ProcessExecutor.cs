@@ -20,7 +20,6 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
     public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(execution);
-        await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
         var options = execution.Options;
         var pipeline = new TaskRetry<TaskCommit>(options, timeout: false);
         var rows = new Lazy<int>(() => execution.ReportRows("worker", options.Concurrency), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -30,12 +29,39 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         var pool = new WorkerPool(processes, execution.PlanUri, options.Concurrency);
         await using (pool.ConfigureAwait(false))
         {
+            // The workers for the tasks that are ready start while the lease is confirmed: a worker commits nothing
+            // before it is handed a task, and starting a .NET process is most of what a short task costs.
+            pool.Prestart(Math.Min(options.Concurrency, ReadyTasks(execution)));
+            await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
+
+            // Twice as many tasks in flight as workers: while the driver reads one task's commit, the next one is
+            // already waiting for the worker that ran it. The pool, not this number, bounds the processes.
             await execution.RunWhenReadyAsync(
-                options.Concurrency,
+                2 * options.Concurrency,
                 (id, token) => RunTaskAsync(execution, pipeline, pool, rows, id, token),
                 cancellationToken).ConfigureAwait(false);
             await pool.CloseAsync(kill: false).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The tasks that can start now: not committed, and every task they read committed.</summary>
+    private static int ReadyTasks(TaskExecution execution)
+    {
+        var graph = execution.Session.Graph;
+        var done = execution.Done;
+        var waiting = (int[])graph.DependencyCounts.Clone();
+        for (var i = 0; i < graph.Count; i++)
+        {
+            if (done[i])
+            {
+                foreach (var d in graph.Dependents[i])
+                {
+                    waiting[d]--;
+                }
+            }
+        }
+
+        return Enumerable.Range(0, graph.Count).Count(i => !done[i] && waiting[i] == 0);
     }
 
     private static async ValueTask RunTaskAsync(TaskExecution execution, TaskRetry<TaskCommit> pipeline, WorkerPool pool, Lazy<int> rows, TaskId id, CancellationToken cancellationToken)
@@ -58,12 +84,18 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     var start = execution.ReportNow;
                     PooledWorker? worker = null;
                     WorkerReport? report = null;
+                    var returned = false;
                     try
                     {
                         worker = await pool.RentAsync(token).ConfigureAwait(false);
                         start = execution.ReportNow;
                         var outcome = await worker.RunAsync(id, attempt, span?.Id, options.TaskTimeout, options.TimeProvider, token).ConfigureAwait(false);
                         report = outcome.Report;
+
+                        // The worker is done with this task: the next one may have it while this one's commit is read.
+                        // One that died, timed out or broke the protocol is gone.
+                        returned = true;
+                        await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
                         if (report is null)
                         {
                             throw new WorkerProcessException(outcome.Describe(worker, id, attempt), outcome.Permanent);
@@ -102,10 +134,10 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     }
                     finally
                     {
-                        if (worker is not null)
+                        if (worker is not null && !returned)
                         {
-                            // A worker that answered goes back to the pool; one that died, timed out or broke the protocol is gone.
-                            await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
+                            // Cancelled while the worker ran the task: it was killed.
+                            await pool.ReturnAsync(worker, usable: false).ConfigureAwait(false);
                         }
                     }
                 },
@@ -144,7 +176,7 @@ public sealed class WorkerProcessException(string message, bool permanent = fals
     public bool Permanent { get; } = permanent;
 }
 
-/// <summary>The environment variables workers read.</summary>
+/// <summary>The environment variables a pod's worker reads (a pooled worker gets these with each task, on its pipe).</summary>
 public static class WorkerEnvironment
 {
     /// <summary>The attempt number the driver gives a worker (1 for the first).</summary>

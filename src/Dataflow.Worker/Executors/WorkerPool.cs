@@ -17,6 +17,49 @@ internal sealed class WorkerPool(ProcessExecutorOptions options, string planUri,
     private readonly bool[] _slots = new bool[size];
     private bool _closed;
 
+    /// <summary>
+    /// Starts up to <paramref name="count"/> workers now, idle, for the tasks that are ready. One that cannot be started
+    /// is not: the task that needs it will say why.
+    /// </summary>
+    public void Prestart(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            int slot;
+            lock (_gate)
+            {
+                slot = Array.IndexOf(_slots, false);
+                if (_closed || slot < 0)
+                {
+                    return;
+                }
+
+                _slots[slot] = true;
+            }
+
+            PooledWorker worker;
+            try
+            {
+                worker = PooledWorker.Start(options, planUri, slot);
+            }
+            catch (WorkerProcessException)
+            {
+                lock (_gate)
+                {
+                    _slots[slot] = false;
+                }
+
+                return;
+            }
+
+            lock (_gate)
+            {
+                _live.Add(worker);
+                _idle.Push(worker);
+            }
+        }
+    }
+
     /// <summary>An idle worker, or a new one in the lowest free slot; waits while all <c>size</c> are busy.</summary>
     /// <exception cref="WorkerProcessException">A new worker could not be started.</exception>
     public async ValueTask<PooledWorker> RentAsync(CancellationToken cancellationToken)
