@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Dataflow.Core;
 
@@ -11,6 +12,9 @@ public static class PoolTestJob
 {
     /// <summary>The variable that gives workers the folder of traces and hang requests.</summary>
     public const string FolderVariable = "DATAFLOW_TEST_WORKER_DIR";
+
+    /// <summary>The variable that, set to 1, makes workers record Dataflow's spans (as a traced program would).</summary>
+    public const string TracedVariable = "DATAFLOW_TEST_WORKER_TRACED";
 
     /// <summary>The merged output's key.</summary>
     public const string Output = "output/merged.txt";
@@ -26,6 +30,13 @@ public static class PoolTestJob
     /// </summary>
     public static string TraceFile(string folder, TaskId task, int attempt) =>
         Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"attempt-{task.Stage}-{task.Index}-{attempt}"));
+
+    /// <summary>
+    /// The file where attempt <paramref name="attempt"/> of <paramref name="task"/> writes the trace id and parent span id
+    /// of the span it runs in, when there is one: <c>&lt;trace-id&gt; &lt;parent-span-id&gt;</c>.
+    /// </summary>
+    public static string SpanFile(string folder, TaskId task, int attempt) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"span-{task.Stage}-{task.Index}-{attempt}"));
 
     /// <summary>The attempts traced in <paramref name="folder"/>: which process ran which attempt of which task.</summary>
     public static List<(int Pid, TaskId Task, int Attempt)> TracedAttempts(string folder) =>
@@ -61,6 +72,11 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
         ArgumentNullException.ThrowIfNull(context);
         var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         await File.WriteAllTextAsync(PoolTestJob.TraceFile(folder, context.TaskId, context.Attempt), pid, cancellationToken).ConfigureAwait(false);
+        if (Activity.Current is { } span)
+        {
+            await File.WriteAllTextAsync(PoolTestJob.SpanFile(folder, context.TaskId, context.Attempt), $"{span.TraceId} {span.ParentSpanId}", cancellationToken).ConfigureAwait(false);
+        }
+
         if (File.Exists(PoolTestJob.HangFile(folder, context.TaskId, context.Attempt)))
         {
             await File.WriteAllTextAsync(PoolTestJob.HangingFile(folder, context.TaskId), pid, cancellationToken).ConfigureAwait(false);

@@ -44,6 +44,7 @@ public static partial class TaskWorker
         await reports.WriteLineAsync(WorkerProtocol.FormatHello(Environment.ProcessId).AsMemory(), cancellationToken).ConfigureAwait(false);
         await reports.FlushAsync(cancellationToken).ConfigureAwait(false);
         var reportedRetries = store.RetriedRequests;
+        Task<CommitRecord[]>? batches = null;
         for (var number = 1; ; number++)
         {
             // A read of standard input does not see the token once it waits: stop waiting for it instead.
@@ -62,7 +63,10 @@ public static partial class TaskWorker
                 using var span = StartSpan(plan, id.Stage, (id.Index, id.Index), request.Attempt, request.TraceParent);
 
                 // A lookup per task: a commit it found stays cached, and the driver may set one aside between two tasks.
-                report = await RunTaskAsync(store, plan, job, new CommitLookup(store, layout), id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
+                // The batch records are read again only if reading them failed.
+                var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
+                batches = lookup.Batches;
+                report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
                 if (report.Error is { } error)
                 {
                     span?.SetStatus(ActivityStatusCode.Error, error);

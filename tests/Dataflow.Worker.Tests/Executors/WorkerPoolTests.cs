@@ -59,6 +59,49 @@ public sealed class WorkerPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_Traced_EachTasksSpanInTheWorkerIsAChildOfTheDriversTaskSpan()
+    {
+        await Dataflow.Testing.Inputs.WriteAsync(_store, Inputs, size: 3);
+        var driverSpans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == DataflowTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = activity =>
+            {
+                if (activity.OperationName == "dataflow.task")
+                {
+                    lock (driverSpans)
+                    {
+                        driverSpans.Add(activity);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var options = Options("traced", concurrency: 2, environment: new Dictionary<string, string> { [PoolTestJob.TracedVariable] = "1" });
+
+        await RunAsync(options);
+
+        // Each attempt ran in a worker span whose parent is the driver's span of that task and attempt (sent with the task).
+        var attempts = Attempts();
+        Assert.Equal(15, attempts.Count);
+        foreach (var (_, task, attempt) in attempts)
+        {
+            var parts = (await File.ReadAllTextAsync(PoolTestJob.SpanFile(_traces.Path, task, attempt))).Split(' ');
+            Activity parent;
+            lock (driverSpans)
+            {
+                parent = Assert.Single(driverSpans, s => s.SpanId.ToHexString() == parts[1]);
+            }
+
+            Assert.Equal(parent.TraceId.ToHexString(), parts[0]);
+            Assert.Equal(task.Index, parent.GetTagItem(DataflowTracing.TaskTag));
+            Assert.Equal(attempt, parent.GetTagItem(DataflowTracing.AttemptTag));
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_PooledWorkerKilledMidTask_RetriesOnlyThatTaskAndWritesTheCleanRunsOutput()
     {
         var expected = await Dataflow.Testing.Inputs.WriteAsync(_store, Inputs, size: 3);
@@ -174,7 +217,7 @@ public sealed class WorkerPoolTests : IDisposable
     private async Task<RunResult> RunAsync(JobRunnerOptions options, CancellationToken cancellationToken = default) =>
         await new JobRunner(_store, options).RunAsync(PoolTestJob.Create(_traces.Path), cancellationToken: cancellationToken).WaitAsync(TimeSpan.FromMinutes(3), CancellationToken.None);
 
-    private JobRunnerOptions Options(string runId, int concurrency, int maxAttempts = 1, IReadOnlyList<string>? extraArguments = null) => new()
+    private JobRunnerOptions Options(string runId, int concurrency, int maxAttempts = 1, IReadOnlyList<string>? extraArguments = null, Dictionary<string, string>? environment = null) => new()
     {
         RunId = runId,
         Concurrency = concurrency,
@@ -184,7 +227,7 @@ public sealed class WorkerPoolTests : IDisposable
         {
             Command = ["dotnet", WorkerProgram()],
             ExtraArguments = extraArguments ?? [],
-            Environment = new Dictionary<string, string> { [PoolTestJob.FolderVariable] = _traces.Path },
+            Environment = new Dictionary<string, string>(environment ?? []) { [PoolTestJob.FolderVariable] = _traces.Path },
         }),
     };
 
