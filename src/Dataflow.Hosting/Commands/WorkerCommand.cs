@@ -91,7 +91,8 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
 
     /// <summary>
     /// <c>worker --serve</c>: serves the tasks the process executor sends on stdin until it closes stdin (see
-    /// <see cref="TaskWorker.ServeAsync"/>). Stdout carries only the protocol's lines; messages go to stderr.
+    /// <see cref="TaskWorker.ServeAsync"/>). Stdout carries only the protocol's lines; messages, and anything written to
+    /// the console while it serves, go to stderr.
     /// </summary>
     private async Task<int> ServeAsync(RunContext context, string address, Telemetry telemetry, CancellationToken cancellationToken)
     {
@@ -121,9 +122,15 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
             ex => CommandSupport.IsJobDefinitionError(ex) || ex is InvalidDataException or ArgumentException,
             async store =>
             {
-                using var requests = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+                var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+                using var requests = new StreamReader(Console.OpenStandardInput(), utf8);
+                using var reports = new StreamWriter(Console.OpenStandardOutput(), utf8);
+
+                // Stdout is the protocol's: what an operator writes to the console (a partial line would swallow the
+                // next report) goes to stderr, with the worker's other messages.
+                Console.SetOut(Console.Error);
                 var served = await TaskWorker.ServeAsync(
-                    store, runId, plan => run.DefineJobFromArguments(plan, []).Job, requests, console.Out,
+                    store, runId, plan => run.DefineJobFromArguments(plan, []).Job, requests, reports,
                     telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"), cancellationToken).ConfigureAwait(false);
                 return served ? ExitCodes.Success : CommandSupport.Usage(context, $"worker: there is no plan at '{address}'");
             },
