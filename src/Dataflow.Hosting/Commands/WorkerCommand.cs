@@ -124,7 +124,9 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
             {
                 var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
                 using var requests = new StreamReader(Console.OpenStandardInput(), utf8);
-                using var reports = new StreamWriter(Console.OpenStandardOutput(), utf8);
+                // Synchronized, as Console.Out is: a console stream has no asynchronous writes of its own, and one line at
+                // a time need not go through the thread pool.
+                using var reports = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardOutput(), utf8));
 
                 // Stdout is the protocol's: what an operator writes to the console (a partial line would swallow the
                 // next report) goes to stderr, with the worker's other messages.
