@@ -9,8 +9,9 @@ namespace Dataflow.Benchmarks.EndToEnd;
 
 /// <summary>
 /// The <c>e2e</c> verb: whole runs against baselines measured in the same run — the seed cascade against a bash
-/// cascade of <c>cat</c>, a big merge against one <c>cat</c>, word count against a single-threaded LINQ count, and
-/// S3 transfers and compose against TransferUtility and download-concatenate-upload — each timed over several
+/// cascade of <c>cat</c>, a big merge against one <c>cat</c>, word count against a single-threaded LINQ count, S3
+/// transfers and compose against TransferUtility and download-concatenate-upload, and the process executor's merges
+/// against the same merges on the local executor — each timed over several
 /// repetitions, alternating which goes first, and reported as medians and ratios in Markdown. Every output is
 /// checked; a wrong one fails the verb (exit code 1).
 /// </summary>
@@ -21,14 +22,17 @@ internal static class E2eRunner
     private const string WordCount = "wordcount";
     private const string S3 = "s3";
     private const string FixedCosts = "fixed";
+    private const string Process = "process";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
-                         9 seed, 5 big merge, 3 word count, 5 S3)
+                         9 seed, 5 big merge, 3 word count, 5 S3, 5 process)
+                         process: the seed cascade and a fan-in 4 merge of 300 objects with --executor process
+                         against the local executor, the same in both modes
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -81,6 +85,9 @@ internal static class E2eRunner
                     break;
                 case FixedCosts:
                     results.Add(await FixedCostCases.FixedCostsAsync(work, repetitions).ConfigureAwait(false));
+                    break;
+                case Process:
+                    results.Add(await ProcessCases.CompareAsync(work, repetitions).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using static Dataflow.Benchmarks.EndToEnd.MergeCases;
 
 namespace Dataflow.Benchmarks.EndToEnd;
@@ -75,7 +74,7 @@ internal static class FixedCostCases
         var manyTasks = ManyFiles + 5;
         return new BenchmarkResult(
             "Fixed costs: start-up, per task, per worker process",
-            string.Create(CultureInfo.InvariantCulture, $"The seed cascade ({SeedFiles} one-letter objects, {SeedFiles - 1} tasks) by merge-files published as Native AOT (deploy/Dockerfile's command) and by its JIT build (the apphost of `dotnet build -c Release`), each a whole process in a fresh store folder (start-up, creating the inputs, the run, verification, the run report), against the bash `cat` cascade on the same files; a merge of {ManyFiles:N0} one-byte objects ({manyTasks:N0} tasks), its run (`wallMs`) by each build; and one worker process of the AOT program (`--files 2 --executor process`: the driver starts `merge-files worker … --task 0`, which loads the plan, runs the task, commits it and exits; its attempt's time in the run report) against `bash -c 'cat a b > c'`. Peak memory is the whole process's maximum resident set (GNU time)."),
+            string.Create(CultureInfo.InvariantCulture, $"The seed cascade ({SeedFiles} one-letter objects, {SeedFiles - 1} tasks) by merge-files published as Native AOT (deploy/Dockerfile's command) and by its JIT build (the apphost of `dotnet build -c Release`), each a whole process in a fresh store folder (start-up, creating the inputs, the run, verification, the run report), against the bash `cat` cascade on the same files; a merge of {ManyFiles:N0} one-byte objects ({manyTasks:N0} tasks), its run (`wallMs`) by each build; and one worker process of the AOT program (`merge-files worker --plan … --stage 0 --task 0`, a pod's command, on the stored plan of a one-task run whose commit was taken back: it loads the plan, runs the task, commits it and exits; timed as a whole process) against `bash -c 'cat a b > c'`. Peak memory is the whole process's maximum resident set (GNU time)."),
             [
                 Comparison.Of("Native AOT, seed cascade, whole process", aotWhole, cascade, shell, $"peak {MiB(aotMemory)}"),
                 Comparison.Of("JIT build, seed cascade, whole process", jitWhole, cascade, shell, $"peak {MiB(jitMemory)}"),
@@ -126,17 +125,27 @@ internal static class FixedCostCases
         return WallSeconds(output);
     }
 
-    /// <summary>How long one AOT worker process took, from its driver starting it to its commit being read: the attempt's time in the run report.</summary>
+    /// <summary>
+    /// How long one AOT worker process takes to start, run one task, commit it and exit, timed as a whole process:
+    /// <c>worker --plan … --stage 0 --task 0</c> (a pod's command) on the stored plan of a one-task run whose commit was
+    /// taken back. (The process executor's workers are long-lived now, so its run report no longer times a worker's start.)
+    /// </summary>
     private static async Task<double> OneWorkerAsync(string work, string aot, int rep)
     {
         var store = Path.Combine(work, $"fixed-worker-r{rep}");
-        var (_, output) = await ProcessTimer.RunAsync("merge-files --executor process (one task)", ProcessTimer.Of(aot, "--store", store, "--files", "2", "--executor", "process", "--json", "--progress", "none")).ConfigureAwait(false);
+        var (_, output) = await ProcessTimer.RunAsync("merge-files (one task)", ProcessTimer.Of(aot, "--store", store, "--files", "2", "--json", "--progress", "none")).ConfigureAwait(false);
         _ = WallSeconds(output);
-        var runs = Directory.GetDirectories(Path.Combine(store, "_dataflow", "runs"));
-        using var report = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(runs.Single(), "report.json")).ConfigureAwait(false));
-        var attempt = report.RootElement.GetProperty("attempts").EnumerateArray().Single();
+        var run = Directory.GetDirectories(Path.Combine(store, "_dataflow", "runs")).Single();
+        Directory.Delete(Path.Combine(run, "commits"), recursive: true);
+        var plan = new Uri(Path.Combine(run, "plan.json")).AbsoluteUri;
+        var (seconds, report) = await ProcessTimer.RunAsync("merge-files worker (one task)", ProcessTimer.Of(aot, "worker", "--plan", plan, "--stage", "0", "--task", "0")).ConfigureAwait(false);
+        if (!report.Contains("\"status\":\"committed\"", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"the worker did not commit its task: {report}");
+        }
+
         Directory.Delete(store, recursive: true);
-        return (attempt.GetProperty("endMs").GetDouble() - attempt.GetProperty("startMs").GetDouble()) / 1000;
+        return seconds;
     }
 
     private static async Task<double> OneCatAsync(string inputs)

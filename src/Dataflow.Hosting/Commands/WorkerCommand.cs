@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
 using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
@@ -14,11 +15,12 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
     private readonly AppOption<int?> _shardSize = new("--shard-size", "Run shard --shard of the stage: tasks shard*K to shard*K+K-1 (fewer in the last shard). How a pod of an indexed Job or of an Argo fan-out finds its tasks.", null, "K", null, v => v is null or >= 1 ? null : "must be 1 or more");
     private readonly AppOption<int?> _shard = new("--shard", "With --shard-size: the shard to run, from 0. Default: $JOB_COMPLETION_INDEX.", null, "I", null, v => v is null or >= 0 ? null : "must be 0 or more");
     private readonly AppOption<int> _concurrency = new("--concurrency", "Tasks of a --tasks range running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");
+    private readonly AppOption<bool> _serve = new("--serve", "Serve tasks of the plan one at a time, as they come on stdin, instead of --task/--tasks/--shard-size: what --executor process runs, a pool of long-lived workers. The plan and the job are loaded once; each request line (JSON: protocol, task, attempt, traceParent) gets one report line on stdout. Exits 0 when stdin ends.", false, null, null, null);
 
     public Command Create()
     {
-        var command = new Command("worker", "Run tasks of a stored plan and commit them (what --executor process starts for each task, and what a pod runs). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
-        var options = CommandSupport.AddOptions(command, [_plan, _stage, _task, _tasks, _shardSize, _shard, _concurrency, .. app.Forwarded, .. app.Telemetry.ForWorkers]);
+        var command = new Command("worker", "Run tasks of a stored plan and commit them (what a pod runs, and, with --serve, each worker process of --executor process). Exit code 0: every task given is committed, now or before; 1: a task failed; 2: usage error.");
+        var options = CommandSupport.AddOptions(command, [_plan, _stage, _task, _tasks, _shardSize, _shard, _concurrency, _serve, .. app.Forwarded, .. app.Telemetry.ForWorkers]);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var context = new RunContext(app.Name, parse, options, console);
@@ -26,6 +28,11 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
             if (context.Get(_plan) is not { } address)
             {
                 return CommandSupport.Usage(context, "worker needs --plan");
+            }
+
+            if (context.Get(_serve))
+            {
+                return await ServeAsync(context, address, telemetry, cancellationToken).ConfigureAwait(false);
             }
 
             string location;
@@ -80,6 +87,56 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
                 cancellationToken).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>worker --serve</c>: serves the tasks the process executor sends on stdin until it closes stdin (see
+    /// <see cref="TaskWorker.ServeAsync"/>). Stdout carries only the protocol's lines; messages, and anything written to
+    /// the console while it serves, go to stderr.
+    /// </summary>
+    private async Task<int> ServeAsync(RunContext context, string address, Telemetry telemetry, CancellationToken cancellationToken)
+    {
+        string location;
+        string runId;
+        try
+        {
+            if (context.Get(_task) is not null || context.Get(_tasks) is not null || context.Get(_shardSize) is not null || context.Get(_shard) is not null)
+            {
+                throw new FormatException("--serve takes its tasks from stdin: give no --task, --tasks, --shard-size or --shard");
+            }
+
+            (location, runId) = PlanAddress.Parse(address);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            return CommandSupport.Usage(context, $"worker: {ex.Message}");
+        }
+
+        return await CommandSupport.WithStoreAsync(
+            app,
+            context,
+            location,
+            "worker: ",
+            // A plan of another build, a job this program cannot define, a request of another protocol: usage errors,
+            // which the driver does not try again.
+            ex => CommandSupport.IsJobDefinitionError(ex) || ex is InvalidDataException or ArgumentException,
+            async store =>
+            {
+                var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+                using var requests = new StreamReader(Console.OpenStandardInput(), utf8);
+                // Synchronized, as Console.Out is: a console stream has no asynchronous writes of its own, and one line at
+                // a time need not go through the thread pool.
+                using var reports = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardOutput(), utf8));
+
+                // Stdout is the protocol's: what an operator writes to the console (a partial line would swallow the
+                // next report) goes to stderr, with the worker's other messages.
+                Console.SetOut(Console.Error);
+                var served = await TaskWorker.ServeAsync(
+                    store, runId, plan => run.DefineJobFromArguments(plan, []).Job, requests, reports,
+                    telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"), cancellationToken).ConfigureAwait(false);
+                return served ? ExitCodes.Success : CommandSupport.Usage(context, $"worker: there is no plan at '{address}'");
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

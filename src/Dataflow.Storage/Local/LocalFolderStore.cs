@@ -322,7 +322,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
         FileSystemInfo[] entries;
         try
         {
-            entries = new DirectoryInfo(folder).GetFileSystemInfos();
+            entries = EntriesNamed(folder, namePrefix);
         }
         catch (DirectoryNotFoundException)
         {

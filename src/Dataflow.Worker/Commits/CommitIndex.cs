@@ -49,10 +49,22 @@ internal static class CommitIndex
     internal static async Task<CommitRecord[]> ReadAsync(IObjectStore store, RunLayout layout, List<string> keys, CancellationToken cancellationToken)
     {
         var records = new CommitRecord[keys.Count];
-        await Parallel.ForEachAsync(
-            Enumerable.Range(0, keys.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
-            async (i, token) => records[i] = RunRecords.DeserializeCommitRecord(await store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i])).ConfigureAwait(false);
+        if (keys.Count <= 1)
+        {
+            // A task's own records are usually none or one (what every worker and the process executor read per task):
+            // read here rather than through a parallel loop, which schedules its workers even for no work.
+            for (var i = 0; i < keys.Count; i++)
+            {
+                records[i] = RunRecords.DeserializeCommitRecord(await store.ReadAllBytesAsync(keys[i], cancellationToken).ConfigureAwait(false), keys[i]);
+            }
+        }
+        else
+        {
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, keys.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
+                async (i, token) => records[i] = RunRecords.DeserializeCommitRecord(await store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i])).ConfigureAwait(false);
+        }
 
         for (var i = 0; i < records.Length; i++)
         {
@@ -87,10 +99,20 @@ internal static class CommitIndex
 /// A worker's view of a run's commits: the winning marker of a task among its per-task records and the driver's
 /// batch records (read once, when the first lookup needs them), cached once found. Commits set aside are not winners.
 /// </summary>
-internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
+/// <param name="store">The run's store.</param>
+/// <param name="layout">The run's keys.</param>
+/// <param name="batches">
+/// The batch records as another lookup of the same run read them (<see cref="Batches"/>): a pooled worker makes a lookup
+/// per task, since a winner it found may be set aside before its next task, but batch records never change once stored
+/// (a set-aside record is a task's own record).
+/// </param>
+internal sealed class CommitLookup(IObjectStore store, RunLayout layout, Task<CommitRecord[]>? batches = null)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TaskId, CommitMarker> _found = new();
-    private Task<CommitRecord[]>? _batches;
+    private Task<CommitRecord[]>? _batches = batches;
+
+    /// <summary>The driver's batch records, read when first asked for.</summary>
+    public Task<CommitRecord[]> Batches => LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
 
     /// <summary>The winning marker of <paramref name="task"/>, or <see langword="null"/> when it has not committed.</summary>
     public async ValueTask<CommitMarker?> FindAsync(TaskId task, CancellationToken cancellationToken)
@@ -101,8 +123,7 @@ internal sealed class CommitLookup(IObjectStore store, RunLayout layout)
         }
 
         var own = await CommitIndex.ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
-        var batches = LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
-        var batch = (await batches.WaitAsync(cancellationToken).ConfigureAwait(false))
+        var batch = (await Batches.WaitAsync(cancellationToken).ConfigureAwait(false))
             .Select(r => r with { Markers = [.. r.Markers.Where(m => m.Task == task)] });
         var winner = CommitIndex.Winners(own.Concat(batch)).GetValueOrDefault(task);
         return winner is null ? null : _found.GetOrAdd(task, winner);

@@ -1,8 +1,8 @@
 namespace Dataflow.Worker;
 
 /// <summary>
-/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses"/> (each
-/// task in a worker process of the same program, as a pod runs it), or a cluster executor from
+/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses"/> (a pool
+/// of worker processes of the same program, each task committed as a pod commits it), or a cluster executor from
 /// <c>Dataflow.Kubernetes</c>. Set it with <see cref="JobRunnerOptions.Executor"/>.
 /// </summary>
 /// <remarks>
@@ -21,8 +21,10 @@ public abstract class Executor
     public static TaskExecutor Local { get; } = new LocalExecutor();
 
     /// <summary>
-    /// Every task in a worker process of its own, started as
-    /// <c>&lt;command&gt; worker --plan &lt;uri&gt; --stage &lt;s&gt; --task &lt;i&gt;</c>: the contract a pod uses.
+    /// Every task in a pool of long-lived worker processes of the same program, at most
+    /// <see cref="JobRunnerOptions.Concurrency"/>, each started as <c>&lt;command&gt; worker --plan &lt;uri&gt; --serve</c>
+    /// and handed one task at a time on its standard input (see <see cref="TaskWorker.ServeAsync"/>); each task commits
+    /// as in a pod.
     /// </summary>
     /// <param name="options">The worker program and what it is given.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>

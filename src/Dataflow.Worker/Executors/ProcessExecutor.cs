@@ -1,20 +1,18 @@
-using System.Diagnostics;
-using System.Globalization;
 using Dataflow.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Worker;
 
 /// <summary>
-/// Runs every task in a child process, <c>&lt;program&gt; worker --plan &lt;uri&gt; --stage &lt;s&gt; --task &lt;i&gt;</c>:
-/// the contract a pod uses. A task starts when its own dependencies have committed; a worker that fails, is killed
-/// or times out is retried (a new process, a new attempt id); after a worker exits 0 its commit record is read
-/// from the store and the driver goes on from it.
+/// Runs the tasks in a pool of long-lived worker processes of the same program, at most
+/// <see cref="JobRunnerOptions.Concurrency"/> of them, each started as <c>&lt;program&gt; worker --plan &lt;uri&gt; --serve</c>
+/// when a task first needs it and handed one task at a time over a pipe (<see cref="WorkerProtocol"/>). A task starts
+/// when its own dependencies have committed; after a worker reports it committed, its commit record is read from the
+/// store and the driver goes on from it. A worker that dies, is killed or passes the task timeout is replaced by a new
+/// process and only its task is tried again (a new attempt id); at the end of the run the workers are told to exit.
 /// </summary>
 internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) : TaskExecutor
 {
-    private const int StderrLines = 40;
-
     public override string Name => "process";
 
     public override void Validate() => processes.Validate();
@@ -22,17 +20,51 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
     public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(execution);
-        await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
         var options = execution.Options;
         var pipeline = new TaskRetry<TaskCommit>(options, timeout: false);
-        var slots = new SlotPool(execution.ReportRows("worker", options.Concurrency));
-        await execution.RunWhenReadyAsync(
-            options.Concurrency,
-            (id, token) => RunTaskAsync(execution, pipeline, slots, id, token),
-            cancellationToken).ConfigureAwait(false);
+        var rows = new Lazy<int>(() => execution.ReportRows("worker", options.Concurrency), LazyThreadSafetyMode.ExecutionAndPublication);
+
+        // After a failure or cancellation every worker is killed and waited for (when the pool is disposed): one left
+        // running could commit after the driver's clean-up. After a run that finished they are idle, and told to exit.
+        var pool = new WorkerPool(processes, execution.PlanUri, options.Concurrency);
+        await using (pool.ConfigureAwait(false))
+        {
+            // The workers for the tasks that are ready start while the lease is confirmed: a worker commits nothing
+            // before it is handed a task, and starting a .NET process is most of what a short task costs.
+            pool.Prestart(Math.Min(options.Concurrency, ReadyTasks(execution)));
+            await execution.WhenLeaseConfirmedAsync(cancellationToken).ConfigureAwait(false);
+
+            // Twice as many tasks in flight as workers: while the driver reads one task's commit, the next one is
+            // already waiting for the worker that ran it. The pool, not this number, bounds the processes.
+            await execution.RunWhenReadyAsync(
+                2 * options.Concurrency,
+                (id, token) => RunTaskAsync(execution, pipeline, pool, rows, id, token),
+                cancellationToken).ConfigureAwait(false);
+            await pool.CloseAsync(kill: false).ConfigureAwait(false);
+        }
     }
 
-    private async ValueTask RunTaskAsync(TaskExecution execution, TaskRetry<TaskCommit> pipeline, SlotPool slots, TaskId id, CancellationToken cancellationToken)
+    /// <summary>The tasks that can start now: not committed, and every task they read committed.</summary>
+    private static int ReadyTasks(TaskExecution execution)
+    {
+        var graph = execution.Session.Graph;
+        var done = execution.Done;
+        var waiting = (int[])graph.DependencyCounts.Clone();
+        for (var i = 0; i < graph.Count; i++)
+        {
+            if (done[i])
+            {
+                foreach (var d in graph.Dependents[i])
+                {
+                    waiting[d]--;
+                }
+            }
+        }
+
+        return Enumerable.Range(0, graph.Count).Count(i => !done[i] && waiting[i] == 0);
+    }
+
+    private static async ValueTask RunTaskAsync(TaskExecution execution, TaskRetry<TaskCommit> pipeline, WorkerPool pool, Lazy<int> rows, TaskId id, CancellationToken cancellationToken)
     {
         var attempt = 0;
         var plan = execution.Plan;
@@ -49,39 +81,49 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     attempt++;
                     execution.AttemptStarted(id.Stage, isRetry: attempt > 1);
                     using var span = execution.StartTaskSpan(id, attempt);
-                    var row = slots.Take();
                     var start = execution.ReportNow;
-                    WorkerOutcome? outcome = null;
+                    PooledWorker? worker = null;
+                    WorkerReport? report = null;
+                    var returned = false;
                     try
                     {
-                        outcome = await RunWorkerAsync(options, execution.PlanUri, id, attempt, span, token).ConfigureAwait(false);
-                        if (outcome.ExitCode != 0 && outcome.Report is { LostObject: { } lostObject })
+                        worker = await pool.RentAsync(token).ConfigureAwait(false);
+                        start = execution.ReportNow;
+                        var outcome = await worker.RunAsync(id, attempt, span?.Id, options.TaskTimeout, options.TimeProvider, token).ConfigureAwait(false);
+                        report = outcome.Report;
+
+                        // The worker is done with this task: the next one may have it while this one's commit is read.
+                        // One that died, timed out or broke the protocol is gone.
+                        returned = true;
+                        await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
+                        if (report is null)
                         {
-                            // The worker found a committed input lost: the driver makes it again, then runs the task again.
-                            throw new InputLostException(lostObject, outcome.Describe());
+                            throw new WorkerProcessException(outcome.Describe(worker, id, attempt), outcome.Permanent);
                         }
 
-                        if (outcome.ExitCode != 0)
+                        execution.AddStoreRetries(report.StoreRetries);
+                        switch (report.Status)
                         {
-                            // A usage error (a plan this program cannot run) will not get better by trying again.
-                            throw new WorkerProcessException(outcome.Describe(), permanent: outcome.ExitCode == 2);
+                            case WorkerProtocol.Lost:
+                                // The worker found a committed input lost: the driver makes it again, then runs the task again.
+                                throw new InputLostException(report.LostObject!, outcome.Describe(worker, id, attempt, report.Error));
+                            case WorkerProtocol.Failed:
+                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error));
+                            case WorkerProtocol.Refused:
+                                // The worker cannot run this task at all (a plan it cannot read): trying again will not help.
+                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), permanent: true);
                         }
 
                         var committed = await execution.FindCommitAsync(id, token).ConfigureAwait(false)
-                            ?? throw new WorkerProcessException("the worker exited 0 but left no commit record");
-                        if (outcome.Report is { } report)
-                        {
-                            execution.AddBytes(report.BytesRead, report.BytesWritten);
-                            execution.AddStoreRetries(report.StoreRetries);
-                        }
-
-                        Record(execution, id, attempt, row, start, AttemptOutcome.Committed, outcome, error: null);
+                            ?? throw new WorkerProcessException(outcome.Describe(worker, id, attempt, $"it reported the task {report.Status} but no commit record of it is in the store"));
+                        execution.AddBytes(report.BytesRead, report.BytesWritten);
+                        Record(execution, id, attempt, rows.Value + worker.Slot, start, AttemptOutcome.Committed, report, error: null);
                         return committed;
                     }
                     catch (Exception ex)
                     {
                         var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
-                        Record(execution, id, attempt, row, start, cancelled ? AttemptOutcome.Cancelled : AttemptOutcome.Failed, outcome, cancelled ? null : ex.Message);
+                        Record(execution, id, attempt, rows.Value + (worker?.Slot ?? 0), start, cancelled ? AttemptOutcome.Cancelled : AttemptOutcome.Failed, report, cancelled ? null : ex.Message);
                         if (!cancelled)
                         {
                             DataflowTracing.Fail(span, ex);
@@ -92,7 +134,11 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     }
                     finally
                     {
-                        slots.Return(row);
+                        if (worker is not null && !returned)
+                        {
+                            // Cancelled while the worker ran the task: it was killed.
+                            await pool.ReturnAsync(worker, usable: false).ConfigureAwait(false);
+                        }
                     }
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -108,115 +154,8 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, AttemptOutcome outcome, WorkerOutcome? worker, string? error) =>
-        execution.RecordAttempt(id, attempt, row, start, execution.ReportNow, outcome, worker?.Report?.BytesRead ?? 0, worker?.Report?.BytesWritten ?? 0, error);
-
-    private async Task<WorkerOutcome> RunWorkerAsync(JobRunnerOptions options, string planUri, TaskId id, int attempt, Activity? span, CancellationToken cancellationToken)
-    {
-        var info = new ProcessStartInfo(processes.Command[0])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in processes.Command.Skip(1))
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var arg in (string[])["worker", "--plan", planUri, "--stage", Text(id.Stage), "--task", Text(id.Index)])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var arg in processes.ExtraArguments)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in processes.Environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        info.Environment[WorkerEnvironment.Attempt] = Text(attempt);
-        if (span is not null)
-        {
-            // W3C trace context, so that the worker's spans join this task's span.
-            info.Environment[WorkerEnvironment.TraceParent] = span.Id;
-        }
-
-        info.Environment.Remove(WorkerEnvironment.CompletionIndex);
-
-        using var process = new Process { StartInfo = info };
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            return new WorkerOutcome(-1, null, [], $"the worker program '{processes.Command[0]}' could not be started: {ex.Message}");
-        }
-
-        process.StandardInput.Close();
-        var stderr = new Queue<string>();
-        WorkerReport? report = null;
-        var readOut = Task.Run(async () =>
-        {
-            while (await process.StandardOutput.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
-            {
-                report = TaskWorker.ParseReport(line) ?? report;
-            }
-        }, CancellationToken.None);
-        var readErr = Task.Run(async () =>
-        {
-            while (await process.StandardError.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
-            {
-                lock (stderr)
-                {
-                    stderr.Enqueue(line);
-                    if (stderr.Count > StderrLines)
-                    {
-                        stderr.Dequeue();
-                    }
-                }
-            }
-        }, CancellationToken.None);
-
-        using var timeout = new CancellationTokenSource(options.TaskTimeout, options.TimeProvider);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        string? killed = null;
-        try
-        {
-            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            killed = cancellationToken.IsCancellationRequested ? "the run was cancelled" : $"the attempt timed out after {options.TaskTimeout}";
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It exited in between.
-            }
-
-            // Wait for the kill to land whatever happens: a worker left running could commit after the driver's clean-up.
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-
-        await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        string[] tail;
-        lock (stderr)
-        {
-            tail = [.. stderr];
-        }
-
-        return new WorkerOutcome(killed is null ? process.ExitCode : -1, report, tail, killed);
-    }
+    private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, AttemptOutcome outcome, WorkerReport? report, string? error) =>
+        execution.RecordAttempt(id, attempt, row, start, execution.ReportNow, outcome, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, error);
 
     private static partial class Log
     {
@@ -225,21 +164,6 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
 
         [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Task {Task} of stage {Stage} failed: {Error}")]
         public static partial void TaskFailed(ILogger logger, string stage, string task, string error, Exception exception);
-    }
-
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private sealed record WorkerOutcome(int ExitCode, WorkerReport? Report, string[] Stderr, string? Problem)
-    {
-        public string Describe()
-        {
-            var what = Problem ?? ExitCode switch
-            {
-                > 128 => string.Create(CultureInfo.InvariantCulture, $"the worker was killed by signal {ExitCode - 128} (exit code {ExitCode})"),
-                _ => string.Create(CultureInfo.InvariantCulture, $"the worker exited with code {ExitCode}"),
-            };
-            return Stderr.Length == 0 ? what : $"{what}; its last lines on stderr:{Environment.NewLine}{string.Join(Environment.NewLine, Stderr)}";
-        }
     }
 }
 
@@ -252,7 +176,7 @@ public sealed class WorkerProcessException(string message, bool permanent = fals
     public bool Permanent { get; } = permanent;
 }
 
-/// <summary>The environment variables workers read.</summary>
+/// <summary>The environment variables a pod's worker reads (a pooled worker gets these with each task, on its pipe).</summary>
 public static class WorkerEnvironment
 {
     /// <summary>The attempt number the driver gives a worker (1 for the first).</summary>

@@ -3,22 +3,25 @@ using System.Reflection;
 namespace Dataflow.Worker;
 
 /// <summary>
-/// How the process executor starts a worker: the program (the same program that defines the job) and what it passes
-/// besides the plan's address and the task's identity.
+/// How the process executor starts its pooled workers: the program (the same program that defines the job) and what it
+/// passes besides the plan's address (task identities go through the pipe, never on the command line).
 /// </summary>
 public sealed class ProcessExecutorOptions
 {
     /// <summary>
     /// The worker program and any leading arguments, e.g. <c>["/app/word-count"]</c> or
-    /// <c>["dotnet", "/app/word-count.dll"]</c>. The executor appends
-    /// <c>worker --plan &lt;uri&gt; --stage &lt;s&gt; --task &lt;i&gt;</c>.
+    /// <c>["dotnet", "/app/word-count.dll"]</c>. The executor appends <c>worker --plan &lt;uri&gt; --serve</c>.
     /// </summary>
     public required IReadOnlyList<string> Command { get; init; }
 
-    /// <summary>Arguments appended after the task's identity, e.g. the store's S3 options.</summary>
+    /// <summary>Arguments appended after <c>--serve</c>, e.g. the store's S3 options.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
-    /// <summary>Variables set for workers on top of the driver's own environment (which they inherit, credentials included).</summary>
+    /// <summary>
+    /// Variables set for workers on top of the driver's own environment (which they inherit, credentials included; but
+    /// not <see cref="WorkerEnvironment.Attempt"/>, <see cref="WorkerEnvironment.TraceParent"/> or
+    /// <see cref="WorkerEnvironment.CompletionIndex"/>, which mean one task, and come with each task on the pipe).
+    /// </summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>

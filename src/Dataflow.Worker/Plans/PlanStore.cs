@@ -140,6 +140,15 @@ internal static class PlanStore
         return PlanChunks.Partial(index, chunks);
     }
 
+    /// <summary>Chunk <paramref name="chunk"/> of stage <paramref name="stage"/> of a chunked plan (schema version 2 or later).</summary>
+    /// <exception cref="InvalidDataException">The chunk is missing or damaged.</exception>
+    public static Task<PlanChunk> LoadChunkAsync(IObjectStore store, PlanIndex index, int stage, int chunk, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(index);
+        return ReadPartAsync<PlanChunk>(store, index, new RunLayout(index.RunId).PlanChunkKey(stage, chunk), cancellationToken);
+    }
+
     private static void CheckRange(PlanIndex index, int stage, int first, int last)
     {
         if (stage < 0 || stage >= index.Stages.Count)

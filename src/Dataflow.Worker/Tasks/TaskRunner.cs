@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataflow.Core;
 using Dataflow.Storage;
 using Microsoft.Extensions.Logging;
@@ -21,8 +22,12 @@ internal sealed partial class TaskRunner
     private readonly Func<CommitMarker, Task> _commit;
     private readonly TaskRetry<CommitMarker> _retry;
     private readonly TimeProvider _time;
-    private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs = [];
+    private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs;
     private readonly Dictionary<string, PlanInput> _planInputs;
+
+    // What the runner looks up in a plan, made once per plan: a pooled worker makes a runner for each task it is
+    // handed, and a plan of thousands of inputs would otherwise be indexed again for each.
+    private static readonly ConditionalWeakTable<Plan, PlanLookups> s_lookups = [];
 
     /// <param name="job">The job whose operators the tasks run.</param>
     /// <param name="plan">The plan.</param>
@@ -52,16 +57,9 @@ internal sealed partial class TaskRunner
         _discard = discard;
         _time = options.TimeProvider;
         _retry = new TaskRetry<CommitMarker>(options);
-        _planInputs = plan.Inputs.DistinctBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, StringComparer.Ordinal);
-        foreach (var output in plan.Outputs)
-        {
-            if (!_finalOutputs.TryGetValue(output.Task, out var names))
-            {
-                _finalOutputs[output.Task] = names = new HashSet<string>(StringComparer.Ordinal);
-            }
-
-            names.Add(output.Output);
-        }
+        var lookups = s_lookups.GetValue(plan, static p => new PlanLookups(p));
+        _planInputs = lookups.Inputs;
+        _finalOutputs = lookups.FinalOutputs;
     }
 
     /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
@@ -259,4 +257,28 @@ internal sealed partial class TaskRunner
         [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "{Error}")]
         public static partial void TaskFailed(ILogger logger, string error, Exception exception);
     }
+}
+
+/// <summary>A plan's inputs by key and its final outputs by task, read-only once made (runners share them).</summary>
+internal sealed class PlanLookups
+{
+    public PlanLookups(Plan plan)
+    {
+        Inputs = plan.Inputs.DistinctBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, StringComparer.Ordinal);
+        foreach (var output in plan.Outputs)
+        {
+            if (!FinalOutputs.TryGetValue(output.Task, out var names))
+            {
+                FinalOutputs[output.Task] = names = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            names.Add(output.Output);
+        }
+    }
+
+    /// <summary>The plan's inputs by key.</summary>
+    public Dictionary<string, PlanInput> Inputs { get; }
+
+    /// <summary>The names of the final outputs of each task that has any.</summary>
+    public Dictionary<TaskId, HashSet<string>> FinalOutputs { get; } = [];
 }

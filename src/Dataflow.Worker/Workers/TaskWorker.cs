@@ -8,11 +8,12 @@ using Microsoft.Extensions.Logging;
 namespace Dataflow.Worker;
 
 /// <summary>
-/// The worker's side of the process executor and of pods (the <c>worker</c> command): reads the part of a stored plan
-/// that holds the tasks it is given, and runs those tasks, each once, committing each with a commit record of its own.
-/// A task found committed already is not run again.
+/// The worker's side of pods and of the process executor (the <c>worker</c> command): reads the part of a stored plan
+/// that holds the tasks it is given, and runs those tasks, each once, committing each with a commit record of its own
+/// — a task, a range or a shard at once (<see cref="RunAsync"/>, a pod), or one task after another as they come on a
+/// pipe (<see cref="ServeAsync"/>, a pooled worker). A task found committed already is not run again.
 /// </summary>
-public static class TaskWorker
+public static partial class TaskWorker
 {
     /// <summary>What a worker reports on stdout for each task: one JSON line the driver reads back.</summary>
     internal const string ReportPrefix = "dataflow-task ";
@@ -35,15 +36,10 @@ public static class TaskWorker
     public static async Task<WorkerTasks?> LoadTasksAsync(IObjectStore store, string runId, int stage, int first, int last, bool lastMayPassTheEnd = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
+        var index = await LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
         if (index is null)
         {
             return null;
-        }
-
-        if (!string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
         }
 
         if (stage < 0 || stage >= index.Stages.Count)
@@ -66,19 +62,38 @@ public static class TaskWorker
         return new WorkerTasks(plan, [.. Enumerable.Range(first, last - first + 1).Select(i => new TaskId(stage, i))]);
     }
 
+    /// <summary>The index of run <paramref name="runId"/>'s plan, or <see langword="null"/> when the store has no such run.</summary>
+    /// <exception cref="ArgumentException">The plan was made by another Dataflow build.</exception>
+    private static async Task<PlanIndex?> LoadIndexAsync(IObjectStore store, string runId, CancellationToken cancellationToken)
+    {
+        var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false);
+        if (index is not null && !string.Equals(index.DataflowVersion, DataflowInfo.Version, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"the plan of run '{runId}' was made by Dataflow {index.DataflowVersion}; this worker is Dataflow {DataflowInfo.Version}: run workers of the same build as the driver (a stale image?)");
+        }
+
+        return index;
+    }
+
     /// <summary>
     /// Starts the span of this worker's tasks: a child of the driver's task span when the driver passed its trace
     /// context (<see cref="WorkerEnvironment.TraceParent"/>), so that the storage calls of a worker process join the
     /// run's trace.
     /// </summary>
-    public static Activity? StartSpan(Plan plan, int stage, (int First, int Last) tasks, int attempt)
+    public static Activity? StartSpan(Plan plan, int stage, (int First, int Last) tasks, int attempt) =>
+        DataflowTracing.Source.HasListeners()
+            ? StartSpan(plan, stage, tasks, attempt, Environment.GetEnvironmentVariable(WorkerEnvironment.TraceParent))
+            : null;
+
+    /// <summary>Starts the span of this worker's tasks, a child of the span of W3C trace context <paramref name="traceParent"/> if given.</summary>
+    internal static Activity? StartSpan(Plan plan, int stage, (int First, int Last) tasks, int attempt, string? traceParent)
     {
         if (!DataflowTracing.Source.HasListeners())
         {
             return null;
         }
 
-        ActivityContext.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.TraceParent), null, out var parent);
+        ActivityContext.TryParse(traceParent, null, out var parent);
         var span = DataflowTracing.Source.StartActivity("dataflow.worker", ActivityKind.Internal, parent);
         span?.SetTag(DataflowTracing.RunTag, plan.RunId);
         span?.SetTag(DataflowMetrics.JobTag, plan.Job);
@@ -106,9 +121,7 @@ public static class TaskWorker
         ILogger logger,
         CancellationToken cancellationToken)
     {
-        var layout = new RunLayout(plan.RunId);
-        var lookup = new CommitLookup(store, layout);
-        var options = new JobRunnerOptions { MaxAttempts = 1, TaskTimeout = Timeout.InfiniteTimeSpan, Concurrency = concurrency };
+        var lookup = new CommitLookup(store, new RunLayout(plan.RunId));
         var failed = 0;
         var gate = new Lock();
         var reportedRetries = store.RetriedRequests;
@@ -117,69 +130,85 @@ public static class TaskWorker
             new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
             async (id, token) =>
             {
-                var counters = new RunCounters(plan.Job);
-                string status;
-                string? attemptId;
-                if (await lookup.FindAsync(id, token).ConfigureAwait(false) is { } existing)
-                {
-                    status = "skipped";
-                    attemptId = existing.AttemptId;
-                }
-                else
-                {
-                    var runner = new TaskRunner(
-                        job, plan, store, options, counters,
-                        lookup.GetAsync,
-                        async marker => await store.PutAsync(
-                            layout.TaskCommitKey(marker.Task, marker.AttemptId),
-                            RunRecords.Serialize(new CommitRecord { RunId = layout.RunId, Markers = [marker] }),
-                            CancellationToken.None).ConfigureAwait(false),
-                        (keys, ct) => DiscardAsync(store, layout, keys))
-                    {
-                        FirstAttempt = attempt,
-                        Logger = logger,
-                        WorkerName = WorkerName(),
-                    };
-                    try
-                    {
-                        attemptId = (await runner.RunAsync(id, token).ConfigureAwait(false)).AttemptId;
-                        status = "committed";
-                    }
-                    catch (TaskFailedException ex)
-                    {
-                        Interlocked.Increment(ref failed);
-                        lock (gate)
-                        {
-                            error(ex.Message);
-                        }
-
-                        return;
-                    }
-                    catch (InputLostException ex)
-                    {
-                        // The driver makes the lost input again and runs this task again: say which object it was.
-                        Interlocked.Increment(ref failed);
-                        lock (gate)
-                        {
-                            error(ex.Message);
-                            output.WriteLine(ReportPrefix + JsonSerializer.Serialize(new WorkerReport(id, "lost", null, counters.BytesRead, counters.BytesWritten) { LostObject = ex.ObjectKey }, WorkerJsonContext.Default.WorkerReport));
-                            output.Flush();
-                        }
-
-                        return;
-                    }
-                }
-
+                var report = await RunTaskAsync(store, plan, job, lookup, id, attempt, logger, token).ConfigureAwait(false);
                 lock (gate)
                 {
-                    var retried = store.RetriedRequests;
-                    var report = new WorkerReport(id, status, attemptId, counters.BytesRead, counters.BytesWritten) { StoreRetries = retried - reportedRetries };
-                    reportedRetries = retried;
-                    output.WriteLine(ReportPrefix + JsonSerializer.Serialize(report, WorkerJsonContext.Default.WorkerReport));
-                    output.Flush();
+                    switch (report.Status)
+                    {
+                        case WorkerProtocol.Failed:
+                            failed++;
+                            error(report.Error!);
+                            break;
+                        case WorkerProtocol.Lost:
+                            // The driver makes the lost input again and runs this task again: say which object it was.
+                            failed++;
+                            error(report.Error!);
+                            output.WriteLine(WorkerProtocol.FormatReport(report with { Error = null }));
+                            output.Flush();
+                            break;
+                        default:
+                            var retried = store.RetriedRequests;
+                            output.WriteLine(WorkerProtocol.FormatReport(report with { StoreRetries = retried - reportedRetries }));
+                            output.Flush();
+                            reportedRetries = retried;
+                            break;
+                    }
                 }
             }).ConfigureAwait(false);
         return failed == 0;
+    }
+
+    /// <summary>
+    /// Runs one attempt of <paramref name="id"/> (unless it has committed before) and commits it with a commit record of
+    /// its own, as every worker does.
+    /// </summary>
+    /// <returns>
+    /// The task's report: <see cref="WorkerProtocol.Committed"/> or <see cref="WorkerProtocol.Skipped"/>;
+    /// <see cref="WorkerProtocol.Lost"/> with the object; <see cref="WorkerProtocol.Failed"/> with the error.
+    /// </returns>
+    private static async Task<WorkerReport> RunTaskAsync(IObjectStore store, Plan plan, Job job, CommitLookup lookup, TaskId id, int attempt, ILogger logger, CancellationToken cancellationToken)
+    {
+        var layout = new RunLayout(plan.RunId);
+        var counters = new RunCounters(plan.Job);
+        try
+        {
+            if (await lookup.FindAsync(id, cancellationToken).ConfigureAwait(false) is { } existing)
+            {
+                return new WorkerReport(id, WorkerProtocol.Skipped, existing.AttemptId, 0, 0);
+            }
+        }
+        catch (ObjectStoreException ex)
+        {
+            return new WorkerReport(id, WorkerProtocol.Failed, null, 0, 0) { Error = $"task {id} of run '{plan.RunId}': its commit records cannot be read: {ex.Message}" };
+        }
+
+        var options = new JobRunnerOptions { MaxAttempts = 1, TaskTimeout = Timeout.InfiniteTimeSpan, Concurrency = 1 };
+        var runner = new TaskRunner(
+            job, plan, store, options, counters,
+            lookup.GetAsync,
+            async marker => await store.PutAsync(
+                layout.TaskCommitKey(marker.Task, marker.AttemptId),
+                RunRecords.Serialize(new CommitRecord { RunId = layout.RunId, Markers = [marker] }),
+                CancellationToken.None).ConfigureAwait(false),
+            (keys, ct) => DiscardAsync(store, layout, keys))
+        {
+            FirstAttempt = attempt,
+            Logger = logger,
+            WorkerName = WorkerName(),
+        };
+        try
+        {
+            var marker = await runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
+            return new WorkerReport(id, WorkerProtocol.Committed, marker.AttemptId, counters.BytesRead, counters.BytesWritten);
+        }
+        catch (TaskFailedException ex)
+        {
+            return new WorkerReport(id, WorkerProtocol.Failed, null, counters.BytesRead, counters.BytesWritten) { Error = ex.Message };
+        }
+        catch (InputLostException ex)
+        {
+            return new WorkerReport(id, WorkerProtocol.Lost, null, counters.BytesRead, counters.BytesWritten) { LostObject = ex.ObjectKey, Error = ex.Message };
+        }
     }
 
     /// <summary>Parses a task range: <c>7</c> or <c>0-99</c> (inclusive).</summary>
@@ -244,7 +273,7 @@ public sealed record WorkerTasks(Plan Plan, IReadOnlyList<TaskId> Tasks);
 
 /// <summary>One task's outcome in a worker.</summary>
 /// <param name="Task">The task.</param>
-/// <param name="Status"><c>committed</c>, <c>skipped</c> when it had committed before, or <c>lost</c> when a committed input was missing or failed verification (see <see cref="LostObject"/>).</param>
+/// <param name="Status"><c>committed</c>, <c>skipped</c> when it had committed before, or <c>lost</c> when a committed input was missing or failed verification (see <see cref="LostObject"/>); from a pooled worker also <c>failed</c> and <c>refused</c> (see <see cref="WorkerProtocol"/>).</param>
 /// <param name="AttemptId">The attempt that committed.</param>
 /// <param name="BytesRead">Bytes the attempt read.</param>
 /// <param name="BytesWritten">Bytes the attempt wrote.</param>
@@ -255,8 +284,14 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
 
     /// <summary>Store requests the worker retried since its previous report.</summary>
     public long StoreRetries { get; init; }
+
+    /// <summary>For status <c>failed</c> or <c>refused</c> (a pooled worker's reports): why.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; init; }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(Converters = [typeof(TaskIdJsonConverter)], PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(TaskRequest))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(WorkerHello))]
 internal sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

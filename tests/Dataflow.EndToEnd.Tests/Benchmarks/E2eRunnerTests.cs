@@ -24,6 +24,19 @@ public sealed partial class E2eRunnerTests
     }
 
     [Fact]
+    public async Task E2e_QuickProcessExecutorOnce_ExitsZeroAndPrintsBothMergesRatios()
+    {
+        var result = await RunAsync("e2e", "--quick", "--only", "process", "--repetitions", "1");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var ratios = result.Stdout.Split('\n').Where(l => ProcessRatioLine().IsMatch(l)).ToList();
+        Assert.True(ratios.Count == 2, result.ToString());
+        Assert.Contains("seed cascade (511 tasks)", ratios[0], StringComparison.Ordinal);
+        Assert.Contains("fan-in 4 merge (102 tasks)", ratios[1], StringComparison.Ordinal);
+        Assert.Contains("## Details: Process executor", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task E2e_UnknownBenchmark_ExitsTwoAndNamesIt()
     {
         var result = await RunAsync("e2e", "--only", "seed,nope");
@@ -34,6 +47,9 @@ public sealed partial class E2eRunnerTests
 
     [GeneratedRegex(@"^- ratio, seed cascade: .+ vs .+: \d+\.\d\dx \(\d+\.\d{3} s vs \d+\.\d{3} s\)$")]
     private static partial Regex RatioLine();
+
+    [GeneratedRegex(@"^- ratio, process executor: .+ vs the same run on the local executor: \d+\.\d\dx \(\d+\.\d{3} s vs \d+\.\d{3} s\)$")]
+    private static partial Regex ProcessRatioLine();
 
     /// <summary>
     /// Runs the benchmark program, built by the ProjectReference in the test project, from its own output folder

@@ -429,7 +429,7 @@ public sealed class WordCountTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(store, "_dataflow", "runs", "stale-run", "commits")));
     }
 
-    private static async Task<int> WriteWordCountPlanAsync(string folder, string runId, string? dataflowVersion = null)
+    internal static async Task<int> WriteWordCountPlanAsync(string folder, string runId, string? dataflowVersion = null)
     {
         await using var store = ObjectStore.OpenFolder(folder);
         var job = WordCountJob.Define("input/", "output/", 8, 512 << 10, 64L << 20, 64L << 20);

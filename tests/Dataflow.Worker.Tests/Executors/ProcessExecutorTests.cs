@@ -5,19 +5,25 @@ public sealed class ProcessExecutorTests : IDisposable
     private const string RunId = "process-test";
     private const string Output = "output/merged.txt";
 
-    // A stand-in for `dataflow worker`: task 0/0 commits (data object, then its commit record, as a worker does) and
-    // then hangs until the driver kills it; task 0/1 waits until 0/0 has committed, then fails.
+    // A stand-in for `dataflow worker --serve`: it greets the driver, then takes tasks from stdin. Task 0/0 commits (data
+    // object, then its commit record, as a worker does) and then hangs until the driver kills it; any other task waits
+    // until 0/0 has committed, then the worker dies (exit 1).
     private const string Script = """
-        if [ "$5" = 0 ] && [ "$7" = 0 ]; then
-          mkdir -p "$(dirname "$DATA_TARGET")" "$(dirname "$COMMIT_TARGET")"
-          cp "$FAKE_DIR/data" "$DATA_TARGET"
-          cp "$FAKE_DIR/commit.json" "$COMMIT_TARGET"
-          touch "$FAKE_DIR/committed"
-          exec sleep 60
-        fi
-        while [ ! -e "$FAKE_DIR/committed" ]; do sleep 0.02; done
-        echo "task $5/$7 fails on purpose" >&2
-        exit 1
+        echo "dataflow-worker {\"protocol\":1,\"pid\":$$}"
+        while read -r line; do
+          case "$line" in
+            *'"task":"0/0"'*)
+              mkdir -p "$(dirname "$DATA_TARGET")" "$(dirname "$COMMIT_TARGET")"
+              cp "$FAKE_DIR/data" "$DATA_TARGET"
+              cp "$FAKE_DIR/commit.json" "$COMMIT_TARGET"
+              touch "$FAKE_DIR/committed"
+              exec sleep 60
+              ;;
+          esac
+          while [ ! -e "$FAKE_DIR/committed" ]; do sleep 0.02; done
+          echo "this task fails on purpose: $line" >&2
+          exit 1
+        done
         """;
 
     private readonly TempFolder _folder = new();
