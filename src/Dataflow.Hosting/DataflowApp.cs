@@ -146,7 +146,15 @@ public sealed class DataflowApp
     {
         if (Environment.GetEnvironmentVariable("DATAFLOW_LOADED_ASSEMBLIES") is { Length: > 0 } path)
         {
-            File.WriteAllLines(path, AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? "?").Order(StringComparer.Ordinal));
+            try
+            {
+                File.WriteAllLines(path, AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? "?").Order(StringComparer.Ordinal));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A diagnostic must not change how the program ends.
+                Console.Error.WriteLine($"$DATAFLOW_LOADED_ASSEMBLIES: cannot write '{path}': {ex.Message}");
+            }
         }
     }
 
