@@ -103,13 +103,15 @@ internal static class CommitIndex
 /// <param name="layout">The run's keys.</param>
 /// <param name="batches">
 /// The batch records as another lookup of the same run read them (<see cref="Batches"/>): a pooled worker makes a lookup
-/// per task, since a winner it found may be set aside before its next task, but batch records never change once stored
-/// (a set-aside record is a task's own record).
+/// per task, since a winner it found may be set aside before its next task. A batch record never changes once stored
+/// (a set-aside record is a task's own record), but the driver may store new ones meanwhile — a producer it made again
+/// after its output was lost — so a task these batches do not find is looked for again in a fresh listing.
 /// </param>
 internal sealed class CommitLookup(IObjectStore store, RunLayout layout, Task<CommitRecord[]>? batches = null)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TaskId, CommitMarker> _found = new();
     private Task<CommitRecord[]>? _batches = batches;
+    private bool _batchesMayBeOld = batches is not null;
 
     /// <summary>The driver's batch records, read when first asked for.</summary>
     public Task<CommitRecord[]> Batches => LazyInitializer.EnsureInitialized(ref _batches, () => LoadBatchesAsync(CancellationToken.None));
@@ -123,17 +125,45 @@ internal sealed class CommitLookup(IObjectStore store, RunLayout layout, Task<Co
         }
 
         var own = await CommitIndex.ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
+        var winner = await WinnerAsync(task, own, cancellationToken).ConfigureAwait(false);
+        if (winner is null && _batchesMayBeOld)
+        {
+            _batchesMayBeOld = false;
+            _batches = LoadBatchesAsync(CancellationToken.None);
+            winner = await WinnerAsync(task, own, cancellationToken).ConfigureAwait(false);
+        }
+
+        return winner is null ? null : _found.GetOrAdd(task, winner);
+    }
+
+    private async Task<CommitMarker?> WinnerAsync(TaskId task, IEnumerable<CommitRecord> own, CancellationToken cancellationToken)
+    {
         var batch = (await Batches.WaitAsync(cancellationToken).ConfigureAwait(false))
             .Select(r => r with { Markers = [.. r.Markers.Where(m => m.Task == task)] });
-        var winner = CommitIndex.Winners(own.Concat(batch)).GetValueOrDefault(task);
-        return winner is null ? null : _found.GetOrAdd(task, winner);
+        return CommitIndex.Winners(own.Concat(batch)).GetValueOrDefault(task);
     }
 
     /// <summary>The winning marker of a producing task, which must have committed.</summary>
     /// <exception cref="InvalidOperationException">The task has not committed.</exception>
-    public async ValueTask<CommitMarker> GetAsync(TaskId task, CancellationToken cancellationToken) =>
-        await FindAsync(task, cancellationToken).ConfigureAwait(false)
-        ?? throw new InvalidOperationException($"task {task} of run '{layout.RunId}' has not committed, but a task that reads its output was started");
+    /// <exception cref="InputLostException">
+    /// The task had committed, but its commit was set aside (the driver is making its output again) after this task
+    /// started: its output counts as lost, so the driver waits for that repair and runs this task again.
+    /// </exception>
+    public async ValueTask<CommitMarker> GetAsync(TaskId task, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(task, cancellationToken).ConfigureAwait(false) is { } winner)
+        {
+            return winner;
+        }
+
+        var own = await CommitIndex.ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
+        if (own.SelectMany(r => r.Markers).Where(m => m.Task == task).SelectMany(m => m.Outputs).FirstOrDefault(o => o.Key is not null)?.Key is { } key)
+        {
+            throw new InputLostException(key, $"task {task} of run '{layout.RunId}' was set aside, its output being made again, while a task that reads it ran");
+        }
+
+        throw new InvalidOperationException($"task {task} of run '{layout.RunId}' has not committed, but a task that reads its output was started");
+    }
 
     private async Task<CommitRecord[]> LoadBatchesAsync(CancellationToken cancellationToken)
     {

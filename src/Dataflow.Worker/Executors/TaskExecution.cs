@@ -79,12 +79,21 @@ public sealed class TaskExecution
     /// <param name="maxInFlight">Tasks in flight at once.</param>
     /// <param name="runTask">Runs one task and returns once it has committed and its commit was reported here.</param>
     /// <param name="cancellationToken">Stops the run.</param>
-    public Task RunWhenReadyAsync(int maxInFlight, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    public async Task RunWhenReadyAsync(int maxInFlight, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runTask);
         var graph = _session.Graph;
         _runTask = runTask;
-        return DagScheduler.RunAsync(graph, Done, maxInFlight, (index, token) => RunRepairingAsync(graph.IdOf(index), token), cancellationToken, _load);
+        try
+        {
+            await DagScheduler.RunAsync(graph, Done, maxInFlight, (index, token) => RunRepairingAsync(graph.IdOf(index), token), cancellationToken, _load).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The executor's way of running a task may end with its execution (the process executor closes its pool of
+            // workers): a repair after it — a final output found lost before publishing — runs the task here.
+            _runTask = null;
+        }
     }
 
     /// <summary>

@@ -311,18 +311,20 @@ public sealed partial class JobRunner
 
     /// <summary>
     /// Publishes the final outputs; a final output whose committed object went missing or changed is made again first
-    /// (its commit set aside, its task run again), a few times at most.
+    /// (its commit set aside, its task run again) — each lost object twice at most, however many final outputs were lost
+    /// (after <c>gc</c> of a run killed before publishing, all of them are).
     /// </summary>
     private static async Task PublishAsync(RunSession session, TaskExecution execution, CancellationToken cancellationToken)
     {
-        for (var tries = 1; ; tries++)
+        var repaired = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (true)
         {
             try
             {
                 await session.PublishAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (InputLostException lost) when (tries < 3)
+            catch (InputLostException lost) when ((repaired[lost.ObjectKey] = repaired.GetValueOrDefault(lost.ObjectKey) + 1) <= 2)
             {
                 if (!await execution.RepairAsync(lost, cancellationToken).ConfigureAwait(false))
                 {

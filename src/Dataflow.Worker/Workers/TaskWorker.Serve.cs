@@ -67,6 +67,9 @@ public static partial class TaskWorker
                 var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
                 batches = lookup.Batches;
                 report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
+
+                // Read again if the task's lookup missed a producer in them (one the driver made again meanwhile).
+                batches = lookup.Batches;
                 if (report.Error is { } error)
                 {
                     span?.SetStatus(ActivityStatusCode.Error, error);

@@ -9,6 +9,7 @@ namespace Dataflow.EndToEnd.Tests.Kubernetes;
 /// it — as the driver, and as the worker processes the driver starts. The worker image's Native AOT publish is
 /// <see cref="NativeAot.NativeAotProgram"/>'s.
 /// </summary>
+[Collection(NativeAot.PublishedPrograms.Name)]
 public sealed partial class DockerfileTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
@@ -33,10 +34,15 @@ public sealed partial class DockerfileTests : IDisposable
         var publish = PublishCommand().Matches(dockerfile).Single(m => !m.Value.Contains("PublishAot", StringComparison.Ordinal));
         Assert.Contains("-o /app", publish.Value, StringComparison.Ordinal);
 
-        // Its flags, into a folder of our own; --no-build takes the build the tests run on instead of compiling again.
+        // Its flags, into a folder of our own (a build for the runtime identifier, then ReadyToRun compilation).
         var app = Path.Combine(_root, "app");
-        var args = publish.Groups["args"].Value.Replace("\"$PROJECT\"", project, StringComparison.Ordinal).Replace("-o /app", $"-o {app}", StringComparison.Ordinal);
-        var published = await RunAsync("dotnet", repository, ["publish", .. args.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--no-build"]);
+        var rid = ArgDefault().Matches(dockerfile).Where(m => m.Groups["name"].Value == "RID").Select(m => m.Groups["value"].Value).Distinct(StringComparer.Ordinal).Single();
+        var args = publish.Groups["args"].Value
+            .Replace("\"$PROJECT\"", project, StringComparison.Ordinal)
+            .Replace("$RID", rid, StringComparison.Ordinal)
+            .Replace("-o /app", $"-o {app}", StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRun=true", args, StringComparison.Ordinal);
+        var published = await RunAsync("dotnet", repository, ["publish", .. args.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
         Assert.True(published.ExitCode == 0, published.ToString());
 
         var program = Path.Combine(app, "merge-files");

@@ -7,6 +7,7 @@ namespace Dataflow.EndToEnd.Tests.NativeAot;
 /// run on a folder and on S3, a run whose tasks are worker processes of the AOT program, and pods of Indexed Jobs and
 /// of an Argo Workflow (driven by the JIT build, which the AOT program asks for when given a cluster executor).
 /// </summary>
+[Collection(PublishedPrograms.Name)]
 public sealed class NativeAotTests : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
