@@ -47,12 +47,41 @@ internal static class ProgramRunner
 
     public static Task<ProgramResult> RunAsync(string program, params string[] args) => RunAsync(program, null, args);
 
-    public static async Task<ProgramResult> RunAsync(string program, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Task<ProgramResult> RunAsync(string program, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        WaitAsync(StartInfo(program, args, environment), Patience);
+
+    /// <summary>
+    /// Runs the executable <paramref name="file"/> (a published program, <c>dotnet</c> itself) to its end, in
+    /// <paramref name="workingDirectory"/> when given, within <paramref name="patience"/> (default <see cref="Patience"/>).
+    /// </summary>
+    public static Task<ProgramResult> RunExecutableAsync(
+        string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null, TimeSpan? patience = null)
     {
-        using var process = Process.Start(StartInfo(program, args, environment))!;
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        return WaitAsync(info, patience ?? Patience);
+    }
+
+    private static async Task<ProgramResult> WaitAsync(ProcessStartInfo info, TimeSpan patience)
+    {
+        using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Patience);
+        await process.WaitForExitAsync().WaitAsync(patience);
         return new ProgramResult(process.ExitCode, await stdout, await stderr);
     }
 }

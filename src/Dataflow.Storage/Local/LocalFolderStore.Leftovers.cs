@@ -63,10 +63,11 @@ internal sealed partial class LocalFolderStore
     /// <summary>A new temporary file for an object being written, named after this process.</summary>
     internal FileStream CreateTempFile(out string path)
     {
-        path = Path.Combine(_tempFolder, TempFileOwner.Current.NewFileName());
+        var file = path = Path.Combine(_tempFolder, TempFileOwner.Current.NewFileName());
+        FileStream Create() => new(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
         try
         {
-            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+            return Create();
         }
         catch (IOException ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
         {
@@ -74,7 +75,7 @@ internal sealed partial class LocalFolderStore
             // open(2) said ENOENT, which .NET reports as a folder not found — or, when another writer made the folder
             // in between, as this file not found.
             Directory.CreateDirectory(_tempFolder);
-            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, FileOptions.Asynchronous);
+            return Create();
         }
     }
 }

@@ -64,11 +64,10 @@ public static partial class TaskWorker
 
                 // A lookup per task: a commit it found stays cached, and the driver may set one aside between two tasks.
                 // The batch records are read again only if reading them failed.
+                // Taken after the task: its lookup reads them again if it missed a producer in them (one the driver
+                // made again meanwhile).
                 var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
-                batches = lookup.Batches;
                 report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
-
-                // Read again if the task's lookup missed a producer in them (one the driver made again meanwhile).
                 batches = lookup.Batches;
                 if (report.Error is { } error)
                 {

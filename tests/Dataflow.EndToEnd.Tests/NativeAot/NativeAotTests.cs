@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Dataflow.EndToEnd.Tests.NativeAot;
 
 /// <summary>
@@ -108,23 +106,6 @@ public sealed class NativeAotTests : IAsyncLifetime
         Assert.Equal(0, json.GetProperty("intermediateObjectsLeft").GetInt32());
     }
 
-    private static async Task<ProgramResult> RunAsync(string program, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
-        return new ProgramResult(process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<ProgramResult> RunAsync(string program, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        ProgramRunner.RunExecutableAsync(program, args, environment);
 }
