@@ -157,7 +157,9 @@ internal sealed class CommitLookup(IObjectStore store, RunLayout layout, Task<Co
         }
 
         var own = await CommitIndex.ReadTaskAsync(store, layout, task, cancellationToken).ConfigureAwait(false);
-        if (own.SelectMany(r => r.Markers).Where(m => m.Task == task).SelectMany(m => m.Outputs).FirstOrDefault(o => o.Key is not null)?.Key is { } key)
+        // The object the set-aside commit's first output was made of: an output may be a whole object (its key) or
+        // segments of objects (a map task's partitions, a reference).
+        if (own.SelectMany(r => r.Markers).Where(m => m.Task == task).SelectMany(m => m.Outputs).SelectMany(o => o.AsSegments()).Select(s => s.Key).FirstOrDefault() is { } key)
         {
             throw new InputLostException(key, $"task {task} of run '{layout.RunId}' was set aside, its output being made again, while a task that reads it ran");
         }

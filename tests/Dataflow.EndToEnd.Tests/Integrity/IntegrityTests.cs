@@ -76,9 +76,9 @@ public sealed class IntegrityTests : IDisposable
         Assert.True(gc.ExitCode == 0, gc.ToString());
         Assert.Empty(FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")));
 
-        // Resumed on the local executor: with pooled workers, a task that reads an output another task's repair has
-        // just set aside can fail as "not committed" instead of waiting for the repair (a known defect, not yet fixed).
-        var resumed = await ProgramRunner.RunAsync("word-count", "resume", RunId, "--store", store, "--progress", "none", "--json");
+        // Resumed with pooled workers too: a reduce task that reads a producer another task's repair has just set aside
+        // reports a lost input and waits for that repair (it once failed as "not committed", and the run with it).
+        var resumed = await ProgramRunner.RunAsync("word-count", "resume", RunId, "--store", store, "--executor", "process", "--progress", "none", "--json");
 
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.True(resumed.Json().GetProperty("verified").GetBoolean(), resumed.ToString());

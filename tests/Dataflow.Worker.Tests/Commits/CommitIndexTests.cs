@@ -103,6 +103,32 @@ public sealed class CommitIndexTests : IDisposable
         Assert.Null(await new CommitLookup(_store, _layout).FindAsync(s_task, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GetAsync_ProducerSetAsideWhileTheReaderRan_IsALostInputNamingItsObject(bool segments)
+    {
+        // A map task's partitions are segments of one object; a plain output is a whole object. Either way, a producer
+        // whose only commit a repair set aside is an input lost while the reader ran, not a task that never committed.
+        const string AttemptId = "a01-00000001";
+        var marker = Marker(s_task, AttemptId);
+        var objectKey = _layout.OutputKey(s_task, AttemptId, "out");
+        if (segments)
+        {
+            marker = marker with { Outputs = [new CommittedOutput { Name = "p00000", Size = 1, Segments = [new ObjectSegment(objectKey, 0, 1)] }] };
+        }
+
+        await _store.PutAsync(_layout.TaskCommitKey(s_task, AttemptId), RunRecords.Serialize(new CommitRecord { RunId = _layout.RunId, Markers = [marker] }));
+        await _store.PutAsync(
+            _layout.SetAsideKey(s_task, AttemptId),
+            RunRecords.Serialize(new CommitRecord { RunId = _layout.RunId, Markers = [], SetAside = [new SetAsideCommit(s_task, AttemptId, "lost", DateTimeOffset.UnixEpoch)] }));
+
+        var lost = await Assert.ThrowsAsync<InputLostException>(async () => await new CommitLookup(_store, _layout).GetAsync(s_task, CancellationToken.None));
+
+        Assert.Equal(objectKey, lost.ObjectKey);
+        Assert.Contains($"task {s_task}", lost.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RecordOfAnotherRun_IsRefused()
     {
