@@ -91,6 +91,42 @@ public interface IObjectStore : IAsyncDisposable
     }
 
     /// <summary>
+    /// True when this store can write an object under its final key and hold it back until it is published
+    /// (<see cref="OpenStagedWriteAsync"/>, <see cref="ComposeStagedAsync"/>, <see cref="PublishStagedAsync"/>): S3 leaves
+    /// the multipart upload open. A store that cannot (a folder, where a rename publishes for free) says false.
+    /// </summary>
+    bool CanStage => false;
+
+    /// <summary>
+    /// Starts writing an object under <paramref name="key"/> that stays invisible after
+    /// <see cref="StagedWriteStream.StageAsync"/> until <see cref="PublishStagedAsync"/>; until then it is recorded under
+    /// <paramref name="owner"/>, so that <see cref="AbortIncompleteUploadsAsync"/> of a prefix of the owner discards it.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The store cannot stage (<see cref="CanStage"/> is false).</exception>
+    ValueTask<StagedWriteStream> OpenStagedWriteAsync(string key, string owner, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"the store at {Location} cannot stage objects");
+
+    /// <summary>
+    /// Concatenates <paramref name="sources"/> as <see cref="ComposeAsync"/> does, into an object under
+    /// <paramref name="key"/> that stays invisible until <see cref="PublishStagedAsync"/> (see <see cref="OpenStagedWriteAsync"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The store cannot stage (<see cref="CanStage"/> is false).</exception>
+    ValueTask<StagedObject> ComposeStagedAsync(string key, string owner, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"the store at {Location} cannot stage objects");
+
+    /// <summary>
+    /// Makes a staged object visible under its key, replacing any object there, without copying it (S3's
+    /// CompleteMultipartUpload). Publishing an object that is already published (by an earlier publisher that stopped
+    /// before saying so) succeeds and describes it.
+    /// </summary>
+    /// <exception cref="ObjectNotFoundException">
+    /// The staged object is gone (discarded, or expired by a bucket rule) and the key does not hold it.
+    /// </exception>
+    /// <exception cref="NotSupportedException">The store cannot stage (<see cref="CanStage"/> is false).</exception>
+    ValueTask<ObjectInfo> PublishStagedAsync(StagedObject staged, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"the store at {Location} cannot stage objects");
+
+    /// <summary>
     /// Why this store cannot hold an object at <paramref name="key"/> (a file name too long for the folder, a key too
     /// long for the bucket with the store's prefix), or <see langword="null"/> when it can: checked before work starts.
     /// </summary>

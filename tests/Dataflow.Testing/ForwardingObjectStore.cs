@@ -40,6 +40,17 @@ public abstract class ForwardingObjectStore(IObjectStore inner) : IObjectStore
     public virtual ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default) =>
         Inner.OpenSegmentAsync(segment, cancellationToken);
 
+    public virtual bool CanStage => Inner.CanStage;
+
+    public virtual ValueTask<StagedWriteStream> OpenStagedWriteAsync(string key, string owner, CancellationToken cancellationToken = default) =>
+        Inner.OpenStagedWriteAsync(key, owner, cancellationToken);
+
+    public virtual ValueTask<StagedObject> ComposeStagedAsync(string key, string owner, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
+        Inner.ComposeStagedAsync(key, owner, sources, cancellationToken);
+
+    public virtual ValueTask<ObjectInfo> PublishStagedAsync(StagedObject staged, CancellationToken cancellationToken = default) =>
+        Inner.PublishStagedAsync(staged, cancellationToken);
+
     public virtual string? CheckKey(string key) => Inner.CheckKey(key);
 
     public virtual Task<StoreLeftovers> RemoveLeftoversAsync(CancellationToken cancellationToken = default) =>

@@ -19,7 +19,17 @@ internal sealed partial class S3ObjectStore
     /// </summary>
     private volatile bool _copyConditionFailsOnMultipart;
 
-    public async ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
+    public async ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default) =>
+        (await ComposeCoreAsync(destinationKey, sources, owner: null, cancellationToken).ConfigureAwait(false)).Info!;
+
+    public async ValueTask<StagedObject> ComposeStagedAsync(string key, string owner, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
+    {
+        ObjectKey.Validate(owner);
+        return (await ComposeCoreAsync(key, sources, owner, cancellationToken).ConfigureAwait(false)).Staged!;
+    }
+
+    /// <summary>Composes <paramref name="sources"/> into <paramref name="destinationKey"/>: published, or staged when an <paramref name="owner"/> is given.</summary>
+    private async ValueTask<(ObjectInfo? Info, StagedObject? Staged)> ComposeCoreAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, string? owner, CancellationToken cancellationToken)
     {
         ValidateKey(destinationKey);
         ArgumentNullException.ThrowIfNull(sources);
@@ -49,7 +59,13 @@ internal sealed partial class S3ObjectStore
             throw new ObjectStoreException(Location, destinationKey, $"cannot compose {sources.Count} pieces: they need {parts.Count} parts, over the limit of {S3StoreOptions.MaxParts}");
         }
 
-        if (parts.Count == 0 || (parts.Count == 1 && !parts[0].IsCopy))
+        if (owner is not null && parts.Count == 0)
+        {
+            // A staged object is always a multipart upload, so an empty one is one empty part.
+            parts = [new S3ComposePlan.Part(null, [])];
+        }
+
+        if (owner is null && (parts.Count == 0 || (parts.Count == 1 && !parts[0].IsCopy)))
         {
             // Small enough for one PUT: read the pieces (each of its version, if it names one) and write them.
             var buffer = ArrayPool<byte>.Shared.Rent((int)total);
@@ -61,7 +77,7 @@ internal sealed partial class S3ObjectStore
                 }
 
                 var info = await PutAsync(destinationKey, buffer.AsMemory(0, (int)total), cancellationToken).ConfigureAwait(false);
-                return info with { Size = total };
+                return (info with { Size = total }, null);
             }
             finally
             {
@@ -73,7 +89,7 @@ internal sealed partial class S3ObjectStore
         ApplyEncryption(initiate);
         var upload = await RunAsync(destinationKey, "start a multipart upload", token => Client.InitiateMultipartUploadAsync(initiate, token), cancellationToken).ConfigureAwait(false);
         var uploadId = upload.UploadId;
-        await Journal.RecordAsync(destinationKey, uploadId, cancellationToken).ConfigureAwait(false);
+        await Journal.RecordAsync(destinationKey, uploadId, cancellationToken, owner).ConfigureAwait(false);
         using var failures = new PartFailures(cancellationToken);
         using var slots = new SemaphoreSlim(Options.MaxConcurrentParts, Options.MaxConcurrentParts);
         var unconditional = new ConcurrentDictionary<(string Key, string ETag), bool>();
@@ -89,11 +105,16 @@ internal sealed partial class S3ObjectStore
 
             var etags = await Task.WhenAll(tasks).ConfigureAwait(false);
             await CheckVersionsAsync(unconditional.Keys, cancellationToken).ConfigureAwait(false);
+            if (owner is not null)
+            {
+                return (null, new StagedObject(destinationKey, uploadId, owner, total, [.. etags.Select(e => new StagedPart(e.PartNumber ?? 0, EntityTag.Normalize(e.ETag)!))]));
+            }
+
             var response = await RunAsync(destinationKey, "complete the multipart upload", token => Client.CompleteMultipartUploadAsync(
                 new CompleteMultipartUploadRequest { BucketName = Bucket, Key = Full(destinationKey), UploadId = uploadId, PartETags = [.. etags] },
                 token), cancellationToken).ConfigureAwait(false);
             await Journal.ForgetAsync(destinationKey, uploadId, CancellationToken.None).ConfigureAwait(false);
-            return new ObjectInfo(destinationKey, total, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag));
+            return (new ObjectInfo(destinationKey, total, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag)), null);
         }
         catch (Exception ex)
         {
@@ -101,7 +122,7 @@ internal sealed partial class S3ObjectStore
             try
             {
                 await AbortUploadAsync(destinationKey, uploadId, CancellationToken.None).ConfigureAwait(false);
-                await Journal.ForgetAsync(destinationKey, uploadId, CancellationToken.None).ConfigureAwait(false);
+                await Journal.ForgetAsync(destinationKey, uploadId, CancellationToken.None, owner).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {

@@ -36,10 +36,11 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
             ? Prefix + key
             : LongKeysPrefix;
 
-    public async Task RecordAsync(string key, string uploadId, CancellationToken cancellationToken)
+    /// <summary>Records an upload of <paramref name="key"/>, under <paramref name="owner"/>'s place in the journal if given (a staged object's owner), else the key's.</summary>
+    public async Task RecordAsync(string key, string uploadId, CancellationToken cancellationToken, string? owner = null)
     {
-        var entry = JsonSerializer.SerializeToUtf8Bytes(new UploadEntry(key, uploadId, DateTimeOffset.UtcNow), JournalJsonContext.Default.UploadEntry);
-        await store.PutAsync(EntryKey(key, uploadId), entry, cancellationToken).ConfigureAwait(false);
+        var entry = JsonSerializer.SerializeToUtf8Bytes(new UploadEntry(key, uploadId, DateTimeOffset.UtcNow, owner), JournalJsonContext.Default.UploadEntry);
+        await store.PutAsync(EntryKey(owner ?? key, uploadId), entry, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -47,11 +48,11 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
     /// later clean-up try to abort an upload that no longer exists, which it takes in its stride; it must not fail a
     /// write that has already succeeded.
     /// </summary>
-    public async Task ForgetAsync(string key, string uploadId, CancellationToken cancellationToken)
+    public async Task ForgetAsync(string key, string uploadId, CancellationToken cancellationToken, string? owner = null)
     {
         try
         {
-            await store.DeleteAsync([EntryKey(key, uploadId)], cancellationToken).ConfigureAwait(false);
+            await store.DeleteAsync([EntryKey(owner ?? key, uploadId)], cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException)
         {
@@ -92,7 +93,7 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
                     entry = null;
                 }
 
-                if (entry is not null && !entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal))
+                if (entry is not null && !(entry.Owner ?? entry.Key).StartsWith(keyPrefix, StringComparison.Ordinal))
                 {
                     continue;
                 }
@@ -118,7 +119,11 @@ internal sealed class S3UploadJournal(S3ObjectStore store)
 }
 
 /// <summary>One journal record: an upload that was started and not yet completed or aborted.</summary>
-internal sealed record UploadEntry(string Key, string UploadId, DateTimeOffset StartedAt);
+/// <param name="Key">The key being uploaded.</param>
+/// <param name="UploadId">The upload.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="Owner">For a staged object, the key it is recorded under (see <see cref="StagedObject.Owner"/>).</param>
+internal sealed record UploadEntry(string Key, string UploadId, DateTimeOffset StartedAt, string? Owner = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(UploadEntry))]

@@ -8,9 +8,10 @@ namespace Dataflow.Storage;
 /// in parallel from pooled buffers while the caller keeps writing. Memory stays within (concurrency + 1) parts
 /// whatever the object's size: a writer that gets ahead waits for a part slot. The first part that fails for good
 /// cancels its siblings, and the upload is aborted; disposing the stream before <see cref="CompleteAsync"/> aborts
-/// it too, so no incomplete upload is left behind (and the journal remembers it should the process die).
+/// it too, so no incomplete upload is left behind (and the journal remembers it should the process die). Opened with an
+/// owner, it is always a multipart upload, which <see cref="StageAsync"/> leaves open for a publisher to complete.
 /// </summary>
-internal sealed class S3WriteStream : ObjectWriteStream
+internal sealed class S3WriteStream : StagedWriteStream
 {
     private const int FirstBufferSize = 64 * 1024;
 
@@ -21,15 +22,21 @@ internal sealed class S3WriteStream : ObjectWriteStream
     private byte[]? _buffer;
     private int _filled;
     private long _length;
+    private readonly string? _owner;
     private string? _uploadId;
     private bool _completed;
+    private bool _staged;
     private bool _closed;
     private bool _disposed;
 
-    public S3WriteStream(S3ObjectStore store, string key)
+    /// <param name="store">The store.</param>
+    /// <param name="key">The object's key.</param>
+    /// <param name="owner">Where the journal records a staged upload (see <see cref="StagedObject.Owner"/>); none for a plain write.</param>
+    public S3WriteStream(S3ObjectStore store, string key, string? owner = null)
     {
         _store = store;
         Key = key;
+        _owner = owner;
         _slots = new SemaphoreSlim(store.Options.MaxConcurrentParts, store.Options.MaxConcurrentParts);
     }
 
@@ -106,8 +113,47 @@ internal sealed class S3WriteStream : ObjectWriteStream
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public override async ValueTask<StagedObject> StageAsync(CancellationToken cancellationToken = default)
+    {
+        if (_owner is null)
+        {
+            throw new InvalidOperationException($"the write of '{Key}' was not opened to be staged");
+        }
+
+        ThrowIfUnusable();
+        _closed = true;
+        try
+        {
+            // Always a multipart upload, even of one small (or empty) part: completing it is what publishes.
+            if (_uploadId is null || _filled > 0)
+            {
+                await SendPartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var etags = await Task.WhenAll(_parts).ConfigureAwait(false);
+            _staged = true;
+            return new StagedObject(Key, _uploadId!, _owner, _length, [.. etags.Select(e => new StagedPart(e.PartNumber ?? 0, EntityTag.Normalize(e.ETag)!))]);
+        }
+        catch (Exception ex) when (!_staged)
+        {
+            await _failures.FailAsync(ex).ConfigureAwait(false);
+            await AbortAsync().ConfigureAwait(false);
+            _failures.Rethrow(ex, cancellationToken);
+            throw;
+        }
+        finally
+        {
+            ReturnBuffer();
+        }
+    }
+
     public override async ValueTask<ObjectInfo> CompleteAsync(CancellationToken cancellationToken = default)
     {
+        if (_owner is not null)
+        {
+            return await _store.PublishStagedAsync(await StageAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+
         ThrowIfUnusable();
         _closed = true;
         try
@@ -171,7 +217,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
         }
 
         _disposed = true;
-        if (!_completed)
+        if (!_completed && !_staged)
         {
             _closed = true;
             await AbortAsync().ConfigureAwait(false);
@@ -191,7 +237,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
             _uploadId = response.UploadId;
 
             // Recorded before the first part, so that the upload can be found and aborted should this process die.
-            await _store.Journal.RecordAsync(Key, _uploadId, cancellationToken).ConfigureAwait(false);
+            await _store.Journal.RecordAsync(Key, _uploadId, cancellationToken, _owner).ConfigureAwait(false);
         }
 
         // Backpressure: wait for a slot before taking on another part's memory.
@@ -208,7 +254,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
         }
 
         var number = _parts.Count + 1;
-        var buffer = _buffer!;
+        var buffer = _buffer ?? ArrayPool<byte>.Shared.Rent(1);
         var length = _filled;
         _buffer = null;
         _filled = 0;
@@ -264,7 +310,7 @@ internal sealed class S3WriteStream : ObjectWriteStream
             try
             {
                 await _store.AbortUploadAsync(Key, uploadId, CancellationToken.None).ConfigureAwait(false);
-                await _store.Journal.ForgetAsync(Key, uploadId, CancellationToken.None).ConfigureAwait(false);
+                await _store.Journal.ForgetAsync(Key, uploadId, CancellationToken.None, _owner).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {
