@@ -82,6 +82,13 @@ internal sealed record CommittedOutput
     /// <summary>For a reference: the byte ranges whose concatenation is the output. <see langword="null"/> for data.</summary>
     public IReadOnlyList<ObjectSegment>? Segments { get; init; }
 
+    /// <summary>
+    /// For a final output written where it belongs (a store that stages, e.g. S3): the object staged under its final
+    /// key, <see cref="Key"/>, which publishing makes visible without copying it; <see langword="null"/> otherwise. Only
+    /// the winning commit's staged object is ever published.
+    /// </summary>
+    public Dataflow.Storage.StagedObject? Staged { get; init; }
+
     /// <summary>True for a reference.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsReference => Segments is not null;

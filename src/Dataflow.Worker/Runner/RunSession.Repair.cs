@@ -23,10 +23,11 @@ internal sealed partial class RunSession
     /// producer's and every committed reference's) and runs those tasks again, in stage order, with
     /// <paramref name="runTask"/>. Concurrent calls for the same object share one repair.
     /// </summary>
-    /// <returns>False when the object is not an intermediate of this run (a job input that changed): nothing can make it again.</returns>
+    /// <returns>False when the object is neither an intermediate nor a final output of this run (a job input that changed): nothing can make it again.</returns>
     public async Task<bool> RepairAsync(InputLostException lost, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
     {
-        if (Layout.TaskOfOutput(lost.ObjectKey) is null)
+        // An intermediate of this run, or a final output staged at its key: either can be made again.
+        if (Layout.TaskOfOutput(lost.ObjectKey) is null && !_plan.Outputs.Any(o => string.Equals(o.Key, lost.ObjectKey, StringComparison.Ordinal)))
         {
             return false;
         }

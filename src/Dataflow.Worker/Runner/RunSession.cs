@@ -238,7 +238,10 @@ internal sealed partial class RunSession
         }
     }
 
-    /// <summary>Moves every final output into place (atomic on a folder, server-side on S3), then lets its intermediate object go.</summary>
+    /// <summary>
+    /// Puts every final output in place — publishes it where it was staged (S3: completes its upload, no copy), or moves
+    /// it (a rename on a folder) — then lets its intermediate object go.
+    /// </summary>
     public async ValueTask PublishAsync(CancellationToken cancellationToken)
     {
         foreach (var output in _plan.Outputs)
@@ -258,6 +261,12 @@ internal sealed partial class RunSession
     public static async ValueTask PublishAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CancellationToken cancellationToken)
     {
         var committed = marker.GetOutput(output.Output);
+        if (committed.Staged is { } staged)
+        {
+            await PublishStagedAsync(store, output, marker, committed, staged, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var source = committed.Key
             ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
         // The committed object must still be what the task committed: a published output is never one that changed
@@ -287,6 +296,34 @@ internal sealed partial class RunSession
         if (info.Size != committed.Size)
         {
             throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
+        }
+    }
+
+    /// <summary>
+    /// Publishes a final output the task staged under its key: only the winning attempt's is ever published, so a late
+    /// duplicate attempt cannot replace it. Staged objects that are gone (a clean-up of the run, a bucket rule) count as
+    /// lost: the task is run again.
+    /// </summary>
+    private static async ValueTask PublishStagedAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CommittedOutput committed, StagedObject staged, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(staged.Key, output.Key, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"final output '{output.Key}': task {output.Task} (attempt '{marker.AttemptId}') staged it at '{staged.Key}'");
+        }
+
+        ObjectInfo info;
+        try
+        {
+            info = await store.PublishStagedAsync(staged, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException ex)
+        {
+            throw new InputLostException(output.Key, $"final output '{output.Key}' cannot be published: what task {output.Task} (attempt '{marker.AttemptId}') staged there is gone ({ex.Message})", ex);
+        }
+
+        if (info.Size != committed.Size || (committed.ETag is not null && info.ETag is not null && !string.Equals(info.ETag, committed.ETag, StringComparison.Ordinal)))
+        {
+            throw new InvalidDataException($"final output '{output.Key}' was published as {info.Size} bytes with entity tag {info.ETag}, but task {output.Task} committed {committed.Size} bytes with {committed.ETag}");
         }
     }
 

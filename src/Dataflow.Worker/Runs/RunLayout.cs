@@ -73,6 +73,13 @@ internal sealed class RunLayout
     /// <summary>The key of the run's report, as a self-contained HTML page.</summary>
     public string ReportHtmlKey => Root + "report.html";
 
+    /// <summary>
+    /// The key a final output staged under <paramref name="key"/> is recorded under until it is published
+    /// (<see cref="Dataflow.Storage.StagedObject.Owner"/>): under the run's root, so that the run's clean-up and <c>gc</c> discard what
+    /// was never published.
+    /// </summary>
+    public string StagedOwner(string key) => $"{Root}staged/{key}";
+
     /// <summary>The key of output <paramref name="output"/> of one attempt of one task.</summary>
     public string OutputKey(TaskId task, string attemptId, string output) => $"{DataPrefix}{TaskPath(task)}.{attemptId}.{output}";
 

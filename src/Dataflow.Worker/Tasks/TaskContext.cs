@@ -5,7 +5,10 @@ namespace Dataflow.Worker;
 
 /// <summary>
 /// One attempt of one task as its operator sees it. Outputs go under the attempt's own prefix, so attempts never
-/// overwrite each other; <see cref="CompleteAsync"/> finishes them, <see cref="AbortAsync"/> throws them away.
+/// overwrite each other; <see cref="CompleteAsync"/> finishes them, <see cref="AbortAsync"/> throws them away. On a store
+/// that stages (S3), a final output that no task reads is written under its final key instead and left unpublished
+/// (staged), for the driver to publish once the run has succeeded: no copy afterwards, and an attempt that does not win
+/// never shows.
 /// </summary>
 internal sealed class TaskContext : ObjectTaskContext
 {
@@ -13,6 +16,7 @@ internal sealed class TaskContext : ObjectTaskContext
     private readonly RunLayout _layout;
     private readonly RunCounters _counters;
     private readonly IReadOnlySet<string> _finalOutputs;
+    private readonly IReadOnlyDictionary<string, string> _stagedKeys;
     private readonly Dictionary<string, HashingWriteStream> _writers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CommittedOutput> _outputs = new(StringComparer.Ordinal);
     private readonly List<string> _writtenKeys = [];
@@ -28,6 +32,7 @@ internal sealed class TaskContext : ObjectTaskContext
         IReadOnlyList<StoreInput> inputs,
         IReadOnlyList<string> outputNames,
         IReadOnlySet<string> finalOutputs,
+        IReadOnlyDictionary<string, string>? stagedKeys,
         IObjectStore store,
         RunLayout layout,
         RunCounters counters)
@@ -39,6 +44,7 @@ internal sealed class TaskContext : ObjectTaskContext
         Inputs = inputs;
         OutputNames = outputNames;
         _finalOutputs = finalOutputs;
+        _stagedKeys = stagedKeys ?? new Dictionary<string, string>();
         _store = store;
         _layout = layout;
         _counters = counters;
@@ -63,7 +69,9 @@ internal sealed class TaskContext : ObjectTaskContext
         {
             lock (_gate)
             {
-                return [.. _writtenKeys, .. _writers.Values.Select(w => w.Writer.Key), .. _partitioned is null ? [] : new[] { _partitioned.Writer.Key }];
+                // Staged outputs are not among them: their keys are final keys, and what an attempt staged there is
+                // discarded with the run's unpublished uploads, never deleted by key.
+                return [.. _writtenKeys, .. _writers.Where(w => !_stagedKeys.ContainsKey(w.Key)).Select(w => w.Value.Writer.Key), .. _partitioned is null ? [] : new[] { _partitioned.Writer.Key }];
             }
         }
     }
@@ -71,7 +79,9 @@ internal sealed class TaskContext : ObjectTaskContext
     public override async ValueTask<Stream> CreateOutputAsync(string name, CancellationToken cancellationToken = default)
     {
         Claim(name);
-        var writer = await _store.OpenWriteAsync(_layout.OutputKey(TaskId, AttemptId, name), cancellationToken).ConfigureAwait(false);
+        var writer = _stagedKeys.TryGetValue(name, out var finalKey)
+            ? await _store.OpenStagedWriteAsync(finalKey, _layout.StagedOwner(finalKey), cancellationToken).ConfigureAwait(false)
+            : await _store.OpenWriteAsync(_layout.OutputKey(TaskId, AttemptId, name), cancellationToken).ConfigureAwait(false);
         var stream = new HashingWriteStream(writer, _counters);
         lock (_gate)
         {
@@ -132,15 +142,27 @@ internal sealed class TaskContext : ObjectTaskContext
             return;
         }
 
-        var key = _layout.OutputKey(TaskId, AttemptId, name);
-        lock (_gate)
+        var staged = _stagedKeys.TryGetValue(name, out var finalKey);
+        var key = staged ? finalKey! : _layout.OutputKey(TaskId, AttemptId, name);
+        if (!staged)
         {
-            _writtenKeys.Add(key);
+            lock (_gate)
+            {
+                _writtenKeys.Add(key);
+            }
         }
 
         ObjectInfo info;
         try
         {
+            if (staged)
+            {
+                var composed = await _store.ComposeStagedAsync(key, _layout.StagedOwner(key), segments, cancellationToken).ConfigureAwait(false);
+                _counters.AddComposed(composed.Size);
+                Record(Staged(name, composed, checksum: null));
+                return;
+            }
+
             info = await _store.ComposeAsync(key, segments, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex is ObjectNotFoundException or ObjectChangedException && ex.Key is { } source)
@@ -158,6 +180,12 @@ internal sealed class TaskContext : ObjectTaskContext
     {
         foreach (var (name, stream) in _writers)
         {
+            if (stream.Writer is StagedWriteStream stager && _stagedKeys.ContainsKey(name))
+            {
+                Record(Staged(name, await stager.StageAsync(cancellationToken).ConfigureAwait(false), stream.Checksum));
+                continue;
+            }
+
             var info = await stream.Writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
@@ -243,6 +271,10 @@ internal sealed class TaskContext : ObjectTaskContext
             }
         }
     }
+
+    /// <summary>A final output staged under its final key: its tag is the one publishing gives it.</summary>
+    private static CommittedOutput Staged(string name, StagedObject staged, string? checksum) =>
+        new() { Name = name, Size = staged.Size, Key = staged.Key, Checksum = checksum, ETag = staged.PublishedETag(), Staged = staged };
 
     private void Record(CommittedOutput output)
     {

@@ -23,6 +23,7 @@ internal sealed partial class TaskRunner
     private readonly TaskRetry<CommitMarker> _retry;
     private readonly TimeProvider _time;
     private readonly Dictionary<TaskId, HashSet<string>> _finalOutputs;
+    private readonly Dictionary<TaskId, Dictionary<string, string>> _stagedOutputs;
     private readonly Dictionary<string, PlanInput> _planInputs;
 
     // What the runner looks up in a plan, made once per plan: a pooled worker makes a runner for each task it is
@@ -60,6 +61,7 @@ internal sealed partial class TaskRunner
         var lookups = s_lookups.GetValue(plan, static p => new PlanLookups(p));
         _planInputs = lookups.Inputs;
         _finalOutputs = lookups.FinalOutputs;
+        _stagedOutputs = store.CanStage ? lookups.StagedOutputs : [];
     }
 
     /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
@@ -136,6 +138,7 @@ internal sealed partial class TaskRunner
             context = new TaskContext(
                 _job.Name, id, attempt, attemptId, inputs, task.Outputs,
                 _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
+                _stagedOutputs.GetValueOrDefault(id),
                 _store, _layout, counters);
             IReadOnlyList<CommittedOutput> outputs;
             if (Slots is { } slots)
@@ -274,6 +277,22 @@ internal sealed class PlanLookups
 
             names.Add(output.Output);
         }
+
+        // A final output no task reads, published at one key, can be written at that key and published without a copy.
+        var consumed = plan.Stages.SelectMany(s => s.Tasks).SelectMany(t => t.Inputs)
+            .Where(i => i.Task is not null).Select(i => (i.Task!.Value, i.Output!)).ToHashSet();
+        foreach (var group in plan.Outputs.GroupBy(o => (o.Task, o.Output)))
+        {
+            if (group.Count() == 1 && !consumed.Contains(group.Key))
+            {
+                if (!StagedOutputs.TryGetValue(group.Key.Task, out var keys))
+                {
+                    StagedOutputs[group.Key.Task] = keys = new Dictionary<string, string>(StringComparer.Ordinal);
+                }
+
+                keys[group.Key.Output] = group.First().Key;
+            }
+        }
     }
 
     /// <summary>The plan's inputs by key.</summary>
@@ -281,4 +300,10 @@ internal sealed class PlanLookups
 
     /// <summary>The names of the final outputs of each task that has any.</summary>
     public Dictionary<TaskId, HashSet<string>> FinalOutputs { get; } = [];
+
+    /// <summary>
+    /// The final outputs of each task that a store that stages writes under their final keys (output name to key): those
+    /// no task of the plan reads, published at one key.
+    /// </summary>
+    public Dictionary<TaskId, Dictionary<string, string>> StagedOutputs { get; } = [];
 }
