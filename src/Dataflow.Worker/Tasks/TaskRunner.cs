@@ -278,12 +278,13 @@ internal sealed class PlanLookups
             names.Add(output.Output);
         }
 
-        // A final output no task reads, published at one key, can be written at that key and published without a copy.
-        var consumed = plan.Stages.SelectMany(s => s.Tasks).SelectMany(t => t.Inputs)
-            .Where(i => i.Task is not null).Select(i => (i.Task!.Value, i.Output!)).ToHashSet();
+        // A final output of the last stage (no task reads it: tasks read earlier stages only), published at one key, can
+        // be written at that key and published without a copy. (A worker holds only part of a large plan, so the
+        // readers of outputs of earlier stages cannot be looked for here.)
+        var last = plan.Stages.Count - 1;
         foreach (var group in plan.Outputs.GroupBy(o => (o.Task, o.Output)))
         {
-            if (group.Count() == 1 && !consumed.Contains(group.Key))
+            if (group.Count() == 1 && group.Key.Task.Stage == last)
             {
                 if (!StagedOutputs.TryGetValue(group.Key.Task, out var keys))
                 {
@@ -303,7 +304,7 @@ internal sealed class PlanLookups
 
     /// <summary>
     /// The final outputs of each task that a store that stages writes under their final keys (output name to key): those
-    /// no task of the plan reads, published at one key.
+    /// of the last stage, published at one key.
     /// </summary>
     public Dictionary<TaskId, Dictionary<string, string>> StagedOutputs { get; } = [];
 }

@@ -14,17 +14,27 @@ internal sealed class HookedStore(IObjectStore inner, Func<string, ValueTask> be
 
     public override async ValueTask<ObjectInfo> ComposeAsync(string destinationKey, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
     {
-        foreach (var key in sources.Select(s => s.Key).Distinct(StringComparer.Ordinal))
-        {
-            await beforeRead(key);
-        }
-
+        await BeforeReadingAsync(sources);
         return await base.ComposeAsync(destinationKey, sources, cancellationToken);
+    }
+
+    public override async ValueTask<StagedObject> ComposeStagedAsync(string key, string owner, IReadOnlyList<ObjectSegment> sources, CancellationToken cancellationToken = default)
+    {
+        await BeforeReadingAsync(sources);
+        return await base.ComposeStagedAsync(key, owner, sources, cancellationToken);
     }
 
     public override async ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default)
     {
         await beforeRead(segment.Key);
         return await base.OpenSegmentAsync(segment, cancellationToken);
+    }
+
+    private async Task BeforeReadingAsync(IReadOnlyList<ObjectSegment> sources)
+    {
+        foreach (var key in sources.Select(s => s.Key).Distinct(StringComparer.Ordinal))
+        {
+            await beforeRead(key);
+        }
     }
 }
