@@ -10,8 +10,9 @@ namespace Dataflow.Worker;
 /// <summary>
 /// The worker's side of pods and of the process executor (the <c>worker</c> command): reads the part of a stored plan
 /// that holds the tasks it is given, and runs those tasks, each once, committing each with a commit record of its own
-/// — a task, a range or a shard at once (<see cref="RunAsync"/>, a pod), or one task after another as they come on a
-/// pipe (<see cref="ServeAsync"/>, a pooled worker). A task found committed already is not run again.
+/// — a task, a range or a shard at once (<see cref="RunAsync"/>, a pod, which then stores one shard record of them
+/// all), or one task after another as they come on a pipe (<see cref="ServeAsync"/>, a pooled worker). A task found
+/// committed already is not run again.
 /// </summary>
 public static partial class TaskWorker
 {
