@@ -4,8 +4,9 @@ namespace Dataflow.Worker;
 
 /// <summary>
 /// One commit object in the store: the markers of one or more committed task attempts. A worker writes one record
-/// per task, and a pod that ran a shard of tasks also one shard record of them all (<see cref="Shard"/>); the local driver groups the tasks that commit at about the same time into one
-/// record, so that a run of many small tasks does not pay one object write per task.
+/// per task, and a pod that ran a shard of tasks also one shard record of them all (<see cref="Shard"/>); the local
+/// driver groups the tasks that commit at about the same time into one record, so that a run of many small tasks does
+/// not pay one object write per task.
 /// </summary>
 internal sealed record CommitRecord
 {
@@ -29,9 +30,9 @@ internal sealed record CommitRecord
 
     /// <summary>
     /// For a shard record (see <see cref="RunLayout.ShardCommitKey"/>): the shard a pod ran, and which of its tasks
-    /// failed there. Its <see cref="Markers"/> are the winning commits of the shard's other tasks as the pod knew them —
-    /// those it committed and those committed before it (by an earlier pod of the shard) — copies of the tasks' own
-    /// records, which stay the commits: the shard record is an index, read once where a driver would read each task's.
+    /// failed there. Its <see cref="Markers"/> are the winning commits of the shard's tasks as the pod knew them — those
+    /// it committed and those committed before it (by an earlier pod of the shard) — copies of the tasks' own records,
+    /// which stay the commits: the shard record is an index, read once where a driver would read each task's.
     /// </summary>
     public ShardRun? Shard { get; init; }
 }

@@ -171,8 +171,8 @@ public sealed class TaskExecution
     }
 
     /// <summary>
-    /// Takes in a commit found with <see cref="FindCommitAsync"/> or <see cref="FindShardCommitsAsync"/>: the task counts as done, its outputs are held for
-    /// the tasks that read them, and what it consumed may be collected.
+    /// Takes in a commit found with <see cref="FindCommitAsync"/> or <see cref="FindShardCommitsAsync"/>: the task
+    /// counts as done, its outputs are held for the tasks that read them, and what it consumed may be collected.
     /// </summary>
     public async ValueTask CommittedAsync(TaskCommit commit, CancellationToken cancellationToken)
     {

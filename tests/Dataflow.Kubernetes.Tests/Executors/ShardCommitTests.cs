@@ -9,7 +9,7 @@ namespace Dataflow.Kubernetes.Tests.Executors;
 /// (511 tasks) on the loopback API server, whose pods are processes of tests/Dataflow.TestWorker running their shards
 /// through TaskWorker.RunAsync as a program's worker command does; the driver's store counts the driver's reads.
 /// </summary>
-public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const int InputCount = 512;
     private const int Tasks = InputCount - 1;
@@ -44,6 +44,11 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await _cluster.DisposeAsync();
         await _store.DisposeAsync();
+    }
+
+    /// <summary>After <see cref="DisposeAsync"/>: the folders, once no pod writes to them.</summary>
+    public void Dispose()
+    {
         _folder.Dispose();
         _traces.Dispose();
     }
