@@ -53,6 +53,10 @@ public static class PoolTestJob
     public static string HangFile(string folder, TaskId task, int attempt) =>
         Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"hang-{task.Stage}-{task.Index}-{attempt}"));
 
+    /// <summary>A file that, when it exists, makes the next attempt of <paramref name="task"/> fail (and deletes it): a pod's task that fails once.</summary>
+    public static string FailOnceFile(string folder, TaskId task) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"fail-once-{task.Stage}-{task.Index}"));
+
     /// <summary>The file a hanging attempt of <paramref name="task"/> writes its process id to before it hangs.</summary>
     public static string HangingFile(string folder, TaskId task) =>
         Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"hanging-{task.Stage}-{task.Index}"));
@@ -75,6 +79,13 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
         if (Activity.Current is { } span)
         {
             await File.WriteAllTextAsync(PoolTestJob.SpanFile(folder, context.TaskId, context.Attempt), $"{span.TraceId} {span.ParentSpanId}", cancellationToken).ConfigureAwait(false);
+        }
+
+        var failOnce = PoolTestJob.FailOnceFile(folder, context.TaskId);
+        if (File.Exists(failOnce))
+        {
+            File.Delete(failOnce);
+            throw new IOException($"task {context.TaskId} fails once, as the test asked");
         }
 
         if (File.Exists(PoolTestJob.HangFile(folder, context.TaskId, context.Attempt)))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Dataflow.Storage;
 using Dataflow.TestWorker;
 using Dataflow.Worker;
@@ -7,9 +8,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 // `Dataflow.TestWorker worker --plan <uri> --serve [--protocol-breaker <line>]`: serves the tasks of a PoolTestJob run
 // on stdin and stdout, as a Dataflow program's `worker --serve` does, its spans recorded when $DATAFLOW_TEST_WORKER_TRACED is 1. With --protocol-breaker it writes <line> on stdout
 // instead of greeting the driver, and exits when stdin ends: a worker of another build, for the protocol-error test.
+// `Dataflow.TestWorker worker --plan <uri> --stage <s> --shard-size <k> [--shard <i>]`: runs a shard of a PoolTestJob
+// run's stage as a pod does (the shard from $JOB_COMPLETION_INDEX unless --shard is given), through TaskWorker.RunAsync
+// as a Dataflow program's worker command does: the cluster executors' tests run it as their pods.
+if (args is ["worker", "--plan", var shardPlan, "--stage", var stageText, "--shard-size", var sizeText, .. var shardArgs])
+{
+    return await RunShardAsync(shardPlan, int.Parse(stageText, CultureInfo.InvariantCulture), int.Parse(sizeText, CultureInfo.InvariantCulture), shardArgs);
+}
+
 if (args is not ["worker", "--plan", var address, "--serve", .. var rest])
 {
-    await Console.Error.WriteLineAsync("usage: Dataflow.TestWorker worker --plan <uri> --serve [--protocol-breaker <line>]");
+    await Console.Error.WriteLineAsync("usage: Dataflow.TestWorker worker --plan <uri> (--serve [--protocol-breaker <line>] | --stage <s> --shard-size <k> [--shard <i>])");
     return 2;
 }
 
@@ -51,5 +60,30 @@ await using (store)
     {
         await Console.Error.WriteLineAsync($"worker: {ex.Message}");
         return 2;
+    }
+}
+
+static async Task<int> RunShardAsync(string address, int stage, int size, string[] rest)
+{
+    var folder = Environment.GetEnvironmentVariable(PoolTestJob.FolderVariable)
+        ?? throw new InvalidOperationException($"set {PoolTestJob.FolderVariable}");
+    var shard = rest is ["--shard", var text] ? text : Environment.GetEnvironmentVariable(WorkerEnvironment.CompletionIndex)
+        ?? throw new InvalidOperationException($"give --shard or set {WorkerEnvironment.CompletionIndex}");
+    var first = int.Parse(shard, CultureInfo.InvariantCulture) * size;
+    var (location, runId) = PlanAddress.Parse(address);
+    var store = await ObjectStore.OpenAsync(location);
+    await using (store)
+    {
+        var work = await TaskWorker.LoadTasksAsync(store, runId, stage, first, first + size - 1, lastMayPassTheEnd: true);
+        if (work is null)
+        {
+            await Console.Error.WriteLineAsync($"worker: there is no plan at '{address}'");
+            return 2;
+        }
+
+        var succeeded = await TaskWorker.RunAsync(
+            store, work.Plan, PoolTestJob.Create(folder), work.Tasks, concurrency: 4, attempt: 1, Console.Out,
+            message => Console.Error.WriteLine($"worker: error: {message}"), NullLogger.Instance, CancellationToken.None);
+        return succeeded ? 0 : 1;
     }
 }

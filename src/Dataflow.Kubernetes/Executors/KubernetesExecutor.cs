@@ -11,9 +11,10 @@ namespace Dataflow.Kubernetes;
 
 /// <summary>
 /// Runs a plan on Kubernetes: one Indexed Job per stage (completion index → a shard of the stage's tasks), created
-/// through the API and watched to completion. As each pod completes, the driver reads the commits of its tasks, so
-/// progress and garbage collection follow the pods; a stage starts when the one before has completed. Cancelling
-/// deletes the running Job and its pods.
+/// through the API and watched to completion. As each pod completes, the driver reads the commits of its tasks — from
+/// the shard record the pod stored (one listing and one read per pod, not per task), which also gives their bytes and
+/// attempts — so progress and garbage collection follow the pods; a stage starts when the one before has completed.
+/// Cancelling deletes the running Job and its pods.
 /// </summary>
 public sealed class KubernetesExecutor : TaskExecutor
 {
@@ -98,6 +99,8 @@ public sealed class KubernetesExecutor : TaskExecutor
     {
         private readonly HashSet<int> _completed = [];
         private int _failedPods;
+        private int _failedRecords;
+        private int _countedFailedPods;
         private int _shardSize = 1;
         private string _name = string.Empty;
 
@@ -196,28 +199,40 @@ public sealed class KubernetesExecutor : TaskExecutor
                 return false;
             }
 
-            for (var failed = status.Failed ?? 0; _failedPods < failed; _failedPods++)
-            {
-                execution.AttemptStarted(stage, isRetry: true);
-            }
-
+            _failedPods = Math.Max(_failedPods, status.Failed ?? 0);
             var fresh = ParseIndexes(status.CompletedIndexes).Where(_completed.Add).ToList();
-            await TakeInTasksAsync(fresh.SelectMany(Shard), cancellationToken).ConfigureAwait(false);
+            await TakeInShardsAsync(fresh, cancellationToken).ConfigureAwait(false);
 
             var conditions = status.Conditions ?? [];
             if (conditions.Any(c => c.Type == "Failed" && c.Status == "True"))
             {
+                CountKilledPods();
                 throw await FailureAsync(job, conditions.First(c => c.Type == "Failed"), cancellationToken).ConfigureAwait(false);
             }
 
             if (conditions.Any(c => c.Type == "Complete" && c.Status == "True"))
             {
                 // Every task of the stage has committed now; pick up any the status did not list.
+                var shards = (int)((TaskCount + (long)_shardSize - 1) / _shardSize);
+                await TakeInShardsAsync([.. Enumerable.Range(0, shards).Where(_completed.Add)], cancellationToken).ConfigureAwait(false);
                 await TakeInTasksAsync(Enumerable.Range(0, TaskCount), cancellationToken).ConfigureAwait(false);
+                CountKilledPods();
                 return true;
             }
 
             return false;
+        }
+
+        /// <summary>
+        /// Counts an attempt for each failed pod that left no shard record (killed, or it could not store one): the
+        /// task it was running did not commit there. Failed pods that stored one have their failed attempts counted from it.
+        /// </summary>
+        private void CountKilledPods()
+        {
+            for (; _countedFailedPods < _failedPods - _failedRecords; _countedFailedPods++)
+            {
+                execution.AttemptStarted(stage, isRetry: true);
+            }
         }
 
         private IEnumerable<int> Shard(int index)
@@ -229,6 +244,33 @@ public sealed class KubernetesExecutor : TaskExecutor
             }
         }
 
+        /// <summary>
+        /// Takes in the commits of the tasks of completed pods <paramref name="indexes"/>: from each pod's shard record
+        /// (one listing and one read per pod, whatever its number of tasks), and any task a record does not hold from
+        /// its own records.
+        /// </summary>
+        private async Task TakeInShardsAsync(List<int> indexes, CancellationToken cancellationToken)
+        {
+            var shards = indexes.Select(i => Shard(i).ToList()).Where(tasks => tasks.Any(t => !execution.IsCommitted(new TaskId(stage, t)))).ToList();
+            var found = new ShardCommits?[shards.Count];
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, shards.Count).Where(i => shards[i].Count > 1),
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelCommitReads, CancellationToken = cancellationToken },
+                async (i, token) => found[i] = await execution.FindShardCommitsAsync(stage, shards[i][0], shards[i][^1], token).ConfigureAwait(false)).ConfigureAwait(false);
+            foreach (var shard in found.OfType<ShardCommits>())
+            {
+                _failedRecords += shard.FailedRecords;
+                foreach (var commit in shard.Commits.Where(c => !execution.IsCommitted(c.Task)))
+                {
+                    await TakeInAsync(commit, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // A pod of one task writes no shard record (its task's own record is one); nor does a worker of an earlier build.
+            await TakeInTasksAsync(shards.SelectMany(tasks => tasks), cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Takes in the commits of <paramref name="tasks"/> that are not taken in yet, each read from its own records.</summary>
         private async Task TakeInTasksAsync(IEnumerable<int> tasks, CancellationToken cancellationToken)
         {
             var ids = tasks.Select(t => new TaskId(stage, t)).Where(id => !execution.IsCommitted(id)).Distinct().ToList();
@@ -244,29 +286,42 @@ public sealed class KubernetesExecutor : TaskExecutor
                 async (i, token) => commits[i] = await execution.FindCommitAsync(ids[i], token).ConfigureAwait(false)).ConfigureAwait(false);
             for (var i = 0; i < ids.Count; i++)
             {
-                var commit = commits[i] ?? throw new InvalidOperationException(
-                    $"task {ids[i]} of stage '{Plan.Stages[stage].Name}' has no commit record, though Job {_name} says its pod completed");
-                Record(ids[i], commit);
-                execution.TaskStarted(stage);
-                execution.AttemptStarted(stage, isRetry: false);
-                await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
+                await TakeInAsync(
+                    commits[i] ?? throw new InvalidOperationException($"task {ids[i]} of stage '{Plan.Stages[stage].Name}' has no commit record, though Job {_name} says its pod completed"),
+                    cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>Takes in one task's commit: the run report's bar, its attempts and bytes, and the commit itself.</summary>
+        private async Task TakeInAsync(TaskCommit commit, CancellationToken cancellationToken)
+        {
+            Record(commit);
+            execution.TaskStarted(stage);
+            for (var attempt = 0; attempt < commit.Attempts; attempt++)
+            {
+                execution.AttemptStarted(stage, isRetry: attempt > 0);
+            }
+
+            execution.AddBytes(commit.BytesRead, commit.BytesWritten);
+            await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>
         /// Adds a task that committed in a pod to the run report: its bar is the attempt's time as the marker states it
         /// (on the pod's clock), on the row of its pod's completion index.
         /// </summary>
-        private void Record(TaskId id, TaskCommit commit)
+        private void Record(TaskCommit commit)
         {
             var end = (commit.CommittedAt - execution.ReportStartedAt).TotalMilliseconds;
             execution.RecordAttempt(
-                id,
+                commit.Task,
                 commit.Attempt,
-                execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{id.Index / _shardSize}")),
+                execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{commit.Task.Index / _shardSize}")),
                 end - commit.Duration.TotalMilliseconds,
                 end,
-                AttemptOutcome.Committed);
+                AttemptOutcome.Committed,
+                commit.BytesRead,
+                commit.BytesWritten);
         }
 
         private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)

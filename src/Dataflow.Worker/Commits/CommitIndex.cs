@@ -14,18 +14,58 @@ internal static class CommitIndex
     private const int ParallelReads = 8;
 
     /// <summary>The winning marker of every committed task of the run.</summary>
-    public static async Task<Dictionary<TaskId, CommitMarker>> LoadAllAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
+    public static async Task<Dictionary<TaskId, CommitMarker>> LoadAllAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken) =>
+        Winners(await LoadRecordsAsync(store, layout, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Every commit record of the run that holds something the others do not: its shard records, and of the other
+    /// records all but a task's own records whose commit a shard record copies (known from their keys, which name the
+    /// task and attempt: they are not read). A run of pods is thus read in about one object per pod, not per task.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A record is damaged or belongs to another run.</exception>
+    public static async Task<CommitRecord[]> LoadRecordsAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
     {
-        var keys = new List<string>();
+        var shards = new List<string>();
+        var others = new List<string>();
         await foreach (var info in store.ListAsync(layout.CommitsPrefix, cancellationToken).ConfigureAwait(false))
         {
             if (info.Key.EndsWith(".json", StringComparison.Ordinal))
             {
-                keys.Add(info.Key);
+                (layout.IsShardCommitKey(info.Key) ? shards : others).Add(info.Key);
             }
         }
 
-        return Winners(await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false));
+        var shardRecords = await ReadAsync(store, layout, shards, cancellationToken).ConfigureAwait(false);
+        var copied = shardRecords.SelectMany(r => r.Markers).Select(m => (m.Task, m.AttemptId)).ToHashSet();
+        others.RemoveAll(key => layout.TaskCommitOf(key) is { } commit && copied.Contains(commit));
+        return [.. shardRecords, .. await ReadAsync(store, layout, others, cancellationToken).ConfigureAwait(false)];
+    }
+
+    /// <summary>
+    /// The shard records of tasks <paramref name="first"/> to <paramref name="last"/> of <paramref name="stage"/>
+    /// (one listing; usually one record, more when a pod of the shard failed or ran twice). Records that set commits
+    /// aside are not read: the driver that reads a shard's records is the one that sets commits aside.
+    /// </summary>
+    public static async Task<CommitRecord[]> ReadShardAsync(IObjectStore store, RunLayout layout, int stage, int first, int last, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.ShardCommitPrefix(stage, first, last), cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(info.Key);
+        }
+
+        return await ReadAsync(store, layout, keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The attempts that records made: every distinct committed attempt (a commit copied in several records counts
+    /// once) and every attempt a shard record says failed.
+    /// </summary>
+    internal static int CountAttempts(IEnumerable<CommitRecord> records)
+    {
+        var all = records as IReadOnlyCollection<CommitRecord> ?? [.. records];
+        return all.SelectMany(r => r.Markers).Select(m => (m.Task, m.AttemptId)).Distinct().Count()
+            + all.Sum(r => r.Shard?.Failed.Count ?? 0);
     }
 
     /// <summary>The winning marker of <paramref name="task"/> among the per-task records workers write, or <see langword="null"/>.</summary>

@@ -38,6 +38,15 @@ internal sealed record CommitMarker
     /// <summary>The attempt's outputs.</summary>
     public required IReadOnlyList<CommittedOutput> Outputs { get; init; }
 
+    /// <summary>
+    /// Bytes the attempt read (inputs, and what a store composed for it); <see langword="null"/> in markers of earlier
+    /// builds. A driver that did not run the attempt (pods, a workflow's finish step) counts the run's bytes from these.
+    /// </summary>
+    public long? BytesRead { get; init; }
+
+    /// <summary>Bytes the attempt wrote; <see langword="null"/> in markers of earlier builds.</summary>
+    public long? BytesWritten { get; init; }
+
     /// <summary>Which attempt of each producing task the attempt read, so that lineage survives duplicates.</summary>
     public required IReadOnlyList<ConsumedArtifact> Consumed { get; init; }
 

@@ -2,10 +2,17 @@ using Dataflow.Core;
 
 namespace Dataflow.Worker;
 
-/// <summary>A task's commit as a worker process or pod wrote it (see <see cref="TaskExecution.FindCommitAsync"/>).</summary>
+/// <summary>
+/// A task's commit as a worker process or pod wrote it (see <see cref="TaskExecution.FindCommitAsync"/> and
+/// <see cref="TaskExecution.FindShardCommitsAsync"/>).
+/// </summary>
 public sealed class TaskCommit
 {
-    internal TaskCommit(CommitMarker marker) => Marker = marker;
+    internal TaskCommit(CommitMarker marker, int attempts = 1)
+    {
+        Marker = marker;
+        Attempts = attempts;
+    }
 
     /// <summary>The task.</summary>
     public TaskId Task => Marker.Task;
@@ -25,5 +32,40 @@ public sealed class TaskCommit
     /// <summary>How long the attempt ran.</summary>
     public TimeSpan Duration => TimeSpan.FromMilliseconds(Marker.DurationMs);
 
+    /// <summary>Bytes the attempt read, as its commit says (0 when it does not: a worker of an earlier build).</summary>
+    public long BytesRead => Marker.BytesRead ?? 0;
+
+    /// <summary>Bytes the attempt wrote, as its commit says (0 when it does not).</summary>
+    public long BytesWritten => Marker.BytesWritten ?? 0;
+
+    /// <summary>
+    /// The attempts the task took, as far as its records tell: its committed attempts (more than one if duplicates
+    /// committed) and those a pod's shard record says failed; 1 when read from its own record alone.
+    /// </summary>
+    public int Attempts { get; }
+
     internal CommitMarker Marker { get; }
+}
+
+/// <summary>What the shard records of one shard of tasks hold (see <see cref="TaskExecution.FindShardCommitsAsync"/>).</summary>
+public sealed class ShardCommits
+{
+    internal ShardCommits(IReadOnlyList<TaskCommit> commits, int records, int failedRecords)
+    {
+        Commits = commits;
+        Records = records;
+        FailedRecords = failedRecords;
+    }
+
+    /// <summary>The winning commit of each task of the shard that the records hold, by task.</summary>
+    public IReadOnlyList<TaskCommit> Commits { get; }
+
+    /// <summary>The shard records read: one per pod of the shard that ended on its own (none when its pods wrote none).</summary>
+    public int Records { get; }
+
+    /// <summary>
+    /// Those of <see cref="Records"/> whose pod had a task fail (the pod failed, and its failed attempts are counted in
+    /// <see cref="TaskCommit.Attempts"/>): a failed pod the Job counts beyond these was killed, leaving no record.
+    /// </summary>
+    public int FailedRecords { get; }
 }

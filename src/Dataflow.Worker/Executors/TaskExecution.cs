@@ -150,8 +150,29 @@ public sealed class TaskExecution
     }
 
     /// <summary>
-    /// Takes in a commit found with <see cref="FindCommitAsync"/>: the task counts as done, its outputs are held for
-    /// the tasks that read them, and what it consumed may be collected.
+    /// Reads the commits of tasks <paramref name="first"/> to <paramref name="last"/> of <paramref name="stage"/>, a
+    /// shard that a pod ran, from the shard records its pods wrote (<c>worker --shard-size</c>): one listing and,
+    /// usually, one read for the whole shard, where <see cref="FindCommitAsync"/> takes a listing and a read per task.
+    /// A task the records do not hold (a pod of an earlier build, a record that could not be stored) is not in the
+    /// result: read it with <see cref="FindCommitAsync"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A shard record is damaged or belongs to another run.</exception>
+    public async ValueTask<ShardCommits> FindShardCommitsAsync(int stage, int first, int last, CancellationToken cancellationToken)
+    {
+        var records = await CommitIndex.ReadShardAsync(_session.Store, _session.Layout, stage, first, last, cancellationToken).ConfigureAwait(false);
+        var failed = records.SelectMany(r => r.Shard?.Failed ?? []).CountBy(t => t).ToDictionary();
+        var attempts = records.SelectMany(r => r.Markers).Select(m => (m.Task, m.AttemptId)).Distinct().CountBy(c => c.Task).ToDictionary();
+        var commits = CommitIndex.Winners(records)
+            .Where(w => w.Key.Stage == stage && w.Key.Index >= first && w.Key.Index <= last)
+            .OrderBy(w => w.Key.Index)
+            .Select(w => new TaskCommit(w.Value, attempts[w.Key] + failed.GetValueOrDefault(w.Key)))
+            .ToList();
+        return new ShardCommits(commits, records.Length, records.Count(r => r.Shard?.Failed.Count > 0));
+    }
+
+    /// <summary>
+    /// Takes in a commit found with <see cref="FindCommitAsync"/> or <see cref="FindShardCommitsAsync"/>: the task
+    /// counts as done, its outputs are held for the tasks that read them, and what it consumed may be collected.
     /// </summary>
     public async ValueTask CommittedAsync(TaskCommit commit, CancellationToken cancellationToken)
     {

@@ -12,6 +12,7 @@ namespace Dataflow.Worker;
 /// _dataflow/runs/&lt;run-id&gt;/plan/inputs/c&lt;chunk&gt;.json                   a chunk of the job's inputs
 /// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json     a commit record of one task
 /// _dataflow/runs/&lt;run-id&gt;/commits/batch-&lt;id&gt;.json                       a commit record of several tasks
+/// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/shard-&lt;first&gt;-&lt;last&gt;.&lt;id&gt;.json  a pod's shard record (an index)
 /// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
 /// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
 /// </code>
@@ -117,6 +118,52 @@ internal sealed class RunLayout
 
     /// <summary>The prefix of the commit records of one task written by workers (one record per attempt).</summary>
     public string TaskCommitPrefix(TaskId task) => $"{CommitsPrefix}{TaskPath(task)}.";
+
+    /// <summary>
+    /// The prefix of the shard records of tasks <paramref name="first"/> to <paramref name="last"/> of
+    /// <paramref name="stage"/>: one per pod of that shard that ended on its own (usually one).
+    /// </summary>
+    public string ShardCommitPrefix(int stage, int first, int last) =>
+        string.Create(CultureInfo.InvariantCulture, $"{CommitsPrefix}s{stage:D4}/{ShardMark}{first:D6}-{last:D6}.");
+
+    /// <summary>The key of the shard record that pod <paramref name="writerId"/> (a random id of its own) writes for its shard.</summary>
+    public string ShardCommitKey(int stage, int first, int last, string writerId) => $"{ShardCommitPrefix(stage, first, last)}{writerId}.json";
+
+    /// <summary>What marks a shard record among a stage's commit records (a task's own records start with <c>t</c>).</summary>
+    public const string ShardMark = "shard-";
+
+    /// <summary>True when <paramref name="key"/> is a shard record of this run (see <see cref="ShardCommitKey"/>).</summary>
+    public bool IsShardCommitKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var slash = key.IndexOf('/', CommitsPrefix.Length);
+        return key.StartsWith(CommitsPrefix, StringComparison.Ordinal) && slash > 0
+            && key.AsSpan(slash + 1).StartsWith(ShardMark, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The task and attempt of a task's own commit record (a key of <see cref="TaskCommitKey"/>'s form), or
+    /// <see langword="null"/> for any other key (a batch, set-aside or shard record).
+    /// </summary>
+    public (TaskId Task, string AttemptId)? TaskCommitOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!key.StartsWith(CommitsPrefix, StringComparison.Ordinal) || !key.EndsWith(".json", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // s<stage>/t<task>.<attempt>.json
+        var rest = key.AsSpan(CommitsPrefix.Length, key.Length - CommitsPrefix.Length - ".json".Length);
+        var slash = rest.IndexOf('/');
+        var dot = rest.IndexOf('.');
+        return slash > 1 && dot > slash + 2 && rest[0] == 's' && rest[slash + 1] == 't'
+            && !rest[(dot + 1)..].StartsWith(SetAsideMark, StringComparison.Ordinal) && rest[(dot + 1)..].IndexOf('.') < 0
+            && int.TryParse(rest[1..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var stage)
+            && int.TryParse(rest[(slash + 2)..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            ? (new TaskId(stage, index), rest[(dot + 1)..].ToString())
+            : null;
+    }
 
     /// <summary>The key of the run's lease: which driver runs it, until when.</summary>
     public string LeaseKey => Root + "lease.json";

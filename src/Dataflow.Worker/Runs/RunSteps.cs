@@ -65,7 +65,13 @@ public static class RunSteps
         await using var _ = lease;
         await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
         var left = (await Sweeper.CleanAsync(store, layout, keepData: !succeeded, cancellationToken).ConfigureAwait(false)).ObjectsLeft;
-        var (tasks, records) = await CountCommitsAsync(store, layout, cancellationToken).ConfigureAwait(false);
+
+        // The pods' shard records (and the tasks' own records they do not copy): what committed, and the bytes and
+        // attempts the workers' commits state.
+        var records = await CommitIndex.LoadRecordsAsync(store, layout, cancellationToken).ConfigureAwait(false);
+        var markers = CommitIndex.Winners(records);
+        var tasks = markers.Count;
+        var attempts = CommitIndex.CountAttempts(records);
         var summary = new RunSummary
         {
             RunId = runId,
@@ -74,19 +80,18 @@ public static class RunSteps
             Tasks = index.TaskCount,
             TasksRun = tasks,
             TasksSkipped = 0,
-            Attempts = records,
-            Retries = 0,
+            Attempts = attempts,
+            Retries = Math.Max(0, attempts - tasks),
             Failed = succeeded ? 0 : index.TaskCount - tasks,
             WallMs = Math.Max(0, (long)((time ?? TimeProvider.System).GetUtcNow() - index.CreatedAt).TotalMilliseconds),
-            BytesRead = 0,
-            BytesWritten = 0,
+            BytesRead = markers.Values.Sum(m => m.BytesRead ?? 0),
+            BytesWritten = markers.Values.Sum(m => m.BytesWritten ?? 0),
             Output = succeeded ? OutputUri(store, index.Outputs) : null,
             IntermediateObjectsLeft = left,
             Status = succeeded ? "succeeded" : "failed",
             Error = succeeded ? null : failure ?? "the workflow failed",
         };
         await store.PutAsync(layout.SummaryKey, RunRecords.Serialize(summary, indented: true), cancellationToken).ConfigureAwait(false);
-        var markers = await CommitIndex.LoadAllAsync(store, layout, cancellationToken).ConfigureAwait(false);
         var report = RunRecorder.FromCommits(index, markers.Values, summary, "argo");
         await store.PutAsync(layout.ReportKey, RunRecords.Serialize(report), cancellationToken).ConfigureAwait(false);
         await store.PutAsync(layout.ReportHtmlKey, System.Text.Encoding.UTF8.GetBytes(RunReportHtml.Render(report)), cancellationToken).ConfigureAwait(false);
@@ -124,26 +129,6 @@ public static class RunSteps
         var index = await PlanStore.LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"run '{runId}' does not exist in {store.Location}");
         return (layout, index, await RunLease.AcquireAsync(store, layout, time ?? TimeProvider.System, cancellationToken, workflow).ConfigureAwait(false));
-    }
-
-    /// <summary>Committed tasks and commit records of the run, from a listing of its records (none is read).</summary>
-    private static async Task<(int Tasks, int Records)> CountCommitsAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
-    {
-        var tasks = new HashSet<string>(StringComparer.Ordinal);
-        var records = 0;
-        await foreach (var info in store.ListAsync(layout.CommitsPrefix, cancellationToken).ConfigureAwait(false))
-        {
-            // Workers' records are commits/s<stage>/t<task>.<attempt>.json: one task each.
-            var name = info.Key.AsSpan(layout.CommitsPrefix.Length);
-            var dot = name.IndexOf('.');
-            if (dot > 0 && name.StartsWith("s") && !name.Contains(RunLayout.SetAsideMark, StringComparison.Ordinal))
-            {
-                tasks.Add(name[..dot].ToString());
-                records++;
-            }
-        }
-
-        return (tasks.Count, records);
     }
 
     /// <summary>The URI of the single output, or of the folder all outputs share.</summary>

@@ -172,6 +172,8 @@ internal sealed partial class TaskRunner
                 DurationMs = (long)_time.GetElapsedTime(started).TotalMilliseconds,
                 Outputs = outputs,
                 Consumed = consumed,
+                BytesRead = counters.BytesRead,
+                BytesWritten = counters.BytesWritten,
             };
 
             // The commit point: once the marker is stored, the attempt's outputs are the task's.

@@ -10,8 +10,9 @@ namespace Dataflow.Worker;
 /// <summary>
 /// The worker's side of pods and of the process executor (the <c>worker</c> command): reads the part of a stored plan
 /// that holds the tasks it is given, and runs those tasks, each once, committing each with a commit record of its own
-/// — a task, a range or a shard at once (<see cref="RunAsync"/>, a pod), or one task after another as they come on a
-/// pipe (<see cref="ServeAsync"/>, a pooled worker). A task found committed already is not run again.
+/// — a task, a range or a shard at once (<see cref="RunAsync"/>, a pod, which then stores one shard record of them
+/// all), or one task after another as they come on a pipe (<see cref="ServeAsync"/>, a pooled worker). A task found
+/// committed already is not run again.
 /// </summary>
 public static partial class TaskWorker
 {
@@ -122,7 +123,8 @@ public static partial class TaskWorker
         CancellationToken cancellationToken)
     {
         var lookup = new CommitLookup(store, new RunLayout(plan.RunId));
-        var failed = 0;
+        var failed = new List<TaskId>();
+        var markers = new List<CommitMarker>();
         var gate = new Lock();
         var reportedRetries = store.RetriedRequests;
         await Parallel.ForEachAsync(
@@ -136,17 +138,18 @@ public static partial class TaskWorker
                     switch (report.Status)
                     {
                         case WorkerProtocol.Failed:
-                            failed++;
+                            failed.Add(id);
                             error(report.Error!);
                             break;
                         case WorkerProtocol.Lost:
                             // The driver makes the lost input again and runs this task again: say which object it was.
-                            failed++;
+                            failed.Add(id);
                             error(report.Error!);
                             output.WriteLine(WorkerProtocol.FormatReport(report with { Error = null }));
                             output.Flush();
                             break;
                         default:
+                            markers.Add(report.Marker!);
                             var retried = store.RetriedRequests;
                             output.WriteLine(WorkerProtocol.FormatReport(report with { StoreRetries = retried - reportedRetries }));
                             output.Flush();
@@ -155,7 +158,40 @@ public static partial class TaskWorker
                     }
                 }
             }).ConfigureAwait(false);
-        return failed == 0;
+        if (tasks.Count > 1)
+        {
+            await WriteShardRecordAsync(store, plan.RunId, tasks, markers, failed, error).ConfigureAwait(false);
+        }
+
+        return failed.Count == 0;
+    }
+
+    /// <summary>
+    /// Stores the shard record of a worker that ran several tasks (a pod's shard): the winning commits of those that
+    /// committed, now or before, and those that failed, so that a driver learns the shard's commits from one object
+    /// (<see cref="CommitIndex.ReadShardAsync"/>). Each task's own record stays its commit; a record that cannot be
+    /// stored is said on <paramref name="error"/> and leaves the driver to read those.
+    /// </summary>
+    private static async Task WriteShardRecordAsync(IObjectStore store, string runId, IReadOnlyList<TaskId> tasks, List<CommitMarker> markers, List<TaskId> failed, Action<string> error)
+    {
+        var layout = new RunLayout(runId);
+        var (stage, first, last) = (tasks[0].Stage, tasks.Min(t => t.Index), tasks.Max(t => t.Index));
+        var key = layout.ShardCommitKey(stage, first, last, string.Create(CultureInfo.InvariantCulture, $"w{Random.Shared.Next():x8}"));
+        var record = new CommitRecord
+        {
+            RunId = runId,
+            Markers = [.. markers.OrderBy(m => m.Task.Index)],
+            Shard = new ShardRun(stage, first, last, [.. failed.Order()]),
+        };
+        try
+        {
+            // Not cancellable: the tasks have committed or failed; the record either lands whole or not at all.
+            await store.PutAsync(key, RunRecords.Serialize(record), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex)
+        {
+            error($"the shard record '{key}' of tasks {first}-{last} of stage {stage} of run '{runId}' cannot be stored ({ex.Message}); the driver reads the tasks' own commit records instead");
+        }
     }
 
     /// <summary>
@@ -174,7 +210,7 @@ public static partial class TaskWorker
         {
             if (await lookup.FindAsync(id, cancellationToken).ConfigureAwait(false) is { } existing)
             {
-                return new WorkerReport(id, WorkerProtocol.Skipped, existing.AttemptId, 0, 0);
+                return new WorkerReport(id, WorkerProtocol.Skipped, existing.AttemptId, 0, 0) { Marker = existing };
             }
         }
         catch (ObjectStoreException ex)
@@ -199,7 +235,7 @@ public static partial class TaskWorker
         try
         {
             var marker = await runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
-            return new WorkerReport(id, WorkerProtocol.Committed, marker.AttemptId, counters.BytesRead, counters.BytesWritten);
+            return new WorkerReport(id, WorkerProtocol.Committed, marker.AttemptId, counters.BytesRead, counters.BytesWritten) { Marker = marker };
         }
         catch (TaskFailedException ex)
         {
@@ -288,6 +324,10 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
     /// <summary>For status <c>failed</c> or <c>refused</c> (a pooled worker's reports): why.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
+
+    /// <summary>For status <c>committed</c> or <c>skipped</c>: the winning commit, for the worker's shard record (not reported).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public CommitMarker? Marker { get; init; }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(Converters = [typeof(TaskIdJsonConverter)], PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]

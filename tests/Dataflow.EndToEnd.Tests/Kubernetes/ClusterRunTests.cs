@@ -54,6 +54,17 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         var result = await RunAsync("merge-files", ["run", "--store", store, "--json", "--progress", "none", "--volume-claim", "dataflow-data", "--tasks-per-pod", "32", .. _cluster.Options(executor, "merge-files")]);
 
         AssertVerified(result, tasks: 511);
+
+        // The summary's bytes and attempts are the workers', from their commits (taken in by the driver, or by the
+        // Workflow's exit handler): those of the same job on the local executor.
+        var local = await RunAsync("merge-files", "run", "--store", Path.Combine(_root, "seed-local"), "--json", "--progress", "none");
+        AssertVerified(local, tasks: 511);
+        foreach (var figure in new[] { "bytesRead", "bytesWritten", "attempts", "retries" })
+        {
+            Assert.Equal(local.Json().GetProperty(figure).GetInt64(), result.Json().GetProperty(figure).GetInt64());
+        }
+
+        Assert.True(result.Json().GetProperty("bytesRead").GetInt64() > 0, result.ToString());
         var data = Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "data");
         Assert.True(!Directory.Exists(data) || Directory.GetFiles(data, "*", SearchOption.AllDirectories).Length == 0, "intermediate data is left");
 

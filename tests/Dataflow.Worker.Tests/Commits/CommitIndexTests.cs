@@ -168,4 +168,97 @@ public sealed class CommitIndexTests : IDisposable
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
+
+    private async Task PutShardRecordAsync(int first, int last, string writerId, (TaskId Task, string AttemptId)[] markers, TaskId[]? failed = null) =>
+        await _store.PutAsync(
+            _layout.ShardCommitKey(0, first, last, writerId),
+            RunRecords.Serialize(new CommitRecord
+            {
+                RunId = _layout.RunId,
+                Markers = [.. markers.Select(m => Marker(m.Task, m.AttemptId))],
+                Shard = new ShardRun(0, first, last, failed ?? []),
+            }));
+
+    [Fact]
+    public async Task LoadAllAsync_ShardRecordCopiesTheTasksOwnRecords_ReadsTheShardRecordAloneWithTheSameWinners()
+    {
+        // A pod ran tasks 0-3: each committed with a record of its own, then the pod stored its shard record.
+        var commits = Enumerable.Range(0, 4).Select(i => (Task: new TaskId(0, i), AttemptId: $"a01-0000000{i}")).ToArray();
+        foreach (var (task, attempt) in commits)
+        {
+            await PutTaskRecordAsync(task, attempt);
+        }
+
+        var before = await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None);
+        await PutShardRecordAsync(0, 3, "w00000001", commits);
+        await using var counting = new CountingStore(_store);
+
+        var all = await CommitIndex.LoadAllAsync(counting, _layout, CancellationToken.None);
+        var shard = await CommitIndex.ReadShardAsync(_store, _layout, 0, 0, 3, CancellationToken.None);
+
+        Assert.Equal(before.OrderBy(w => w.Key).Select(w => (w.Key, w.Value.AttemptId)), all.OrderBy(w => w.Key).Select(w => (w.Key, w.Value.AttemptId)));
+        Assert.Equal([_layout.ShardCommitKey(0, 0, 3, "w00000001")], counting.Requests.Where(r => r.Verb == "read").Select(r => r.Key));
+        Assert.Equal(commits.Select(c => c.Task), Assert.Single(shard).Markers.Select(m => m.Task));
+    }
+
+    [Fact]
+    public async Task LoadAllAsync_ADuplicateCommitNoShardRecordHolds_IsReadAndTheSmallestAttemptIdStillWins()
+    {
+        // The shard record copies a01-ffffffff; another pod of the shard (a duplicate) committed a01-0000000a.
+        await PutTaskRecordAsync(s_task, "a01-ffffffff");
+        await PutTaskRecordAsync(s_task, "a01-0000000a");
+        await PutShardRecordAsync(0, 3, "w00000001", [(s_task, "a01-ffffffff")]);
+
+        var all = await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None);
+        var found = await CommitIndex.FindAsync(_store, _layout, s_task, CancellationToken.None);
+
+        Assert.Equal("a01-0000000a", all[s_task].AttemptId);
+        Assert.Equal("a01-0000000a", found?.AttemptId);
+    }
+
+    [Fact]
+    public async Task LoadAllAsync_CommitOfAShardRecordSetAside_IsNotAWinner()
+    {
+        await PutTaskRecordAsync(s_task, "a01-00000001");
+        await PutShardRecordAsync(0, 3, "w00000001", [(s_task, "a01-00000001"), (new TaskId(0, 2), "a01-00000002")]);
+        await _store.PutAsync(
+            _layout.SetAsideKey(s_task, "a01-00000001"),
+            RunRecords.Serialize(new CommitRecord { RunId = _layout.RunId, Markers = [], SetAside = [new SetAsideCommit(s_task, "a01-00000001", "lost", DateTimeOffset.UnixEpoch)] }));
+
+        var all = await CommitIndex.LoadAllAsync(_store, _layout, CancellationToken.None);
+
+        Assert.Equal([new TaskId(0, 2)], all.Keys);
+    }
+
+    [Fact]
+    public async Task CountAttempts_ShardRecordsOfAFailedPodAndItsRetry_CountEachCommitOnceAndEachFailure()
+    {
+        // The first pod committed task 2 and failed task 3; the second skipped 2 (copying its commit) and committed 3.
+        await PutShardRecordAsync(2, 3, "w00000001", [(new TaskId(0, 2), "a01-00000002")], failed: [s_task]);
+        await PutShardRecordAsync(2, 3, "w00000002", [(new TaskId(0, 2), "a01-00000002"), (s_task, "a01-00000003")]);
+
+        var records = await CommitIndex.ReadShardAsync(_store, _layout, 0, 2, 3, CancellationToken.None);
+
+        Assert.Equal(2, records.Length);
+        Assert.Equal(3, CommitIndex.CountAttempts(records));
+        Assert.Equal(["a01-00000002", "a01-00000003"], CommitIndex.Winners(records).OrderBy(w => w.Key).Select(w => w.Value.AttemptId));
+
+        // Another shard's records are not listed with this one's.
+        Assert.Empty(await CommitIndex.ReadShardAsync(_store, _layout, 0, 2, 30, CancellationToken.None));
+    }
+
+    [Fact]
+    public void RunLayout_CommitKeys_AreToldApart()
+    {
+        var task = _layout.TaskCommitKey(s_task, "a01-0000000a");
+
+        Assert.Equal((s_task, "a01-0000000a"), _layout.TaskCommitOf(task));
+        Assert.Null(_layout.TaskCommitOf(_layout.SetAsideKey(s_task, "a01-0000000a")));
+        Assert.Null(_layout.TaskCommitOf(_layout.ShardCommitKey(0, 0, 3, "w00000001")));
+        Assert.Null(_layout.TaskCommitOf(_layout.BatchCommitKey("00000001-000001")));
+        Assert.Null(_layout.TaskCommitOf(new RunLayout("other").TaskCommitKey(s_task, "a01-0000000a")));
+        Assert.True(_layout.IsShardCommitKey(_layout.ShardCommitKey(0, 0, 3, "w00000001")));
+        Assert.False(_layout.IsShardCommitKey(task));
+        Assert.False(_layout.IsShardCommitKey(_layout.BatchCommitKey("00000001-000001")));
+    }
 }

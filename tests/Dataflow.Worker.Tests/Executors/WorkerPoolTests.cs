@@ -225,7 +225,7 @@ public sealed class WorkerPoolTests : IDisposable
         RetryDelay = TimeSpan.Zero,
         Executor = Executor.WorkerProcesses(new ProcessExecutorOptions
         {
-            Command = ["dotnet", WorkerProgram()],
+            Command = ["dotnet", TestWorkerProgram.Path()],
             ExtraArguments = extraArguments ?? [],
             Environment = new Dictionary<string, string>(environment ?? []) { [PoolTestJob.FolderVariable] = _traces.Path },
         }),
@@ -258,19 +258,4 @@ public sealed class WorkerPoolTests : IDisposable
 
     /// <summary>True while process <paramref name="pid"/> exists, a zombie included (a worker never waited for).</summary>
     private static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
-
-    /// <summary>The test worker, built in its own output folder of this configuration (see its project file).</summary>
-    private static string WorkerProgram()
-    {
-        var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var (framework, configuration) = (tests.Name, tests.Parent!.Name);
-        var root = tests;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Dataflow.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var program = Path.Combine(root?.FullName ?? "/", "tests", "Dataflow.TestWorker", "bin", configuration, framework, "Dataflow.TestWorker.dll");
-        return File.Exists(program) ? program : throw new InvalidOperationException($"{program} is missing: build tests/Dataflow.Worker.Tests first");
-    }
 }
