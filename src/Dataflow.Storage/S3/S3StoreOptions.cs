@@ -64,7 +64,10 @@ public sealed class S3StoreOptions
     /// </summary>
     public long MaxUploadMemory { get; init; } = 48L << 20;
 
-    /// <summary>Reads of this many bytes or more fetch several ranges at once. Default 32 MiB.</summary>
+    /// <summary>
+    /// Reads of this many bytes or more fetch several ranges at once; a read of unknown length asks for this many
+    /// bytes first, and when the object is larger streams them while the ranges after them are fetched. Default 32 MiB.
+    /// </summary>
     public long ParallelReadThreshold { get; init; } = 32L << 20;
 
     /// <summary>The size of the ranges of a parallel read. Default 8 MiB.</summary>
