@@ -52,7 +52,9 @@ internal sealed record S3BenchServer(Uri Endpoint, string AccessKey, string Secr
     /// <summary>
     /// Dataflow's store options for this server: the generic profile (path style, plain bodies, checksums where
     /// required), 16 MiB parts with 8 in flight, and — unlike the defaults (8 MiB × 4) — 16 MiB read ranges with 8 in
-    /// flight, to match TransferUtility's download settings.
+    /// flight, to match TransferUtility's download settings. An upload's part buffers stay within the default
+    /// <see cref="S3StoreOptions.MaxUploadMemory"/> (48 MiB: 3 parts being written or sent), which bounds its parts in
+    /// flight before the 8 do.
     /// </summary>
     public S3StoreOptions StoreOptions() => new()
     {

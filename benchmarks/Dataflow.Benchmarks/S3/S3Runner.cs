@@ -76,7 +76,7 @@ internal static class S3Runner
 
         return new BenchmarkResult(
             "S3",
-            string.Create(culture, $"Against the S3 server at {S3BenchServer.FromEnvironment().Endpoint}: an object of {ByteSize.Format(options.Size)} uploaded and downloaded, and {options.Pieces} x {ByteSize.Format(options.PieceSize)} merged into one object; both clients {S3BenchServer.PartSize >> 20} MiB parts, {S3BenchServer.Concurrency} at once; each case in a child process after a warm-up (the `s3` verb; see RESULTS-S3.md). Peak RSS: the child's, over the timed operation."),
+            string.Create(culture, $"Against the S3 server at {S3BenchServer.FromEnvironment().Endpoint}: an object of {ByteSize.Format(options.Size)} uploaded and downloaded, and {options.Pieces} x {ByteSize.Format(options.PieceSize)} merged into one object; both clients {S3BenchServer.PartSize >> 20} MiB parts, {S3BenchServer.Concurrency} at once ({UploadMemory()}); each case in a child process after a warm-up (the `s3` verb; see RESULTS-S3.md). Peak RSS: the child's, over the timed operation."),
             [.. s_pairs.Select(p => Row(p.Baseline, p.Dataflow))],
             report);
     }
@@ -218,7 +218,7 @@ internal static class S3Runner
         text.AppendLine();
         text.AppendLine(culture, $"{Machine()}endpoint {S3BenchServer.FromEnvironment().Endpoint}; {LoadAverages(load)}");
         text.AppendLine(culture, $"{options.Repetitions} repetitions per case, alternating; object {ByteSize.Format(size)}; compose {options.Pieces} x {ByteSize.Format(options.PieceSize)}. "
-            + $"Both clients: {S3BenchServer.PartSize >> 20} MiB parts/ranges, {S3BenchServer.Concurrency} at once. Peak RSS: the child process's VmHWM over the timed operation (reset after the warm-up), runtime included.");
+            + $"Both clients: {S3BenchServer.PartSize >> 20} MiB parts/ranges, {S3BenchServer.Concurrency} at once; {UploadMemory()}. Peak RSS: the child process's VmHWM over the timed operation (reset after the warm-up), runtime included.");
         text.AppendLine();
         text.AppendLine("| Case | Median MiB/s | Min-max MiB/s | Median s | Peak RSS median (max) | RSS at child start | RSS before op | Allocated (median) | Through client (median) | Requests |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -261,6 +261,14 @@ internal static class S3Runner
         }
 
         return text.ToString();
+    }
+
+    /// <summary>What bounds Dataflow's uploads besides the concurrency: its store's part buffers per upload (a sentence part).</summary>
+    private static string UploadMemory()
+    {
+        var options = S3BenchServer.FromEnvironment().StoreOptions();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Dataflow's uploads hold at most {ByteSize.Format(options.MaxUploadMemory)} of part buffers (MaxUploadMemory, its default): {S3PartBuffers.PerUpload(options)} parts being written or sent");
     }
 
     private static string Label(string name) => name switch

@@ -47,7 +47,10 @@ internal sealed partial class S3ObjectStore
         GetObjectResponse response;
         try
         {
-            response = await GetAsync(key, offset, length, cancellationToken, ifMatch).ConfigureAwait(false);
+            // Of an unknown length, no more than a parallel read's threshold is asked for: when the object turns out
+            // to be large, this body is the read's first range instead of a whole object's GET given up after its
+            // headers (which the server went on sending until it noticed).
+            response = await GetAsync(key, offset, length ?? Options.ParallelReadThreshold, cancellationToken, ifMatch).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex is not ObjectNotFoundException && ex.InnerException is Amazon.S3.AmazonS3Exception { ErrorCode: "InvalidRange" })
         {
@@ -65,10 +68,11 @@ internal sealed partial class S3ObjectStore
             CheckRange(key, total, offset, count);
             if (count >= Options.ParallelReadThreshold)
             {
-                // Learnt only now that the object is large: fetch it in parallel ranges instead, of the version seen.
-                var etag = EntityTag.Normalize(response.ETag);
-                response.Dispose();
-                return new ParallelRangeReadStream(this, key, offset, count, ifMatch ?? etag);
+                // Learnt only now that the object is large: the rest comes in parallel ranges, of the version seen,
+                // while this body, the first ParallelReadThreshold bytes, is read as it arrives.
+                var etag = ifMatch ?? EntityTag.Normalize(response.ETag);
+                var head = new ResponseStream(this, key, response, offset, Options.ParallelReadThreshold);
+                return new ParallelRangeReadStream(this, key, offset, count, etag, head);
             }
 
             return new ResponseStream(this, key, response, offset, count);

@@ -96,7 +96,8 @@ internal sealed partial class S3ObjectStore
     /// Reads a large range as chunks fetched in parallel (up to <see cref="S3StoreOptions.MaxConcurrentReads"/> ahead)
     /// into pooled buffers, delivered in order. Memory stays within that many chunks. Every chunk is asked for with
     /// <c>If-Match</c> on one entity tag (the version the read was opened on), so that a replacement mid-read fails
-    /// with <see cref="ObjectChangedException"/> instead of mixing versions.
+    /// with <see cref="ObjectChangedException"/> instead of mixing versions. A read that began with a GET of its first
+    /// bytes (its length unknown until then) streams that body first, with one range fewer fetched meanwhile.
     /// </summary>
     private sealed class ParallelRangeReadStream : ReadOnlyStream
     {
@@ -108,16 +109,18 @@ internal sealed partial class S3ObjectStore
         private readonly Queue<(Task Fetch, byte[] Buffer, int Length)> _ahead = new();
         private readonly CancellationTokenSource _cancel = new();
         private long _next;
+        private ResponseStream? _head;
         private byte[]? _current;
         private int _currentLength;
         private int _position;
 
-        public ParallelRangeReadStream(S3ObjectStore store, string key, long offset, long length, string? etag)
+        public ParallelRangeReadStream(S3ObjectStore store, string key, long offset, long length, string? etag, ResponseStream? head = null)
         {
             _store = store;
             _key = key;
             _etag = etag;
-            _next = offset;
+            _head = head;
+            _next = offset + (head?.Length ?? 0);
             _end = offset + length;
             _chunk = store.Options.ReadChunkSize;
             Length = length;
@@ -131,6 +134,19 @@ internal sealed partial class S3ObjectStore
             if (buffer.IsEmpty)
             {
                 return 0;
+            }
+
+            if (_head is { } head)
+            {
+                var read = await head.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (read > 0)
+                {
+                    return read;
+                }
+
+                _head = null;
+                head.Dispose();
+                Fill();
             }
 
             if (_current is null || _position == _currentLength)
@@ -157,6 +173,8 @@ internal sealed partial class S3ObjectStore
             if (disposing)
             {
                 _cancel.Cancel();
+                _head?.Dispose();
+                _head = null;
                 Release();
                 while (_ahead.TryDequeue(out var pending))
                 {
@@ -180,7 +198,7 @@ internal sealed partial class S3ObjectStore
 
         private void Fill()
         {
-            while (_ahead.Count < _store.Options.MaxConcurrentReads && _next < _end)
+            while (_ahead.Count < _store.Options.MaxConcurrentReads - (_head is null ? 0 : 1) && _next < _end)
             {
                 var length = (int)Math.Min(_chunk, _end - _next);
                 var buffer = ArrayPool<byte>.Shared.Rent(length);

@@ -32,6 +32,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
         Client = CreateClient(address, options, Profile, _http);
         _pipeline = S3Errors.CreatePipeline(options, (request, attempt, error) => CountRetry(request.Action, request.Key, attempt, error));
         Journal = new S3UploadJournal(this);
+        PartBuffers = new S3PartBuffers(options);
         _secrets = new[]
             {
                 options.AccessKey, options.SecretKey, options.SessionToken,
@@ -59,6 +60,9 @@ internal sealed partial class S3ObjectStore : IObjectStore
     internal AmazonS3Client Client { get; }
 
     internal S3UploadJournal Journal { get; }
+
+    /// <summary>The buffers of multipart uploads' parts, reused from one upload to the next.</summary>
+    internal S3PartBuffers PartBuffers { get; }
 
     /// <summary>
     /// Requests retried after a transient failure since the store was opened: each retry of the retry policy, and each

@@ -51,10 +51,23 @@ public sealed class S3StoreOptions
     /// </summary>
     public long PartSize { get; init; } = 16L << 20;
 
-    /// <summary>Parts uploaded (or copied) at once by one upload; memory is bounded by this times <see cref="PartSize"/>. Default 8.</summary>
+    /// <summary>Parts uploaded (or copied) at once by one upload or compose; an upload's memory bounds it too (<see cref="MaxUploadMemory"/>). Default 8.</summary>
     public int MaxConcurrentParts { get; init; } = 8;
 
-    /// <summary>Reads of this many bytes or more fetch several ranges at once. Default 32 MiB.</summary>
+    /// <summary>
+    /// The memory one upload may hold in part buffers, in parts of <see cref="PartSize"/>: each buffer is either being
+    /// filled by the writer or being sent (kept until the server has the part, as a failed part is sent again), so
+    /// this bounds the parts in flight too, with <see cref="MaxConcurrentParts"/>. A writer that gets ahead waits for
+    /// a part to be sent before it fills another buffer. Never fewer than two parts (one sent while the next is
+    /// written), whatever the part size. The store keeps that many buffers for its next upload. Default 48 MiB: 3
+    /// parts of 16 MiB.
+    /// </summary>
+    public long MaxUploadMemory { get; init; } = 48L << 20;
+
+    /// <summary>
+    /// Reads of this many bytes or more fetch several ranges at once; a read of unknown length asks for this many
+    /// bytes first, and when the object is larger streams them while the ranges after them are fetched. Default 32 MiB.
+    /// </summary>
     public long ParallelReadThreshold { get; init; } = 32L << 20;
 
     /// <summary>The size of the ranges of a parallel read. Default 8 MiB.</summary>
@@ -115,6 +128,7 @@ public sealed class S3StoreOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentParts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxUploadMemory, MinPartSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentReads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadChunkSize, 64 * 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(ParallelReadThreshold, ReadChunkSize);

@@ -5,8 +5,11 @@ namespace Dataflow.Storage;
 
 /// <summary>
 /// Writes an object to S3: one PUT when it fits in one part, otherwise a multipart upload whose parts are uploaded
-/// in parallel from pooled buffers while the caller keeps writing. Memory stays within (concurrency + 1) parts
-/// whatever the object's size: a writer that gets ahead waits for a part slot. The first part that fails for good
+/// in parallel from the store's part buffers while the caller keeps writing. Memory stays within
+/// <see cref="S3PartBuffers.PerUpload"/> parts (<see cref="S3StoreOptions.MaxUploadMemory"/>) whatever the object's
+/// size: a writer that gets ahead waits for a part's upload to end before it starts filling another buffer (so
+/// that a buffer is either being filled or being sent, not waiting full), and a full part waits for one of the
+/// <see cref="S3StoreOptions.MaxConcurrentParts"/> upload slots. The first part that fails for good
 /// cancels its siblings, and the upload is aborted; disposing the stream before <see cref="CompleteAsync"/> aborts
 /// it too, so no incomplete upload is left behind (and the journal remembers it should the process die). Opened with an
 /// owner, it is always a multipart upload, which <see cref="StageAsync"/> leaves open for a publisher to complete.
@@ -17,6 +20,7 @@ internal sealed class S3WriteStream : StagedWriteStream
 
     private readonly S3ObjectStore _store;
     private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _buffers;
     private readonly PartFailures _failures = new(CancellationToken.None);
     private readonly List<Task<PartETag>> _parts = [];
     private byte[]? _buffer;
@@ -38,6 +42,8 @@ internal sealed class S3WriteStream : StagedWriteStream
         Key = key;
         _owner = owner;
         _slots = new SemaphoreSlim(store.Options.MaxConcurrentParts, store.Options.MaxConcurrentParts);
+        var buffers = S3PartBuffers.PerUpload(store.Options);
+        _buffers = new SemaphoreSlim(buffers, buffers);
     }
 
     public override string Key { get; }
@@ -87,14 +93,16 @@ internal sealed class S3WriteStream : StagedWriteStream
 
             if (_buffer is null)
             {
-                _buffer = ArrayPool<byte>.Shared.Rent(_uploadId is null ? Math.Min(FirstBufferSize, partSize) : partSize);
+                // Backpressure: a part's buffer is taken only once the upload holds fewer than its share.
+                await WaitAsync(_buffers, cancellationToken).ConfigureAwait(false);
+                _buffer = _store.PartBuffers.Rent(_uploadId is null ? Math.Min(FirstBufferSize, partSize) : partSize);
             }
             else if (_filled == _buffer.Length && _buffer.Length < partSize)
             {
                 // The first part starts small and grows, so that small objects do not hold a whole part's memory.
-                var larger = ArrayPool<byte>.Shared.Rent(Math.Min(partSize, _buffer.Length * 2));
+                var larger = _store.PartBuffers.Rent(Math.Min(partSize, _buffer.Length * 2));
                 _buffer.AsSpan(0, _filled).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_buffer);
+                _store.PartBuffers.Return(_buffer);
                 _buffer = larger;
             }
 
@@ -127,6 +135,13 @@ internal sealed class S3WriteStream : StagedWriteStream
             // Always a multipart upload, even of one small (or empty) part: completing it is what publishes.
             if (_uploadId is null || _filled > 0)
             {
+                if (_buffer is null)
+                {
+                    // Nothing was written: the one part is empty.
+                    await WaitAsync(_buffers, cancellationToken).ConfigureAwait(false);
+                    _buffer = _store.PartBuffers.Rent(1);
+                }
+
                 await SendPartAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -240,11 +255,22 @@ internal sealed class S3WriteStream : StagedWriteStream
             await _store.Journal.RecordAsync(Key, _uploadId, cancellationToken, _owner).ConfigureAwait(false);
         }
 
-        // Backpressure: wait for a slot before taking on another part's memory.
+        await WaitAsync(_slots, cancellationToken).ConfigureAwait(false);
+        var number = _parts.Count + 1;
+        var buffer = _buffer!;
+        var length = _filled;
+        _buffer = null;
+        _filled = 0;
+        _parts.Add(UploadPartAsync(number, buffer, length));
+    }
+
+    /// <summary>Waits for <paramref name="semaphore"/>; a part that fails meanwhile ends the wait with its failure.</summary>
+    private async Task WaitAsync(SemaphoreSlim semaphore, CancellationToken cancellationToken)
+    {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _failures.Token);
         try
         {
-            await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
+            await semaphore.WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -252,13 +278,6 @@ internal sealed class S3WriteStream : StagedWriteStream
             _failures.ThrowIfFailed();
             throw;
         }
-
-        var number = _parts.Count + 1;
-        var buffer = _buffer ?? ArrayPool<byte>.Shared.Rent(1);
-        var length = _filled;
-        _buffer = null;
-        _filled = 0;
-        _parts.Add(UploadPartAsync(number, buffer, length));
     }
 
     private async Task<PartETag> UploadPartAsync(int number, byte[] buffer, int length)
@@ -287,7 +306,9 @@ internal sealed class S3WriteStream : StagedWriteStream
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // The buffer goes back before the slot, so that a writer let in never finds the upload over its buffers.
+            _store.PartBuffers.Return(buffer);
+            _buffers.Release();
             _slots.Release();
         }
     }
@@ -330,7 +351,8 @@ internal sealed class S3WriteStream : StagedWriteStream
         if (_buffer is { } buffer)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            _store.PartBuffers.Return(buffer);
+            _buffers.Release();
         }
     }
 }

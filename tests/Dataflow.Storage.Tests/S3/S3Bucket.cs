@@ -60,6 +60,8 @@ internal sealed record S3Setup
 
     public int MaxConcurrentParts { get; init; } = 8;
 
+    public long MaxUploadMemory { get; init; } = new S3StoreOptions().MaxUploadMemory;
+
     public long ParallelReadThreshold { get; init; } = 32L << 20;
 
     public int ReadChunkSize { get; init; } = 8 << 20;
@@ -96,6 +98,7 @@ internal sealed record S3Setup
         CreateBucketIfMissing = CreateBucketIfMissing,
         PartSize = PartSize,
         MaxConcurrentParts = MaxConcurrentParts,
+        MaxUploadMemory = MaxUploadMemory,
         ParallelReadThreshold = ParallelReadThreshold,
         ReadChunkSize = ReadChunkSize,
         MaxConcurrentReads = MaxConcurrentReads,

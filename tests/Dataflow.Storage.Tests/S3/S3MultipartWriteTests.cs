@@ -1,6 +1,6 @@
 namespace Dataflow.Storage.Tests.S3;
 
-/// <summary>Writes against the real server: multipart uploads of several parts, their concurrency, single PUTs, part sizes.</summary>
+/// <summary>Writes against the real server: multipart uploads of several parts, their concurrency and part buffers, single PUTs, part sizes.</summary>
 public sealed class S3MultipartWriteTests(S3Bucket bucket) : IClassFixture<S3Bucket>
 {
     private const int MiB = 1 << 20;
@@ -42,19 +42,7 @@ public sealed class S3MultipartWriteTests(S3Bucket bucket) : IClassFixture<S3Buc
         // The first part is held until a second one is in flight, so the test sees real overlap (a peak of 2) and
         // not just a writer slower than its uploads; a third part may only start when one of them has finished.
         var recorder = new S3Recorder();
-        var twoInFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        recorder.BeforeSend = async call =>
-        {
-            if (call.Operation == "UploadPart")
-            {
-                if (recorder.InFlight("UploadPart") >= 2)
-                {
-                    twoInFlight.TrySetResult();
-                }
-
-                await twoInFlight.Task.WaitAsync(S3Test.Hang);
-            }
-        };
+        recorder.HoldUntilInFlight("UploadPart", 2);
         var store = bucket.Open(new S3Setup { PartSize = PartSize, MaxConcurrentParts = 2, Recorder = recorder }, S3Bucket.NewPrefix("concurrency"));
         await using var _ = store;
         var content = S3Test.Bytes((5 * PartSize) + 1_000, seed: 12);
@@ -164,6 +152,59 @@ public sealed class S3MultipartWriteTests(S3Bucket bucket) : IClassFixture<S3Buc
 
         Assert.Equal(new byte[] { 1, 2, 3 }, await S3Test.ReadAllAsync(store, "done.bin"));
         await store.DeleteAsync(["done.bin"]);
+    }
+
+    [Fact]
+    public async Task Write_MaxUploadMemoryOfTwoParts_HoldsTwoPartBuffersAndReusesThemForTheNextUpload()
+    {
+        // Eight upload slots, but memory for two parts: the parts are held until two are in flight, so the writer,
+        // far faster than its uploads, has every chance to take a third buffer if the bound did not stop it.
+        var recorder = new S3Recorder();
+        recorder.HoldUntilInFlight("UploadPart", 2);
+        var setup = new S3Setup { PartSize = PartSize, MaxConcurrentParts = 8, MaxUploadMemory = 2 * PartSize, Recorder = recorder };
+        var store = bucket.Open(setup, S3Bucket.NewPrefix("upload-memory"));
+        await using var _ = store;
+        var content = S3Test.Bytes((6 * PartSize) + 4_321, seed: 31);
+
+        foreach (var key in new[] { "first.bin", "second.bin" })
+        {
+            var writer = await store.OpenWriteAsync(key);
+            await using (writer)
+            {
+                await S3Test.WriteInChunksAsync(writer, content, [1_048_577]);
+                await writer.CompleteAsync();
+            }
+        }
+
+        Assert.Equal(14, recorder.Count("UploadPart"));
+        Assert.Equal(2, recorder.Peak("UploadPart"));
+        Assert.Equal(2, store.PartBuffers.Peak);
+        Assert.Equal(0, store.PartBuffers.Rented);
+
+        // The second upload wrote into the first one's buffers.
+        Assert.Equal(2, store.PartBuffers.Allocated);
+        Assert.Equal(content, await S3Test.ReadAllAsync(store, "first.bin"));
+        Assert.Equal(content, await S3Test.ReadAllAsync(store, "second.bin"));
+        await store.DeleteAsync(["first.bin", "second.bin"]);
+    }
+
+    [Fact]
+    public async Task Write_SmallObjects_TakeNoPartBuffer()
+    {
+        var store = bucket.Open(new S3Setup { PartSize = PartSize }, S3Bucket.NewPrefix("upload-memory-small"));
+        await using var _ = store;
+        var content = S3Test.Bytes(300_000, seed: 32);
+
+        var writer = await store.OpenWriteAsync("small.bin");
+        await using (writer)
+        {
+            await S3Test.WriteInChunksAsync(writer, content, [65_536]);
+            await writer.CompleteAsync();
+        }
+
+        Assert.Equal(0, store.PartBuffers.Peak);
+        Assert.Equal(content, await S3Test.ReadAllAsync(store, "small.bin"));
+        await store.DeleteAsync(["small.bin"]);
     }
 }
 

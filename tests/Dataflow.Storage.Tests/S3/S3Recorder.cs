@@ -74,6 +74,27 @@ internal sealed class S3Recorder
 
     public void Clear() => _calls.Clear();
 
+    /// <summary>
+    /// Holds every request of <paramref name="operation"/> until <paramref name="count"/> of them are in flight at
+    /// once, then lets them all go: a test sees real overlap, not a writer slower than its requests.
+    /// </summary>
+    public void HoldUntilInFlight(string operation, int count)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        BeforeSend = async call =>
+        {
+            if (call.Operation == operation)
+            {
+                if (InFlight(operation) >= count)
+                {
+                    reached.TrySetResult();
+                }
+
+                await reached.Task.WaitAsync(S3Test.Hang);
+            }
+        };
+    }
+
     /// <summary>An S3 error answer, as the server would send it.</summary>
     public static HttpResponseMessage Error(HttpStatusCode status, string code) => new(status)
     {
