@@ -151,9 +151,7 @@ internal sealed class S3WriteStream : StagedWriteStream
         }
         catch (Exception ex) when (!_staged)
         {
-            await _failures.FailAsync(ex).ConfigureAwait(false);
-            await AbortAsync().ConfigureAwait(false);
-            _failures.Rethrow(ex, cancellationToken);
+            await FailAndAbortAsync(ex, cancellationToken).ConfigureAwait(false);
             throw;
         }
         finally
@@ -195,17 +193,25 @@ internal sealed class S3WriteStream : StagedWriteStream
         }
         catch (Exception ex) when (!_completed)
         {
-            // What is reported is the first part's failure, not the cancellation it caused of its siblings (nor the
-            // cancellation the abort below asks for); the caller's cancellation stays a cancellation.
-            await _failures.FailAsync(ex).ConfigureAwait(false);
-            await AbortAsync().ConfigureAwait(false);
-            _failures.Rethrow(ex, cancellationToken);
+            await FailAndAbortAsync(ex, cancellationToken).ConfigureAwait(false);
             throw;
         }
         finally
         {
             ReturnBuffer();
         }
+    }
+
+    /// <summary>
+    /// Aborts the upload after <paramref name="error"/> and throws what is to be reported: the first part's failure, not
+    /// the cancellation it caused of its siblings (nor the cancellation the abort asks for); the caller's cancellation
+    /// stays a cancellation.
+    /// </summary>
+    private async Task FailAndAbortAsync(Exception error, CancellationToken cancellationToken)
+    {
+        await _failures.FailAsync(error).ConfigureAwait(false);
+        await AbortAsync().ConfigureAwait(false);
+        _failures.Rethrow(error, cancellationToken);
     }
 
     protected override void Dispose(bool disposing)
