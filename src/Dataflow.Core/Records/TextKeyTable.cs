@@ -10,14 +10,15 @@ namespace Dataflow.Core;
 /// shared generic code, which reaches its comparer through a runtime lookup and an interface cast on every word, and
 /// that was a third of word count's map time. Keys are hashed with XXH3 — several times faster than the default
 /// randomized hash on short keys — from a seed random per process, so that crafted keys cannot be made to collide;
-/// chains hold the full 64-bit hash, so a key is compared only on a hash match.
+/// slots hold the full 64-bit hash, so a key is compared only on a hash match.
 /// </summary>
 internal sealed class TextKeyTable<TValue>
 {
     private static readonly long s_seed = Random.Shared.NextInt64();
 
-    private int[] _buckets = new int[256];
-    private Entry[] _entries = new Entry[256];
+    // Open addressing with linear probing, at most half full: a lookup reads one slot (its key only on a hash match),
+    // rather than a bucket and then an entry.
+    private Slot[] _slots = new Slot[512];
     private int _count;
 
     /// <summary>The number of keys.</summary>
@@ -27,77 +28,86 @@ internal sealed class TextKeyTable<TValue>
     public ref TValue GetValueRefOrAddDefault(ReadOnlySpan<char> key, out bool exists)
     {
         var hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key), s_seed);
-        var entries = _entries;
-        for (var i = _buckets[(int)hash & (_buckets.Length - 1)] - 1; i >= 0;)
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        for (var i = (int)hash & mask; ; i = (i + 1) & mask)
         {
-            ref var entry = ref entries[i];
-            if (entry.Hash == hash && key.SequenceEqual(entry.Key))
+            ref var slot = ref slots[i];
+            if (slot.Key is null)
             {
-                exists = true;
-                return ref entry.Value!;
+                break;
             }
 
-            i = entry.Next;
+            if (slot.Hash == hash && key.SequenceEqual(slot.Key))
+            {
+                exists = true;
+                return ref slot.Value!;
+            }
         }
 
         exists = false;
-        return ref Add(key.ToString(), hash);
+        if (++_count * 2 > slots.Length)
+        {
+            Grow();
+        }
+
+        return ref Insert(_slots, key.ToString(), hash);
     }
 
     /// <summary>Removes every key.</summary>
     public void Clear()
     {
-        Array.Clear(_buckets);
-        Array.Clear(_entries, 0, _count);
+        Array.Clear(_slots);
         _count = 0;
     }
 
     /// <summary>The keys and their values, in no particular order.</summary>
     public IEnumerable<KeyValuePair<string, TValue>> Entries()
     {
-        for (var i = 0; i < _count; i++)
+        foreach (var slot in _slots)
         {
-            yield return new(_entries[i].Key, _entries[i].Value);
+            if (slot.Key is not null)
+            {
+                yield return new(slot.Key, slot.Value);
+            }
         }
     }
 
-    private ref TValue Add(string key, ulong hash)
+    private static ref TValue Insert(Slot[] slots, string key, ulong hash)
     {
-        if (_count == _entries.Length)
+        var mask = slots.Length - 1;
+        var i = (int)hash & mask;
+        while (slots[i].Key is not null)
         {
-            Grow();
+            i = (i + 1) & mask;
         }
 
-        var index = _count++;
-        ref var bucket = ref _buckets[(int)hash & (_buckets.Length - 1)];
-        ref var entry = ref _entries[index];
-        entry.Key = key;
-        entry.Hash = hash;
-        entry.Next = bucket - 1;
-        entry.Value = default!;
-        bucket = index + 1;
-        return ref entry.Value;
+        ref var slot = ref slots[i];
+        slot.Key = key;
+        slot.Hash = hash;
+        slot.Value = default!;
+        return ref slot.Value;
     }
 
     private void Grow()
     {
-        // Twice the entries and the buckets (a power of two, at most one key per bucket on average).
-        Array.Resize(ref _entries, _entries.Length * 2);
-        _buckets = new int[_entries.Length];
-        for (var i = 0; i < _count; i++)
+        var larger = new Slot[_slots.Length * 2];
+        foreach (var slot in _slots)
         {
-            ref var bucket = ref _buckets[(int)_entries[i].Hash & (_buckets.Length - 1)];
-            _entries[i].Next = bucket - 1;
-            bucket = i + 1;
+            if (slot.Key is not null)
+            {
+                Insert(larger, slot.Key, slot.Hash) = slot.Value;
+            }
         }
+
+        _slots = larger;
     }
 
     [StructLayout(LayoutKind.Auto)]
-    private struct Entry
+    private struct Slot
     {
-        public string Key;
+        public string? Key;
         public ulong Hash;
-        public int Next;
         public TValue Value;
     }
 }
