@@ -82,7 +82,8 @@ public readonly record struct WordTally(long Total, ulong Checksum)
         // From the byte before the range: whether it is a line break decides who owns the line under way at the start.
         var from = Math.Max(0, start - 1);
         var stream = await store.OpenReadAsync(key, from, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        // A buffer for the range and the line under way at its end, up to 1 MiB.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(end - from + (4 << 10), 4 << 10, 1 << 20));
         try
         {
             await using (stream.ConfigureAwait(false))
