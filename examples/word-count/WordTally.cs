@@ -45,12 +45,12 @@ public readonly record struct WordTally(long Total, ulong Checksum)
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(objects);
         ArgumentOutOfRangeException.ThrowIfLessThan(rangeSize, 1);
-        var ranges = new List<(string Key, long Start, long End)>();
+        var ranges = new List<(string Key, long Size, long Start, long End)>();
         foreach (var o in objects)
         {
             for (var start = 0L; start < o.Size; start += rangeSize)
             {
-                ranges.Add((o.Key, start, Math.Min(o.Size, start + rangeSize)));
+                ranges.Add((o.Key, o.Size, start, Math.Min(o.Size, start + rangeSize)));
             }
         }
 
@@ -58,7 +58,7 @@ public readonly record struct WordTally(long Total, ulong Checksum)
         var checksum = 0UL;
         await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, async (range, token) =>
         {
-            var tally = await OfRangeAsync(store, range.Key, range.Start, range.End, seed, token).ConfigureAwait(false);
+            var tally = await OfRangeAsync(store, range.Key, range.Size, range.Start, range.End, seed, token).ConfigureAwait(false);
             Interlocked.Add(ref total, tally.Total);
             InterlockedAdd(ref checksum, tally.Checksum);
         }).ConfigureAwait(false);
@@ -76,12 +76,12 @@ public readonly record struct WordTally(long Total, ulong Checksum)
         while (Interlocked.CompareExchange(ref target, next, seen) != seen);
     }
 
-    /// <summary>The lines that start in [<paramref name="start"/>, <paramref name="end"/>) of an object.</summary>
-    private static async Task<WordTally> OfRangeAsync(IObjectStore store, string key, long start, long end, ulong seed, CancellationToken cancellationToken)
+    /// <summary>The lines that start in [<paramref name="start"/>, <paramref name="end"/>) of an object of <paramref name="size"/> bytes.</summary>
+    private static async Task<WordTally> OfRangeAsync(IObjectStore store, string key, long size, long start, long end, ulong seed, CancellationToken cancellationToken)
     {
         // From the byte before the range: whether it is a line break decides who owns the line under way at the start.
         var from = Math.Max(0, start - 1);
-        var stream = await store.OpenReadAsync(key, from, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var stream = new RangeStream(store, key, size, from, end);
         // A buffer for the range and the line under way at its end, up to 1 MiB.
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(end - from + (4 << 10), 4 << 10, 1 << 20));
         try
@@ -152,6 +152,62 @@ public readonly record struct WordTally(long Total, ulong Checksum)
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
+/// <summary>
+/// Reads an object from a position: first to a range's end and a little beyond (the line under way there usually
+/// ends within a few bytes), then onwards in larger and larger reads, so that a store is never asked for the rest of
+/// a large object only to have the read cut short.
+/// </summary>
+internal sealed class RangeStream(IObjectStore store, string key, long size, long from, long end) : IAsyncDisposable
+{
+    private const long Beyond = 64 << 10;
+
+    private Stream? _current;
+    private long _next = from;
+    private long _extension = Beyond;
+
+    /// <summary>Reads into <paramref name="buffer"/>; 0 at the object's end.</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_current is null)
+            {
+                if (_next >= size)
+                {
+                    return 0;
+                }
+
+                var length = Math.Min(size - _next, _next < end ? end - _next + Beyond : _extension);
+                if (_next >= end)
+                {
+                    _extension = Math.Min(_extension * 2, 16L << 20);
+                }
+
+                _current = await store.OpenReadAsync(key, _next, length, cancellationToken).ConfigureAwait(false);
+                _next += length;
+            }
+
+            var read = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read > 0 || buffer.IsEmpty)
+            {
+                return read;
+            }
+
+            await _current.DisposeAsync().ConfigureAwait(false);
+            _current = null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_current is not null)
+        {
+            await _current.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
