@@ -110,15 +110,37 @@ public static class WordCountProgram
     {
         ArgumentNullException.ThrowIfNull(store);
         var seed = (ulong)Random.Shared.NextInt64();
-        var input = WordTally.OfInputsAsync(store, inputs, seed, parallelism, 16L << 20, cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var input = WordTally.OfInputsAsync(store, inputs, seed, parallelism, 16L << 20, stop.Token);
         var output = default(WordTally);
         var distinct = 0L;
-        var problem = await ReadPartsAsync(store, parts, (_, word, count) =>
+        string? problem = null;
+        var partsRead = false;
+        try
         {
-            distinct++;
-            output += WordTally.Of(word, count, seed);
-            return null;
-        }, cancellationToken).ConfigureAwait(false);
+            problem = await ReadPartsAsync(store, parts, (_, word, count) =>
+            {
+                distinct++;
+                output += WordTally.Of(word, count, seed);
+                return null;
+            }, cancellationToken).ConfigureAwait(false);
+            partsRead = problem is null;
+        }
+        finally
+        {
+            if (!partsRead)
+            {
+                // The input's pass is no use once the parts are found wrong (or unreadable): stop it, and wait for it.
+                await stop.CancelAsync().ConfigureAwait(false);
+                await ((Task)input).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        if (problem is not null)
+        {
+            return (distinct, output.Total, problem);
+        }
+
         var expected = await input.ConfigureAwait(false);
         problem ??= output.Total != expected.Total
             ? $"the parts' counts add up to {output.Total} words, the input has {expected.Total}"
