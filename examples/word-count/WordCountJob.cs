@@ -28,7 +28,13 @@ public static class WordCountJob
         public override void Map(ReadOnlySpan<char> record, MapOutput<string, long> output)
         {
             ArgumentNullException.ThrowIfNull(output);
-            Words.Split(record, word => output.EmitText(word, 1));
+            var sink = new EmitSink(output);
+            Words.Split(record, ref sink);
+        }
+
+        private readonly struct EmitSink(MapOutput<string, long> output) : IWordSink
+        {
+            public void OnWord(ReadOnlySpan<char> word) => output.EmitText(word, 1);
         }
     }
 

@@ -105,11 +105,11 @@ internal static class FixedCostCases
     {
         var store = Path.Combine(work, $"fixed-seed-{name}");
         var memory = Path.Combine(work, $"fixed-seed-{name}.rss");
-        var start = Measured(program, memory, ["--store", store, "--files", SeedFiles.ToString(CultureInfo.InvariantCulture), "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--json", "--progress", "none"]);
+        var start = ProcessTimer.Measured(program, memory, ["--store", store, "--files", SeedFiles.ToString(CultureInfo.InvariantCulture), "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--json", "--progress", "none"]);
         var (seconds, output) = await ProcessTimer.RunAsync($"merge-files ({name})", start).ConfigureAwait(false);
         await CheckSameAsync($"merge-files ({name})", Path.Combine(store, "output", "merged.txt"), expected).ConfigureAwait(false);
         Directory.Delete(store, recursive: true);
-        return (seconds, WallSeconds(output), PeakKib(memory));
+        return (seconds, WallSeconds(output), ProcessTimer.PeakKib(memory));
     }
 
     private static async Task<double> ManyAsync(string work, ProcessStartInfo program, string name, int rep)
@@ -155,39 +155,6 @@ internal static class FixedCostCases
         var (seconds, _) = await ProcessTimer.RunAsync("cat a b > c", ProcessTimer.Of("bash", "-c", "cat \"$1\" \"$2\" > \"$3\"", "cat", files[0], files[1], output)).ConfigureAwait(false);
         File.Delete(output);
         return seconds;
-    }
-
-    /// <summary><paramref name="program"/> with <paramref name="args"/>, under GNU time writing the peak RSS to <paramref name="memory"/> when it is installed.</summary>
-    private static ProcessStartInfo Measured(ProcessStartInfo program, string memory, IEnumerable<string> args)
-    {
-        ProcessStartInfo start;
-        if (File.Exists("/usr/bin/time"))
-        {
-            start = ProcessTimer.Of("/usr/bin/time", "-f", "%M", "-o", memory, program.FileName);
-        }
-        else
-        {
-            start = ProcessTimer.Of(program.FileName);
-        }
-
-        foreach (var arg in program.ArgumentList.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return start;
-    }
-
-    private static long PeakKib(string memory)
-    {
-        if (!File.Exists(memory))
-        {
-            return 0;
-        }
-
-        var text = File.ReadAllText(memory).Trim().Split('\n')[^1];
-        File.Delete(memory);
-        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var kib) ? kib : 0;
     }
 
     /// <summary>

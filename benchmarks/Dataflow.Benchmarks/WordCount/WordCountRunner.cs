@@ -10,21 +10,30 @@ namespace Dataflow.Benchmarks.WordCount;
 
 /// <summary>
 /// The <c>wordcount</c> verb: the word-count example as a Dataflow job (in-process <see cref="JobRunner"/>, every core)
-/// against the straightforward single-threaded LINQ count (<see cref="WordCountProgram.CountAsync"/>) of the same
-/// corpus in a local folder store. The corpus is written once; each repetition then runs both cases, alternating
-/// which goes first, each in a child process of its own (this program with the internal verb <see cref="CaseVerb"/>),
-/// so that JIT, GC and memory state do not leak from one case into the next. A child warms up on a small corpus with
-/// the same code paths, collects garbage, then times one count. After each repetition the parent checks the job's
-/// output parts against that repetition's LINQ counts (<see cref="WordCountProgram.CompareAsync"/>).
+/// against two single-threaded counts of the same corpus in a local folder store — the straightforward LINQ count
+/// (<see cref="LinqCountAsync"/>) and a <c>Dictionary&lt;string, long&gt;</c> loop (<see cref="WordCountProgram.CountAsync"/>)
+/// — and, as whole processes, the word-count program as a user runs it (<c>word-count run</c>: start-up, the job, its
+/// default check) against the Dictionary loop in a fresh process. The corpus is written once; each repetition then
+/// runs every case, alternating the order, each in a process of its own (the in-process cases in this program with
+/// the internal verb <see cref="CaseVerb"/>), so that JIT, GC and memory state do not leak from one case into the
+/// next. An in-process case warms up on a small corpus with the same code paths, collects garbage, then times one
+/// count; a whole-process case is timed from its start to its exit, cold. After each repetition the parent checks
+/// both programs' output parts against that repetition's LINQ counts (<see cref="WordCountProgram.CompareAsync"/>),
+/// and the Dictionary counts against them.
 /// </summary>
 /// <remarks>One concept, kept in one file: the word-count benchmark verb, its child-process cases and their checks.</remarks>
-internal static class WordCountRunner
+internal static partial class WordCountRunner
 {
     /// <summary>The internal verb that runs one case in a child process.</summary>
     public const string CaseVerb = "wordcount-case";
 
     private const string Dataflow = "dataflow";
     private const string Linq = "linq";
+    private const string Dictionary = "dictionary";
+    private const string Program = "program";
+    private const string DictionaryProcess = "dictionary-process";
+
+    private static readonly string[] s_cases = [Dataflow, Linq, Dictionary, Program, DictionaryProcess];
     private const string InputPrefix = "input/";
     private const string WarmupPrefix = "warmup/";
     private const int Seed = 42;
@@ -52,7 +61,8 @@ internal static class WordCountRunner
           --reducers     reduce tasks of the Dataflow job, i.e. output parts (default 8)
           --repetitions  runs of each case (default 3); medians are reported
           --store        the folder under which the temporary store folder is made (default: the system's temp folder)
-        Each case runs in a child process; the Dataflow job uses every core (Environment.ProcessorCount), the LINQ count one.
+        Each case runs in a process of its own; the Dataflow job uses every core (Environment.ProcessorCount), the LINQ
+        and Dictionary counts one. Whole processes: `word-count run` (its default check included) and the Dictionary loop.
         """;
 
     /// <summary>Writes the corpus, runs every case and prints the figures as Markdown; returns the exit code.</summary>
@@ -80,22 +90,29 @@ internal static class WordCountRunner
     {
         var options = Options.Parse(args);
         var measured = await MeasureAsync(options).ConfigureAwait(false);
-        var seconds = measured.Results[Dataflow].Select(r => r.Seconds).ToList();
-        var linqSeconds = measured.Results[Linq].Select(r => r.Seconds).ToList();
-        var bytes = measured.Results[Dataflow][0].Bytes;
+        var results = measured.Results;
+        List<double> Seconds(string name) => [.. results[name].Select(r => r.Seconds)];
+        var bytes = results[Dataflow][0].Bytes;
         var culture = CultureInfo.InvariantCulture;
-        var row = Comparison.Of(
-            $"word count, Dataflow job ({Environment.ProcessorCount} tasks at once)",
-            seconds,
-            Label(Linq),
-            linqSeconds,
-            string.Create(culture, $"{bytes / MiB / Median(seconds):0.0} vs {bytes / MiB / Median(linqSeconds):0.0} MiB/s; peak RSS {Median(measured.Results[Dataflow].Select(r => r.PeakRss / MiB)):0} vs {Median(measured.Results[Linq].Select(r => r.PeakRss / MiB)):0} MiB"));
+        string Speeds(string name, string baseline) =>
+            string.Create(culture, $"{bytes / MiB / Median(Seconds(name)):0.0} vs {bytes / MiB / Median(Seconds(baseline)):0.0} MiB/s; peak RSS {Median(results[name].Select(r => r.PeakRss / MiB)):0} vs {Median(results[baseline].Select(r => r.PeakRss / MiB)):0} MiB");
+        Comparison Row(string name, string caseLabel, string baseline, string note) => Comparison.Of(caseLabel, Seconds(name), Label(baseline), Seconds(baseline), note);
+        var share = CheckShare(results[Program]);
         return new BenchmarkResult(
             "Word count",
-            string.Create(culture, $"A {ByteSize.Format(bytes)} corpus in a local folder store ({options.Objects} objects + 1 of {ByteSize.Format(options.Large)}), counted by the word-count job (in-process JobRunner, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers) and by a single-threaded LINQ count; each case in a child process after a warm-up, its output checked against the LINQ count every repetition (the `wordcount` verb; see RESULTS-WORDCOUNT.md)."),
-            [row],
+            string.Create(culture, $"A {ByteSize.Format(bytes)} corpus in a local folder store ({options.Objects} objects + 1 of {ByteSize.Format(options.Large)}), counted by the word-count program as a whole process (`word-count run`, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, its default check included) against a single-threaded Dictionary<string,long> loop in a fresh process; and by the word-count job in-process (JobRunner) against the Dictionary loop and a single-threaded LINQ count, each in a child process after a warm-up. Every output is checked against the LINQ count every repetition (the `wordcount` verb; see RESULTS-WORDCOUNT.md)."),
+            [
+                Row(Program, "word count, `word-count run` as a whole process (start-up, job, default check)", DictionaryProcess,
+                    string.Create(culture, $"{Speeds(Program, DictionaryProcess)}; the check {share.Seconds:0.000} s, {share.Share:P1} of the run (target ≥ 1.5× and ≤ 10 %)")),
+                Row(Dataflow, $"word count, Dataflow job in-process ({Environment.ProcessorCount} tasks at once)", Dictionary, Speeds(Dataflow, Dictionary)),
+                Row(Dataflow, $"word count, Dataflow job in-process ({Environment.ProcessorCount} tasks at once)", Linq, Speeds(Dataflow, Linq)),
+            ],
             measured.Report);
     }
+
+    /// <summary>The median time of the program's check and the median of its share of each whole run.</summary>
+    private static (double Seconds, double Share) CheckShare(List<CaseResult> program) =>
+        (Median(program.Select(r => r.CheckSeconds)), Median(program.Select(r => r.CheckSeconds / r.Seconds)));
 
     /// <summary>Writes the corpus in a folder of its own, runs every case, deletes the folder; returns the figures.</summary>
     private static async Task<Measured> MeasureAsync(Options options)
@@ -136,43 +153,50 @@ internal static class WordCountRunner
             corpusObjects = listed.Count;
             Progress($"wrote {corpusObjects} objects, {ByteSize.Format(corpusBytes)}, in {clock.Elapsed.TotalSeconds:0.0} s");
 
-            var results = new Dictionary<string, List<CaseResult>>(StringComparer.Ordinal) { [Dataflow] = [], [Linq] = [] };
+            var results = s_cases.ToDictionary(c => c, _ => new List<CaseResult>(), StringComparer.Ordinal);
             Dictionary<string, long>? first = null;
             for (var rep = 1; rep <= options.Repetitions; rep++)
             {
-                var countsKey = $"check/linq-r{rep}.tsv";
-                var outputPrefix = $"output/r{rep}/";
-                foreach (var name in rep % 2 == 1 ? new[] { Dataflow, Linq } : [Linq, Dataflow])
+                foreach (var name in rep % 2 == 1 ? s_cases : s_cases.Reverse())
                 {
                     var load = LoadAverage();
-                    var result = await RunChildAsync(options, folder, name, outputPrefix, countsKey, rep).ConfigureAwait(false);
+                    var countsKey = $"check/{name}-r{rep}.tsv";
+                    var output = $"output/r{rep}-{name}/";
+                    var result = name == Program
+                        ? await RunProgramAsync(options, folder, store, output, rep).ConfigureAwait(false)
+                        : await RunChildAsync(options, folder, name, output, countsKey, rep).ConfigureAwait(false);
                     if (result.Bytes != corpusBytes)
                     {
                         throw new InvalidOperationException($"{name} (repetition {rep}) read {result.Bytes} bytes, the corpus has {corpusBytes}");
                     }
 
                     results[name].Add(result with { LoadBefore = load });
-                    Progress($"rep {rep}/{options.Repetitions} {name,-9} {result.Bytes / MiB / result.Seconds,7:0.0} MiB/s {result.Seconds,7:0.000} s  CPU {result.CpuSeconds,7:0.0} s  "
-                        + $"peak RSS {result.PeakRss / MiB,5:0} MiB  load before {load}");
+                    Progress($"rep {rep}/{options.Repetitions} {name,-18} {result.Bytes / MiB / result.Seconds,7:0.0} MiB/s {result.Seconds,7:0.000} s  CPU {result.CpuSeconds,7:0.0} s  "
+                        + $"peak RSS {result.PeakRss / MiB,5:0} MiB{(name == Program ? $"  check {result.CheckSeconds:0.000} s" : string.Empty)}  load before {load}");
                 }
 
-                // Outside the timing: the job's parts against this repetition's LINQ counts, and those against the first's.
-                var expected = await ReadCountsAsync(store, countsKey).ConfigureAwait(false);
-                var parts = results[Dataflow][^1].Parts;
-                var problem = await WordCountProgram.CompareAsync(store, parts, expected, CancellationToken.None).ConfigureAwait(false);
-                if (problem is not null)
+                // Outside the timing: both programs' parts against this repetition's LINQ counts, and the other counts against those.
+                var expected = await ReadCountsAsync(store, $"check/{Linq}-r{rep}.tsv").ConfigureAwait(false);
+                foreach (var name in new[] { Dataflow, Program })
                 {
-                    throw new InvalidOperationException($"repetition {rep}: the Dataflow output differs from the LINQ count: {problem}");
+                    var problem = await WordCountProgram.CompareAsync(store, results[name][^1].Parts, expected, CancellationToken.None).ConfigureAwait(false);
+                    if (problem is not null)
+                    {
+                        throw new InvalidOperationException($"repetition {rep}: the output of {Label(name)} differs from the LINQ count: {problem}");
+                    }
                 }
 
                 first ??= expected;
-                if (expected.Count != first.Count || expected.Any(p => first.GetValueOrDefault(p.Key) != p.Value))
+                foreach (var (name, counts) in new[] { ("the LINQ count", expected), (Label(Dictionary), await ReadCountsAsync(store, $"check/{Dictionary}-r{rep}.tsv").ConfigureAwait(false)), (Label(DictionaryProcess), await ReadCountsAsync(store, $"check/{DictionaryProcess}-r{rep}.tsv").ConfigureAwait(false)) })
                 {
-                    throw new InvalidOperationException($"repetition {rep}: the LINQ count differs from the first repetition's");
+                    if (counts.Count != first.Count || counts.Any(p => first.GetValueOrDefault(p.Key) != p.Value))
+                    {
+                        throw new InvalidOperationException($"repetition {rep}: {name} differs from the first repetition's LINQ count");
+                    }
                 }
 
-                Progress($"rep {rep}: the {parts.Count} output parts match the LINQ count ({expected.Count} distinct words, {expected.Values.Sum()} in all)");
-                await store.DeleteAsync([.. parts, countsKey]).ConfigureAwait(false);
+                Progress($"rep {rep}: the output parts match the LINQ count ({expected.Count} distinct words, {expected.Values.Sum()} in all), as the Dictionary counts do");
+                await store.DeleteAsync([.. results[Dataflow][^1].Parts, .. results[Program][^1].Parts, .. s_cases.Select(c => $"check/{c}-r{rep}.tsv")]).ConfigureAwait(false);
             }
 
             return new Measured(Report(options, corpusBytes, corpusObjects, first!, started, (loadAtStart, LoadAverage()), results), results);
@@ -186,15 +210,20 @@ internal static class WordCountRunner
         var name = named["case"];
         var splitSize = long.Parse(named["split-size"], NumberStyles.None, CultureInfo.InvariantCulture);
         var reducers = int.Parse(named["reducers"], NumberStyles.None, CultureInfo.InvariantCulture);
+        var cold = named.TryGetValue("cold", out var c) && c == "true";
         var store = ObjectStore.OpenFolder(named["folder"]);
         await using (store.ConfigureAwait(false))
         {
-            // Warm-up: the same case on the small corpus (JIT, thread pool, buffer pools); its output is deleted.
-            var warmupOutput = "warmup-output/";
-            var warm = await RunCaseOnceAsync(store, name, WarmupPrefix, warmupOutput, reducers, WarmupSplitSize).ConfigureAwait(false);
-            await store.DeleteAsync(warm.Parts).ConfigureAwait(false);
+            var rssBefore = 0L;
+            if (!cold)
+            {
+                // Warm-up: the same case on the small corpus (JIT, thread pool, buffer pools); its output is deleted.
+                var warmupOutput = "warmup-output/";
+                var warm = await RunCaseOnceAsync(store, name, WarmupPrefix, warmupOutput, reducers, WarmupSplitSize).ConfigureAwait(false);
+                await store.DeleteAsync(warm.Parts).ConfigureAwait(false);
+                rssBefore = SettleMemory();
+            }
 
-            var rssBefore = SettleMemory();
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var gen2 = GC.CollectionCount(2);
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -239,9 +268,14 @@ internal static class WordCountRunner
                 }
 
             case Linq:
+            case Dictionary:
+            case DictionaryProcess:
                 {
                     var objects = await store.ListAllAsync(input).ConfigureAwait(false);
-                    var counts = await WordCountProgram.CountAsync(store, objects.Select(o => o.Key), CancellationToken.None).ConfigureAwait(false);
+                    var keys = objects.Select(o => o.Key);
+                    var counts = name == Linq
+                        ? await LinqCountAsync(store, keys).ConfigureAwait(false)
+                        : await WordCountProgram.CountAsync(store, keys, CancellationToken.None).ConfigureAwait(false);
                     return new Outcome(objects.Sum(o => o.Size), 1, [], counts);
                 }
 
@@ -250,12 +284,75 @@ internal static class WordCountRunner
         }
     }
 
-    private static Task<CaseResult> RunChildAsync(Options options, string folder, string name, string output, string countsKey, int rep) =>
-        EndToEndRunner.RunChildAsync<CaseResult>(name, rep,
+    /// <summary>
+    /// A case in a child process: an in-process case is timed by the child (after its warm-up); the whole-process
+    /// Dictionary loop starts cold and is timed here, from its start to its exit.
+    /// </summary>
+    private static async Task<CaseResult> RunChildAsync(Options options, string folder, string name, string output, string countsKey, int rep)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await EndToEndRunner.RunChildAsync<CaseResult>(name, rep,
         [
-            CaseVerb, "--case", name, "--folder", folder, "--output", output, "--counts", countsKey,
+            CaseVerb, "--case", name, "--folder", folder, "--output", output, "--counts", countsKey, "--cold", name == DictionaryProcess ? "true" : "false",
+            "--split-size", options.SplitSize.ToString(CultureInfo.InvariantCulture), "--reducers", options.Reducers.ToString(CultureInfo.InvariantCulture),
+        ]).ConfigureAwait(false);
+        return name == DictionaryProcess ? result with { Seconds = clock.Elapsed.TotalSeconds } : result;
+    }
+
+    /// <summary>
+    /// <c>word-count run</c> as a user runs it (the apphost built next to this program), timed from its start to its
+    /// exit; its peak RSS from GNU time when installed; its check's time from what it prints (<c>checked in … s</c>).
+    /// </summary>
+    private static async Task<CaseResult> RunProgramAsync(Options options, string folder, IObjectStore store, string output, int rep)
+    {
+        var memory = Path.Combine(folder, $"program-r{rep}.rss");
+        var start = ProcessTimer.Measured(ProcessTimer.Example("word-count", []), memory,
+        [
+            "run", "--store", folder, "--input", InputPrefix, "--output", output, "--progress", "none", "--json",
             "--split-size", options.SplitSize.ToString(CultureInfo.InvariantCulture), "--reducers", options.Reducers.ToString(CultureInfo.InvariantCulture),
         ]);
+        var (seconds, summary, errors) = await ProcessTimer.RunCapturedAsync($"word-count run (repetition {rep})", start).ConfigureAwait(false);
+        var check = CheckedIn().Match(errors);
+        if (!summary.Contains("\"verified\":true", StringComparison.Ordinal) || !check.Success)
+        {
+            throw new InvalidOperationException($"word-count run (repetition {rep}) did not verify its output: {errors}");
+        }
+
+        var inputs = await store.ListAllAsync(InputPrefix).ConfigureAwait(false);
+        var parts = (await store.ListAllAsync(output).ConfigureAwait(false)).Select(o => o.Key).ToList();
+        using var json = System.Text.Json.JsonDocument.Parse(summary[summary.IndexOf('{', StringComparison.Ordinal)..]);
+        return new CaseResult(Program, inputs.Sum(o => o.Size), seconds, double.NaN, 0, ProcessTimer.PeakKib(memory) * 1024, -1, -1,
+            json.RootElement.GetProperty("tasks").GetInt32(), parts, LoadBefore: string.Empty, CheckSeconds: double.Parse(check.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"checked in ([0-9]+\.[0-9]+) s")]
+    private static partial System.Text.RegularExpressions.Regex CheckedIn();
+
+    /// <summary>The straightforward count, the first baseline: every line of every object kept, one object at a time, words grouped with LINQ.</summary>
+    private static async Task<Dictionary<string, long>> LinqCountAsync(IObjectStore store, IEnumerable<string> keys)
+    {
+        var lines = new List<string>();
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            lines.Clear();
+            var stream = await store.OpenReadAsync(key).ConfigureAwait(false);
+            using (var reader = new StreamReader(stream, Encoding.UTF8))
+            {
+                while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+                {
+                    lines.Add(line);
+                }
+            }
+
+            foreach (var group in lines.SelectMany(Words.Of).GroupBy(w => w, StringComparer.Ordinal))
+            {
+                counts[group.Key] = counts.GetValueOrDefault(group.Key) + group.LongCount();
+            }
+        }
+
+        return counts;
+    }
 
     private static string FormatCounts(Dictionary<string, long> counts)
     {
@@ -285,52 +382,66 @@ internal static class WordCountRunner
     {
         var culture = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(culture, $"## Word count: Dataflow job vs single-threaded LINQ ({started:yyyy-MM-dd HH:mm zzz})");
+        text.AppendLine(culture, $"## Word count: the program and the Dataflow job vs single-threaded Dictionary and LINQ counts ({started:yyyy-MM-dd HH:mm zzz})");
         text.AppendLine();
         text.AppendLine(Machine() + LoadAverages(load));
         var large = options.Large > 0 ? " + 1 x " + ByteSize.Format(options.Large) : string.Empty;
         text.AppendLine(culture, $"Corpus: {objects} objects, {ByteSize.Format(bytes)} ({bytes} bytes; {options.Objects} x {ByteSize.Format((options.Size - options.Large) / options.Objects)}{large}), "
             + $"{counts.Values.Sum()} words, {counts.Count} distinct; local folder store.");
-        text.AppendLine(culture, $"Dataflow: in-process JobRunner, concurrency {Environment.ProcessorCount}, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, "
-            + $"map and reduce memory {ByteSize.Format(MapMemory)}; its output checked against the LINQ count every repetition. "
-            + $"{options.Repetitions} repetitions, alternating which case goes first, each case in a child process after a warm-up on a {ByteSize.Format(WarmupObjects * WarmupObjectSize + WarmupLargeSize)} corpus.");
+        text.AppendLine(culture, $"Dataflow: concurrency {Environment.ProcessorCount}, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, "
+            + $"map and reduce memory {ByteSize.Format(MapMemory)}; every output checked against the LINQ count every repetition. "
+            + $"{options.Repetitions} repetitions, alternating the order of the cases. In-process cases: a child process each, timed after a warm-up on a {ByteSize.Format(WarmupObjects * WarmupObjectSize + WarmupLargeSize)} corpus. "
+            + $"Whole-process cases: timed from start to exit, cold (`word-count run` is the apphost a build makes, run as a user runs it; its peak RSS from GNU time).");
         text.AppendLine();
         text.AppendLine("| Case | Median s | Min-max s | Median MiB/s | CPU s (median) | CPU / wall | Peak RSS median (max) | Allocated (median) | Gen 2 GCs | Tasks |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var name in new[] { Linq, Dataflow })
+        foreach (var name in new[] { DictionaryProcess, Program, Linq, Dictionary, Dataflow })
         {
             var list = results[name];
             var seconds = list.Select(r => r.Seconds).ToList();
+            var measuredInside = name != Program;
+            var cpu = measuredInside ? string.Create(culture, $"{Median(list.Select(r => r.CpuSeconds)):0.0} | {Median(list.Select(r => r.CpuSeconds / r.Seconds)):0.00}") : "— | —";
+            var allocated = measuredInside ? string.Create(culture, $"{Median(list.Select(r => r.Allocated / MiB)):0} MiB | {Median(list.Select(r => (double)r.Gen2Collections)):0}") : "— | —";
             text.AppendLine(culture,
                 $"| {Label(name)} | {Median(seconds):0.000} | {seconds.Min():0.000}-{seconds.Max():0.000} | {Median(list.Select(r => r.Bytes / MiB / r.Seconds)):0.0} "
-                + $"| {Median(list.Select(r => r.CpuSeconds)):0.0} | {Median(list.Select(r => r.CpuSeconds / r.Seconds)):0.00} "
-                + $"| {Median(list.Select(r => r.PeakRss / MiB)):0} MiB ({list.Max(r => r.PeakRss) / MiB:0} MiB) | {Median(list.Select(r => r.Allocated / MiB)):0} MiB "
-                + $"| {Median(list.Select(r => (double)r.Gen2Collections)):0} | {list[0].Tasks} |");
+                + $"| {cpu} | {Median(list.Select(r => r.PeakRss / MiB)):0} MiB ({list.Max(r => r.PeakRss) / MiB:0} MiB) | {allocated} | {list[0].Tasks} |");
         }
 
         text.AppendLine();
         double MedianSpeed(string name) => Median(results[name].Select(r => r.Bytes / MiB / r.Seconds));
+        void Ratio(string label, string name, string baseline)
+        {
+            // The cases of a repetition run back to back, so their ratio shares that moment's load.
+            var paired = Median(results[name].Zip(results[baseline], (d, l) => l.Seconds / d.Seconds));
+            text.AppendLine(culture, $"- {label}: **{MedianSpeed(name) / MedianSpeed(baseline):0.00}** "
+                + $"({MedianSpeed(name):0.0} vs {MedianSpeed(baseline):0.0} MiB/s; median of the per-repetition ratios: {paired:0.00})");
+        }
 
-        // The two cases of a repetition run back to back, so their ratio shares that moment's load.
-        var paired = Median(results[Dataflow].Zip(results[Linq], (d, l) => l.Seconds / d.Seconds));
-        text.AppendLine(culture, $"- throughput, Dataflow / LINQ (MiB/s, medians): **{MedianSpeed(Dataflow) / MedianSpeed(Linq):0.00}** "
-            + $"({MedianSpeed(Dataflow):0.0} vs {MedianSpeed(Linq):0.0} MiB/s; median of the per-repetition ratios: {paired:0.00})");
-        text.AppendLine(culture, $"- CPU time over the count (all threads, medians), Dataflow / LINQ: {Median(results[Dataflow].Select(r => r.CpuSeconds)) / Median(results[Linq].Select(r => r.CpuSeconds)):0.00}; "
-            + $"a CPU / wall well under the threads a case can use means it waited for cores (other load) or for I/O");
+        Ratio("whole process, `word-count run` / the Dictionary loop (MiB/s, medians; target ≥ 1.5)", Program, DictionaryProcess);
+        var share = CheckShare(results[Program]);
+        text.AppendLine(culture, $"- the program's default check: {share.Seconds:0.000} s (median), **{share.Share:P1}** of its whole run (median of the per-repetition shares; target ≤ 10 %)");
+        Ratio("in-process, Dataflow job / the Dictionary loop", Dataflow, Dictionary);
+        Ratio("in-process, Dataflow job / the LINQ count", Dataflow, Linq);
+        text.AppendLine(culture, $"- CPU time over the count (all threads, medians), Dataflow / Dictionary: {Median(results[Dataflow].Select(r => r.CpuSeconds)) / Median(results[Dictionary].Select(r => r.CpuSeconds)):0.00}, "
+            + $"Dataflow / LINQ: {Median(results[Dataflow].Select(r => r.CpuSeconds)) / Median(results[Linq].Select(r => r.CpuSeconds)):0.00}; a CPU / wall well under the threads a case can use means it waited for cores (other load) or for I/O");
         text.AppendLine();
         text.AppendLine("Every repetition (seconds, in the order run; the 1-minute load average just before each case in brackets):");
         text.AppendLine();
-        foreach (var name in new[] { Linq, Dataflow })
+        foreach (var name in new[] { DictionaryProcess, Program, Linq, Dictionary, Dataflow })
         {
             text.AppendLine(culture, $"- {Label(name)}: {string.Join(", ", results[name].Select(r => $"{r.Seconds.ToString("0.000", culture)} [{r.LoadBefore.Split(' ')[0]}]"))}");
         }
 
+        text.AppendLine(culture, $"- the program's check: {string.Join(", ", results[Program].Select(r => r.CheckSeconds.ToString("0.000", culture)))}");
         return text.ToString();
     }
 
     private static string Label(string name) => name switch
     {
         Linq => "LINQ count, 1 thread (baseline)",
+        Dictionary => "Dictionary<string,long> loop, 1 thread (baseline)",
+        DictionaryProcess => "Dictionary<string,long> loop, 1 thread, whole process (baseline)",
+        Program => "`word-count run`, whole process (job + default check)",
         Dataflow => "Dataflow job, all cores",
         _ => name,
     };
@@ -405,6 +516,7 @@ internal static class WordCountRunner
     /// <param name="Tasks">Tasks of the job's plan (1 for the LINQ count).</param>
     /// <param name="Parts">The job's output parts (none for the LINQ count).</param>
     /// <param name="LoadBefore">The load averages just before the parent started the child (set by the parent).</param>
+    /// <param name="CheckSeconds">For the program: the time its check took, as it says.</param>
     internal sealed record CaseResult(
-        string Case, long Bytes, double Seconds, double CpuSeconds, long RssBefore, long PeakRss, long Allocated, int Gen2Collections, int Tasks, IReadOnlyList<string> Parts, string LoadBefore);
+        string Case, long Bytes, double Seconds, double CpuSeconds, long RssBefore, long PeakRss, long Allocated, int Gen2Collections, int Tasks, IReadOnlyList<string> Parts, string LoadBefore, double CheckSeconds = 0);
 }

@@ -66,7 +66,8 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     private readonly int _partitions;
     private readonly long _budget;
     private readonly Dictionary<TKey, TValue>? _aggregated;
-    private readonly Dictionary<string, TValue>.AlternateLookup<ReadOnlySpan<char>>? _byText;
+    private readonly TextKeyTable<TValue>? _byText;
+    private readonly ICombiner<TValue>? _combiner;
     private readonly List<KeyValuePair<TKey, TValue>>? _pairs;
     private readonly List<SpillFile> _spills = [];
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
@@ -78,15 +79,14 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
         _types = types;
         _partitions = partitions;
         _budget = budget;
+        _combiner = types.Combiner;
         if (types.Combiner is null)
         {
             _pairs = [];
         }
         else if (typeof(TKey) == typeof(string))
         {
-            var byText = new Dictionary<string, TValue>(TextKeyComparer.Instance);
-            _aggregated = (Dictionary<TKey, TValue>)(object)byText;
-            _byText = byText.GetAlternateLookup<ReadOnlySpan<char>>();
+            _byText = new TextKeyTable<TValue>();
         }
         else
         {
@@ -97,12 +97,18 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     public override void Emit(TKey key, TValue value)
     {
         ArgumentNullException.ThrowIfNull(key);
+        if (_byText is not null)
+        {
+            EmitText(((string)(object)key).AsSpan(), value);
+            return;
+        }
+
         if (_aggregated is not null)
         {
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_aggregated, key, out var exists);
             if (exists)
             {
-                slot = _types.Combiner!.Combine(slot!, value);
+                slot = _combiner!.Combine(slot!, value);
                 return;
             }
 
@@ -119,10 +125,10 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     {
         if (_byText is { } byText)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(byText, key, out var exists);
+            ref var slot = ref byText.GetValueRefOrAddDefault(key, out var exists);
             if (exists)
             {
-                slot = _types.Combiner!.Combine(slot!, value);
+                slot = _combiner!.Combine(slot!, value);
                 return;
             }
 
@@ -203,7 +209,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     /// <summary>Spills written so far (for tests).</summary>
     internal int Spills => _spills.Count;
 
-    private int Count => _aggregated?.Count ?? _pairs!.Count;
+    private int Count => _byText?.Count ?? _aggregated?.Count ?? _pairs!.Count;
 
     private void Grew(TKey key, TValue value)
     {
@@ -223,7 +229,8 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
     {
         var entries = new (int Partition, TKey Key, TValue Value)[Count];
         var i = 0;
-        foreach (var (key, value) in (IEnumerable<KeyValuePair<TKey, TValue>>?)_aggregated ?? _pairs!)
+        var all = _byText is not null ? (IEnumerable<KeyValuePair<TKey, TValue>>)(object)_byText.Entries() : (IEnumerable<KeyValuePair<TKey, TValue>>?)_aggregated ?? _pairs!;
+        foreach (var (key, value) in all)
         {
             _scratch.ResetWrittenCount();
             _types.KeyCodec.Write(key, _scratch);
@@ -259,6 +266,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
         }
 
         _spills.Add(new SpillFile(path, offsets));
+        _byText?.Clear();
         _aggregated?.Clear();
         _pairs?.Clear();
         _bytes = 0;

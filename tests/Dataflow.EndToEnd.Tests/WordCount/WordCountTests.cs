@@ -103,6 +103,94 @@ public sealed class WordCountTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_DefaultCheckAndVerify_SayWhatTheyProved()
+    {
+        var store = await GenerateAsync("checks");
+
+        var quick = await RunAsync(["run", "--store", store, .. s_job]);
+        var full = await RunAsync(["run", "--store", store, "--verify", "--overwrite", .. s_job]);
+
+        AssertVerifiedRun(quick);
+        AssertVerifiedRun(full);
+        Assert.Contains("the total and a checksum of every word's count equal a streaming pass over the input", quick.Stderr, StringComparison.Ordinal);
+        Assert.Contains("as a single-threaded recount finds them", full.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"verified: \d+ distinct words, \d+ in all", quick.Stderr);
+        await AssertMatchesSingleThreadedCountAsync(store);
+    }
+
+    /// <summary>The default check on outputs made wrong on purpose: each is caught, and the message says what is wrong.</summary>
+    [Fact]
+    public async Task Check_WrongOutput_FailsSayingWhatIsWrong()
+    {
+        var folder = await GenerateAsync("wrong");
+        AssertVerifiedRun(await RunAsync(["run", "--store", folder, .. s_job]));
+        var partFiles = Directory.GetFiles(Path.Combine(folder, "output")).Order(StringComparer.Ordinal).ToList();
+        var original = partFiles.ToDictionary(p => p, File.ReadAllText);
+        var lines = original[partFiles[0]].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var (first, second) = (lines[0].Split('\t'), lines[1].Split('\t'));
+        Assert.NotEqual(first[1], second[1]);
+        string Line(string word, long count) => $"{word}\t{count}";
+        string[] With(int index, string line) => [.. lines.Select((l, i) => i == index ? line : l)];
+        var wrong = new (string Name, string[] Lines, string Expected)[]
+        {
+            ("a count one too high", With(0, Line(first[0], long.Parse(first[1]) + 1)), "add up to"),
+            ("a line dropped", lines[1..], "add up to"),
+            ("two counts swapped", [Line(first[0], long.Parse(second[1])), Line(second[0], long.Parse(first[1])), .. lines[2..]], "checksum differs"),
+            ("one moved from a word to another", [Line(first[0], long.Parse(first[1]) + 1), Line(second[0], long.Parse(second[1]) - 1), .. lines[2..]], "checksum differs"),
+            ("a word upper-cased", With(0, Line(first[0].ToUpperInvariant(), long.Parse(first[1]))), "is not a lower-cased word"),
+            ("two lines out of order", [lines[1], lines[0], .. lines[2..]], "is not in ordinal order"),
+            ("a count of zero", With(0, Line(first[0], 0)), "is not word<TAB>count"),
+        };
+
+        await using var store = ObjectStore.OpenFolder(folder);
+        var inputs = (await store.ListAllAsync("input/")).Select(i => new PlanInput(i.Key, i.Size)).ToList();
+        var parts = partFiles.Select(p => "output/" + Path.GetFileName(p)).ToList();
+        Assert.Null((await WordCountProgram.CheckAsync(store, inputs, parts, 2, CancellationToken.None)).Problem);
+        foreach (var (name, changed, expected) in wrong)
+        {
+            await File.WriteAllTextAsync(partFiles[0], string.Join('\n', changed) + "\n");
+            var (_, _, problem) = await WordCountProgram.CheckAsync(store, inputs, parts, 2, CancellationToken.None);
+            Assert.True(problem is not null && problem.Contains(expected, StringComparison.Ordinal), $"{name}: {problem ?? "not caught"}");
+        }
+
+        // A word also in another part (in its place in that part's order).
+        await File.WriteAllTextAsync(partFiles[0], original[partFiles[0]]);
+        var last = original[partFiles[^1]].Split('\n', StringSplitOptions.RemoveEmptyEntries).Append(lines[0]).OrderBy(l => l.Split('\t')[0], StringComparer.Ordinal);
+        await File.WriteAllTextAsync(partFiles[^1], string.Join('\n', last) + "\n");
+        var (_, _, twice) = await WordCountProgram.CheckAsync(store, inputs, parts, 2, CancellationToken.None);
+        Assert.Contains("appears in more than one part", twice, StringComparison.Ordinal);
+    }
+
+    /// <summary>Cut into ranges of any size (lines and characters of several bytes across the cuts), the input's tally is the same, and it counts what the single-threaded count counts.</summary>
+    [Fact]
+    public async Task WordTally_AnyRangeSize_SameTallyAsWholeObjects()
+    {
+        var folder = await GenerateAsync("tally");
+        await using var store = ObjectStore.OpenFolder(folder);
+        var inputs = (await store.ListAllAsync("input/")).Select(i => new PlanInput(i.Key, i.Size)).ToList();
+        await store.PutAsync("odd/a.txt", System.Text.Encoding.UTF8.GetBytes("\uFEFFÉté été\r\n数据流 x\n\n\nlast-line-without-break ΛΑ"));
+        inputs.Add(new PlanInput("odd/a.txt", (await store.HeadAsync("odd/a.txt"))!.Size));
+
+        var whole = await WordTally.OfInputsAsync(store, inputs, 7, 2, long.MaxValue, CancellationToken.None);
+        var expected = await WordCountProgram.CountAsync(store, inputs.Select(i => i.Key), CancellationToken.None);
+
+        Assert.Equal(expected.Values.Sum(), whole.Total);
+        Assert.Equal(expected.Aggregate(default(WordTally), (sum, p) => sum + WordTally.Of(p.Key, p.Value, 7)), whole);
+        foreach (var size in new long[] { 1000, 65_537 })
+        {
+            Assert.Equal(whole, await WordTally.OfInputsAsync(store, inputs, 7, 2, size, CancellationToken.None));
+        }
+
+        PlanInput[] odd = [inputs[^1]];
+        var oddWhole = await WordTally.OfInputsAsync(store, odd, 7, 2, long.MaxValue, CancellationToken.None);
+        Assert.Equal(9, oddWhole.Total);
+        foreach (var size in new long[] { 1, 2, 3, 5, 7 })
+        {
+            Assert.Equal(oddWhole, await WordTally.OfInputsAsync(store, odd, 7, 2, size, CancellationToken.None));
+        }
+    }
+
+    [Fact]
     public async Task Resume_AfterDriverKilledMidRun_SkipsCommittedTasksAndWritesIdenticalOutput()
     {
         var reference = await GenerateAsync("reference");
