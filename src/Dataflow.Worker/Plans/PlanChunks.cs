@@ -69,19 +69,16 @@ internal static class PlanChunks
 
     /// <summary>Puts a whole plan together from its index and every chunk.</summary>
     /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
-    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInputChunk> inputChunks)
+    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInputChunk> inputChunks) =>
+        Join(index, stageChunks, JoinInputs(index, inputChunks));
+
+    /// <summary>Puts a whole plan together from its index, its input list (<see cref="JoinInputs"/>) and every chunk of tasks.</summary>
+    /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
+    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInput> inputs)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(stageChunks);
-        ArgumentNullException.ThrowIfNull(inputChunks);
-        var inputs = new List<PlanInput>(index.InputCount);
-        foreach (var chunk in inputChunks)
-        {
-            Expect(chunk.First == inputs.Count, index, $"input chunk starting at {chunk.First} is out of place (expected {inputs.Count})");
-            inputs.AddRange(chunk.Inputs);
-        }
-
-        Expect(inputs.Count == index.InputCount, index, $"its input chunks hold {inputs.Count} inputs, not {index.InputCount}");
+        ArgumentNullException.ThrowIfNull(inputs);
         var stages = new PlanStage[index.Stages.Count];
         for (var s = 0; s < stages.Length; s++)
         {
@@ -97,6 +94,23 @@ internal static class PlanChunks
         }
 
         return FromIndex(index, inputs, stages);
+    }
+
+    /// <summary>The plan's input list from its chunks, in order.</summary>
+    /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
+    public static IReadOnlyList<PlanInput> JoinInputs(PlanIndex index, IReadOnlyList<PlanInputChunk> inputChunks)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(inputChunks);
+        var inputs = new List<PlanInput>(index.InputCount);
+        foreach (var chunk in inputChunks)
+        {
+            Expect(chunk.First == inputs.Count, index, $"input chunk starting at {chunk.First} is out of place (expected {inputs.Count})");
+            inputs.AddRange(chunk.Inputs);
+        }
+
+        Expect(inputs.Count == index.InputCount, index, $"its input chunks hold {inputs.Count} inputs, not {index.InputCount}");
+        return inputs;
     }
 
     /// <summary>
