@@ -32,7 +32,7 @@ internal static class PlanValidator
             throw Fail("it has no stages");
         }
 
-        var inputSizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var inputSizes = new Dictionary<string, long>(plan.Inputs.Count, StringComparer.Ordinal);
         foreach (var input in plan.Inputs)
         {
             if (!inputSizes.TryAdd(input.Key, input.Size))

@@ -40,6 +40,16 @@ internal static class PlanChunkCodec
     /// <exception cref="InvalidOperationException">A task reads an object that is not among the plan's inputs (a plan that was never validated).</exception>
     public static byte[] WriteTaskChunk(Plan plan, PlanIndex index, IReadOnlyDictionary<string, int> inputPositions, int stage, int chunk)
     {
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        WriteTaskChunk(buffer, plan, index, inputPositions, stage, chunk);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes chunk <paramref name="chunk"/> of stage <paramref name="stage"/> in the compact form to <paramref name="destination"/>.</summary>
+    /// <inheritdoc cref="WriteTaskChunk(Plan, PlanIndex, IReadOnlyDictionary{string, int}, int, int)"/>
+    public static void WriteTaskChunk(IBufferWriter<byte> destination, Plan plan, PlanIndex index, IReadOnlyDictionary<string, int> inputPositions, int stage, int chunk)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(inputPositions);
@@ -82,8 +92,7 @@ internal static class PlanChunkCodec
             }
         }
 
-        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+        using (var writer = new Utf8JsonWriter(destination, s_writerOptions))
         {
             writer.WriteStartObject();
             writer.WriteNumber("stage"u8, stage);
@@ -162,30 +171,32 @@ internal static class PlanChunkCodec
             writer.WriteEndArray();
             writer.WriteEndObject();
         }
-
-        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Chunk <paramref name="chunk"/> of the plan's input list in the compact form.</summary>
     public static byte[] WriteInputChunk(Plan plan, PlanIndex index, int chunk)
     {
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        WriteInputChunk(buffer, plan, index, chunk);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes chunk <paramref name="chunk"/> of the plan's input list in the compact form to <paramref name="destination"/>.</summary>
+    public static void WriteInputChunk(IBufferWriter<byte> destination, Plan plan, PlanIndex index, int chunk)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(index);
         var first = chunk * index.ChunkSize;
         var count = Math.Min(index.ChunkSize, plan.Inputs.Count - first);
-        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("first"u8, first);
-            WriteInputColumns(writer, plan.Inputs, null, first, count);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        using var writer = new Utf8JsonWriter(destination, s_writerOptions);
+        writer.WriteStartObject();
+        writer.WriteNumber("first"u8, first);
+        WriteInputColumns(writer, plan.Inputs, null, first, count);
+        writer.WriteEndObject();
     }
 
-    /// <summary>Reads a chunk of tasks written by <see cref="WriteTaskChunk"/>.</summary>
+    /// <summary>Reads a chunk of tasks written by <see cref="WriteTaskChunk(IBufferWriter{byte}, Plan, PlanIndex, IReadOnlyDictionary{string, int}, int, int)"/>.</summary>
     /// <param name="utf8Json">The chunk.</param>
     /// <param name="planInputs">
     /// The whole plan's inputs, when the whole plan is read: the tasks' keys are taken from them and the chunk's
@@ -308,7 +319,7 @@ internal static class PlanChunkCodec
         }
     }
 
-    /// <summary>Reads a chunk of inputs written by <see cref="WriteInputChunk"/>.</summary>
+    /// <summary>Reads a chunk of inputs written by <see cref="WriteInputChunk(IBufferWriter{byte}, Plan, PlanIndex, int)"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not such a chunk.</exception>
     public static PlanInputChunk ReadInputChunk(ReadOnlySpan<byte> utf8Json)
     {

@@ -24,11 +24,11 @@ internal static class PlanStore
             positions.TryAdd(plan.Inputs[i].Key, i);
         }
 
-        var parts = new List<(string Key, Func<byte[]> Bytes)>();
+        var parts = new List<(string Key, Action<PooledBufferWriter> Write)>();
         for (var c = 0; c < index.InputChunks; c++)
         {
             var chunk = c;
-            parts.Add((layout.PlanInputChunkKey(chunk), () => PlanChunkCodec.WriteInputChunk(plan, index, chunk)));
+            parts.Add((layout.PlanInputChunkKey(chunk), buffer => PlanChunkCodec.WriteInputChunk(buffer, plan, index, chunk)));
         }
 
         for (var s = 0; s < index.Stages.Count; s++)
@@ -36,14 +36,19 @@ internal static class PlanStore
             for (var c = 0; c < index.StageChunks(s); c++)
             {
                 var (stage, chunk) = (s, c);
-                parts.Add((layout.PlanChunkKey(stage, chunk), () => PlanChunkCodec.WriteTaskChunk(plan, index, positions, stage, chunk)));
+                parts.Add((layout.PlanChunkKey(stage, chunk), buffer => PlanChunkCodec.WriteTaskChunk(buffer, plan, index, positions, stage, chunk)));
             }
         }
 
         await Parallel.ForEachAsync(
             parts,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (part, token) => await store.PutAsync(part.Key, part.Bytes(), token).ConfigureAwait(false)).ConfigureAwait(false);
+            async (part, token) =>
+            {
+                using var buffer = new PooledBufferWriter(128 * 1024);
+                part.Write(buffer);
+                await store.PutAsync(part.Key, buffer.WrittenMemory, token).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         await store.PutAsync(layout.PlanKey, PlanSerializer.SerializePart(index), cancellationToken).ConfigureAwait(false);
     }
 
