@@ -22,6 +22,9 @@ public class PlannerBenchmarks
 {
     private const string PlanUri = "s3://bucket/prefix/_dataflow/runs/bench-run/plan.json";
 
+    // What schema version 2 stored: chunks of 1,000 tasks or inputs.
+    private const int Version2ChunkSize = 1000;
+
     private Job _job = null!;
     private PlanInput[] _inputs = null!;
     private Plan _plan = null!;
@@ -29,6 +32,7 @@ public class PlannerBenchmarks
     private byte[] _storedIndex = null!;
     private byte[][] _storedInputChunks = null!;
     private byte[][][] _storedTaskChunks = null!;
+    private byte[] _compactIndex = null!;
     private byte[][] _compactInputChunks = null!;
     private byte[][][] _compactTaskChunks = null!;
     private PodOptions _pods = null!;
@@ -58,7 +62,7 @@ public class PlannerBenchmarks
             Resources = new PodResources(CpuRequest: "500m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"),
         };
 
-        var index = PlanChunks.Index(_plan);
+        var index = PlanChunks.Index(_plan, Version2ChunkSize) with { SchemaVersion = 2 };
         var sizes = Sizes(_plan);
         _storedIndex = PlanSerializer.SerializePart(index);
         _storedInputChunks = [.. Enumerable.Range(0, index.InputChunks).Select(c => PlanSerializer.SerializePart(PlanChunks.InputChunk(_plan, index, c)))];
@@ -67,6 +71,7 @@ public class PlannerBenchmarks
 
         var compactIndex = PlanChunks.Index(_plan);
         var positions = Positions(_plan);
+        _compactIndex = PlanSerializer.SerializePart(compactIndex);
         _compactInputChunks = [.. Enumerable.Range(0, compactIndex.InputChunks).Select(c => PlanChunkCodec.WriteInputChunk(_plan, compactIndex, c))];
         _compactTaskChunks = [.. Enumerable.Range(0, compactIndex.Stages.Count).Select(s =>
             Enumerable.Range(0, compactIndex.StageChunks(s)).Select(c => PlanChunkCodec.WriteTaskChunk(_plan, compactIndex, positions, s, c)).ToArray())];
@@ -91,8 +96,8 @@ public class PlannerBenchmarks
         }
 
         var stored = _storedIndex.Length + _storedInputChunks.Sum(c => (long)c.Length) + _storedTaskChunks.Sum(s => s.Sum(c => (long)c.Length));
-        var compact = _storedIndex.Length + _compactInputChunks.Sum(c => (long)c.Length) + _compactTaskChunks.Sum(s => s.Sum(c => (long)c.Length));
-        Console.WriteLine($"// {Inputs:N0} inputs: {TaskCount(_plan):N0} tasks in {_plan.Stages.Count} stages; whole plan {_json.Length:N0} bytes of JSON, stored form {stored:N0} bytes (compact: {compact:N0}) in {1 + _storedInputChunks.Length + _storedTaskChunks.Sum(s => s.Length):N0} objects; Argo manifest {ArgoJson().Length:N0} chars of JSON, {ArgoYaml().Length:N0} of YAML");
+        var compact = _compactIndex.Length + _compactInputChunks.Sum(c => (long)c.Length) + _compactTaskChunks.Sum(s => s.Sum(c => (long)c.Length));
+        Console.WriteLine($"// {Inputs:N0} inputs: {TaskCount(_plan):N0} tasks in {_plan.Stages.Count} stages; whole plan {_json.Length:N0} bytes of JSON, stored form {stored:N0} bytes in {1 + _storedInputChunks.Length + _storedTaskChunks.Sum(s => s.Length):N0} objects (compact: {compact:N0} bytes in {1 + _compactInputChunks.Length + _compactTaskChunks.Sum(s => s.Length):N0}); Argo manifest {ArgoJson().Length:N0} chars of JSON, {ArgoYaml().Length:N0} of YAML");
     }
 
     [GlobalCleanup]
@@ -115,23 +120,11 @@ public class PlannerBenchmarks
     [Benchmark(Description = "serialize stored form, object per task (schema 2)")]
     public long SerializeStored()
     {
-        var index = PlanChunks.Index(_plan);
         var sizes = Sizes(_plan);
-        long bytes = 0;
-        for (var c = 0; c < index.InputChunks; c++)
-        {
-            bytes += PlanSerializer.SerializePart(PlanChunks.InputChunk(_plan, index, c)).Length;
-        }
-
-        for (var s = 0; s < index.Stages.Count; s++)
-        {
-            for (var c = 0; c < index.StageChunks(s); c++)
-            {
-                bytes += PlanSerializer.SerializePart(PlanChunks.TaskChunk(_plan, index, sizes, s, c)).Length;
-            }
-        }
-
-        return bytes + PlanSerializer.SerializePart(index).Length;
+        return SerializedBytes(
+            PlanChunks.Index(_plan, Version2ChunkSize),
+            (index, c) => PlanSerializer.SerializePart(PlanChunks.InputChunk(_plan, index, c)).Length,
+            (index, s, c) => PlanSerializer.SerializePart(PlanChunks.TaskChunk(_plan, index, sizes, s, c)).Length);
     }
 
     [Benchmark(Description = "deserialize whole plan from JSON")]
@@ -151,30 +144,18 @@ public class PlannerBenchmarks
     [Benchmark(Description = "serialize stored form, compact (schema 3)")]
     public long SerializeCompact()
     {
-        var index = PlanChunks.Index(_plan);
         var positions = Positions(_plan);
-        long bytes = 0;
-        for (var c = 0; c < index.InputChunks; c++)
-        {
-            bytes += PlanChunkCodec.WriteInputChunk(_plan, index, c).Length;
-        }
-
-        for (var s = 0; s < index.Stages.Count; s++)
-        {
-            for (var c = 0; c < index.StageChunks(s); c++)
-            {
-                bytes += PlanChunkCodec.WriteTaskChunk(_plan, index, positions, s, c).Length;
-            }
-        }
-
-        return bytes + PlanSerializer.SerializePart(index).Length;
+        return SerializedBytes(
+            PlanChunks.Index(_plan),
+            (index, c) => Pooled(buffer => PlanChunkCodec.WriteInputChunk(buffer, _plan, index, c)),
+            (index, s, c) => Pooled(buffer => PlanChunkCodec.WriteTaskChunk(buffer, _plan, index, positions, s, c)));
     }
 
     /// <summary>What <c>PlanStore.LoadAsync</c> does with compact bytes, on one thread: inputs, then tasks keyed by them.</summary>
     [Benchmark(Description = "deserialize stored form, compact (schema 3) + Join")]
     public Plan DeserializeCompact()
     {
-        var index = PlanSerializer.DeserializePart<PlanIndex>(_storedIndex);
+        var index = PlanSerializer.DeserializePart<PlanIndex>(_compactIndex);
         var inputs = PlanChunks.JoinInputs(index, [.. _compactInputChunks.Select(c => PlanChunkCodec.ReadInputChunk(c))]);
         var stages = _compactTaskChunks.Select(s => (IReadOnlyList<PlanChunk>)[.. s.Select(c => PlanChunkCodec.ReadTaskChunk(c, inputs))]).ToArray();
         return PlanChunks.Join(index, stages, inputs);
@@ -223,6 +204,34 @@ public class PlannerBenchmarks
         return inputs;
     }
 
+    // The bytes of every input chunk, every task chunk and the index of the plan's stored form.
+    private static long SerializedBytes(PlanIndex index, Func<PlanIndex, int, int> inputChunk, Func<PlanIndex, int, int, int> taskChunk)
+    {
+        long bytes = 0;
+        for (var c = 0; c < index.InputChunks; c++)
+        {
+            bytes += inputChunk(index, c);
+        }
+
+        for (var s = 0; s < index.Stages.Count; s++)
+        {
+            for (var c = 0; c < index.StageChunks(s); c++)
+            {
+                bytes += taskChunk(index, s, c);
+            }
+        }
+
+        return bytes + PlanSerializer.SerializePart(index).Length;
+    }
+
+    // The length of what write writes into a pooled buffer, as PlanStore.SaveAsync writes each chunk.
+    private static int Pooled(Action<PooledBufferWriter> write)
+    {
+        using var buffer = new PooledBufferWriter(128 * 1024);
+        write(buffer);
+        return buffer.WrittenMemory.Length;
+    }
+
     private Task StoreVersion2() => StoreVersion2(_plan);
 
     // PlanStore.SaveAsync as it was before the compact chunks, under the run id bench-run-v2.
@@ -230,7 +239,7 @@ public class PlannerBenchmarks
     {
         plan = plan with { RunId = "bench-run-v2" };
         var layout = new RunLayout(plan.RunId);
-        var index = PlanChunks.Index(plan) with { SchemaVersion = 2 };
+        var index = PlanChunks.Index(plan, Version2ChunkSize) with { SchemaVersion = 2 };
         var sizes = Sizes(plan);
         var parts = Enumerable.Range(0, index.InputChunks)
             .Select(c => (Key: layout.PlanInputChunkKey(c), Bytes: (Func<byte[]>)(() => PlanSerializer.SerializePart(PlanChunks.InputChunk(plan, index, c)))))

@@ -54,8 +54,7 @@ internal static class PlanChunkCodec
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(inputPositions);
         var tasks = plan.Stages[stage].Tasks;
-        var first = chunk * index.ChunkSize;
-        var count = Math.Min(index.ChunkSize, tasks.Count - first);
+        var (first, count) = index.ChunkRange(tasks.Count, chunk);
         var operators = new List<string>();
         var outputs = new List<IReadOnlyList<string>>();
         var names = new List<string>();
@@ -187,8 +186,7 @@ internal static class PlanChunkCodec
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(index);
-        var first = chunk * index.ChunkSize;
-        var count = Math.Min(index.ChunkSize, plan.Inputs.Count - first);
+        var (first, count) = index.ChunkRange(plan.Inputs.Count, chunk);
         using var writer = new Utf8JsonWriter(destination, s_writerOptions);
         writer.WriteStartObject();
         writer.WriteNumber("first"u8, first);

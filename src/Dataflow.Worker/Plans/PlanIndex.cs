@@ -60,6 +60,13 @@ internal sealed record PlanIndex
     /// <summary>The number of chunks of the input list.</summary>
     public int InputChunks => Chunks(InputCount);
 
+    /// <summary>Where chunk <paramref name="chunk"/> of a list of <paramref name="total"/> tasks or inputs starts, and how many it holds.</summary>
+    public (int First, int Count) ChunkRange(int total, int chunk)
+    {
+        var first = chunk * ChunkSize;
+        return (first, Math.Min(ChunkSize, total - first));
+    }
+
     private int Chunks(int count) => (count + ChunkSize - 1) / ChunkSize;
 }
 
