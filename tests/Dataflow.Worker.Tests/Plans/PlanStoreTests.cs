@@ -167,12 +167,7 @@ public sealed class PlanStoreTests : IDisposable
         var whole = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadAsync(_store, plan.RunId));
         var shard = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadTasksAsync(_store, plan.RunId, 0, 30, 31));
 
-        foreach (var error in new[] { whole, shard })
-        {
-            Assert.Contains(damaged, error.Message, StringComparison.Ordinal);
-            Assert.Contains($"run '{plan.RunId}'", error.Message, StringComparison.Ordinal);
-            Assert.Contains("damaged", error.Message, StringComparison.Ordinal);
-        }
+        AssertEachSays([whole, shard], damaged, $"run '{plan.RunId}'", "damaged");
     }
 
     [Fact]
@@ -202,11 +197,14 @@ public sealed class PlanStoreTests : IDisposable
         var whole = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadAsync(_store, plan.RunId));
         var shard = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadTasksAsync(_store, plan.RunId, 0, 0, 0));
 
-        foreach (var error in new[] { whole, shard })
+        AssertEachSays([whole, shard], key, $"run '{plan.RunId}'", "schema version 4");
+    }
+
+    private static void AssertEachSays(Exception[] errors, params string[] parts)
+    {
+        foreach (var error in errors)
         {
-            Assert.Contains(key, error.Message, StringComparison.Ordinal);
-            Assert.Contains($"run '{plan.RunId}'", error.Message, StringComparison.Ordinal);
-            Assert.Contains("schema version 4", error.Message, StringComparison.Ordinal);
+            Assert.All(parts, part => Assert.Contains(part, error.Message, StringComparison.Ordinal));
         }
     }
 
