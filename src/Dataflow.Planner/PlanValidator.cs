@@ -32,7 +32,7 @@ internal static class PlanValidator
             throw Fail("it has no stages");
         }
 
-        var inputSizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var inputSizes = new Dictionary<string, long>(plan.Inputs.Count, StringComparer.Ordinal);
         foreach (var input in plan.Inputs)
         {
             if (!inputSizes.TryAdd(input.Key, input.Size))
@@ -47,6 +47,8 @@ internal static class PlanValidator
         }
 
         var stageNames = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new Seen(job);
+        var ordered = true;
         for (var s = 0; s < plan.Stages.Count; s++)
         {
             var stage = plan.Stages[s];
@@ -62,7 +64,7 @@ internal static class PlanValidator
 
             for (var t = 0; t < stage.Tasks.Count; t++)
             {
-                ValidateTask(plan, new TaskId(s, t), stage.Tasks[t], inputSizes, job, Fail);
+                ordered &= ValidateTask(plan, new TaskId(s, t), stage.Tasks[t], inputSizes, seen, Fail);
             }
         }
 
@@ -80,33 +82,41 @@ internal static class PlanValidator
             }
         }
 
-        FindCycle(plan, Fail);
+        // A plan whose every dependency comes before its dependent in (stage, index) order has that order as a
+        // topological one: no cycle, and no need for the graph walk (a million tasks' worth of lists).
+        if (!ordered)
+        {
+            FindCycle(plan, Fail);
+        }
     }
 
-    private static void ValidateTask(Plan plan, TaskId id, PlanTask task, Dictionary<string, long> inputSizes, Job? job, Func<string, JobDefinitionException> fail)
+    // True when every dependency of the task comes before it in (stage, index) order.
+    private static bool ValidateTask(Plan plan, TaskId id, PlanTask task, Dictionary<string, long> inputSizes, Seen seen, Func<string, JobDefinitionException> fail)
     {
         if (string.IsNullOrEmpty(task.Operator))
         {
             throw fail($"task {id} names no operator");
         }
 
-        if (job is not null)
+        seen.Operator(task.Operator);
+        if (!seen.CheckedOutputs(task.Outputs))
         {
-            _ = job.ResolveOperator(task.Operator);
-        }
-
-        var outputs = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var output in task.Outputs)
-        {
-            if (!Names.IsValid(output) || !outputs.Add(output))
+            for (var o = 0; o < task.Outputs.Count; o++)
             {
-                throw fail($"task {id} has an invalid or repeated output name '{output}'");
+                var output = task.Outputs[o];
+                if (!Names.IsValid(output) || IndexOf(task.Outputs, output, o) >= 0)
+                {
+                    throw fail($"task {id} has an invalid or repeated output name '{output}'");
+                }
             }
         }
 
-        var dependencies = new HashSet<TaskId>();
-        foreach (var dependency in task.DependsOn)
+        var ordered = true;
+        var dependencies = task.DependsOn;
+        var set = dependencies.Count > SmallList ? new HashSet<TaskId>(dependencies.Count) : null;
+        for (var d = 0; d < dependencies.Count; d++)
         {
+            var dependency = dependencies[d];
             if (!Exists(plan, dependency))
             {
                 throw fail($"task {id} depends on task {dependency}, which does not exist");
@@ -117,14 +127,17 @@ internal static class PlanValidator
                 throw fail($"task {id} depends on itself");
             }
 
-            if (!dependencies.Add(dependency))
+            if (set is null ? IndexOf(dependencies, dependency, d) >= 0 : !set.Add(dependency))
             {
                 throw fail($"task {id} lists dependency {dependency} twice");
             }
+
+            ordered &= dependency < id;
         }
 
-        foreach (var input in task.Inputs)
+        for (var i = 0; i < task.Inputs.Count; i++)
         {
+            var input = task.Inputs[i];
             switch (input)
             {
                 case { Key: { } key, Task: null, Output: null }:
@@ -145,12 +158,12 @@ internal static class PlanValidator
 
                     break;
                 case { Key: null, Task: { } producer, Output: { } output, Offset: null, Length: null }:
-                    if (!Exists(plan, producer) || !plan.GetTask(producer).Outputs.Contains(output, StringComparer.Ordinal))
+                    if (!Exists(plan, producer) || IndexOf(plan.GetTask(producer).Outputs, output, -1) < 0)
                     {
                         throw fail($"task {id} reads output '{output}' of task {producer}, which does not exist");
                     }
 
-                    if (!dependencies.Contains(producer))
+                    if (!(set?.Contains(producer) ?? IndexOf(dependencies, producer, -1) >= 0))
                     {
                         throw fail($"task {id} reads output '{output}' of task {producer} but does not depend on it");
                     }
@@ -159,6 +172,54 @@ internal static class PlanValidator
                 default:
                     throw fail($"task {id} has an input that is neither a job input key nor a task output");
             }
+        }
+
+        return ordered;
+    }
+
+    // Tasks have a few outputs and dependencies each: a scan allocates nothing, where a set per task was a million
+    // sets per plan. A long list (a reducer depends on every map task) is checked through a set.
+    private const int SmallList = 16;
+
+    private static int IndexOf<T>(IReadOnlyList<T> items, T item, int except)
+        where T : IEquatable<T>
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i != except && items[i].Equals(item))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>What the tasks validated so far share, so that a million tasks of one operator resolve it once.</summary>
+    private sealed class Seen(Job? job)
+    {
+        private string? _operator;
+        private IReadOnlyList<string>? _outputs;
+
+        public void Operator(string name)
+        {
+            if (job is not null && !string.Equals(name, _operator, StringComparison.Ordinal))
+            {
+                _ = job.ResolveOperator(name);
+                _operator = name;
+            }
+        }
+
+        // Planners give every task of a stage the same list of output names: it is checked once.
+        public bool CheckedOutputs(IReadOnlyList<string> outputs)
+        {
+            if (ReferenceEquals(outputs, _outputs))
+            {
+                return true;
+            }
+
+            _outputs = outputs;
+            return false;
         }
     }
 

@@ -207,6 +207,33 @@ public sealed class DataflowAppTests : IDisposable
     }
 
     [Fact]
+    public async Task Status_Plan_PrintsTheStoredPlanAsJson()
+    {
+        Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "run", "--store", StorePath, "--run-id", "shown"));
+        _out.GetStringBuilder().Clear();
+
+        var code = await RunAsync(CreateApp(), "status", "shown", "--store", StorePath, "--plan");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var stored = await JobRunner.LoadPlanAsync(ObjectStore.OpenFolder(StorePath), "shown");
+        var printed = Dataflow.Worker.PlanJson.Deserialize(_out.ToString());
+        Assert.Equal(Dataflow.Worker.PlanJson.Serialize(stored!), Dataflow.Worker.PlanJson.Serialize(printed));
+        Assert.Equal(7, printed.TaskCount);
+        Assert.Contains("\"dependsOn\"", _out.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_PlanOfARunThatDoesNotExist_IsAUsageError()
+    {
+        Directory.CreateDirectory(StorePath);
+
+        var code = await RunAsync(CreateApp(), "status", "nothing", "--store", StorePath, "--plan");
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("nothing", _error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddOption_DuplicateName_Throws()
     {
         var app = new DataflowApp("x", "y");

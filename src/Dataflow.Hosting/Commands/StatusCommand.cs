@@ -5,19 +5,29 @@ using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
 
-/// <summary>The <c>status</c> command: shows one run, its stages, lease, intermediate data and summary.</summary>
+/// <summary>
+/// The <c>status</c> command: shows one run, its stages, lease, intermediate data and summary; with <c>--plan</c>, the
+/// run's stored plan as JSON instead.
+/// </summary>
 internal sealed class StatusCommand(AppDefinition app, AppConsole console)
 {
+    private readonly AppOption<bool> _plan = new("--plan", "Print the run's stored plan as JSON instead (the whole plan, in the form 'plan --emit json' writes, however compactly the run stores it).", false, null, null, null);
+
     public Command Create() =>
         CommandSupport.CreateStoreCommand(
             app,
             console,
             "status",
-            "Show one run: its state, each stage's committed tasks, who holds its lease, its intermediate data and its summary.",
-            [app.Store.Store, app.Store.S3Profile, app.Driver.Json, app.Driver.Verbose],
+            "Show one run: its state, each stage's committed tasks, who holds its lease, its intermediate data and its summary; or, with --plan, its stored plan as JSON.",
+            [app.Store.Store, app.Store.S3Profile, app.Driver.Json, _plan, app.Driver.Verbose],
             CommandSupport.RunIdArgument("The run.", required: true),
             async (context, id, cancellationToken) =>
             {
+                if (context.Get(_plan))
+                {
+                    return await PrintPlanAsync(context, id!, cancellationToken).ConfigureAwait(false);
+                }
+
                 var status = await RunCatalog.GetStatusAsync(context.Store, id!, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (status is null)
                 {
@@ -36,6 +46,17 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
                 return ExitCodes.Success;
             },
             existing: true);
+
+    private static async Task<int> PrintPlanAsync(RunContext context, string id, CancellationToken cancellationToken)
+    {
+        if (await JobRunner.LoadPlanAsync(context.Store, id, cancellationToken).ConfigureAwait(false) is not { } plan)
+        {
+            return CommandSupport.Usage(context, $"run '{id}' has no stored plan in {context.Store.Location}");
+        }
+
+        await context.Console.Out.WriteLineAsync(PlanJson.Serialize(plan, indented: true)).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
 
     private static string Json(RunStatus status) =>
         RunSummaryText.Json(writer =>

@@ -13,6 +13,7 @@ internal static class ReduceTreePlanner
     public static IReadOnlyList<PlanStage> PlanStages(string jobName, ReduceTree tree, IReadOnlyList<string> inputKeys)
     {
         var widths = TreeShape.LevelWidths(jobName, tree.Shape, inputKeys.Count);
+        var operatorName = tree.Operator.Name;
         var stages = new PlanStage[widths.Count];
         var below = new ArtifactRef[inputKeys.Count];
         for (var i = 0; i < below.Length; i++)
@@ -30,10 +31,10 @@ internal static class ReduceTreePlanner
                 var inputs = below[starts[t]..starts[t + 1]];
                 tasks[t] = new PlanTask
                 {
-                    Operator = tree.Operator.Name,
+                    Operator = operatorName,
                     Inputs = inputs,
                     Outputs = s_outputs,
-                    DependsOn = level == 0 ? [] : inputs.Select(i => i.Task!.Value).Distinct().ToArray(),
+                    DependsOn = level == 0 ? [] : Producers(inputs),
                 };
                 produced[t] = ArtifactRef.TaskOutput(new TaskId(level, t), OutputName);
             }
@@ -43,5 +44,18 @@ internal static class ReduceTreePlanner
         }
 
         return stages;
+    }
+
+    // Each task of the level below produces one output, so the producers of consecutive inputs are distinct: no set
+    // is needed to list them once each (a million tasks' worth of sets was most of what planning allocated).
+    private static TaskId[] Producers(ArtifactRef[] inputs)
+    {
+        var producers = new TaskId[inputs.Length];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            producers[i] = inputs[i].Task!.Value;
+        }
+
+        return producers;
     }
 }

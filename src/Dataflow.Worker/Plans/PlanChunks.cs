@@ -8,8 +8,12 @@ namespace Dataflow.Worker;
 /// </summary>
 internal static class PlanChunks
 {
-    /// <summary>Tasks (and inputs) per chunk by default: a chunk of merge tasks is a few hundred kilobytes at most.</summary>
-    public const int DefaultChunkSize = 1000;
+    /// <summary>
+    /// Tasks (and inputs) per chunk by default. A compact chunk of 2,048 tree tasks over job inputs is about as many
+    /// bytes as a chunk of 1,000 was in schema version 2 (about 100 kB), so a worker reads what it read before, and a
+    /// plan of a million tasks is about 1,000 objects, not 2,000: storing it costs mostly the store's per-object work.
+    /// </summary>
+    public const int DefaultChunkSize = 2048;
 
     /// <summary>The index of <paramref name="plan"/> for chunks of <paramref name="chunkSize"/>.</summary>
     public static PlanIndex Index(Plan plan, int chunkSize = DefaultChunkSize)
@@ -37,8 +41,7 @@ internal static class PlanChunks
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(planInputs);
         var tasks = plan.Stages[stage].Tasks;
-        var first = chunk * index.ChunkSize;
-        var count = Math.Min(index.ChunkSize, tasks.Count - first);
+        var (first, count) = index.ChunkRange(tasks.Count, chunk);
         var slice = new PlanTask[count];
         var inputs = new List<PlanInput>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -62,26 +65,22 @@ internal static class PlanChunks
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(index);
-        var first = chunk * index.ChunkSize;
-        var count = Math.Min(index.ChunkSize, plan.Inputs.Count - first);
+        var (first, count) = index.ChunkRange(plan.Inputs.Count, chunk);
         return new PlanInputChunk { First = first, Inputs = [.. plan.Inputs.Skip(first).Take(count)] };
     }
 
     /// <summary>Puts a whole plan together from its index and every chunk.</summary>
     /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
-    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInputChunk> inputChunks)
+    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInputChunk> inputChunks) =>
+        Join(index, stageChunks, JoinInputs(index, inputChunks));
+
+    /// <summary>Puts a whole plan together from its index, its input list (<see cref="JoinInputs"/>) and every chunk of tasks.</summary>
+    /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
+    public static Plan Join(PlanIndex index, IReadOnlyList<IReadOnlyList<PlanChunk>> stageChunks, IReadOnlyList<PlanInput> inputs)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(stageChunks);
-        ArgumentNullException.ThrowIfNull(inputChunks);
-        var inputs = new List<PlanInput>(index.InputCount);
-        foreach (var chunk in inputChunks)
-        {
-            Expect(chunk.First == inputs.Count, index, $"input chunk starting at {chunk.First} is out of place (expected {inputs.Count})");
-            inputs.AddRange(chunk.Inputs);
-        }
-
-        Expect(inputs.Count == index.InputCount, index, $"its input chunks hold {inputs.Count} inputs, not {index.InputCount}");
+        ArgumentNullException.ThrowIfNull(inputs);
         var stages = new PlanStage[index.Stages.Count];
         for (var s = 0; s < stages.Length; s++)
         {
@@ -97,6 +96,23 @@ internal static class PlanChunks
         }
 
         return FromIndex(index, inputs, stages);
+    }
+
+    /// <summary>The plan's input list from its chunks, in order.</summary>
+    /// <exception cref="InvalidDataException">A chunk is missing, misplaced or of the wrong size.</exception>
+    public static IReadOnlyList<PlanInput> JoinInputs(PlanIndex index, IReadOnlyList<PlanInputChunk> inputChunks)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(inputChunks);
+        var inputs = new List<PlanInput>(index.InputCount);
+        foreach (var chunk in inputChunks)
+        {
+            Expect(chunk.First == inputs.Count, index, $"input chunk starting at {chunk.First} is out of place (expected {inputs.Count})");
+            inputs.AddRange(chunk.Inputs);
+        }
+
+        Expect(inputs.Count == index.InputCount, index, $"its input chunks hold {inputs.Count} inputs, not {index.InputCount}");
+        return inputs;
     }
 
     /// <summary>

@@ -9,8 +9,15 @@ namespace Dataflow.Worker;
 /// </summary>
 internal sealed record PlanIndex
 {
-    /// <summary>The schema version of a stored plan index; a stored whole plan (version 1) has no chunks.</summary>
-    public const int CurrentSchemaVersion = 2;
+    /// <summary>
+    /// The schema version of a stored plan index: 3, chunks in the compact form of <see cref="PlanChunkCodec"/>. Still
+    /// read: 2, chunks of an object per task (<see cref="PlanSerializer.SerializePart"/>), and a whole plan (1), which
+    /// has no chunks.
+    /// </summary>
+    public const int CurrentSchemaVersion = 3;
+
+    /// <summary>The oldest schema version of a stored plan index that is still read.</summary>
+    public const int OldestChunkedSchemaVersion = 2;
 
     // Ordered by what a reader checks first: the schema and the build that made the plan, then which run it is.
 
@@ -52,6 +59,13 @@ internal sealed record PlanIndex
 
     /// <summary>The number of chunks of the input list.</summary>
     public int InputChunks => Chunks(InputCount);
+
+    /// <summary>Where chunk <paramref name="chunk"/> of a list of <paramref name="total"/> tasks or inputs starts, and how many it holds.</summary>
+    public (int First, int Count) ChunkRange(int total, int chunk)
+    {
+        var first = chunk * ChunkSize;
+        return (first, Math.Min(ChunkSize, total - first));
+    }
 
     private int Chunks(int count) => (count + ChunkSize - 1) / ChunkSize;
 }

@@ -102,10 +102,10 @@ internal static class PlanSerializer
             throw new InvalidDataException($"not a Dataflow {typeof(T).Name}: the JSON is null");
         }
 
-        if (part is PlanIndex { SchemaVersion: not PlanIndex.CurrentSchemaVersion } index)
+        if (part is PlanIndex { SchemaVersion: < PlanIndex.OldestChunkedSchemaVersion or > PlanIndex.CurrentSchemaVersion } index)
         {
             throw new InvalidDataException(
-                $"the plan index of job '{index.Job}' has schema version {index.SchemaVersion}; this Dataflow ({DataflowInfo.Version}) reads version {PlanIndex.CurrentSchemaVersion}");
+                $"the plan index of run '{index.RunId}' (job '{index.Job}') has schema version {index.SchemaVersion}; this Dataflow ({DataflowInfo.Version}) reads versions 1 to {PlanIndex.CurrentSchemaVersion}: resume the run with the Dataflow that planned it ({index.DataflowVersion})");
         }
 
         return part;

@@ -18,17 +18,17 @@ internal static class PlanStore
         ArgumentNullException.ThrowIfNull(plan);
         var layout = new RunLayout(plan.RunId);
         var index = PlanChunks.Index(plan, chunkSize);
-        var inputs = new Dictionary<string, PlanInput>(plan.Inputs.Count, StringComparer.Ordinal);
-        foreach (var input in plan.Inputs)
+        var positions = new Dictionary<string, int>(plan.Inputs.Count, StringComparer.Ordinal);
+        for (var i = 0; i < plan.Inputs.Count; i++)
         {
-            inputs.TryAdd(input.Key, input);
+            positions.TryAdd(plan.Inputs[i].Key, i);
         }
 
-        var parts = new List<(string Key, Func<byte[]> Bytes)>();
+        var parts = new List<(string Key, Action<PooledBufferWriter> Write)>();
         for (var c = 0; c < index.InputChunks; c++)
         {
             var chunk = c;
-            parts.Add((layout.PlanInputChunkKey(chunk), () => PlanSerializer.SerializePart(PlanChunks.InputChunk(plan, index, chunk))));
+            parts.Add((layout.PlanInputChunkKey(chunk), buffer => PlanChunkCodec.WriteInputChunk(buffer, plan, index, chunk)));
         }
 
         for (var s = 0; s < index.Stages.Count; s++)
@@ -36,14 +36,19 @@ internal static class PlanStore
             for (var c = 0; c < index.StageChunks(s); c++)
             {
                 var (stage, chunk) = (s, c);
-                parts.Add((layout.PlanChunkKey(stage, chunk), () => PlanSerializer.SerializePart(PlanChunks.TaskChunk(plan, index, inputs, stage, chunk))));
+                parts.Add((layout.PlanChunkKey(stage, chunk), buffer => PlanChunkCodec.WriteTaskChunk(buffer, plan, index, positions, stage, chunk)));
             }
         }
 
         await Parallel.ForEachAsync(
             parts,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (part, token) => await store.PutAsync(part.Key, part.Bytes(), token).ConfigureAwait(false)).ConfigureAwait(false);
+            async (part, token) =>
+            {
+                using var buffer = new PooledBufferWriter(128 * 1024);
+                part.Write(buffer);
+                await store.PutAsync(part.Key, buffer.WrittenMemory, token).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         await store.PutAsync(layout.PlanKey, PlanSerializer.SerializePart(index), cancellationToken).ConfigureAwait(false);
     }
 
@@ -59,7 +64,7 @@ internal static class PlanStore
         }
 
         // A whole plan stored before plans were split gives an index marked with its schema version 1.
-        return Describe(layout.PlanKey, store, () => PlanSerializer.PeekSchemaVersion(bytes) == 1
+        return Describe(layout.PlanKey, store, () => SchemaVersion(runId, bytes) == 1
             ? PlanChunks.Index(PlanSerializer.Deserialize(bytes)) with { SchemaVersion = 1 }
             : PlanSerializer.DeserializePart<PlanIndex>(bytes));
     }
@@ -75,32 +80,25 @@ internal static class PlanStore
             return null;
         }
 
-        if (PlanSerializer.PeekSchemaVersion(bytes) == 1)
+        if (Describe(layout.PlanKey, store, () => SchemaVersion(runId, bytes)) == 1)
         {
             // A whole plan, as Dataflow stored it before plans were split into chunks.
             return Describe(layout.PlanKey, store, () => PlanSerializer.Deserialize(bytes));
         }
 
         var index = Describe(layout.PlanKey, store, () => PlanSerializer.DeserializePart<PlanIndex>(bytes));
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken };
         var inputs = new PlanInputChunk[index.InputChunks];
+        await Parallel.ForAsync(0, inputs.Length, options, async (c, token) =>
+            inputs[c] = await ReadPartAsync(store, index, layout.PlanInputChunkKey(c), InputChunk(index), token).ConfigureAwait(false)).ConfigureAwait(false);
+
+        // The input list first: a compact chunk's tasks take their keys from it instead of reading their own.
+        var planInputs = PlanChunks.JoinInputs(index, inputs);
         var stages = index.Stages.Select((_, s) => new PlanChunk[index.StageChunks(s)]).ToArray();
-        var reads = Enumerable.Range(0, inputs.Length).Select(c => (Stage: -1, Chunk: c))
-            .Concat(stages.SelectMany((chunks, s) => Enumerable.Range(0, chunks.Length).Select(c => (Stage: s, Chunk: c))));
-        await Parallel.ForEachAsync(
-            reads,
-            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (read, token) =>
-            {
-                if (read.Stage < 0)
-                {
-                    inputs[read.Chunk] = await ReadPartAsync<PlanInputChunk>(store, index, layout.PlanInputChunkKey(read.Chunk), token).ConfigureAwait(false);
-                }
-                else
-                {
-                    stages[read.Stage][read.Chunk] = await ReadPartAsync<PlanChunk>(store, index, layout.PlanChunkKey(read.Stage, read.Chunk), token).ConfigureAwait(false);
-                }
-            }).ConfigureAwait(false);
-        return PlanChunks.Join(index, stages, inputs);
+        var reads = stages.SelectMany((chunks, s) => Enumerable.Range(0, chunks.Length).Select(c => (Stage: s, Chunk: c)));
+        await Parallel.ForEachAsync(reads, options, async (read, token) =>
+            stages[read.Stage][read.Chunk] = await ReadPartAsync(store, index, layout.PlanChunkKey(read.Stage, read.Chunk), TaskChunk(index, planInputs), token).ConfigureAwait(false)).ConfigureAwait(false);
+        return PlanChunks.Join(index, stages, planInputs);
     }
 
     /// <summary>
@@ -136,7 +134,7 @@ internal static class PlanStore
         }
 
         var chunks = await Task.WhenAll(Enumerable.Range(first / index.ChunkSize, (last / index.ChunkSize) - (first / index.ChunkSize) + 1)
-            .Select(c => ReadPartAsync<PlanChunk>(store, index, layout.PlanChunkKey(stage, c), cancellationToken))).ConfigureAwait(false);
+            .Select(c => ReadPartAsync(store, index, layout.PlanChunkKey(stage, c), TaskChunk(index, null), cancellationToken))).ConfigureAwait(false);
         return PlanChunks.Partial(index, chunks);
     }
 
@@ -146,7 +144,7 @@ internal static class PlanStore
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(index);
-        return ReadPartAsync<PlanChunk>(store, index, new RunLayout(index.RunId).PlanChunkKey(stage, chunk), cancellationToken);
+        return ReadPartAsync(store, index, new RunLayout(index.RunId).PlanChunkKey(stage, chunk), TaskChunk(index, null), cancellationToken);
     }
 
     private static void CheckRange(PlanIndex index, int stage, int first, int last)
@@ -163,12 +161,25 @@ internal static class PlanStore
         }
     }
 
-    private static async Task<T> ReadPartAsync<T>(IObjectStore store, PlanIndex index, string key, CancellationToken cancellationToken)
-        where T : class
+    // Chunks as the index's schema version stores them: compact (3) or an object per task (2).
+    private static Func<byte[], PlanChunk> TaskChunk(PlanIndex index, IReadOnlyList<PlanInput>? planInputs) =>
+        index.SchemaVersion >= 3 ? bytes => PlanChunkCodec.ReadTaskChunk(bytes, planInputs) : bytes => PlanSerializer.DeserializePart<PlanChunk>(bytes);
+
+    private static Func<byte[], PlanInputChunk> InputChunk(PlanIndex index) =>
+        index.SchemaVersion >= 3 ? bytes => PlanChunkCodec.ReadInputChunk(bytes) : bytes => PlanSerializer.DeserializePart<PlanInputChunk>(bytes);
+
+    private static async Task<T> ReadPartAsync<T>(IObjectStore store, PlanIndex index, string key, Func<byte[], T> parse, CancellationToken cancellationToken)
     {
         var bytes = await ReadAsync(store, key, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException($"the stored plan of run '{index.RunId}' (job '{index.Job}') is damaged: '{key}' is missing in {store.Location}");
-        return Describe(key, store, () => PlanSerializer.DeserializePart<T>(bytes));
+        try
+        {
+            return parse(bytes);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"the stored plan of run '{index.RunId}' (job '{index.Job}') is damaged: '{key}' in {store.Location}: {ex.Message}", ex);
+        }
     }
 
     private static async Task<byte[]?> ReadAsync(IObjectStore store, string key, CancellationToken cancellationToken)
@@ -181,6 +192,16 @@ internal static class PlanStore
         {
             return null;
         }
+    }
+
+    // A plan stored by a newer Dataflow is refused before its parts are read: they may be in a form this one does not know.
+    private static int SchemaVersion(string runId, byte[] bytes)
+    {
+        var version = PlanSerializer.PeekSchemaVersion(bytes);
+        return version <= PlanIndex.CurrentSchemaVersion
+            ? version
+            : throw new InvalidDataException(
+                $"the plan of run '{runId}' has schema version {version}, from a newer Dataflow; this one ({DataflowInfo.Version}) reads versions 1 to {PlanIndex.CurrentSchemaVersion}: resume the run with the Dataflow that planned it");
     }
 
     private static T Describe<T>(string key, IObjectStore store, Func<T> read)

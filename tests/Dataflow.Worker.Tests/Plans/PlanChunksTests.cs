@@ -105,7 +105,7 @@ public sealed class PlanChunksTests
         Assert.Equal(index.Outputs, back.Outputs);
         Assert.Equal(chunk.Tasks.Count, chunkBack.Tasks.Count);
         Assert.Equal(chunk.Inputs, chunkBack.Inputs);
-        Assert.Equal(2, PlanSerializer.PeekSchemaVersion(indexBytes));
+        Assert.Equal(PlanIndex.CurrentSchemaVersion, PlanSerializer.PeekSchemaVersion(indexBytes));
         Assert.Equal(1, PlanSerializer.PeekSchemaVersion(PlanSerializer.SerializeToUtf8Bytes(plan)));
         Assert.Equal(0, PlanSerializer.PeekSchemaVersion("[1]"u8));
         Assert.Equal(0, PlanSerializer.PeekSchemaVersion("{\"a\":{\"schemaVersion\":2}}"u8));
@@ -114,11 +114,12 @@ public sealed class PlanChunksTests
     [Fact]
     public void DeserializePart_AnIndexOfAnotherSchemaVersion_IsRefused()
     {
-        var json = PlanSerializer.SerializePart(PlanChunks.Index(SeedPlan(4)) with { SchemaVersion = 3 });
+        var json = PlanSerializer.SerializePart(PlanChunks.Index(SeedPlan(4)) with { SchemaVersion = PlanIndex.CurrentSchemaVersion + 1 });
 
         var error = Assert.Throws<InvalidDataException>(() => PlanSerializer.DeserializePart<PlanIndex>(json));
 
-        Assert.Contains("schema version 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"schema version {PlanIndex.CurrentSchemaVersion + 1}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("run 'r1'", error.Message, StringComparison.Ordinal);
     }
 
     private static (IReadOnlyList<PlanChunk>[] Stages, PlanInputChunk[] Inputs) Split(Plan plan, PlanIndex index)

@@ -117,10 +117,123 @@ public sealed class PlanStoreTests : IDisposable
         Assert.Contains("_dataflow/runs/r9/plan.json", error.Message, StringComparison.Ordinal);
     }
 
-    private static Plan SeedPlan(int inputs)
+
+    [Fact]
+    public async Task LoadAsync_APlanOf100000Tasks_IsThePlanThatWasSaved()
     {
-        var keys = Enumerable.Range(0, inputs).Select(i => $"in/{i:D5}").ToList();
+        var plan = SeedPlan(100_000, etags: true);
+
+        await PlanStore.SaveAsync(_store, plan);
+        var loaded = await PlanStore.LoadAsync(_store, plan.RunId);
+
+        Assert.NotNull(loaded);
+        Assert.True(loaded.TaskCount >= 100_000);
+        Assert.Equal(PlanSerializer.SerializeToUtf8Bytes(plan), PlanSerializer.SerializeToUtf8Bytes(loaded));
+    }
+
+    [Fact]
+    public async Task LoadTasksAsync_AShardOfALargePlan_ReadsBytesInProportionToTheShard()
+    {
+        var plan = SeedPlan(100_000);
+        await PlanStore.SaveAsync(_store, plan);
+        var stored = (await _store.ListAllAsync(new RunLayout(plan.RunId).Root)).Sum(o => o.Size);
+        var reads = new ConcurrentBag<string>();
+        await using var recording = new HookedStore(_store, key => { reads.Add(key); return ValueTask.CompletedTask; });
+
+        var partial = await PlanStore.LoadTasksAsync(recording, plan.RunId, stage: 0, first: 5000, last: 5009);
+
+        var layout = new RunLayout(plan.RunId);
+        Assert.Equal([layout.PlanKey, layout.PlanChunkKey(0, 5000 / PlanChunks.DefaultChunkSize)], reads.Order(StringComparer.Ordinal));
+        var read = 0L;
+        foreach (var key in reads)
+        {
+            read += (await _store.HeadAsync(key))!.Size;
+        }
+
+        Assert.True(read * 20 < stored, $"a shard of 10 tasks read {read} of the plan's {stored} bytes");
+        Assert.Equal(plan.Stages[0].Tasks[5005].Inputs, partial!.GetTask(new TaskId(0, 5005)).Inputs);
+        Assert.Equal(plan.Inputs[10010], Assert.Single(partial.Inputs, i => i.Key == plan.Inputs[10010].Key));
+    }
+
+    [Fact]
+    public async Task LoadAsync_ADamagedChunk_FailsNamingTheChunkAndTheRun()
+    {
+        var plan = SeedPlan(100);
+        await PlanStore.SaveAsync(_store, plan, chunkSize: 10);
+        var damaged = new RunLayout(plan.RunId).PlanChunkKey(0, 3);
+        var bytes = await _store.ReadAllBytesAsync(damaged);
+        await _store.PutAsync(damaged, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+
+        var whole = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadAsync(_store, plan.RunId));
+        var shard = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadTasksAsync(_store, plan.RunId, 0, 30, 31));
+
+        AssertEachSays([whole, shard], damaged, $"run '{plan.RunId}'", "damaged");
+    }
+
+    [Fact]
+    public async Task LoadAsync_APlanStoredInChunksOfAnObjectPerTask_IsStillRead()
+    {
+        var plan = SeedPlan(2500, etags: true);
+        await SaveVersion2Async(_store, plan, chunkSize: 300);
+
+        var loaded = await PlanStore.LoadAsync(_store, plan.RunId);
+        var index = await PlanStore.LoadIndexAsync(_store, plan.RunId);
+        var tasks = await PlanStore.LoadTasksAsync(_store, plan.RunId, 1, 400, 410);
+
+        Assert.Equal(2, index!.SchemaVersion);
+        Assert.Equal(PlanSerializer.Serialize(plan), PlanSerializer.Serialize(loaded!));
+        Assert.Equal(plan.GetTask(new TaskId(1, 405)).Inputs, tasks!.GetTask(new TaskId(1, 405)).Inputs);
+    }
+
+    [Fact]
+    public async Task LoadAsync_APlanOfANewerSchema_IsRefusedNamingTheRunAndThePlanKey()
+    {
+        var plan = SeedPlan(40);
+        await PlanStore.SaveAsync(_store, plan, chunkSize: 10);
+        var key = new RunLayout(plan.RunId).PlanKey;
+        var index = System.Text.Encoding.UTF8.GetString(await _store.ReadAllBytesAsync(key));
+        await _store.PutAsync(key, System.Text.Encoding.UTF8.GetBytes(index.Replace("\"schemaVersion\":3", "\"schemaVersion\":4", StringComparison.Ordinal)));
+
+        var whole = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadAsync(_store, plan.RunId));
+        var shard = await Assert.ThrowsAsync<InvalidDataException>(() => PlanStore.LoadTasksAsync(_store, plan.RunId, 0, 0, 0));
+
+        AssertEachSays([whole, shard], key, $"run '{plan.RunId}'", "schema version 4");
+    }
+
+    private static void AssertEachSays(Exception[] errors, params string[] parts)
+    {
+        foreach (var error in errors)
+        {
+            Assert.All(parts, part => Assert.Contains(part, error.Message, StringComparison.Ordinal));
+        }
+    }
+
+    // What Dataflow stored before the compact chunks: an index of schema version 2 and chunks of an object per task.
+    private static async Task SaveVersion2Async(IObjectStore store, Plan plan, int chunkSize)
+    {
+        var layout = new RunLayout(plan.RunId);
+        var index = PlanChunks.Index(plan, chunkSize) with { SchemaVersion = 2 };
+        var inputs = plan.Inputs.ToDictionary(i => i.Key, StringComparer.Ordinal);
+        for (var c = 0; c < index.InputChunks; c++)
+        {
+            await store.PutAsync(layout.PlanInputChunkKey(c), PlanSerializer.SerializePart(PlanChunks.InputChunk(plan, index, c)));
+        }
+
+        for (var s = 0; s < index.Stages.Count; s++)
+        {
+            for (var c = 0; c < index.StageChunks(s); c++)
+            {
+                await store.PutAsync(layout.PlanChunkKey(s, c), PlanSerializer.SerializePart(PlanChunks.TaskChunk(plan, index, inputs, s, c)));
+            }
+        }
+
+        await store.PutAsync(layout.PlanKey, PlanSerializer.SerializePart(index));
+    }
+
+    private static Plan SeedPlan(int inputs, bool etags = false)
+    {
+        var keys = Enumerable.Range(0, inputs).Select(i => $"in/{i:D6}").ToList();
         var job = Job.Named("seed").FromKeys(keys).ReduceTree(2, new ConcatOperator()).WriteTo("out/merged");
-        return JobPlanner.CreatePlan(job, [.. keys.Select((k, i) => new PlanInput(k, i + 1))], "r1", DateTimeOffset.UnixEpoch);
+        return JobPlanner.CreatePlan(job, [.. keys.Select((k, i) => new PlanInput(k, i + 1) { ETag = etags && i % 3 == 0 ? $"\"e{i}\"" : null })], "r1", DateTimeOffset.UnixEpoch);
     }
 }
