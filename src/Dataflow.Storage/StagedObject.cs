@@ -20,8 +20,9 @@ public sealed record StagedObject(string Key, string UploadId, string Owner, lon
 {
     /// <summary>
     /// The entity tag the published object has, where the parts' tags tell it (S3's multipart tag: the MD5 of the parts'
-    /// MD5s, a dash and the number of parts); <see langword="null"/> when a part's tag is not an MD5 (encryption with
-    /// KMS or customer keys).
+    /// MD5s, a dash and the number of parts); <see langword="null"/> when a part's tag is not 32 hexadecimal digits.
+    /// Where parts' tags are not MD5s of their bytes (encryption with KMS or customer keys), this may not be the
+    /// published tag: a publisher that finds the upload gone then takes the object at the key for another.
     /// </summary>
     public string? PublishedETag()
     {
