@@ -35,26 +35,13 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
                 return await ServeAsync(context, address, telemetry, cancellationToken).ConfigureAwait(false);
             }
 
-            string location;
-            string runId;
-            (int First, int Last) range;
-            try
-            {
-                (location, runId) = PlanAddress.Parse(address);
-                range = SelectTasks(context.Get(_task), context.Get(_tasks), context.Get(_shardSize), context.Get(_shard));
-            }
-            catch (Exception ex) when (ex is ArgumentException or FormatException)
-            {
-                return CommandSupport.Usage(context, $"worker: {ex.Message}");
-            }
-
-            return await CommandSupport.WithStoreAsync(
-                app,
+            (int First, int Last) range = default;
+            return await WithPlanStoreAsync(
                 context,
-                location,
-                "worker: ",
+                address,
+                () => range = SelectTasks(context.Get(_task), context.Get(_tasks), context.Get(_shardSize), context.Get(_shard)),
                 ex => CommandSupport.IsJobDefinitionError(ex) || ex is InvalidDataException,
-                async store =>
+                async (store, runId) =>
                 {
                     var stageIndex = context.Get(_stage);
                     WorkerTasks? work;
@@ -96,31 +83,19 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
     /// </summary>
     private async Task<int> ServeAsync(RunContext context, string address, Telemetry telemetry, CancellationToken cancellationToken)
     {
-        string location;
-        string runId;
-        try
+        if (context.Get(_task) is not null || context.Get(_tasks) is not null || context.Get(_shardSize) is not null || context.Get(_shard) is not null)
         {
-            if (context.Get(_task) is not null || context.Get(_tasks) is not null || context.Get(_shardSize) is not null || context.Get(_shard) is not null)
-            {
-                throw new FormatException("--serve takes its tasks from stdin: give no --task, --tasks, --shard-size or --shard");
-            }
-
-            (location, runId) = PlanAddress.Parse(address);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            return CommandSupport.Usage(context, $"worker: {ex.Message}");
+            return CommandSupport.Usage(context, "worker: --serve takes its tasks from stdin: give no --task, --tasks, --shard-size or --shard");
         }
 
-        return await CommandSupport.WithStoreAsync(
-            app,
+        return await WithPlanStoreAsync(
             context,
-            location,
-            "worker: ",
+            address,
+            afterParse: null,
             // A plan of another build, a job this program cannot define, a request of another protocol: usage errors,
             // which the driver does not try again.
             ex => CommandSupport.IsJobDefinitionError(ex) || ex is InvalidDataException or ArgumentException,
-            async store =>
+            async (store, runId) =>
             {
                 var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
                 using var requests = new StreamReader(Console.OpenStandardInput(), utf8);
@@ -137,6 +112,28 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
                 return served ? ExitCodes.Success : CommandSupport.Usage(context, $"worker: there is no plan at '{address}'");
             },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Parses the plan's address (then runs <paramref name="afterParse"/>, which may refuse the other options) and runs
+    /// <paramref name="use"/> on the plan's store with the run's id; a malformed address or option is a usage error.
+    /// </summary>
+    private async Task<int> WithPlanStoreAsync(
+        RunContext context, string address, Action? afterParse, Func<Exception, bool> isUsage, Func<Dataflow.Storage.IObjectStore, string, Task<int>> use, CancellationToken cancellationToken)
+    {
+        string location;
+        string runId;
+        try
+        {
+            (location, runId) = PlanAddress.Parse(address);
+            afterParse?.Invoke();
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            return CommandSupport.Usage(context, $"worker: {ex.Message}");
+        }
+
+        return await CommandSupport.WithStoreAsync(app, context, location, "worker: ", isUsage, store => use(store, runId), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -107,7 +107,7 @@ internal sealed partial class S3ObjectStore
             await CheckVersionsAsync(unconditional.Keys, cancellationToken).ConfigureAwait(false);
             if (owner is not null)
             {
-                return (null, new StagedObject(destinationKey, uploadId, owner, total, [.. etags.Select(e => new StagedPart(e.PartNumber ?? 0, EntityTag.Normalize(e.ETag)!))]));
+                return (null, new StagedObject(destinationKey, uploadId, owner, total, StagedParts(etags)));
             }
 
             var response = await RunAsync(destinationKey, "complete the multipart upload", token => Client.CompleteMultipartUploadAsync(

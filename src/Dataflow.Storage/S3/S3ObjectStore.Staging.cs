@@ -13,6 +13,10 @@ internal sealed partial class S3ObjectStore
 {
     public bool CanStage => true;
 
+    /// <summary>The parts of a staged upload as the store records them: numbers, and tags in their one form.</summary>
+    internal static StagedPart[] StagedParts(IEnumerable<PartETag> parts) =>
+        [.. parts.Select(p => new StagedPart(p.PartNumber ?? 0, EntityTag.Normalize(p.ETag)!))];
+
     public ValueTask<StagedWriteStream> OpenStagedWriteAsync(string key, string owner, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("open_staged_write", Kind, key);

@@ -147,7 +147,7 @@ internal sealed class S3WriteStream : StagedWriteStream
 
             var etags = await Task.WhenAll(_parts).ConfigureAwait(false);
             _staged = true;
-            return new StagedObject(Key, _uploadId!, _owner, _length, [.. etags.Select(e => new StagedPart(e.PartNumber ?? 0, EntityTag.Normalize(e.ETag)!))]);
+            return new StagedObject(Key, _uploadId!, _owner, _length, S3ObjectStore.StagedParts(etags));
         }
         catch (Exception ex) when (!_staged)
         {
