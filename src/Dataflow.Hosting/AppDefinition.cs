@@ -59,7 +59,7 @@ internal sealed class AppDefinition
     /// The options that a driver passes on, as given, to the processes it starts (worker processes and pods); the
     /// commands those run (<c>worker</c>, <c>publish</c>, <c>finish</c>) have them.
     /// </summary>
-    public AppOption[] Forwarded => [Store.S3Profile, Store.S3PartSize, Driver.Verbose];
+    public AppOption[] Forwarded => [Store.S3Profile, Store.S3PartSize, Store.Fsync, Driver.Verbose];
 
     /// <summary>The options of <c>run</c> (and of <c>plan</c>), in the order of <c>--help</c>: the program's own first.</summary>
     public AppOption[] RunOptions() =>

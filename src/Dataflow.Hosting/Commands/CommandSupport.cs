@@ -67,7 +67,8 @@ internal static class CommandSupport
         var partSize = context.Has(s3.S3PartSize) ? context.Get(s3.S3PartSize) : StoreOptions.DefaultPartSize;
         try
         {
-            return (await ObjectStore.OpenAsync(location, StoreOptions.ToObjectStoreOptions(profile, partSize, context.StoreLog), cancellationToken).ConfigureAwait(false), ExitCodes.Success);
+            var options = StoreOptions.ToObjectStoreOptions(profile, partSize, context.Has(s3.Fsync) && context.Get(s3.Fsync), context.StoreLog);
+            return (await ObjectStore.OpenAsync(location, options, cancellationToken).ConfigureAwait(false), ExitCodes.Success);
         }
         catch (ArgumentException ex)
         {

@@ -67,7 +67,8 @@ internal sealed class JobDriver(AppDefinition app)
         }
         else if (location is null)
         {
-            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{name}-{context.RunId}"));
+            var folder = new LocalFolderStoreOptions { FlushToDisk = context.Has(app.Store.Fsync) && context.Get(app.Store.Fsync) };
+            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{name}-{context.RunId}"), folder);
         }
         else
         {

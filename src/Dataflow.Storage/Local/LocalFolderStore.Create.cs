@@ -38,6 +38,7 @@ internal sealed partial class LocalFolderStore : IAtomicCreateStore
     /// </summary>
     private bool LinkIntoPlace(string from, string to, string key)
     {
+        var madeFolder = false;
         for (var attempt = 1; ; attempt++)
         {
             if (OperatingSystem.IsWindows())
@@ -64,6 +65,11 @@ internal sealed partial class LocalFolderStore : IAtomicCreateStore
 
             if (Link(from, to) == 0)
             {
+                if (FlushToDisk)
+                {
+                    FlushNames(to, key, madeFolder);
+                }
+
                 return true;
             }
 
@@ -76,6 +82,7 @@ internal sealed partial class LocalFolderStore : IAtomicCreateStore
             if (errno == ENOENT && attempt < MoveAttempts && File.Exists(from))
             {
                 CreateFolderOf(to, key);
+                madeFolder = true;
                 continue;
             }
 

@@ -235,11 +235,17 @@ internal sealed partial class LocalFolderStore : IObjectStore
         // The rename is tried first: the destination's folder is usually there, and making it every time costs a
         // failing mkdir per object. When it is missing it is made and the rename tried again; another writer's delete
         // may prune that (empty) folder in between, so this is retried a few times.
+        var madeFolder = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 File.Move(from, to, overwrite: true);
+                if (FlushToDisk)
+                {
+                    FlushNames(to, key, madeFolder);
+                }
+
                 return;
             }
             catch (IOException ex) when (attempt < MoveAttempts && ex is DirectoryNotFoundException or FileNotFoundException)
@@ -247,6 +253,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
                 // rename(2) said ENOENT, which .NET reports as a file or a folder not found: the destination's folder
                 // is missing (or was, until another writer made it just now). Making it again does no harm.
                 CreateFolderOf(to, key);
+                madeFolder = true;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

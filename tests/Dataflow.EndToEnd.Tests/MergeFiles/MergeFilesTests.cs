@@ -70,6 +70,18 @@ public sealed partial class MergeFilesTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Path.Combine(Store("a"), "output", "merged.txt")), File.ReadAllBytes(Path.Combine(Store("b"), "output", "merged.txt")));
     }
 
+    [Fact]
+    public async Task Fsync_WithWorkerProcesses_VerifiedAndTheWorkersTakeIt()
+    {
+        var result = await RunAsync("--store", Store(), "--files", "16", "--fsync", "--executor", "process", "--json", "--progress", "none");
+        var worker = await RunAsync("worker", "--help");
+
+        AssertVerified(result, stages: 4, tasks: 15);
+        Assert.Equal(16, new FileInfo(Path.Combine(Store(), "output", "merged.txt")).Length);
+        Assert.True(worker.ExitCode == 0, worker.ToString());
+        Assert.Contains("--fsync", worker.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "--files", "1000", "--fan-in", "3" }, 7, 505)]
     [InlineData(new[] { "--files", "1" }, 1, 1)]

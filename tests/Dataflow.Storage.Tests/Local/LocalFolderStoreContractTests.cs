@@ -1,11 +1,14 @@
 namespace Dataflow.Storage.Tests.Local;
 
 /// <summary>The store contract, run against a fresh local folder per test.</summary>
-public sealed class LocalFolderStoreContractTests : ObjectStoreContractTests
+public class LocalFolderStoreContractTests : ObjectStoreContractTests
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "dataflow-storage-tests", Guid.NewGuid().ToString("N"), "store");
 
-    protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult(ObjectStore.OpenFolder(_folder));
+    /// <summary>The options the store is opened with.</summary>
+    protected virtual LocalFolderStoreOptions Options => new();
+
+    protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult(ObjectStore.OpenFolder(_folder, Options));
 
     /// <summary>
     /// Two writes in a row may get the same modification time (the kernel's file clock advances in ticks of a few
@@ -42,4 +45,13 @@ public sealed class LocalFolderStoreContractTests : ObjectStoreContractTests
 
         return Task.CompletedTask;
     }
+}
+
+/// <summary>
+/// The store contract again with every object and name flushed to the disk (<c>--fsync</c>): the same answers, and
+/// no flush fails (a folder that cannot be opened or flushed would fail the write that needed it).
+/// </summary>
+public sealed class LocalFolderStoreFlushedContractTests : LocalFolderStoreContractTests
+{
+    protected override LocalFolderStoreOptions Options => new() { FlushToDisk = true };
 }
