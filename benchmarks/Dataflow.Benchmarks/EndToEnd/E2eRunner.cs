@@ -80,8 +80,8 @@ internal static class E2eRunner
                     break;
                 case BigMerge:
                     results.Add(options.Quick
-                        ? await MergeCases.BigMergeAsync(work, 128, 1L << 20, repetitions).ConfigureAwait(false)
-                        : await MergeCases.BigMergeAsync(work, 512, 8L << 20, repetitions).ConfigureAwait(false));
+                        ? await BigMergeCase.RunAsync(work, 128, 1L << 20, repetitions, nativeAot: false).ConfigureAwait(false)
+                        : await BigMergeCase.RunAsync(work, 512, 8L << 20, repetitions, nativeAot: true).ConfigureAwait(false));
                     break;
                 case FixedCosts:
                     results.Add(await FixedCostCases.FixedCostsAsync(work, repetitions).ConfigureAwait(false));

@@ -161,7 +161,7 @@ internal static class FixedCostCases
     /// merge-files published as deploy/Dockerfile's worker image publishes it (Native AOT), into this program's folder:
     /// <c>native-aot/merge-files</c>. Needs clang and zlib's headers (scripts/native-aot.sh).
     /// </summary>
-    private static async Task<string> PublishAotAsync()
+    internal static async Task<string> PublishAotAsync()
     {
         var repository = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(repository, "Dataflow.sln")))

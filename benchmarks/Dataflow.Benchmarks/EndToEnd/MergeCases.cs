@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
 using Dataflow.Examples.MergeFiles;
-using static Dataflow.Benchmarks.EndToEndRunner;
 
 namespace Dataflow.Benchmarks.EndToEnd;
 
@@ -100,74 +99,6 @@ internal static class MergeCases
             Repetitions(("merge-files, whole process", whole), ("merge-files, its run", run), ("the cat cascade", shell)));
     }
 
-    /// <summary>
-    /// A big merge: <paramref name="files"/> objects of <paramref name="fileSize"/> bytes merged by the merge-files
-    /// example (its default fan-in 2 tree) on a local folder store, against <c>cat</c> of the same files into one file
-    /// on the same file system. The inputs are written once and stay in the page cache for both; each output is checked
-    /// and deleted, and dirty pages flushed (<c>sync</c>, untimed), before the next case, so that neither pays for the
-    /// other's writes.
-    /// </summary>
-    public static async Task<BenchmarkResult> BigMergeAsync(string work, int files, long fileSize, int repetitions)
-    {
-        var store = Path.Combine(work, "big-store");
-        Progress($"big merge: writing {files} x {ByteSize.Format(fileSize)} to {store}");
-        await WriteInputsAsync(store, files, fileSize).ConfigureAwait(false);
-        var inputs = InputFiles(store);
-        var total = files * fileSize;
-
-        List<double> whole = [], run = [], cat = [];
-        string? expectedHash = null;
-        for (var rep = 1; rep <= repetitions; rep++)
-        {
-            foreach (var dataflowFirst in rep % 2 == 1 ? new[] { true, false } : [false, true])
-            {
-                // Each case starts from the same state: no output of the other on disk, no dirty pages (sync, untimed).
-                await ProcessTimer.RunAsync("sync", ProcessTimer.Of("sync")).ConfigureAwait(false);
-                string output;
-                if (dataflowFirst)
-                {
-                    output = Path.Combine(store, "output", $"merged-r{rep}.bin");
-                    var (seconds, summary) = await ProcessTimer.RunAsync($"merge-files (repetition {rep})", ProcessTimer.MergeFiles(
-                        ["--store", store, "--output", $"output/merged-r{rep}.bin", "--json", "--progress", "none"])).ConfigureAwait(false);
-                    whole.Add(seconds);
-                    run.Add(WallSeconds(summary));
-                    Progress($"big merge rep {rep}/{repetitions}: merge-files {seconds:0.000} s, its run {run[^1]:0.000} s ({total / MiB / run[^1]:0} MiB/s)");
-                }
-                else
-                {
-                    // sh only redirects cat's output to the file: `exec` leaves cat alone in the process.
-                    output = Path.Combine(work, $"cat-r{rep}.bin");
-                    var (seconds, _) = await ProcessTimer.RunAsync($"cat (repetition {rep})", ProcessTimer.Of("sh", ["-c", "exec cat -- \"$@\" > \"$0\"", output, .. inputs])).ConfigureAwait(false);
-                    cat.Add(seconds);
-                    Progress($"big merge rep {rep}/{repetitions}: cat {seconds:0.000} s ({total / MiB / seconds:0} MiB/s)");
-                }
-
-                // Outside the timing: every output, Dataflow's and cat's, must be the same bytes as the first one.
-                var name = dataflowFirst ? "merge-files" : "cat";
-                var (size, hash) = await HashAsync(output).ConfigureAwait(false);
-                if (size != total || (expectedHash is not null && hash != expectedHash))
-                {
-                    throw new InvalidOperationException($"big merge, repetition {rep}: {name} wrote {size} bytes (XXH128 {hash}); expected {total} bytes{(expectedHash is null ? string.Empty : $" (XXH128 {expectedHash})")}, as cat wrote");
-                }
-
-                expectedHash ??= hash;
-                File.Delete(output);
-            }
-        }
-
-        Directory.Delete(store, recursive: true);
-        var culture = CultureInfo.InvariantCulture;
-        string Speeds(IReadOnlyList<double> seconds) => string.Create(culture, $"{total / MiB / Median(seconds):0} vs {total / MiB / Median(cat):0} MiB/s");
-        return new BenchmarkResult(
-            "Big merge",
-            string.Create(culture, $"{files} objects of {ByteSize.Format(fileSize)} ({ByteSize.Format(total)}) merged by the merge-files example (fan-in 2, {files - 1} tasks; intermediate merges are references, the final merge copies the bytes once) on a local folder store, against `cat` of the same files into one file on the same file system. The inputs are written once and stay in the page cache; each output is hashed (size and XXH128, all equal) and deleted, and `sync` run, before the next case starts (untimed). The whole process includes merge-files's own verification, which reads the output and the inputs again."),
-            [
-                Comparison.Of("merge-files, its run alone (`wallMs`)", run, "`cat` of the files into one", cat, Speeds(run)),
-                Comparison.Of("merge-files, whole process (start-up, run, verification)", whole, "`cat` of the files into one", cat, Speeds(whole)),
-            ],
-            Repetitions(("merge-files, whole process", whole), ("merge-files, its run", run), ("cat", cat)));
-    }
-
     /// <summary>Every repetition's seconds, in the order run, as a Markdown list.</summary>
     internal static string Repetitions(params (string Name, List<double> Seconds)[] cases) =>
         "Every repetition (seconds, in the order run; the Dataflow case went first in the odd ones):\n\n"
@@ -206,7 +137,7 @@ internal static class MergeCases
         }
     }
 
-    private static async Task<(long Size, string Hash)> HashAsync(string path)
+    internal static async Task<(long Size, string Hash)> HashAsync(string path)
     {
         if (!File.Exists(path))
         {
