@@ -158,29 +158,31 @@ internal static class FixedCostCases
     }
 
     /// <summary>
-    /// merge-files published as deploy/Dockerfile's worker image publishes it (Native AOT), into this program's folder:
-    /// <c>native-aot/merge-files</c>. Needs clang and zlib's headers (scripts/native-aot.sh).
+    /// The example <paramref name="example"/> published as deploy/Dockerfile's worker image publishes a program
+    /// (Native AOT), into this program's folder: <c>native-aot/&lt;example&gt;</c>. Needs clang and zlib's headers
+    /// (scripts/native-aot.sh).
     /// </summary>
-    internal static async Task<string> PublishAotAsync()
+    /// <returns>The native program's path.</returns>
+    internal static async Task<string> PublishAotAsync(string example = "merge-files")
     {
         var repository = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(repository, "Dataflow.sln")))
         {
             repository = Path.GetDirectoryName(repository.TrimEnd(Path.DirectorySeparatorChar))
-                ?? throw new InvalidOperationException($"no Dataflow.sln above {AppContext.BaseDirectory}: the fixed-cost benchmark publishes merge-files from the repository");
+                ?? throw new InvalidOperationException($"no Dataflow.sln above {AppContext.BaseDirectory}: the benchmarks publish {example} from the repository");
         }
 
-        var output = Path.Combine(AppContext.BaseDirectory, "native-aot");
+        var output = Path.Combine(AppContext.BaseDirectory, "native-aot", example);
         var dockerfile = await File.ReadAllTextAsync(Path.Combine(repository, "deploy", "Dockerfile")).ConfigureAwait(false);
         var publish = dockerfile.Split('\n').Select(l => l.Trim()).SingleOrDefault(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal) && l.Contains("-p:PublishAot=true", StringComparison.Ordinal))
             ?? throw new InvalidOperationException("deploy/Dockerfile has no 'RUN dotnet publish … -p:PublishAot=true' line");
         var args = publish["RUN dotnet ".Length..]
-            .Replace("\"$PROJECT\"", Path.Combine(repository, "examples", "merge-files", "merge-files.csproj"), StringComparison.Ordinal)
+            .Replace("\"$PROJECT\"", Path.Combine(repository, "examples", example, example + ".csproj"), StringComparison.Ordinal)
             .Replace("$RID", "linux-x64", StringComparison.Ordinal)
             .Replace("-o /app", $"-o {output}", StringComparison.Ordinal)
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        Progress($"publishing merge-files as Native AOT into {output} (minutes the first time)");
-        await ProcessTimer.RunAsync("dotnet publish (Native AOT)", ProcessTimer.Of("dotnet", args)).ConfigureAwait(false);
-        return Path.Combine(output, "merge-files");
+        Progress($"publishing {example} as Native AOT into {output} (minutes the first time)");
+        await ProcessTimer.RunAsync($"dotnet publish {example} (Native AOT)", ProcessTimer.Of("dotnet", args)).ConfigureAwait(false);
+        return Path.Combine(output, example);
     }
 }

@@ -31,9 +31,10 @@ internal static partial class WordCountRunner
     private const string Linq = "linq";
     private const string Dictionary = "dictionary";
     private const string Program = "program";
+    private const string ProgramAot = "program-aot";
     private const string DictionaryProcess = "dictionary-process";
 
-    private static readonly string[] s_cases = [Dataflow, Linq, Dictionary, Program, DictionaryProcess];
+    private static readonly string[] s_cases = [Dataflow, Linq, Dictionary, Program, ProgramAot, DictionaryProcess];
     private const string InputPrefix = "input/";
     private const string WarmupPrefix = "warmup/";
     private const int Seed = 42;
@@ -98,12 +99,15 @@ internal static partial class WordCountRunner
             string.Create(culture, $"{bytes / MiB / Median(Seconds(name)):0.0} vs {bytes / MiB / Median(Seconds(baseline)):0.0} MiB/s; peak RSS {Median(results[name].Select(r => r.PeakRss / MiB)):0} vs {Median(results[baseline].Select(r => r.PeakRss / MiB)):0} MiB");
         Comparison Row(string name, string caseLabel, string baseline, string note) => Comparison.Of(caseLabel, Seconds(name), Label(baseline), Seconds(baseline), note);
         var share = CheckShare(results[Program]);
+        var aotShare = CheckShare(results[ProgramAot]);
         return new BenchmarkResult(
             "Word count",
-            string.Create(culture, $"A {ByteSize.Format(bytes)} corpus in a local folder store ({options.Objects} objects + 1 of {ByteSize.Format(options.Large)}), counted by the word-count program as a whole process (`word-count run`, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, its default check included) against a single-threaded Dictionary<string,long> loop in a fresh process; and by the word-count job in-process (JobRunner) against the Dictionary loop and a single-threaded LINQ count, each in a child process after a warm-up. Every output is checked against the LINQ count every repetition (the `wordcount` verb; see RESULTS-WORDCOUNT.md)."),
+            string.Create(culture, $"A {ByteSize.Format(bytes)} corpus in a local folder store ({options.Objects} objects + 1 of {ByteSize.Format(options.Large)}), counted by the word-count program as a whole process (`word-count run`, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, its default check included) against a single-threaded Dictionary<string,long> loop in a fresh process, by its JIT build (the apphost of `dotnet build -c Release`) and by its Native AOT build (deploy/Dockerfile's publish command); and by the word-count job in-process (JobRunner) against the Dictionary loop and a single-threaded LINQ count, each in a child process after a warm-up. Every output is checked against the LINQ count every repetition (the `wordcount` verb; see RESULTS-WORDCOUNT.md)."),
             [
                 Row(Program, "word count, `word-count run` as a whole process (start-up, job, default check)", DictionaryProcess,
                     string.Create(culture, $"{Speeds(Program, DictionaryProcess)}; the check {share.Seconds:0.000} s, {share.Share:P1} of the run (target ≥ 1.5× and ≤ 10 %)")),
+                Row(ProgramAot, "word count, `word-count run` (Native AOT) as a whole process (start-up, job, default check)", DictionaryProcess,
+                    string.Create(culture, $"{Speeds(ProgramAot, DictionaryProcess)}; the check {aotShare.Seconds:0.000} s, {aotShare.Share:P1} of the run (target ≥ 1.5× and ≤ 10 %)")),
                 Row(Dataflow, $"word count, Dataflow job in-process ({Environment.ProcessorCount} tasks at once)", Dictionary, Speeds(Dataflow, Dictionary)),
                 Row(Dataflow, $"word count, Dataflow job in-process ({Environment.ProcessorCount} tasks at once)", Linq, Speeds(Dataflow, Linq)),
             ],
@@ -134,6 +138,8 @@ internal static partial class WordCountRunner
 
     private static async Task<Measured> RunAllAsync(Options options, string folder)
     {
+        // Published first, so that its minutes of compiling load no timed case.
+        var aot = await FixedCostCases.PublishAotAsync("word-count").ConfigureAwait(false);
         var started = DateTimeOffset.Now;
         var loadAtStart = LoadAverage();
         Directory.CreateDirectory(folder);
@@ -162,8 +168,8 @@ internal static partial class WordCountRunner
                     var load = LoadAverage();
                     var countsKey = $"check/{name}-r{rep}.tsv";
                     var output = $"output/r{rep}-{name}/";
-                    var result = name == Program
-                        ? await RunProgramAsync(options, folder, store, output, rep).ConfigureAwait(false)
+                    var result = name is Program or ProgramAot
+                        ? await RunProgramAsync(options, folder, store, output, rep, name == ProgramAot ? aot : null).ConfigureAwait(false)
                         : await RunChildAsync(options, folder, name, output, countsKey, rep).ConfigureAwait(false);
                     if (result.Bytes != corpusBytes)
                     {
@@ -172,12 +178,12 @@ internal static partial class WordCountRunner
 
                     results[name].Add(result with { LoadBefore = load });
                     Progress($"rep {rep}/{options.Repetitions} {name,-18} {result.Bytes / MiB / result.Seconds,7:0.0} MiB/s {result.Seconds,7:0.000} s  CPU {result.CpuSeconds,7:0.0} s  "
-                        + $"peak RSS {result.PeakRss / MiB,5:0} MiB{(name == Program ? $"  check {result.CheckSeconds:0.000} s" : string.Empty)}  load before {load}");
+                        + $"peak RSS {result.PeakRss / MiB,5:0} MiB{(name is Program or ProgramAot ? $"  check {result.CheckSeconds:0.000} s" : string.Empty)}  load before {load}");
                 }
 
                 // Outside the timing: both programs' parts against this repetition's LINQ counts, and the other counts against those.
                 var expected = await ReadCountsAsync(store, $"check/{Linq}-r{rep}.tsv").ConfigureAwait(false);
-                foreach (var name in new[] { Dataflow, Program })
+                foreach (var name in new[] { Dataflow, Program, ProgramAot })
                 {
                     var problem = await WordCountProgram.CompareAsync(store, results[name][^1].Parts, expected, CancellationToken.None).ConfigureAwait(false);
                     if (problem is not null)
@@ -196,7 +202,7 @@ internal static partial class WordCountRunner
                 }
 
                 Progress($"rep {rep}: the output parts match the LINQ count ({expected.Count} distinct words, {expected.Values.Sum()} in all), as the Dictionary counts do");
-                await store.DeleteAsync([.. results[Dataflow][^1].Parts, .. results[Program][^1].Parts, .. s_cases.Select(c => $"check/{c}-r{rep}.tsv")]).ConfigureAwait(false);
+                await store.DeleteAsync([.. results[Dataflow][^1].Parts, .. results[Program][^1].Parts, .. results[ProgramAot][^1].Parts, .. s_cases.Select(c => $"check/{c}-r{rep}.tsv")]).ConfigureAwait(false);
             }
 
             return new Measured(Report(options, corpusBytes, corpusObjects, first!, started, (loadAtStart, LoadAverage()), results), results);
@@ -303,25 +309,26 @@ internal static partial class WordCountRunner
     /// <c>word-count run</c> as a user runs it (the apphost built next to this program), timed from its start to its
     /// exit; its peak RSS from GNU time when installed; its check's time from what it prints (<c>checked in … s</c>).
     /// </summary>
-    private static async Task<CaseResult> RunProgramAsync(Options options, string folder, IObjectStore store, string output, int rep)
+    private static async Task<CaseResult> RunProgramAsync(Options options, string folder, IObjectStore store, string output, int rep, string? nativeProgram)
     {
-        var memory = Path.Combine(folder, $"program-r{rep}.rss");
-        var start = ProcessTimer.Measured(ProcessTimer.Example("word-count", []), memory,
+        var name = nativeProgram is null ? Program : ProgramAot;
+        var memory = Path.Combine(folder, $"{name}-r{rep}.rss");
+        var start = ProcessTimer.Measured(nativeProgram is null ? ProcessTimer.Example("word-count", []) : ProcessTimer.Of(nativeProgram), memory,
         [
             "run", "--store", folder, "--input", InputPrefix, "--output", output, "--progress", "none", "--json",
             "--split-size", options.SplitSize.ToString(CultureInfo.InvariantCulture), "--reducers", options.Reducers.ToString(CultureInfo.InvariantCulture),
         ]);
-        var (seconds, summary, errors) = await ProcessTimer.RunCapturedAsync($"word-count run (repetition {rep})", start).ConfigureAwait(false);
+        var (seconds, summary, errors) = await ProcessTimer.RunCapturedAsync($"{name} run (repetition {rep})", start).ConfigureAwait(false);
         var check = CheckedIn().Match(errors);
         if (!summary.Contains("\"verified\":true", StringComparison.Ordinal) || !check.Success)
         {
-            throw new InvalidOperationException($"word-count run (repetition {rep}) did not verify its output: {errors}");
+            throw new InvalidOperationException($"{name}: word-count run (repetition {rep}) did not verify its output: {errors}");
         }
 
         var inputs = await store.ListAllAsync(InputPrefix).ConfigureAwait(false);
         var parts = (await store.ListAllAsync(output).ConfigureAwait(false)).Select(o => o.Key).ToList();
         using var json = System.Text.Json.JsonDocument.Parse(summary[summary.IndexOf('{', StringComparison.Ordinal)..]);
-        return new CaseResult(Program, inputs.Sum(o => o.Size), seconds, double.NaN, 0, ProcessTimer.PeakKib(memory) * 1024, -1, -1,
+        return new CaseResult(name, inputs.Sum(o => o.Size), seconds, double.NaN, 0, ProcessTimer.PeakKib(memory) * 1024, -1, -1,
             json.RootElement.GetProperty("tasks").GetInt32(), parts, LoadBefore: string.Empty, CheckSeconds: double.Parse(check.Groups[1].Value, CultureInfo.InvariantCulture));
     }
 
@@ -391,15 +398,15 @@ internal static partial class WordCountRunner
         text.AppendLine(culture, $"Dataflow: concurrency {Environment.ProcessorCount}, split size {ByteSize.Format(options.SplitSize)}, {options.Reducers} reducers, "
             + $"map and reduce memory {ByteSize.Format(MapMemory)}; every output checked against the LINQ count every repetition. "
             + $"{options.Repetitions} repetitions, alternating the order of the cases. In-process cases: a child process each, timed after a warm-up on a {ByteSize.Format(WarmupObjects * WarmupObjectSize + WarmupLargeSize)} corpus. "
-            + $"Whole-process cases: timed from start to exit, cold (`word-count run` is the apphost a build makes, run as a user runs it; its peak RSS from GNU time).");
+            + $"Whole-process cases: timed from start to exit, cold (`word-count run` is the apphost a build makes, run as a user runs it, or the Native AOT program; peak RSS from GNU time).");
         text.AppendLine();
         text.AppendLine("| Case | Median s | Min-max s | Median MiB/s | CPU s (median) | CPU / wall | Peak RSS median (max) | Allocated (median) | Gen 2 GCs | Tasks |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var name in new[] { DictionaryProcess, Program, Linq, Dictionary, Dataflow })
+        foreach (var name in new[] { DictionaryProcess, Program, ProgramAot, Linq, Dictionary, Dataflow })
         {
             var list = results[name];
             var seconds = list.Select(r => r.Seconds).ToList();
-            var measuredInside = name != Program;
+            var measuredInside = name is not (Program or ProgramAot);
             var cpu = measuredInside ? string.Create(culture, $"{Median(list.Select(r => r.CpuSeconds)):0.0} | {Median(list.Select(r => r.CpuSeconds / r.Seconds)):0.00}") : "— | —";
             var allocated = measuredInside ? string.Create(culture, $"{Median(list.Select(r => r.Allocated / MiB)):0} MiB | {Median(list.Select(r => (double)r.Gen2Collections)):0}") : "— | —";
             text.AppendLine(culture,
@@ -420,6 +427,9 @@ internal static partial class WordCountRunner
         Ratio("whole process, `word-count run` / the Dictionary loop (MiB/s, medians; target ≥ 1.5)", Program, DictionaryProcess);
         var share = CheckShare(results[Program]);
         text.AppendLine(culture, $"- the program's default check: {share.Seconds:0.000} s (median), **{share.Share:P1}** of its whole run (median of the per-repetition shares; target ≤ 10 %)");
+        Ratio("whole process, `word-count run` (Native AOT) / the Dictionary loop (MiB/s, medians; target ≥ 1.5)", ProgramAot, DictionaryProcess);
+        var aotShare = CheckShare(results[ProgramAot]);
+        text.AppendLine(culture, $"- the Native AOT program's default check: {aotShare.Seconds:0.000} s (median), **{aotShare.Share:P1}** of its whole run (target ≤ 10 %)");
         Ratio("in-process, Dataflow job / the Dictionary loop", Dataflow, Dictionary);
         Ratio("in-process, Dataflow job / the LINQ count", Dataflow, Linq);
         text.AppendLine(culture, $"- CPU time over the count (all threads, medians), Dataflow / Dictionary: {Median(results[Dataflow].Select(r => r.CpuSeconds)) / Median(results[Dictionary].Select(r => r.CpuSeconds)):0.00}, "
@@ -427,12 +437,13 @@ internal static partial class WordCountRunner
         text.AppendLine();
         text.AppendLine("Every repetition (seconds, in the order run; the 1-minute load average just before each case in brackets):");
         text.AppendLine();
-        foreach (var name in new[] { DictionaryProcess, Program, Linq, Dictionary, Dataflow })
+        foreach (var name in new[] { DictionaryProcess, Program, ProgramAot, Linq, Dictionary, Dataflow })
         {
             text.AppendLine(culture, $"- {Label(name)}: {string.Join(", ", results[name].Select(r => $"{r.Seconds.ToString("0.000", culture)} [{r.LoadBefore.Split(' ')[0]}]"))}");
         }
 
         text.AppendLine(culture, $"- the program's check: {string.Join(", ", results[Program].Select(r => r.CheckSeconds.ToString("0.000", culture)))}");
+        text.AppendLine(culture, $"- the Native AOT program's check: {string.Join(", ", results[ProgramAot].Select(r => r.CheckSeconds.ToString("0.000", culture)))}");
         return text.ToString();
     }
 
@@ -442,6 +453,7 @@ internal static partial class WordCountRunner
         Dictionary => "Dictionary<string,long> loop, 1 thread (baseline)",
         DictionaryProcess => "Dictionary<string,long> loop, 1 thread, whole process (baseline)",
         Program => "`word-count run`, whole process (job + default check)",
+        ProgramAot => "`word-count run` (Native AOT), whole process (job + default check)",
         Dataflow => "Dataflow job, all cores",
         _ => name,
     };
