@@ -57,7 +57,7 @@ public sealed class RunContext
             throw new ArgumentException($"option {option.Name} does not belong to this program", nameof(option));
         }
 
-        return _parse.GetValue((Option<T>)created)!;
+        return option.ValueIn(_parse, created);
     }
 
     /// <summary>Whether the command has <paramref name="option"/>.</summary>

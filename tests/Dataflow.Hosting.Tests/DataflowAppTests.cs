@@ -74,6 +74,37 @@ public sealed class DataflowAppTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("--executor", "[default: local]")]
+    [InlineData("--gc", "[default: eager]")]
+    [InlineData("--task-timeout", "[default: 30m]")]
+    [InlineData("--s3-part-size", "[default: 16MiB]")]
+    [InlineData("--fan-in", "[default: 2]")]
+    [InlineData("--flavour", "[default: plain]")]
+    public async Task RunAsync_Help_ShowsDefaultsAsTheyAreWritten(string option, string shown)
+    {
+        var code = await RunAsync(CreateApp(), "run", "--help");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var line = Assert.Single(_out.ToString().Split('\n'), l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
+        Assert.Contains(shown, line, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(line, @"\[default: "));
+    }
+
+    [Theory]
+    [InlineData("--fan-in", "abc")]
+    [InlineData("--concurrency", "2x")]
+    [InlineData("--attempts", "")]
+    public async Task RunAsync_NotANumber_SaysSoNamingTheOptionNotTheType(string option, string value)
+    {
+        var code = await RunAsync(CreateApp(), "--store", StorePath, option, value);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        var line = Assert.Single(ErrorLines);
+        Assert.Contains($"{option}: '{value}' is not a whole number", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RunAsync_JsonRun_PrintsOneSummaryObjectWithEveryField()
     {

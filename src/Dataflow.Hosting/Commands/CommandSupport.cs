@@ -140,8 +140,8 @@ internal static class CommandSupport
             var concurrency = app.Driver.Concurrency;
             var context = new RunContext(app.Name, parse, options, console)
             {
-                InputPrefix = options.ContainsKey(input) ? parse.GetValue((Option<string>)options[input])! : string.Empty,
-                Concurrency = options.ContainsKey(concurrency) ? parse.GetValue((Option<int>)options[concurrency]) : Environment.ProcessorCount,
+                InputPrefix = options.TryGetValue(input, out var inputOption) ? input.ValueIn(parse, inputOption) : string.Empty,
+                Concurrency = options.TryGetValue(concurrency, out var concurrencyOption) ? concurrency.ValueIn(parse, concurrencyOption) : Environment.ProcessorCount,
             };
             var id = runId is null ? null : parse.GetValue(runId);
             if (id is not null && !RunIds.IsValid(id))

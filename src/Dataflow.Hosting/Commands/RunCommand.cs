@@ -36,10 +36,10 @@ internal sealed class RunCommand(AppDefinition app, AppConsole console)
     public RunContext CreateContext(ParseResult parse, Dictionary<AppOption, Option> options, string? runId) =>
         new(app.Name, parse, options, console)
         {
-            InputPrefix = parse.GetValue((Option<string>)options[app.Job.Input])!,
-            OutputKey = parse.GetValue((Option<string>)options[app.Job.Output])!,
-            Concurrency = parse.GetValue((Option<int>)options[app.Driver.Concurrency]),
-            RunId = runId ?? parse.GetValue((Option<string?>)options[app.Job.RunId]) ?? RunIds.New(),
+            InputPrefix = app.Job.Input.ValueIn(parse, options[app.Job.Input]),
+            OutputKey = app.Job.Output.ValueIn(parse, options[app.Job.Output]),
+            Concurrency = app.Driver.Concurrency.ValueIn(parse, options[app.Driver.Concurrency]),
+            RunId = runId ?? app.Job.RunId.ValueIn(parse, options[app.Job.RunId]) ?? RunIds.New(),
         };
 
     /// <summary>
