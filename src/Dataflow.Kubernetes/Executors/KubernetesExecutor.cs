@@ -296,7 +296,6 @@ public sealed class KubernetesExecutor : TaskExecutor
         private async Task TakeInAsync(TaskCommit commit, CancellationToken cancellationToken)
         {
             Record(commit);
-            execution.TaskStarted(stage);
             for (var attempt = 0; attempt < commit.Attempts; attempt++)
             {
                 execution.AttemptStarted(stage, isRetry: attempt > 0);

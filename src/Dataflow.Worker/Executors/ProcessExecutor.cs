@@ -70,7 +70,6 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         var plan = execution.Plan;
         var stage = plan.Stages[id.Stage].Name;
         var options = execution.Options;
-        execution.TaskStarted(id.Stage);
         TaskCommit commit;
         try
         {
@@ -88,6 +87,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     try
                     {
                         worker = await pool.RentAsync(token).ConfigureAwait(false);
+                        execution.TaskRunning(id.Stage);
                         start = execution.ReportNow;
                         var outcome = await worker.RunAsync(id, attempt, span?.Id, options.TaskTimeout, options.TimeProvider, token).ConfigureAwait(false);
                         report = outcome.Report;
@@ -95,6 +95,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                         // The worker is done with this task: the next one may have it while this one's commit is read.
                         // One that died, timed out or broke the protocol is gone.
                         returned = true;
+                        execution.TaskIdle(id.Stage);
                         await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
                         if (report is null)
                         {
@@ -137,6 +138,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                         if (worker is not null && !returned)
                         {
                             // Cancelled while the worker ran the task: it was killed.
+                            execution.TaskIdle(id.Stage);
                             await pool.ReturnAsync(worker, usable: false).ConfigureAwait(false);
                         }
                     }

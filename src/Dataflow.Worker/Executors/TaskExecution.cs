@@ -193,14 +193,16 @@ public sealed class TaskExecution
     public void AttemptStarted(int stage, bool isRetry) =>
         _session.Counters.AttemptStarted(Plan.Stages[stage].Name, isRetry);
 
-    /// <summary>Shows a task of stage <paramref name="stage"/> as running on the progress display.</summary>
-    public void TaskStarted(int stage) => _session.Progress.TaskStarted(stage);
+    /// <summary>Shows a task of stage <paramref name="stage"/> as running on the progress display: it has its worker process or pod now.</summary>
+    public void TaskRunning(int stage) => _session.Progress.TaskRunning(stage);
+
+    /// <summary>Shows a task of stage <paramref name="stage"/> as no longer running: its worker process or pod is done with it.</summary>
+    public void TaskIdle(int stage) => _session.Progress.TaskIdle(stage);
 
     /// <summary>Counts a task of stage <paramref name="stage"/> as failed for good, before its <see cref="TaskFailedException"/> is thrown.</summary>
     public void TaskFailed(int stage)
     {
         _session.Counters.TaskFailed(Plan.Stages[stage].Name);
-        _session.Progress.TaskStopped(stage);
         _session.Telemetry.Recorder.TaskFailed(stage);
     }
 

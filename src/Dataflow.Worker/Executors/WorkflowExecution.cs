@@ -50,7 +50,6 @@ public sealed class WorkflowExecution
     /// <summary>Shows a task of stage <paramref name="stage"/> as committed on the progress display.</summary>
     public void TaskCommitted(int stage)
     {
-        Progress.TaskStarted(stage);
         Progress.TaskCommitted(stage);
     }
 

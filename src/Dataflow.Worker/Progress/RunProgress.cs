@@ -38,13 +38,15 @@ public sealed class RunProgress
     internal void SetPlan(Plan plan) =>
         _stages = plan.Stages.Select(s => new StageProgress(s.Name, s.Tasks.Count)).ToArray();
 
-    internal void TaskStarted(int stage) => _stages[stage].Started();
+    /// <summary>A task of <paramref name="stage"/> runs now: it holds a slot, a worker process or a pod (not: it waits for one).</summary>
+    internal void TaskRunning(int stage) => _stages[stage].Started();
 
-    internal void TaskCommitted(int stage, bool skipped = false) => _stages[stage].Finished(skipped);
+    /// <summary>A task of <paramref name="stage"/> gave up its slot, worker process or pod.</summary>
+    internal void TaskIdle(int stage) => _stages[stage].Stopped();
+
+    internal void TaskCommitted(int stage) => _stages[stage].Finished();
 
     internal void TaskSetAside(int stage) => _stages[stage].Undone();
-
-    internal void TaskStopped(int stage) => _stages[stage].Stopped();
 }
 
 /// <summary>The phases a run goes through.</summary>
@@ -93,7 +95,7 @@ public sealed class StageProgress
     /// <summary>Tasks committed (including any found already committed).</summary>
     public int Committed => Volatile.Read(ref _committed);
 
-    /// <summary>Tasks running now.</summary>
+    /// <summary>Tasks running now: holding a slot, a worker process or a pod (tasks waiting for one are not counted).</summary>
     public int Running => Volatile.Read(ref _running);
 
     internal void Started() => Interlocked.Increment(ref _running);
@@ -102,13 +104,5 @@ public sealed class StageProgress
 
     internal void Undone() => Interlocked.Decrement(ref _committed);
 
-    internal void Finished(bool skipped)
-    {
-        if (!skipped)
-        {
-            Interlocked.Decrement(ref _running);
-        }
-
-        Interlocked.Increment(ref _committed);
-    }
+    internal void Finished() => Interlocked.Increment(ref _committed);
 }

@@ -69,11 +69,15 @@ internal sealed partial class RunSession
 
         Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, committer.CommitAsync, collector.DiscardAsync)
         {
-            AttemptStarted = (id, attempt) =>
+            RunningChanged = (id, running) =>
             {
-                if (attempt == 1)
+                if (running)
                 {
-                    progress.TaskStarted(id.Stage);
+                    progress.TaskRunning(id.Stage);
+                }
+                else
+                {
+                    progress.TaskIdle(id.Stage);
                 }
             },
             Slots = new SemaphoreSlim(options.Concurrency, options.Concurrency),
@@ -151,7 +155,6 @@ internal sealed partial class RunSession
         }
         catch (Exception ex)
         {
-            _progress.TaskStopped(id.Stage);
             if (ex is TaskFailedException)
             {
                 Telemetry.Spans?.TaskDone(id.Stage);
@@ -200,7 +203,7 @@ internal sealed partial class RunSession
             _counters.TaskCommitted(_plan.Stages[id.Stage].Name);
         }
 
-        _progress.TaskCommitted(id.Stage, skipped: replayed);
+        _progress.TaskCommitted(id.Stage);
         Telemetry.Spans?.TaskDone(id.Stage);
         foreach (var output in marker.Outputs)
         {

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -11,7 +12,7 @@ internal static class RunRecords
 
     /// <summary>The summary as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
     public static byte[] Serialize(RunSummary summary, bool indented = false) =>
-        JsonSerializer.SerializeToUtf8Bytes(summary, indented ? RunJsonContext.Indented.RunSummary : RunJsonContext.Default.RunSummary);
+        JsonSerializer.SerializeToUtf8Bytes(summary, indented ? RunJsonContext.SummaryIndented.RunSummary : RunJsonContext.Summary.RunSummary);
 
     /// <summary>The report as UTF-8 JSON, indented when <paramref name="indented"/>.</summary>
     public static byte[] Serialize(RunReport report, bool indented = false) =>
@@ -98,6 +99,19 @@ internal static class RunRecords
 internal sealed partial class RunJsonContext : JsonSerializerContext
 {
     private static RunJsonContext? s_indented;
+    private static RunJsonContext? s_summary;
+    private static RunJsonContext? s_summaryIndented;
 
     public static RunJsonContext Indented => s_indented ??= new RunJsonContext(new JsonSerializerOptions(Default.Options) { WriteIndented = true });
+
+    /// <summary>
+    /// For the summary as printed (<c>--json</c>) and stored (<c>summary.json</c>): text as written — an error's
+    /// <c>'</c> stays <c>'</c>, not <c>\u0027</c>. JSON's own characters and control characters are still escaped;
+    /// only the escaping for embedding in HTML is left out, and the summary is never put in a page this way (the
+    /// report page embeds <c>report.json</c>, serialized with the default, HTML-safe escaping).
+    /// </summary>
+    public static RunJsonContext Summary => s_summary ??= new RunJsonContext(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    /// <summary><see cref="Summary"/>, indented.</summary>
+    public static RunJsonContext SummaryIndented => s_summaryIndented ??= new RunJsonContext(new JsonSerializerOptions(Summary.Options) { WriteIndented = true });
 }

@@ -73,6 +73,9 @@ internal sealed partial class TaskRunner
     /// </summary>
     public SemaphoreSlim? Slots { get; init; }
 
+    /// <summary>Told when an attempt starts running (it took its slot: <see langword="true"/>) and when it stops (it gave the slot up).</summary>
+    public Action<TaskId, bool>? RunningChanged { get; init; }
+
     /// <summary>The name this runner's commit markers give as their worker (see <see cref="CommitMarker.Worker"/>); none by default.</summary>
     public string? WorkerName { get; init; }
 
@@ -146,8 +149,10 @@ internal sealed partial class TaskRunner
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            var running = false;
             try
             {
+                RunningChanged?.Invoke(id, running = true);
                 row = SlotRows?.Take() ?? row;
                 startMs = Recorder?.Now ?? 0;
                 await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -160,6 +165,10 @@ internal sealed partial class TaskRunner
                 endMs = Recorder?.Now ?? 0;
                 SlotRows?.Return(row);
                 Slots?.Release();
+                if (running)
+                {
+                    RunningChanged?.Invoke(id, false);
+                }
             }
 
             var marker = new CommitMarker

@@ -381,6 +381,29 @@ public sealed class JobRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_WithProgress_CountsAsRunningOnlyTasksThatHoldASlot()
+    {
+        // 32 tasks ready at once, 2 slots: the other 30 wait for a slot and are not "running".
+        await Inputs.WriteAsync(_store, 64);
+        var progress = new RunProgress();
+        var most = 0;
+        var seen = 0;
+        var op = new ScriptedOperator(new ConcatOperator(), async (id, attempt, context, token) =>
+        {
+            var running = progress.Stages[id.Stage].Running;
+            InterlockedMax(ref most, running);
+            Interlocked.Increment(ref seen);
+            await Task.Delay(2, token);
+        });
+
+        await new JobRunner(_store, Fast() with { Concurrency = 2 }).RunAsync(MergeJob(op), progress);
+
+        Assert.Equal(63, seen);
+        Assert.InRange(most, 1, 2);
+        Assert.All(progress.Stages, s => Assert.Equal(0, s.Running));
+    }
+
+    [Fact]
     public async Task RunAsync_ConcurrencyOne_StillCompletes()
     {
         var expected = await Inputs.WriteAsync(_store, 33);
