@@ -36,7 +36,9 @@ public sealed record JobRunnerOptions
 
     /// <summary>
     /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
-    /// define the same job again (see <see cref="Plan.Arguments"/>). Never put credentials here.
+    /// define the same job again (see <see cref="Plan.Arguments"/>): what a program's
+    /// <c>DataflowCommands.TryRunAsync(args, defineJob)</c> hands its <c>defineJob</c>. Required (an empty list when
+    /// nothing defines the job) with <see cref="Executor.WorkerProcesses"/>. Never put credentials here.
     /// </summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 
@@ -59,8 +61,12 @@ public sealed record JobRunnerOptions
     /// </summary>
     public bool Report { get; init; } = true;
 
-    /// <summary>Throws when a setting is out of range.</summary>
+    /// <summary>Throws when a setting is out of range, or the settings do not go together.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">
+    /// The executor's settings are not valid, or it runs tasks in worker processes and <see cref="Arguments"/> is not
+    /// set (the workers could not define the job again); the message names what is missing.
+    /// </exception>
     public void Validate()
     {
         if (Concurrency < 1)
@@ -91,5 +97,18 @@ public sealed record JobRunnerOptions
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Executor);
         Executor.Validate();
+        if (Arguments is not null && Arguments.Any(a => a is null))
+        {
+            throw new ArgumentException("the arguments that define the job must not contain null", nameof(Arguments));
+        }
+
+        if (Executor is ProcessExecutor && Arguments is null)
+        {
+            throw new ArgumentException(
+                "the process executor's workers define the job again from the arguments stored with the run, and JobRunnerOptions.Arguments is not set: "
+                + "set it to what defines the job (an empty list when nothing does), and make the worker program define the job from them, "
+                + "e.g. 'if (await DataflowCommands.TryRunAsync(args, defineJob) is { } exitCode) return exitCode;' first in its Main",
+                nameof(Arguments));
+        }
     }
 }
