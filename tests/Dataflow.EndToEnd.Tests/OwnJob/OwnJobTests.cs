@@ -51,15 +51,7 @@ public sealed class OwnJobTests : IDisposable
 
         var resumed = await RunAsync([store, "--resume"]);
 
-        Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        var summary = resumed.Json();
-        Assert.Equal(runId, summary.GetProperty("runId").GetString());
-        Assert.Equal("succeeded", summary.GetProperty("status").GetString());
-        Assert.Equal(before.Count, summary.GetProperty("tasksSkipped").GetInt32());
-        Assert.Equal(Tasks - before.Count, summary.GetProperty("tasksRun").GetInt32());
-        Assert.Equal(ExpectedSum, ReadSum(store));
-        Assert.Equal("process", ReportExecutor(store, runId));
-        AssertNotRunAgain(store, runId, before);
+        AssertResumed(resumed, store, runId, before);
     }
 
     [Fact]
@@ -78,14 +70,7 @@ public sealed class OwnJobTests : IDisposable
 
         var resumed = await RunAsync(["resume", runId, "--store", store, "--executor", "process", "--concurrency", "2", "--json", "--progress", "none"]);
 
-        Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        var summary = resumed.Json();
-        Assert.Equal("succeeded", summary.GetProperty("status").GetString());
-        Assert.Equal(before.Count, summary.GetProperty("tasksSkipped").GetInt32());
-        Assert.Equal(Tasks - before.Count, summary.GetProperty("tasksRun").GetInt32());
-        Assert.Equal(ExpectedSum, ReadSum(store));
-        Assert.Equal("process", ReportExecutor(store, runId));
-        AssertNotRunAgain(store, runId, before);
+        AssertResumed(resumed, store, runId, before);
     }
 
     [Fact]
@@ -192,9 +177,21 @@ public sealed class OwnJobTests : IDisposable
 
     private static string Commits(string store, string runId) => Path.Combine(store, "_dataflow", "runs", runId, "commits");
 
-    /// <summary>Every task committed before the resume still has exactly the commit record it had: it was not run again.</summary>
-    private static void AssertNotRunAgain(string store, string runId, Dictionary<string, List<string>> before)
+    /// <summary>
+    /// The resume of the killed run succeeded with worker processes, running only what had not committed (each task
+    /// committed before still has exactly the commit record it had), and summed every input.
+    /// </summary>
+    private static void AssertResumed(ProgramResult resumed, string store, string runId, Dictionary<string, List<string>> before)
     {
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        var summary = resumed.Json();
+        Assert.Equal(runId, summary.GetProperty("runId").GetString());
+        Assert.Equal("succeeded", summary.GetProperty("status").GetString());
+        Assert.Equal(before.Count, summary.GetProperty("tasksSkipped").GetInt32());
+        Assert.Equal(Tasks - before.Count, summary.GetProperty("tasksRun").GetInt32());
+        Assert.Equal(ExpectedSum, ReadSum(store));
+        Assert.Equal("process", ReportExecutor(store, runId));
+
         var after = CommitFiles.ByTask(Commits(store, runId));
         Assert.Equal(Tasks, after.Count);
         foreach (var (task, records) in before)
