@@ -24,7 +24,9 @@ public abstract class Executor
     /// Every task in a pool of long-lived worker processes of the same program, at most
     /// <see cref="JobRunnerOptions.Concurrency"/>, each started as <c>&lt;command&gt; worker --plan &lt;uri&gt; --serve</c>
     /// and handed one task at a time on its standard input (see <see cref="TaskWorker.ServeAsync"/>); each task commits
-    /// as in a pod.
+    /// as in a pod. The workers define the job again from <see cref="JobRunnerOptions.Arguments"/>, which must be set:
+    /// a program that runs its jobs from code serves them with <c>DataflowCommands.TryRunAsync(args, defineJob)</c>
+    /// (Dataflow.Hosting) first in its <c>Main</c>, and names itself with <see cref="ProcessExecutorOptions.CurrentProgram"/>.
     /// </summary>
     /// <param name="options">The worker program and what it is given.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
@@ -37,6 +39,13 @@ public abstract class Executor
 
     /// <summary>The executor's name in reports and logs, e.g. <c>local</c>, <c>process</c>, <c>kubernetes</c>, <c>argo</c>.</summary>
     public abstract string Name { get; }
+
+    /// <summary>
+    /// True when the tasks run in other processes — worker processes, pods — that define the job again from the
+    /// run's stored arguments: <see cref="JobRunnerOptions.Validate"/> then requires <see cref="JobRunnerOptions.Arguments"/>.
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public virtual bool DefinesJobFromArguments => false;
 
     /// <summary>Throws when the executor's settings are not valid; called when a <see cref="JobRunner"/> is created.</summary>
     /// <exception cref="ArgumentException">A setting is not valid; the message names it.</exception>

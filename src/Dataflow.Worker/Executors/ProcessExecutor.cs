@@ -15,6 +15,9 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
 {
     public override string Name => "process";
 
+    /// <inheritdoc/>
+    public override bool DefinesJobFromArguments => true;
+
     public override void Validate() => processes.Validate();
 
     public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)

@@ -38,7 +38,8 @@ public sealed record JobRunnerOptions
     /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
     /// define the same job again (see <see cref="Plan.Arguments"/>): what a program's
     /// <c>DataflowCommands.TryRunAsync(args, defineJob)</c> hands its <c>defineJob</c>. Required (an empty list when
-    /// nothing defines the job) with <see cref="Executor.WorkerProcesses"/>. Never put credentials here.
+    /// nothing defines the job) with <see cref="Executor.WorkerProcesses"/> and the cluster executors
+    /// (<see cref="Executor.DefinesJobFromArguments"/>). Never put credentials here.
     /// </summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 
@@ -102,10 +103,10 @@ public sealed record JobRunnerOptions
             throw new ArgumentException("the arguments that define the job must not contain null", nameof(Arguments));
         }
 
-        if (Executor is ProcessExecutor && Arguments is null)
+        if (Executor.DefinesJobFromArguments && Arguments is null)
         {
             throw new ArgumentException(
-                "the process executor's workers define the job again from the arguments stored with the run, and JobRunnerOptions.Arguments is not set: "
+                $"the {Executor.Name} executor's workers define the job again from the arguments stored with the run, and JobRunnerOptions.Arguments is not set: "
                 + "set it to what defines the job (an empty list when nothing does), and make the worker program define the job from them, "
                 + "e.g. 'if (await DataflowCommands.TryRunAsync(args, defineJob) is { } exitCode) return exitCode;' first in its Main",
                 nameof(Arguments));

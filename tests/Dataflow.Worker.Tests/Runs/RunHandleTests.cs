@@ -31,6 +31,7 @@ public sealed class RunHandleTests : IDisposable
         var error = Assert.Throws<ArgumentException>(options.Validate);
 
         Assert.Equal(nameof(JobRunnerOptions.Arguments), error.ParamName);
+        Assert.Contains("the process executor's workers define the job again", error.Message, StringComparison.Ordinal);
         Assert.Contains("JobRunnerOptions.Arguments is not set", error.Message, StringComparison.Ordinal);
         Assert.Contains("DataflowCommands.TryRunAsync", error.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new JobRunner(_store, options));
