@@ -27,7 +27,7 @@ namespace Dataflow.Hosting;
 /// var options = new JobRunnerOptions
 /// {
 ///     Arguments = arguments,
-///     Executor = Executor.WorkerProcesses(new ProcessExecutorOptions { Command = ProcessExecutorOptions.CurrentProgram() }),
+///     Executor = Executor.WorkerProcesses(),
 /// };
 /// await JobRunner.RunInStoreAsync("/data/merge", DefineJob(arguments), options);
 /// return 0;

@@ -26,7 +26,7 @@ var options = new JobRunnerOptions
 {
     Arguments = arguments,
     Concurrency = 2,
-    Executor = Executor.WorkerProcesses(new ProcessExecutorOptions { Command = ProcessExecutorOptions.CurrentProgram() }),
+    Executor = Executor.WorkerProcesses(),
 };
 
 using var cancel = new CancellationTokenSource();

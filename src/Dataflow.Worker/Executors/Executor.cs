@@ -26,7 +26,7 @@ public abstract class Executor
     /// and handed one task at a time on its standard input (see <see cref="TaskWorker.ServeAsync"/>); each task commits
     /// as in a pod. The workers define the job again from <see cref="JobRunnerOptions.Arguments"/>, which must be set:
     /// a program that runs its jobs from code serves them with <c>DataflowCommands.TryRunAsync(args, defineJob)</c>
-    /// (Dataflow.Hosting) first in its <c>Main</c>, and names itself with <see cref="ProcessExecutorOptions.CurrentProgram"/>.
+    /// (Dataflow.Hosting) first in its <c>Main</c>, and starts itself with <see cref="WorkerProcesses()"/>.
     /// </summary>
     /// <param name="options">The worker program and what it is given.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
@@ -36,6 +36,14 @@ public abstract class Executor
         options.Validate();
         return new ProcessExecutor(options);
     }
+
+    /// <summary>
+    /// <see cref="WorkerProcesses(ProcessExecutorOptions)"/> of the current program (<see cref="ProcessExecutorOptions.CurrentProgram"/>):
+    /// what a program that is its own worker process chooses.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The current program's executable or entry assembly is unknown.</exception>
+    public static TaskExecutor WorkerProcesses() =>
+        WorkerProcesses(new ProcessExecutorOptions { Command = ProcessExecutorOptions.CurrentProgram() });
 
     /// <summary>The executor's name in reports and logs, e.g. <c>local</c>, <c>process</c>, <c>kubernetes</c>, <c>argo</c>.</summary>
     public abstract string Name { get; }
