@@ -6,7 +6,7 @@ namespace Dataflow.Hosting;
 
 /// <summary>
 /// The commands a program that runs its own jobs from code (with <see cref="JobRunner"/>) shares with every Dataflow
-/// program: <c>worker</c>, what its worker processes (<see cref="Executor.WorkerProcesses"/>) and pods run; and
+/// program: <c>worker</c>, what its worker processes (<see cref="Executor.WorkerProcesses()"/>) and pods run; and
 /// <c>resume</c>, <c>runs</c>, <c>status</c>, <c>gc</c>, <c>publish</c> and <c>finish</c>, for its stored runs. One
 /// line first in <c>Main</c> makes the program its own worker process, and lets its runs, started from code, be
 /// resumed from its command line.

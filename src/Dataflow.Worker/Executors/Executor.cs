@@ -1,7 +1,7 @@
 namespace Dataflow.Worker;
 
 /// <summary>
-/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses"/> (a pool
+/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses(ProcessExecutorOptions)"/> (a pool
 /// of worker processes of the same program, each task committed as a pod commits it), or a cluster executor from
 /// <c>Dataflow.Kubernetes</c>. Set it with <see cref="JobRunnerOptions.Executor"/>.
 /// </summary>

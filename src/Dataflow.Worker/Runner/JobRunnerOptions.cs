@@ -38,14 +38,14 @@ public sealed record JobRunnerOptions
     /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
     /// define the same job again (see <see cref="Plan.Arguments"/>): what a program's
     /// <c>DataflowCommands.TryRunAsync(args, defineJob)</c> hands its <c>defineJob</c>. Required (an empty list when
-    /// nothing defines the job) with <see cref="Executor.WorkerProcesses"/> and the cluster executors
+    /// nothing defines the job) with <see cref="Executor.WorkerProcesses(ProcessExecutorOptions)"/> and the cluster executors
     /// (<see cref="Executor.DefinesJobFromArguments"/>). Never put credentials here.
     /// </summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 
     /// <summary>
     /// Where the tasks run: <see cref="Executor.Local"/> (the default: in this process),
-    /// <see cref="Executor.WorkerProcesses"/>, or a cluster executor of <c>Dataflow.Kubernetes</c>.
+    /// <see cref="Executor.WorkerProcesses(ProcessExecutorOptions)"/>, or a cluster executor of <c>Dataflow.Kubernetes</c>.
     /// </summary>
     public Executor Executor { get; init; } = Executor.Local;
 
