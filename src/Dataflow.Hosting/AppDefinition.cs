@@ -37,6 +37,13 @@ internal sealed class AppDefinition
     /// <summary>The check of the output after a successful run.</summary>
     public Func<RunContext, RunResult, CancellationToken, Task<Verification>>? Verify { get; set; }
 
+    /// <summary>
+    /// True for a program that runs its jobs from code and has only the commands of <see cref="DataflowCommands"/>: a
+    /// run's stored arguments are its own (<see cref="JobRunnerOptions.Arguments"/>), handed to its job definition as
+    /// they are (<see cref="RunContext.CodeArguments"/>) rather than parsed as options of <c>run</c>.
+    /// </summary>
+    public bool ArgumentsFromCode { get; init; }
+
     /// <summary>The command that starts this program for <c>--executor process</c>; <see langword="null"/>: the current program.</summary>
     public IReadOnlyList<string>? WorkerCommand { get; set; }
 
@@ -73,5 +80,6 @@ internal sealed class AppDefinition
     /// input and output, from which <c>resume</c> and workers define the same job again.
     /// </summary>
     public List<string> StoredArguments(RunContext context) =>
-        [.. context.GivenArguments(Options), Job.Input.Name, context.InputPrefix, Job.Output.Name, context.OutputKey];
+        context.CodeArguments is { } code ? [.. code]
+        : [.. context.GivenArguments(Options), Job.Input.Name, context.InputPrefix, Job.Output.Name, context.OutputKey];
 }

@@ -36,6 +36,9 @@ public sealed class DataflowApp
         _app = new AppDefinition(name, description, defaultInput, defaultOutput);
     }
 
+    /// <summary>The host of a program defined elsewhere, e.g. one that runs its jobs from code (<see cref="DataflowCommands"/>).</summary>
+    internal DataflowApp(AppDefinition app) => _app = app;
+
     /// <summary>The program's name.</summary>
     public string Name => _app.Name;
 
@@ -171,11 +174,21 @@ public sealed class DataflowApp
 
         var run = new RunCommand(_app, console);
         var root = run.CreateRoot();
-        root.Subcommands.Add(run.Create());
+
+        // A program that runs its jobs from code defines them from its own arguments: it has no run or plan command.
+        if (!_app.ArgumentsFromCode)
+        {
+            root.Subcommands.Add(run.Create());
+        }
+
         root.Subcommands.Add(new WorkerCommand(_app, console, run).Create());
         root.Subcommands.Add(new PublishCommand(_app, console).Create());
         root.Subcommands.Add(new FinishCommand(_app, console).Create());
-        root.Subcommands.Add(new PlanCommand(_app, run).Create());
+        if (!_app.ArgumentsFromCode)
+        {
+            root.Subcommands.Add(new PlanCommand(_app, run).Create());
+        }
+
         root.Subcommands.Add(new ResumeCommand(_app, console, run).Create());
         root.Subcommands.Add(new RunsCommand(_app, console).Create());
         root.Subcommands.Add(new StatusCommand(_app, console).Create());

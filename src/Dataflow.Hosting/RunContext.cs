@@ -36,6 +36,12 @@ public sealed class RunContext
     /// <summary>The run's id.</summary>
     public string RunId { get; internal init; } = string.Empty;
 
+    /// <summary>
+    /// For a program that runs its jobs from code (<see cref="DataflowCommands"/>): the arguments stored with the run,
+    /// from which its job is defined again; <see langword="null"/> for a program's own command line.
+    /// </summary>
+    internal IReadOnlyList<string>? CodeArguments { get; init; }
+
     /// <summary>What the command's store logs through (its retried requests): the command's logging, once started.</summary>
     internal StoreLogger StoreLog { get; set; } = new();
 

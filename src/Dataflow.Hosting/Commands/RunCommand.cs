@@ -32,10 +32,14 @@ internal sealed class RunCommand(AppDefinition app, AppConsole console)
     public Dictionary<AppOption, Option> AddOptions(Command command, params AppOption[] more) =>
         CommandSupport.AddOptions(command, [.. app.RunOptions(), .. more]);
 
-    /// <summary>The context of a parsed <c>run</c> command line; <paramref name="runId"/> (else <c>--run-id</c>, else a new one) names the run.</summary>
-    public RunContext CreateContext(ParseResult parse, Dictionary<AppOption, Option> options, string? runId) =>
+    /// <summary>
+    /// The context of a parsed <c>run</c> command line; <paramref name="runId"/> (else <c>--run-id</c>, else a new one)
+    /// names the run; <paramref name="codeArguments"/> are a code-defined run's stored arguments.
+    /// </summary>
+    public RunContext CreateContext(ParseResult parse, Dictionary<AppOption, Option> options, string? runId, IReadOnlyList<string>? codeArguments = null) =>
         new(app.Name, parse, options, console)
         {
+            CodeArguments = codeArguments,
             InputPrefix = app.Job.Input.ValueIn(parse, options[app.Job.Input]),
             OutputKey = app.Job.Output.ValueIn(parse, options[app.Job.Output]),
             Concurrency = app.Driver.Concurrency.ValueIn(parse, options[app.Driver.Concurrency]),
@@ -45,24 +49,27 @@ internal sealed class RunCommand(AppDefinition app, AppConsole console)
     /// <summary>
     /// Parses a run's stored arguments (<see cref="Plan.Arguments"/>) followed by <paramref name="more"/> as a
     /// <c>run</c> command line, and defines the job from them: how workers and <c>resume</c> get the run's job back.
+    /// A program that runs its jobs from code (<see cref="AppDefinition.ArgumentsFromCode"/>) parses only
+    /// <paramref name="more"/>, and its job is defined from the stored arguments as they are.
     /// </summary>
     /// <exception cref="JobDefinitionException">The arguments do not parse, or do not define a job.</exception>
     public (RunContext Context, Job Job) DefineJobFromArguments(Plan plan, IEnumerable<string> more)
     {
         if (plan.Arguments is null)
         {
-            throw new JobDefinitionException(plan.Job, $"run '{plan.RunId}' was started from code, not from this program's command line, so its job cannot be defined again here; resume it with JobRunner.ResumeAsync");
+            throw new JobDefinitionException(plan.Job, $"run '{plan.RunId}' was started from code without JobRunnerOptions.Arguments, so its job cannot be defined again here; resume it with JobRunner.ResumeAsync");
         }
 
         var command = new Command("run");
         var options = AddOptions(command);
-        var parse = command.Parse([.. plan.Arguments, .. more]);
+        var code = app.ArgumentsFromCode ? plan.Arguments : null;
+        var parse = command.Parse(code is null ? [.. plan.Arguments, .. more] : [.. more]);
         if (parse.Errors.Count > 0)
         {
             throw new JobDefinitionException(plan.Job, $"the arguments stored with run '{plan.RunId}' ({string.Join(' ', plan.Arguments)}) do not parse with this program: {parse.Errors[0].Message}");
         }
 
-        var context = CreateContext(parse, options, plan.RunId);
+        var context = CreateContext(parse, options, plan.RunId, code);
         var job = app.DefineJob!(context);
         if (!string.Equals(job.Name, plan.Job, StringComparison.Ordinal))
         {

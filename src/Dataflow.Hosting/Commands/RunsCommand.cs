@@ -21,16 +21,7 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
                 var runs = await RunCatalog.ListAsync(context.Store, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (context.Get(app.Driver.Json))
                 {
-                    context.Console.Out.WriteLine(RunSummaryText.Json(writer =>
-                    {
-                        writer.WriteStartArray();
-                        foreach (var run in runs)
-                        {
-                            RunSummaryText.WriteListing(writer, run);
-                        }
-
-                        writer.WriteEndArray();
-                    }));
+                    context.Console.Out.WriteLine(RunCatalog.ToJson(runs));
                     return ExitCodes.Success;
                 }
 

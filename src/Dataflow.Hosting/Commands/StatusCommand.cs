@@ -36,7 +36,7 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
 
                 if (context.Get(app.Driver.Json))
                 {
-                    context.Console.Out.WriteLine(Json(status));
+                    context.Console.Out.WriteLine(status.ToJson());
                 }
                 else
                 {
@@ -58,36 +58,6 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         return ExitCodes.Success;
     }
 
-    private static string Json(RunStatus status) =>
-        RunSummaryText.Json(writer =>
-        {
-            writer.WriteStartObject();
-            RunSummaryText.WriteListingProperties(writer, status.Run);
-            if (status.CreatedAt is { } createdAt)
-            {
-                writer.WriteString("createdAt", createdAt);
-            }
-            else
-            {
-                writer.WriteNull("createdAt");
-            }
-
-            writer.WriteString("dataflowVersion", status.DataflowVersion);
-            RunSummaryText.WriteNumberOrNull(writer, "inputs", status.InputCount);
-            writer.WriteStartArray("stages");
-            foreach (var stage in status.Stages)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("name", stage.Name);
-                writer.WriteNumber("tasks", stage.Tasks);
-                writer.WriteNumber("committed", stage.Committed);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        });
-
     private static void Write(RunContext context, RunStatus status)
     {
         var i = CultureInfo.InvariantCulture;
@@ -102,6 +72,11 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         if (status.CreatedAt is { } createdAt)
         {
             output.WriteLine(string.Create(i, $"  planned {createdAt:u} by Dataflow {status.DataflowVersion}: {status.InputCount} inputs, {status.TaskCount} tasks"));
+        }
+
+        if (status.Arguments is { } arguments)
+        {
+            output.WriteLine($"  arguments: {string.Join(' ', arguments)}");
         }
         for (var s = 0; s < status.Stages.Count; s++)
         {

@@ -37,6 +37,9 @@ public sealed partial class ArgoExecutor : WorkflowExecutor
     public override string Name => "argo";
 
     /// <inheritdoc/>
+    public override bool DefinesJobFromArguments => true;
+
+    /// <inheritdoc/>
     public override void Validate() => _options.Validate();
 
     /// <summary>Submits the workflow of the run's plan and waits for its end.</summary>

@@ -37,6 +37,9 @@ public sealed class KubernetesExecutor : TaskExecutor
     public override string Name => "kubernetes";
 
     /// <inheritdoc/>
+    public override bool DefinesJobFromArguments => true;
+
+    /// <inheritdoc/>
     public override void Validate() => _options.Validate();
 
     /// <inheritdoc/>

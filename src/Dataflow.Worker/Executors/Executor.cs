@@ -1,7 +1,7 @@
 namespace Dataflow.Worker;
 
 /// <summary>
-/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses"/> (a pool
+/// Where a run's tasks run: <see cref="Local"/> (the default: in this process), <see cref="WorkerProcesses(ProcessExecutorOptions)"/> (a pool
 /// of worker processes of the same program, each task committed as a pod commits it), or a cluster executor from
 /// <c>Dataflow.Kubernetes</c>. Set it with <see cref="JobRunnerOptions.Executor"/>.
 /// </summary>
@@ -24,7 +24,9 @@ public abstract class Executor
     /// Every task in a pool of long-lived worker processes of the same program, at most
     /// <see cref="JobRunnerOptions.Concurrency"/>, each started as <c>&lt;command&gt; worker --plan &lt;uri&gt; --serve</c>
     /// and handed one task at a time on its standard input (see <see cref="TaskWorker.ServeAsync"/>); each task commits
-    /// as in a pod.
+    /// as in a pod. The workers define the job again from <see cref="JobRunnerOptions.Arguments"/>, which must be set:
+    /// a program that runs its jobs from code serves them with <c>DataflowCommands.TryRunAsync(args, defineJob)</c>
+    /// (Dataflow.Hosting) first in its <c>Main</c>, and starts itself with <see cref="WorkerProcesses()"/>.
     /// </summary>
     /// <param name="options">The worker program and what it is given.</param>
     /// <exception cref="ArgumentException">The options are not valid.</exception>
@@ -35,8 +37,23 @@ public abstract class Executor
         return new ProcessExecutor(options);
     }
 
+    /// <summary>
+    /// <see cref="WorkerProcesses(ProcessExecutorOptions)"/> of the current program (<see cref="ProcessExecutorOptions.CurrentProgram"/>):
+    /// what a program that is its own worker process chooses.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The current program's executable or entry assembly is unknown.</exception>
+    public static TaskExecutor WorkerProcesses() =>
+        WorkerProcesses(new ProcessExecutorOptions { Command = ProcessExecutorOptions.CurrentProgram() });
+
     /// <summary>The executor's name in reports and logs, e.g. <c>local</c>, <c>process</c>, <c>kubernetes</c>, <c>argo</c>.</summary>
     public abstract string Name { get; }
+
+    /// <summary>
+    /// True when the tasks run in other processes — worker processes, pods — that define the job again from the
+    /// run's stored arguments: <see cref="JobRunnerOptions.Validate"/> then requires <see cref="JobRunnerOptions.Arguments"/>.
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public virtual bool DefinesJobFromArguments => false;
 
     /// <summary>Throws when the executor's settings are not valid; called when a <see cref="JobRunner"/> is created.</summary>
     /// <exception cref="ArgumentException">A setting is not valid; the message names it.</exception>

@@ -78,6 +78,7 @@ internal sealed class PooledWorker : IAsyncDisposable
         info.Environment.Remove(WorkerEnvironment.Attempt);
         info.Environment.Remove(WorkerEnvironment.TraceParent);
         info.Environment.Remove(WorkerEnvironment.CompletionIndex);
+        info.Environment[WorkerEnvironment.ServedPlan] = planUri;
 
         var process = new Process { StartInfo = info };
         try

@@ -15,6 +15,9 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
 {
     public override string Name => "process";
 
+    /// <inheritdoc/>
+    public override bool DefinesJobFromArguments => true;
+
     public override void Validate() => processes.Validate();
 
     public override async Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
@@ -189,4 +192,11 @@ public static class WorkerEnvironment
 
     /// <summary>The task index of an indexed Kubernetes Job's pod, used when no <c>--task</c> is given.</summary>
     public const string CompletionIndex = "JOB_COMPLETION_INDEX";
+
+    /// <summary>
+    /// The plan address a pooled worker was started to serve, set by the process executor and cleared by
+    /// <see cref="TaskWorker.ServeAsync"/>: a process that has it and creates a <see cref="JobRunner"/> instead is a
+    /// program that does not serve as its own worker (each such worker would start runs, and workers, of its own).
+    /// </summary>
+    internal const string ServedPlan = "DATAFLOW_WORKER_PLAN";
 }

@@ -11,6 +11,9 @@ public sealed class JobFailedException : Exception
         Summary = summary;
     }
 
-    /// <summary>What the run did before it failed.</summary>
+    /// <summary>What the run did before it failed (status <c>failed</c>), as stored with it.</summary>
     public RunSummary Summary { get; }
+
+    /// <summary>The run, to resume with <see cref="JobRunner.ResumeAsync"/> or the <c>resume</c> command once the cause is fixed.</summary>
+    public string RunId => Summary.RunId;
 }

@@ -288,7 +288,7 @@ public sealed partial class JobRunner
 
         if (cancelled)
         {
-            throw new OperationCanceledException($"run '{layout.RunId}' of job '{job.Name}' was cancelled; resume it with its run id", null, cancellationToken);
+            throw new RunCancelledException(layout.RunId, job.Name, summary, cancellationToken);
         }
 
         if (failure is not null)
@@ -353,9 +353,10 @@ public sealed partial class JobRunner
             progress.SetPhase(RunPhases.CleaningUp);
             var left = (await Sweeper.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false)).ObjectsLeft;
             var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
-            await PutSummaryAsync(RunSteps.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left), CancellationToken.None).ConfigureAwait(false);
+            var summary = RunSteps.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left);
+            await PutSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
-            throw new OperationCanceledException($"run '{layout.RunId}' of job '{plan.Job}' was cancelled and its workflow stopped; resume it with its run id", null, cancellationToken);
+            throw new RunCancelledException(layout.RunId, plan.Job, summary, cancellationToken);
         }
     }
 }

@@ -23,15 +23,35 @@ public sealed partial class JobRunner
     private RunReport? _lastReport;
 
     /// <summary>Creates a runner for <paramref name="store"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the options do not go together (see <see cref="JobRunnerOptions.Validate"/>).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// This process was started as a worker process of a run, and creates a runner instead of serving that run: its
+    /// program does not serve as its own worker.
+    /// </exception>
     public JobRunner(IObjectStore store, JobRunnerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        if (NotServing(Environment.GetEnvironmentVariable(WorkerEnvironment.ServedPlan)) is { } notServing)
+        {
+            throw new InvalidOperationException(notServing);
+        }
+
         _store = store;
         _options = options ?? new JobRunnerOptions();
         _options.Validate();
         _logger = _options.LoggerFactory.CreateLogger("Dataflow.Run");
     }
+
+    /// <summary>
+    /// Why this process must not drive a run: it was started as a pooled worker of the run at
+    /// <paramref name="servedPlan"/> (<see cref="WorkerEnvironment.ServedPlan"/>) and did not serve it. Its program
+    /// ignored its <c>worker</c> arguments; had it gone on, each of its own workers would have done the same.
+    /// </summary>
+    internal static string? NotServing(string? servedPlan) =>
+        string.IsNullOrEmpty(servedPlan) ? null
+        : $"this process was started as a worker process of the run at '{servedPlan}' (its arguments are 'worker --plan {servedPlan} --serve'), "
+            + "but it creates a JobRunner instead of serving that run's tasks: make the program serve as its own worker first thing in Main, "
+            + "e.g. 'if (await DataflowCommands.TryRunAsync(args, defineJob) is { } exitCode) return exitCode;'";
 
     /// <summary>
     /// Opens the store at <paramref name="storeLocation"/> — a folder path, <c>file://</c>, <c>s3://bucket/prefix</c>
@@ -65,7 +85,8 @@ public sealed partial class JobRunner
     /// <exception cref="JobDefinitionException">The job does not fit its inputs (none, too few for the widths), its output exists and overwriting is off, or the run id is taken.</exception>
     /// <exception cref="JobFailedException">A task failed on every attempt, or publishing failed; the exception carries the run's summary.</exception>
     /// <exception cref="RunLeaseException">Another driver holds the run's lease.</exception>
-    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    /// <exception cref="RunCancelledException">The run was cancelled once its plan was stored: the exception carries its id and summary.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled before its plan was stored (there is nothing to resume).</exception>
     public Task<RunResult> RunAsync(Job job, RunProgress? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -100,7 +121,8 @@ public sealed partial class JobRunner
     /// <exception cref="JobDefinitionException">The run does not exist, or belongs to another job.</exception>
     /// <exception cref="JobFailedException">A task failed on every attempt, or publishing failed.</exception>
     /// <exception cref="RunLeaseException">Another driver holds the run's lease.</exception>
-    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    /// <exception cref="RunCancelledException">The run was cancelled once its plan was stored: the exception carries its id and summary.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled before its plan was stored (there is nothing to resume).</exception>
     public Task<RunResult> ResumeAsync(Job job, string runId, RunProgress? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);

@@ -36,13 +36,16 @@ public sealed record JobRunnerOptions
 
     /// <summary>
     /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
-    /// define the same job again (see <see cref="Plan.Arguments"/>). Never put credentials here.
+    /// define the same job again (see <see cref="Plan.Arguments"/>): what a program's
+    /// <c>DataflowCommands.TryRunAsync(args, defineJob)</c> hands its <c>defineJob</c>. Required (an empty list when
+    /// nothing defines the job) with <see cref="Executor.WorkerProcesses(ProcessExecutorOptions)"/> and the cluster executors
+    /// (<see cref="Executor.DefinesJobFromArguments"/>). Never put credentials here.
     /// </summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 
     /// <summary>
     /// Where the tasks run: <see cref="Executor.Local"/> (the default: in this process),
-    /// <see cref="Executor.WorkerProcesses"/>, or a cluster executor of <c>Dataflow.Kubernetes</c>.
+    /// <see cref="Executor.WorkerProcesses(ProcessExecutorOptions)"/>, or a cluster executor of <c>Dataflow.Kubernetes</c>.
     /// </summary>
     public Executor Executor { get; init; } = Executor.Local;
 
@@ -59,8 +62,12 @@ public sealed record JobRunnerOptions
     /// </summary>
     public bool Report { get; init; } = true;
 
-    /// <summary>Throws when a setting is out of range.</summary>
+    /// <summary>Throws when a setting is out of range, or the settings do not go together.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">
+    /// The executor's settings are not valid, or it runs tasks in worker processes and <see cref="Arguments"/> is not
+    /// set (the workers could not define the job again); the message names what is missing.
+    /// </exception>
     public void Validate()
     {
         if (Concurrency < 1)
@@ -91,5 +98,18 @@ public sealed record JobRunnerOptions
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Executor);
         Executor.Validate();
+        if (Arguments is not null && Arguments.Any(a => a is null))
+        {
+            throw new ArgumentException("the arguments that define the job must not contain null", nameof(Arguments));
+        }
+
+        if (Executor.DefinesJobFromArguments && Arguments is null)
+        {
+            throw new ArgumentException(
+                $"the {Executor.Name} executor's workers define the job again from the arguments stored with the run, and JobRunnerOptions.Arguments is not set: "
+                + "set it to what defines the job (an empty list when nothing does), and make the worker program define the job from them, "
+                + "e.g. 'if (await DataflowCommands.TryRunAsync(args, defineJob) is { } exitCode) return exitCode;' first in its Main",
+                nameof(Arguments));
+        }
     }
 }

@@ -5,8 +5,21 @@ namespace Dataflow.Worker;
 
 /// <summary>
 /// The runs a store holds and their state, and the clean-up of a run that failed, crashed or was abandoned: what the
-/// <c>runs</c>, <c>status</c> and <c>gc</c> commands show and do, for any host.
+/// <c>runs</c>, <c>status</c> and <c>gc</c> commands show and do, for any host — and how a program finds, from code,
+/// a run to resume (<see cref="ListAsync"/>, <see cref="GetStatusAsync"/>).
 /// </summary>
+/// <example>
+/// <code>
+/// foreach (var run in await RunCatalog.ListAsync(store))
+/// {
+///     if (run.State is RunCatalog.Interrupted or "failed" or "cancelled")
+///     {
+///         var status = await RunCatalog.GetStatusAsync(store, run.RunId);
+///         await new JobRunner(store, options).ResumeAsync(DefineJob(status!.Arguments!), run.RunId);
+///     }
+/// }
+/// </code>
+/// </example>
 public static class RunCatalog
 {
     /// <summary>State of a run whose driver holds its lease now.</summary>
@@ -81,7 +94,30 @@ public static class RunCatalog
 
         var (listing, plan, committed) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
         var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed?.Keys.Count(t => t.Stage == i) ?? 0)).ToList() ?? [];
-        return new RunStatus(listing, plan?.CreatedAt, plan?.DataflowVersion, plan?.InputCount, plan?.TaskCount, stages);
+        return new RunStatus(listing, plan?.CreatedAt, plan?.DataflowVersion, plan?.InputCount, plan?.TaskCount, stages) { Arguments = plan?.Arguments };
+    }
+
+    /// <summary>
+    /// <paramref name="runs"/> as a JSON array of <see cref="RunListing.ToJson"/> objects: what the <c>runs --json</c>
+    /// command prints.
+    /// </summary>
+    /// <param name="runs">Runs, e.g. from <see cref="ListAsync"/>.</param>
+    /// <param name="indented">Indent for people to read.</param>
+    public static string ToJson(IEnumerable<RunListing> runs, bool indented = false)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        return RunListingJson.Write(
+            writer =>
+            {
+                writer.WriteStartArray();
+                foreach (var run in runs)
+                {
+                    RunListingJson.WriteListing(writer, run);
+                }
+
+                writer.WriteEndArray();
+            },
+            indented);
     }
 
     /// <summary>True when the store holds anything of run <paramref name="runId"/> (a plan, records or data).</summary>
@@ -277,6 +313,15 @@ public sealed record RunListing(string RunId, string? Job, string State, RunSumm
 
     /// <summary>For a <see cref="RunCatalog.Damaged"/> run: what is wrong with it.</summary>
     public string? Damage { get; init; }
+
+    /// <summary>
+    /// The run as one JSON object, as <c>runs --json</c> prints it: <c>runId</c>, <c>job</c>, <c>state</c>,
+    /// <c>tasks</c>, <c>tasksCommitted</c>, <c>damage</c> (damaged runs only), <c>intermediateObjects</c>,
+    /// <c>intermediateBytes</c>, <c>lease</c> (<c>holder</c>, <c>expiresAt</c>, <c>live</c>, <c>workflow</c>) and
+    /// <c>summary</c> (as <see cref="RunSummary.ToJson"/>), <c>null</c> where the run has none.
+    /// </summary>
+    /// <param name="indented">Indent for people to read.</param>
+    public string ToJson(bool indented = false) => RunListingJson.Write(writer => RunListingJson.WriteListing(writer, this), indented);
 }
 
 /// <summary>One run in detail, as <c>status</c> shows it.</summary>
@@ -286,7 +331,22 @@ public sealed record RunListing(string RunId, string? Job, string State, RunSumm
 /// <param name="InputCount">The job's input objects.</param>
 /// <param name="TaskCount">Tasks in all stages.</param>
 /// <param name="Stages">Each stage's progress.</param>
-public sealed record RunStatus(RunListing Run, DateTimeOffset? CreatedAt, string? DataflowVersion, int? InputCount, int? TaskCount, IReadOnlyList<StageStatus> Stages);
+public sealed record RunStatus(RunListing Run, DateTimeOffset? CreatedAt, string? DataflowVersion, int? InputCount, int? TaskCount, IReadOnlyList<StageStatus> Stages)
+{
+    /// <summary>
+    /// The arguments stored with the run (<see cref="JobRunnerOptions.Arguments"/>), from which its job is defined
+    /// again to resume it; <see langword="null"/> when it was started without any, or has no readable plan.
+    /// </summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>
+    /// The run as one JSON object, as <c>status --json</c> prints it: the properties of <see cref="RunListing.ToJson"/>,
+    /// then <c>createdAt</c>, <c>dataflowVersion</c>, <c>inputs</c>, <c>arguments</c> and <c>stages</c> (each with
+    /// <c>name</c>, <c>tasks</c> and <c>committed</c>).
+    /// </summary>
+    /// <param name="indented">Indent for people to read.</param>
+    public string ToJson(bool indented = false) => RunListingJson.Write(writer => RunListingJson.WriteStatus(writer, this), indented);
+}
 
 /// <summary>How far a stage of a run got.</summary>
 /// <param name="Name">The stage's name.</param>

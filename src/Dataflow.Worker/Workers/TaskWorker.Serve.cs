@@ -33,6 +33,9 @@ public static partial class TaskWorker
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(reports);
         ArgumentNullException.ThrowIfNull(logger);
+
+        // This process serves, as the process executor that started it expects: a job an operator runs in it is its own.
+        Environment.SetEnvironmentVariable(WorkerEnvironment.ServedPlan, null);
         if (await LoadIndexAsync(store, runId, cancellationToken).ConfigureAwait(false) is not { } index)
         {
             return false;

@@ -204,7 +204,7 @@ public sealed class WordCountTests : IDisposable
             var stdout = driver.StandardOutput.ReadToEndAsync();
             var stderr = driver.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow + ProgramRunner.Patience;
-            while (CommitFiles(commits).Count < 2 && !driver.HasExited && DateTime.UtcNow < deadline)
+            while (CommitFiles.ByTask(commits).Count < 2 && !driver.HasExited && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
@@ -218,7 +218,7 @@ public sealed class WordCountTests : IDisposable
 
         // Workers the driver started may still finish their task; wait for them, as an orphaned pod would run out.
         await WorkerProcesses.WaitForExitAsync(store);
-        var before = CommitFiles(commits);
+        var before = CommitFiles.ByTask(commits);
         Assert.True(before.Count is >= 2 and < 13, $"{before.Count} tasks committed when the driver was killed: {string.Join(", ", before.Keys)}");
         Assert.False(File.Exists(Path.Combine(store, "_dataflow", "runs", RunId, "summary.json")));
 
@@ -237,7 +237,7 @@ public sealed class WordCountTests : IDisposable
         AssertSameParts(Parts(reference), Parts(store));
 
         // Not run again: every task committed before the resume still has exactly the commit record it had.
-        var after = CommitFiles(commits);
+        var after = CommitFiles.ByTask(commits);
         foreach (var (task, records) in before)
         {
             Assert.Equal(records, after[task]);
@@ -358,7 +358,7 @@ public sealed class WordCountTests : IDisposable
         Assert.True(last.ExitCode == 0, last.ToString());
         Assert.Equal(["0/8"], Reported(last.Stdout));
 
-        var commits = CommitFiles(Path.Combine(store, "_dataflow", "runs", RunId, "commits"));
+        var commits = CommitFiles.ByTask(Path.Combine(store, "_dataflow", "runs", RunId, "commits"));
         Assert.Equal(Enumerable.Range(0, 9).Select(i => $"0/{i}"), commits.Keys.Order(StringComparer.Ordinal));
         Assert.All(commits.Values, records => Assert.Single(records));
 
@@ -536,7 +536,6 @@ public sealed class WordCountTests : IDisposable
         return plan.Stages[0].Tasks.Count;
     }
 
-    /// <summary>Per-task commit records by task ("stage/index"), each task's record file names sorted.</summary>
     /// <summary>The tasks a worker reported committed, in task order.</summary>
     private static string[] Reported(string stdout) =>
         [.. stdout.Split('\n')
@@ -545,30 +544,4 @@ public sealed class WordCountTests : IDisposable
             .Select(r => r!.Task)
             .Order()
             .Select(t => t.ToString())];
-
-    private static Dictionary<string, List<string>> CommitFiles(string commits)
-    {
-        var files = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        if (!Directory.Exists(commits))
-        {
-            return files;
-        }
-
-        foreach (var path in Directory.GetFiles(commits, "t*.json", SearchOption.AllDirectories))
-        {
-            var stage = int.Parse(Path.GetFileName(Path.GetDirectoryName(path)!)[1..], System.Globalization.CultureInfo.InvariantCulture);
-            var name = Path.GetFileName(path);
-            var task = int.Parse(name[1..name.IndexOf('.', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
-            var key = $"{stage}/{task}";
-            if (!files.TryGetValue(key, out var list))
-            {
-                files[key] = list = [];
-            }
-
-            list.Add(name);
-            list.Sort(StringComparer.Ordinal);
-        }
-
-        return files;
-    }
 }

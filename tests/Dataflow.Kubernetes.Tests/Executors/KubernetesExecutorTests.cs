@@ -33,4 +33,20 @@ public sealed class KubernetesExecutorTests
 
         Assert.Equal(expected, KubernetesExecutor.ShardSize(job));
     }
+
+    [Fact]
+    public void JobRunnerOptions_ClusterExecutorWithoutArguments_IsRefusedNamingArguments()
+    {
+        // Pods define the job again from the run's stored arguments: without any, they could not.
+        using var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = "http://127.0.0.1:9" });
+        var cluster = new KubernetesExecutorOptions { Client = client, Pods = new PodOptions { Image = "dataflow:test", Command = ["/app/program"] } };
+
+        foreach (var executor in new Executor[] { new KubernetesExecutor(cluster), new ArgoExecutor(cluster) })
+        {
+            var error = Assert.Throws<ArgumentException>(new JobRunnerOptions { Executor = executor }.Validate);
+            Assert.Equal(nameof(JobRunnerOptions.Arguments), error.ParamName);
+            Assert.Contains($"the {executor.Name} executor's workers define the job again", error.Message, StringComparison.Ordinal);
+            new JobRunnerOptions { Executor = executor, Arguments = [] }.Validate();
+        }
+    }
 }

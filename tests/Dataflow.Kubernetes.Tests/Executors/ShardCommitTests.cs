@@ -190,7 +190,7 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
                 Environment = new Dictionary<string, string> { [PoolTestJob.FolderVariable] = _traces.Path },
             },
         });
-        return await new JobRunner(_store, new JobRunnerOptions { RunId = runId, Executor = executor, Report = false })
+        return await new JobRunner(_store, new JobRunnerOptions { RunId = runId, Executor = executor, Arguments = [], Report = false })
             .RunAsync(PoolTestJob.Create(_traces.Path))
             .WaitAsync(TimeSpan.FromMinutes(3), CancellationToken.None);
     }

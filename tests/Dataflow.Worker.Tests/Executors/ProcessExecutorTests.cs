@@ -71,6 +71,7 @@ public sealed class ProcessExecutorTests : IDisposable
             RunId = RunId,
             Concurrency = 2,
             MaxAttempts = 1,
+            Arguments = [],
             Executor = Executor.WorkerProcesses(new ProcessExecutorOptions
             {
                 Command = ["sh", script],

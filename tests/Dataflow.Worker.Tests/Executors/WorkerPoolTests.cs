@@ -223,6 +223,7 @@ public sealed class WorkerPoolTests : IDisposable
         Concurrency = concurrency,
         MaxAttempts = maxAttempts,
         RetryDelay = TimeSpan.Zero,
+        Arguments = [],
         Executor = Executor.WorkerProcesses(new ProcessExecutorOptions
         {
             Command = ["dotnet", TestWorkerProgram.Path()],
