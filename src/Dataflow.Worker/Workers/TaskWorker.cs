@@ -321,7 +321,10 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
     /// <summary>Store requests the worker retried since its previous report.</summary>
     public long StoreRetries { get; init; }
 
-    /// <summary>For status <c>failed</c> or <c>refused</c> (a pooled worker's reports): why.</summary>
+    /// <summary>
+    /// For status <c>failed</c> or <c>refused</c>: why. A pooled worker reports a failed task's cause alone (its type
+    /// and message; the driver names the task around it), a pod's worker the whole <see cref="TaskFailedException"/> message.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
 
