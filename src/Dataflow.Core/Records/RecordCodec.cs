@@ -90,16 +90,16 @@ public static partial class RecordCodecs
     public static RecordCodec<int> Varint32 { get; } = new Int32Codec();
 
     /// <summary>Doubles as 8 little-endian bytes.</summary>
-    public static RecordCodec<double> Binary64 { get; } = new DoubleCodec();
+    public static RecordCodec<double> Binary64 { get; } = new FixedSizeCodec<double>(8, "a double", static (w, v) => w.WriteDouble(v), static (ref r) => r.ReadDouble());
 
     /// <summary>Floats as 4 little-endian bytes.</summary>
-    public static RecordCodec<float> Binary32 { get; } = new SingleCodec();
+    public static RecordCodec<float> Binary32 { get; } = new FixedSizeCodec<float>(4, "a float", static (w, v) => w.WriteSingle(v), static (ref r) => r.ReadSingle());
 
     /// <summary>64-bit integers as 8 little-endian bytes (for values that are seldom small, such as hashes).</summary>
-    public static RecordCodec<long> Fixed64 { get; } = new FixedInt64Codec();
+    public static RecordCodec<long> Fixed64 { get; } = new FixedSizeCodec<long>(8, "a fixed 64-bit integer", static (w, v) => w.WriteInt64(v), static (ref r) => r.ReadInt64());
 
     /// <summary>32-bit integers as 4 little-endian bytes.</summary>
-    public static RecordCodec<int> Fixed32 { get; } = new FixedInt32Codec();
+    public static RecordCodec<int> Fixed32 { get; } = new FixedSizeCodec<int>(4, "a fixed 32-bit integer", static (w, v) => w.WriteInt32(v), static (ref r) => r.ReadInt32());
 
     /// <summary>Byte arrays as they are.</summary>
     public static RecordCodec<byte[]> Bytes { get; } = new BytesCodec();
@@ -213,11 +213,11 @@ public static partial class RecordCodecs
     }
 
     /// <summary>A codec of a number of a fixed size: its bytes end by themselves, so as a field it needs no length.</summary>
-    private abstract class FixedSizeCodec<T>(int size, string what) : RecordCodec<T>
+    private sealed class FixedSizeCodec<T>(int size, string what, FieldWriter<T> write, FieldReader<T> read) : RecordCodec<T>
     {
-        public sealed override void Write(T value, IBufferWriter<byte> output) => WriteField(value, output);
+        public override void Write(T value, IBufferWriter<byte> output) => WriteField(value, output);
 
-        public sealed override T Read(ReadOnlySpan<byte> bytes)
+        public override T Read(ReadOnlySpan<byte> bytes)
         {
             if (bytes.Length != size)
             {
@@ -228,36 +228,16 @@ public static partial class RecordCodecs
             return ReadField(ref reader);
         }
 
-        public sealed override int EstimateSize(T value) => size;
+        public override int EstimateSize(T value) => size;
+
+        public override void WriteField(T value, IBufferWriter<byte> output) => write(new RecordWriter(output), value);
+
+        public override T ReadField(ref RecordReader reader) => read(ref reader);
     }
 
-    private sealed class DoubleCodec() : FixedSizeCodec<double>(8, "a double")
-    {
-        public override void WriteField(double value, IBufferWriter<byte> output) => new RecordWriter(output).WriteDouble(value);
+    private delegate void FieldWriter<in T>(RecordWriter writer, T value);
 
-        public override double ReadField(ref RecordReader reader) => reader.ReadDouble();
-    }
-
-    private sealed class SingleCodec() : FixedSizeCodec<float>(4, "a float")
-    {
-        public override void WriteField(float value, IBufferWriter<byte> output) => new RecordWriter(output).WriteSingle(value);
-
-        public override float ReadField(ref RecordReader reader) => reader.ReadSingle();
-    }
-
-    private sealed class FixedInt64Codec() : FixedSizeCodec<long>(8, "a fixed 64-bit integer")
-    {
-        public override void WriteField(long value, IBufferWriter<byte> output) => new RecordWriter(output).WriteInt64(value);
-
-        public override long ReadField(ref RecordReader reader) => reader.ReadInt64();
-    }
-
-    private sealed class FixedInt32Codec() : FixedSizeCodec<int>(4, "a fixed 32-bit integer")
-    {
-        public override void WriteField(int value, IBufferWriter<byte> output) => new RecordWriter(output).WriteInt32(value);
-
-        public override int ReadField(ref RecordReader reader) => reader.ReadInt32();
-    }
+    private delegate T FieldReader<out T>(ref RecordReader reader);
 
     private sealed class BytesCodec : RecordCodec<byte[]>
     {

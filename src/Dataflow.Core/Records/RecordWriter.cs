@@ -40,32 +40,16 @@ public readonly ref struct RecordWriter
     public void WriteZigZag(long value) => WriteVarint(EncodeZigZag(value));
 
     /// <summary>Writes a 32-bit integer as 4 little-endian bytes.</summary>
-    public void WriteInt32(int value)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(_output.GetSpan(4), value);
-        _output.Advance(4);
-    }
+    public void WriteInt32(int value) => WriteFixed(4, value, BinaryPrimitives.WriteInt32LittleEndian);
 
     /// <summary>Writes a 64-bit integer as 8 little-endian bytes.</summary>
-    public void WriteInt64(long value)
-    {
-        BinaryPrimitives.WriteInt64LittleEndian(_output.GetSpan(8), value);
-        _output.Advance(8);
-    }
+    public void WriteInt64(long value) => WriteFixed(8, value, BinaryPrimitives.WriteInt64LittleEndian);
 
     /// <summary>Writes a double as 8 little-endian bytes (IEEE 754), exactly: NaN, infinities and -0 included.</summary>
-    public void WriteDouble(double value)
-    {
-        BinaryPrimitives.WriteDoubleLittleEndian(_output.GetSpan(8), value);
-        _output.Advance(8);
-    }
+    public void WriteDouble(double value) => WriteFixed(8, value, BinaryPrimitives.WriteDoubleLittleEndian);
 
     /// <summary>Writes a float as 4 little-endian bytes (IEEE 754).</summary>
-    public void WriteSingle(float value)
-    {
-        BinaryPrimitives.WriteSingleLittleEndian(_output.GetSpan(4), value);
-        _output.Advance(4);
-    }
+    public void WriteSingle(float value) => WriteFixed(4, value, BinaryPrimitives.WriteSingleLittleEndian);
 
     /// <summary>Writes <paramref name="value"/> as a varint length, then the bytes.</summary>
     public void WriteBytes(ReadOnlySpan<byte> value)
@@ -93,6 +77,14 @@ public readonly ref struct RecordWriter
         ArgumentNullException.ThrowIfNull(codec);
         codec.WriteField(value, _output);
     }
+
+    private void WriteFixed<T>(int size, T value, SpanWriter<T> write)
+    {
+        write(_output.GetSpan(size), value);
+        _output.Advance(size);
+    }
+
+    private delegate void SpanWriter<in T>(Span<byte> destination, T value);
 
     /// <summary>The zig-zag value of <paramref name="value"/>: 0, -1, 1, -2, … become 0, 1, 2, 3, ….</summary>
     public static ulong EncodeZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
