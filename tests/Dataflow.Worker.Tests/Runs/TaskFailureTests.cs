@@ -47,8 +47,11 @@ public sealed class TaskFailureTests : IDisposable
         Assert.Contains("IOException: the disk hiccuped", failure.Message, StringComparison.Ordinal);
         if (processes)
         {
-            // The error text came back from the worker that ran the last attempt.
+            // The error text came back from the worker that ran the last attempt: its cause, named once, not the
+            // worker's own account of the task around it.
             Assert.Contains("running task 0/2 (attempt 2): IOException", failure.Message, StringComparison.Ordinal);
+            Assert.Single(failure.Message.Split("job 'pool-test'"), part => part.Length > 0);
+            Assert.Single(failure.Message.Split("input/00005.txt").Skip(1));
         }
 
         var task = Assert.IsType<TaskFailedException>(failure.InnerException);
