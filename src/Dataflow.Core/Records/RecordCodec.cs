@@ -120,8 +120,9 @@ public static partial class RecordCodecs
         : null) as RecordCodec<T>;
 
     /// <summary>How to make a codec for <paramref name="type"/>, for a message that names a missing one.</summary>
-    internal static string HowToCompose(Type type) =>
-        $"compose one from the built-in ones, e.g. RecordCodecs.Tuple(RecordCodecs.Binary64, RecordCodecs.Varint64).Convert(parts => new {TypeNames.Of(type)}(…), value => (…)), or write a RecordCodec<{TypeNames.Of(type)}>";
+    internal static string HowToCompose(Type type) => TypeNames.IsValueTuple(type)
+        ? $"compose one from the codecs of its items, e.g. RecordCodecs.Tuple(RecordCodecs.Binary64, RecordCodecs.Varint64) for (double, long)"
+        : $"compose one from the built-in ones, e.g. RecordCodecs.Tuple(RecordCodecs.Binary64, RecordCodecs.Varint64).Convert(parts => new {TypeNames.Of(type)}(…), value => (…)), or write a RecordCodec<{TypeNames.Of(type)}>";
 
     internal static void WriteVarint(IBufferWriter<byte> output, ulong value)
     {

@@ -27,7 +27,7 @@ internal static class TypeNames
         }
 
         var arguments = string.Join(", ", type.GetGenericArguments().Select(Of));
-        if (type.IsValueType && type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true)
+        if (IsValueTuple(type))
         {
             return $"({arguments})";
         }
@@ -36,6 +36,10 @@ internal static class TypeNames
         var tick = name.IndexOf('`', StringComparison.Ordinal);
         return $"{(tick < 0 ? name : name[..tick])}<{arguments}>";
     }
+
+    /// <summary>True for a value tuple type, <c>(T1, T2, …)</c>.</summary>
+    public static bool IsValueTuple(Type type) =>
+        type.IsValueType && type.IsGenericType && type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true;
 
     private static string? Keyword(Type type) => Type.GetTypeCode(type) switch
     {

@@ -153,7 +153,11 @@ public sealed class RecordCodecCompositionTests
         Assert.Contains("there is no built-in record codec for Stats", ex.Message, StringComparison.Ordinal);
         Assert.Contains("RecordCodecs.Tuple(", ex.Message, StringComparison.Ordinal);
         Assert.Contains("RecordCodec<Stats>", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("(double, long)", Assert.Throws<NotSupportedException>(() => RecordCodecs.For<(double, long)>()).Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "there is no built-in record codec for (double, long) (there are for string, long, int, double, float and byte[]): compose one from the codecs of its items",
+            Assert.Throws<NotSupportedException>(() => RecordCodecs.For<(double, long)>()).Message,
+            StringComparison.Ordinal);
+        Assert.Contains("for List<string>[]", Assert.Throws<NotSupportedException>(() => RecordCodecs.For<List<string>[]>()).Message, StringComparison.Ordinal);
     }
 
     private sealed class StatsReducer : Reducer<string, Stats, (double Min, double Max, double Mean)>
