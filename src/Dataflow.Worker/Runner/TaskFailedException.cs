@@ -76,12 +76,7 @@ public sealed class TaskFailedException : Exception
     /// <summary>The first few inputs of <paramref name="task"/>, named as <see cref="StoreInput"/> names them.</summary>
     internal static string[] InputNames(PlanTask task) =>
     [
-        .. task.Inputs.Take(InputsNamed).Select(input => input switch
-        {
-            { Key: { } key, Offset: { } offset, Length: { } length } => string.Create(CultureInfo.InvariantCulture, $"'{key}' bytes {offset} to {offset + length}"),
-            { Key: { } key } => $"'{key}'",
-            _ => $"{input.Task}:{input.Output}",
-        }),
+        .. task.Inputs.Take(InputsNamed).Select(input => input.Key is { } key ? StoreInput.NameOf(key, input.Offset, input.Length) : $"{input.Task}:{input.Output}"),
     ];
 
     /// <summary>The last error, for the message: a worker's or a timeout's message says what happened by itself.</summary>
