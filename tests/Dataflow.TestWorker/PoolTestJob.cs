@@ -19,9 +19,20 @@ public static class PoolTestJob
     /// <summary>The merged output's key.</summary>
     public const string Output = "output/merged.txt";
 
-    /// <summary>The job, its operator tracing into <paramref name="folder"/> (the driver never runs it: any folder will do there).</summary>
+    /// <summary>
+    /// The job, its operator tracing into <paramref name="folder"/> (the driver never runs it: any folder will do there).
+    /// Its rule makes a <see cref="FormatException"/> permanent (see <see cref="TracedConcatOperator"/>'s poisons).
+    /// </summary>
     public static Job Create(string folder) =>
-        Job.Named("pool-test").FromPrefix("input/").ReduceTree(2, new TracedConcatOperator(folder)).WriteTo(Output);
+        Job.Named("pool-test").FromPrefix("input/").FailPermanentlyOn(e => e is FormatException).ReduceTree(2, new TracedConcatOperator(folder)).WriteTo(Output);
+
+    /// <summary>
+    /// The start of a job input that makes the task reading it fail, in the operator, with the exception the rest names:
+    /// <c>poison:permanent</c> a <see cref="PermanentTaskException"/>, <c>poison:format</c> a
+    /// <see cref="FormatException"/> (permanent by the job's rule), <c>poison:io</c> an <see cref="IOException"/>
+    /// (retried). None of their messages names the object: the task's failure must.
+    /// </summary>
+    public const string Poison = "poison:";
 
     /// <summary>
     /// The file in <paramref name="folder"/> where attempt <paramref name="attempt"/> of <paramref name="task"/> writes the
@@ -88,6 +99,11 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
             throw new IOException($"task {context.TaskId} fails once, as the test asked");
         }
 
+        foreach (var input in context.Inputs)
+        {
+            await ThrowIfPoisonedAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+
         if (File.Exists(PoolTestJob.HangFile(folder, context.TaskId, context.Attempt)))
         {
             await File.WriteAllTextAsync(PoolTestJob.HangingFile(folder, context.TaskId), pid, cancellationToken).ConfigureAwait(false);
@@ -95,5 +111,30 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
         }
 
         await _concat.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async ValueTask ThrowIfPoisonedAsync(TaskInput input, CancellationToken cancellationToken)
+    {
+        // Only a job input long enough to hold a poison is read: the others are concatenated unread, as before.
+        if (input.Split is null || input.Length < PoolTestJob.Poison.Length || input.Length > 64)
+        {
+            return;
+        }
+
+        var stream = await input.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            switch (text.StartsWith(PoolTestJob.Poison, StringComparison.Ordinal) ? text[PoolTestJob.Poison.Length..] : null)
+            {
+                case "permanent":
+                    throw new PermanentTaskException("a record is not a number");
+                case "format":
+                    throw new FormatException("a record is not a number");
+                case "io":
+                    throw new IOException("the disk hiccuped");
+            }
+        }
     }
 }

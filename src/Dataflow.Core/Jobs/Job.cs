@@ -18,9 +18,11 @@ namespace Dataflow.Core;
 public sealed class Job
 {
     private readonly Dictionary<string, IObjectOperator> _operators;
+    private readonly Func<Exception, bool>? _permanent;
 
-    internal Job(string name, JobInput input, ReduceTree? tree, MapReduceStep? mapReduce, string outputKey, IEnumerable<IObjectOperator> operators)
+    internal Job(string name, JobInput input, ReduceTree? tree, MapReduceStep? mapReduce, string outputKey, IEnumerable<IObjectOperator> operators, Func<Exception, bool>? permanent = null)
     {
+        _permanent = permanent;
         Name = name;
         Input = input;
         Tree = tree;
@@ -78,6 +80,41 @@ public sealed class Job
         }
 
         throw new JobDefinitionException(Name, $"the plan names operator '{operatorName}', which this job does not define (it defines: {string.Join(", ", _operators.Keys.Order(StringComparer.Ordinal))})");
+    }
+
+    /// <summary>
+    /// True when a task that failed with <paramref name="error"/> must not be tried again: the error, or one of its inner
+    /// exceptions, is a <see cref="PermanentTaskException"/> or a <see cref="JobDefinitionException"/>, or is accepted
+    /// by the rule given to <see cref="JobBuilder.FailPermanentlyOn"/>. Other failures are retried up to the runner's
+    /// attempts.
+    /// </summary>
+    public bool IsPermanentFailure(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return Causes(error).Any(e => e is PermanentTaskException or JobDefinitionException || (_permanent?.Invoke(e) ?? false));
+    }
+
+    /// <summary>The error and its inner exceptions, depth first (every one of an <see cref="AggregateException"/>'s).</summary>
+    private static IEnumerable<Exception> Causes(Exception error)
+    {
+        var pending = new Stack<Exception>();
+        pending.Push(error);
+        for (var seen = 0; pending.Count > 0 && seen < 64; seen++)
+        {
+            var next = pending.Pop();
+            yield return next;
+            if (next is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.Reverse())
+                {
+                    pending.Push(inner);
+                }
+            }
+            else if (next.InnerException is { } inner)
+            {
+                pending.Push(inner);
+            }
+        }
     }
 
     /// <inheritdoc />

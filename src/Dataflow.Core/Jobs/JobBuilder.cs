@@ -10,20 +10,22 @@ public sealed class JobBuilder
     private readonly JobInput? _input;
     private readonly ReduceTree? _tree;
     private readonly Func<string, (MapReduceStep Step, IObjectOperator[] Operators)>? _mapReduce;
+    private readonly Func<Exception, bool>? _permanent;
 
-    internal JobBuilder(string name, JobInput? input = null, ReduceTree? tree = null, Func<string, (MapReduceStep, IObjectOperator[])>? mapReduce = null)
+    internal JobBuilder(string name, JobInput? input = null, ReduceTree? tree = null, Func<string, (MapReduceStep, IObjectOperator[])>? mapReduce = null, Func<Exception, bool>? permanent = null)
     {
         _name = name;
         _input = input;
         _tree = tree;
         _mapReduce = mapReduce;
+        _permanent = permanent;
     }
 
     /// <summary>Reads every object under <paramref name="prefix"/>, listed when the job runs, in key order.</summary>
-    public JobBuilder FromPrefix(string prefix) => new(_name, JobInput.FromPrefix(prefix), _tree, _mapReduce);
+    public JobBuilder FromPrefix(string prefix) => new(_name, JobInput.FromPrefix(prefix), _tree, _mapReduce, _permanent);
 
     /// <summary>Reads exactly these objects, in this order.</summary>
-    public JobBuilder FromKeys(IEnumerable<string> keys) => new(_name, JobInput.FromKeys(keys), _tree, _mapReduce);
+    public JobBuilder FromKeys(IEnumerable<string> keys) => new(_name, JobInput.FromKeys(keys), _tree, _mapReduce, _permanent);
 
     /// <summary>
     /// Maps every input record to key/value pairs, shuffles them by key into <see cref="MapReduceSpec{TKey, TValue, TResult}.Reducers"/>
@@ -33,7 +35,7 @@ public sealed class JobBuilder
         where TKey : notnull
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new JobBuilder(_name, _input, null, jobName => MapReduceFactory.Create(jobName, spec));
+        return new JobBuilder(_name, _input, null, jobName => MapReduceFactory.Create(jobName, spec), _permanent);
     }
 
     /// <summary>Reduces the inputs in a tree where every task takes up to <paramref name="fanIn"/> objects.</summary>
@@ -50,7 +52,22 @@ public sealed class JobBuilder
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(@operator);
         var copy = new ReduceTreeOptions { FanIn = shape.FanIn, Widths = shape.Widths?.ToArray() };
-        return new JobBuilder(_name, _input, new ReduceTree(copy, @operator), null);
+        return new JobBuilder(_name, _input, new ReduceTree(copy, @operator), null, _permanent);
+    }
+
+    /// <summary>
+    /// Makes the failures that <paramref name="isPermanent"/> accepts permanent: a task that fails with one is not tried
+    /// again (see <see cref="Job.IsPermanentFailure"/>), as if its operator had thrown a
+    /// <see cref="PermanentTaskException"/>. It is asked about the exception and each of its inner exceptions, so a
+    /// mapper's <see cref="FormatException"/> inside the <see cref="RecordProcessingException"/> that names its record
+    /// is found: <c>.FailPermanentlyOn(e =&gt; e is FormatException)</c>. The job carries the rule to worker processes
+    /// and pods, which define the job again; calling this again replaces the rule.
+    /// </summary>
+    /// <param name="isPermanent">True for a failure that another attempt cannot mend; it must not throw.</param>
+    public JobBuilder FailPermanentlyOn(Func<Exception, bool> isPermanent)
+    {
+        ArgumentNullException.ThrowIfNull(isPermanent);
+        return new JobBuilder(_name, _input, _tree, _mapReduce, isPermanent);
     }
 
     /// <summary>Publishes the tree's final object under <paramref name="outputKey"/>, validates the definition and returns the job.</summary>
@@ -92,7 +109,7 @@ public sealed class JobBuilder
                 CheckNotAnInput(merged);
             }
 
-            return new Job(_name, _input, null, step, outputPrefix, operators);
+            return new Job(_name, _input, null, step, outputPrefix, operators, _permanent);
         }
 
         if (_tree is null)
@@ -108,7 +125,7 @@ public sealed class JobBuilder
 
         CheckKeys(outputKey);
         CheckNotAnInput(outputKey);
-        return new Job(_name, _input, _tree, null, outputKey, [_tree.Operator]);
+        return new Job(_name, _input, _tree, null, outputKey, [_tree.Operator], _permanent);
     }
 
     private void CheckNotAnInput(string outputKey)

@@ -31,18 +31,8 @@ internal static class MapReduceFactory
             throw new JobDefinitionException(jobName, "the map memory must be at least 64 KiB and the reduce memory at least 128 KiB");
         }
 
-        RecordCodec<TKey> keyCodec;
-        RecordCodec<TValue> valueCodec;
-        try
-        {
-            keyCodec = spec.KeyCodec ?? RecordCodecs.For<TKey>();
-            valueCodec = spec.ValueCodec ?? RecordCodecs.For<TValue>();
-        }
-        catch (NotSupportedException ex)
-        {
-            throw new JobDefinitionException(jobName, ex.Message);
-        }
-
+        var keyCodec = spec.KeyCodec ?? RecordCodecs.BuiltIn<TKey>() ?? throw NoCodec(jobName, typeof(TKey), "key", "KeyCodec");
+        var valueCodec = spec.ValueCodec ?? RecordCodecs.BuiltIn<TValue>() ?? throw NoCodec(jobName, typeof(TValue), "value", "ValueCodec");
         var comparer = spec.KeyComparer ?? (typeof(TKey) == typeof(string) ? (IComparer<TKey>)StringComparer.Ordinal : Comparer<TKey>.Default);
         var types = new MapReduceTypes<TKey, TValue>(keyCodec, valueCodec, comparer, spec.Partitioner ?? new HashPartitioner<TKey>(), spec.Combiner);
         var map = new MapOperator<TKey, TValue>(types, spec.Mapper, spec.MapMemory);
@@ -50,4 +40,8 @@ internal static class MapReduceFactory
         IObjectOperator[] operators = spec.MergedOutputKey is null ? [map, reduce] : [map, reduce, new ConcatOperator()];
         return (new MapReduceStep(map, reduce, spec.Reducers, spec.SplitSize, spec.MaxObjectsPerSplit, spec.MergedOutputKey), operators);
     }
+
+    /// <summary>The error of a key or value type without a codec: it names the member of the spec to set.</summary>
+    private static JobDefinitionException NoCodec(string jobName, Type type, string what, string member) =>
+        new(jobName, $"the {what} type {TypeNames.Of(type)} has no built-in record codec (there are for string, long, int, double, float and byte[]): set MapReduceSpec.{member}; {RecordCodecs.HowToCompose(type)}");
 }

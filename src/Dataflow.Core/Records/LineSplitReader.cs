@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 
 namespace Dataflow.Core;
@@ -55,6 +56,14 @@ internal static class LineSplitReader
         }
     }
 
+    /// <summary>
+    /// Where a record of object <paramref name="key"/> starts, for a message: <c>byte 27 of 'in/a.txt'</c>, or for a
+    /// compressed object, read decompressed, <c>byte 27 of the decompressed bytes of 'in/a.txt.gz'</c>.
+    /// </summary>
+    public static string Where(string key, long offset) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"byte {offset} of {(InputSplit.IsCompressed(key) ? "the decompressed bytes of " : "")}'{key}'");
+
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private static async Task ReadLinesAsync(Stream stream, long position, long end, bool skipFirst, string key, Action<ReadOnlySpan<char>, long> onLine, CancellationToken cancellationToken)
@@ -83,7 +92,7 @@ internal static class LineSplitReader
                     {
                         if (bytes.Length >= MaxLineBytes)
                         {
-                            throw new InvalidDataException($"a line of '{key}' at byte {position} is longer than {MaxLineBytes} bytes");
+                            throw new InvalidDataException($"the line at {Where(key, position)} is longer than {MaxLineBytes} bytes");
                         }
 
                         var larger = ArrayPool<byte>.Shared.Rent(bytes.Length * 2);

@@ -32,7 +32,7 @@ internal sealed class MapOperator<TKey, TValue>(MapReduceTypes<TKey, TValue> typ
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     throw new RecordProcessingException(
-                        string.Create(CultureInfo.InvariantCulture, $"map task {context.TaskId} of job '{context.JobName}': the mapper failed on the record at byte {offset} of '{key}': {ex.Message}"),
+                        string.Create(CultureInfo.InvariantCulture, $"map task {context.TaskId} of job '{context.JobName}': the mapper failed on the record at {LineSplitReader.Where(key, offset)}: {ex.Message}"),
                         ex);
                 }
             }, cancellationToken).ConfigureAwait(false);

@@ -64,13 +64,42 @@ public abstract class Reducer<TKey, TValue, TResult>
     /// <summary>Reduces the values of one key.</summary>
     public abstract TResult Reduce(TKey key, IReadOnlyList<TValue> values);
 
-    /// <summary>Writes one result as text; by default <c>key&lt;TAB&gt;result\n</c>, formatted with the invariant culture.</summary>
+    /// <summary>
+    /// Writes one result as a line of text: by default <c>key&lt;TAB&gt;result\n</c>, each formatted with the invariant
+    /// culture, and a tuple's items separated by tabs — a reducer returning <c>(double Min, double Max, double Mean)</c>
+    /// writes <c>key&lt;TAB&gt;min&lt;TAB&gt;max&lt;TAB&gt;mean</c>. Any other type is written with its
+    /// <see cref="IFormattable"/> or <see cref="object.ToString"/> (a record's is <c>Stats { Min = … }</c>): override
+    /// this method to write such a result as you want it, e.g.
+    /// <code>
+    /// public override void Format(string key, Stats result, TextWriter output) =>
+    ///     output.Write(string.Create(CultureInfo.InvariantCulture, $"{key}\t{result.Min}\t{result.Max}\t{result.Sum / result.Count:F1}\n"));
+    /// </code>
+    /// </summary>
     public virtual void Format(TKey key, TResult result, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        output.Write(Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture));
+        WriteText(key, output);
         output.Write('\t');
-        output.Write(Convert.ToString(result, System.Globalization.CultureInfo.InvariantCulture));
+        WriteText(result, output);
         output.Write('\n');
+    }
+
+    private static void WriteText(object? value, TextWriter output)
+    {
+        if (value is not System.Runtime.CompilerServices.ITuple tuple)
+        {
+            output.Write(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+
+        for (var i = 0; i < tuple.Length; i++)
+        {
+            if (i > 0)
+            {
+                output.Write('\t');
+            }
+
+            output.Write(Convert.ToString(tuple[i], System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 }

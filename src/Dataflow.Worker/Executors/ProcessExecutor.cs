@@ -112,7 +112,8 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                                 // The worker found a committed input lost: the driver makes it again, then runs the task again.
                                 throw new InputLostException(report.LostObject!, outcome.Describe(worker, id, attempt, report.Error));
                             case WorkerProtocol.Failed:
-                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error));
+                                // The worker's job classed the error (Job.IsPermanentFailure): only its text travels here.
+                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), report.Permanent);
                             case WorkerProtocol.Refused:
                                 // The worker cannot run this task at all (a plan it cannot read): trying again will not help.
                                 throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), permanent: true);
@@ -151,7 +152,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             execution.TaskFailed(id.Stage);
-            var failed = new TaskFailedException(plan.Job, id, stage, plan.GetTask(id).Operator, attempt, ex);
+            var failed = new TaskFailedException(plan, id, attempt, ex, pipeline.IsPermanent(ex));
             Log.TaskFailed(execution.Logger, stage, id.ToString(), failed.Message, ex);
             throw failed;
         }
@@ -174,7 +175,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
 
 /// <summary>A worker process failed: it exited non-zero, was killed, timed out, or left no commit record.</summary>
 /// <param name="message">What happened, with the worker's last lines on stderr.</param>
-/// <param name="permanent">True when trying again cannot help (the worker refused the task as a usage error).</param>
+/// <param name="permanent">True when trying again cannot help (the worker refused the task as a usage error, or its job found the task's failure permanent).</param>
 public sealed class WorkerProcessException(string message, bool permanent = false) : Exception(message)
 {
     /// <summary>True when trying again cannot help.</summary>

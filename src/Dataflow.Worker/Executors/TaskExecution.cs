@@ -122,7 +122,7 @@ public sealed class TaskExecution
                 if (times > MaxRepairsOfOneObject || !await RepairAsync(lost, cancellationToken).ConfigureAwait(false))
                 {
                     TaskFailed(task.Stage);
-                    throw ex is TaskFailedException ? ex : new TaskFailedException(Plan.Job, task, Plan.Stages[task.Stage].Name, Plan.GetTask(task).Operator, attempts, lost);
+                    throw ex is TaskFailedException ? ex : new TaskFailedException(Plan, task, attempts, lost, permanent: false);
                 }
             }
         }

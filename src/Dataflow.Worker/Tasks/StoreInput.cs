@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dataflow.Core;
 using Dataflow.Storage;
 
@@ -34,11 +35,17 @@ internal sealed class StoreInput : TaskInput
 
     public override InputSplit? Split => _split;
 
+    /// <summary>How messages name a job input: its key in quotes, with the range of a split of it.</summary>
+    public static string NameOf(string key, long? offset = null, long? length = null) =>
+        offset is { } first && length is { } count
+            ? string.Create(CultureInfo.InvariantCulture, $"'{key}' bytes {first} to {first + count}")
+            : $"'{key}'";
+
     public static StoreInput ForJobInput(IObjectStore store, RunCounters counters, PlanInput input) =>
-        new(store, counters, $"'{input.Key}'", input.Size, [ObjectSegment.Whole(input.Key, input.Size) with { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, 0, input.Size, input.Size));
+        new(store, counters, NameOf(input.Key), input.Size, [ObjectSegment.Whole(input.Key, input.Size) with { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, 0, input.Size, input.Size));
 
     public static StoreInput ForJobInputRange(IObjectStore store, RunCounters counters, PlanInput input, long offset, long length) =>
-        new(store, counters, $"'{input.Key}' bytes {offset} to {offset + length}", length, [new ObjectSegment(input.Key, offset, length) { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, offset, length, input.Size));
+        new(store, counters, NameOf(input.Key, offset, length), length, [new ObjectSegment(input.Key, offset, length) { ETag = input.ETag }], checksum: null, new InputSplit(input.Key, offset, length, input.Size));
 
     public static StoreInput ForCommitted(IObjectStore store, RunCounters counters, string name, CommittedOutput output) =>
         new(store, counters, name, output.Size, output.AsSegments(), output.Checksum, split: null);
@@ -51,7 +58,7 @@ internal sealed class StoreInput : TaskInput
             throw new ArgumentOutOfRangeException(nameof(offset), $"bytes {offset} to {offset + length} lie outside '{split.Key}', which had {split.ObjectLength} bytes when the run was planned");
         }
 
-        var name = $"'{split.Key}' bytes {offset} to {offset + length}";
+        var name = NameOf(split.Key, offset, length);
         var inner = await OpenAsync(_store, name, new ObjectSegment(split.Key, offset, length) { ETag = Segments[0].ETag }, cancellationToken).ConfigureAwait(false);
         return new VerifyingReadStream(inner, name, length, null, _counters, split.Key);
     }

@@ -18,12 +18,15 @@ internal sealed class TaskRetry<T>
     private readonly TimeSpan _delay;
     private readonly TimeSpan? _timeout;
     private readonly TimeProvider _time;
+    private readonly Func<Exception, bool>? _isPermanent;
 
     /// <param name="options">The attempts, back-off, timeout and clock.</param>
     /// <param name="timeout">Whether to limit each attempt to the options' task timeout.</param>
-    public TaskRetry(JobRunnerOptions options, bool timeout = true)
+    /// <param name="isPermanent">The job's rule for failures that another attempt cannot mend (<see cref="Job.IsPermanentFailure"/>), if known here.</param>
+    public TaskRetry(JobRunnerOptions options, bool timeout = true, Func<Exception, bool>? isPermanent = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _isPermanent = isPermanent;
         _maxAttempts = Math.Max(1, options.MaxAttempts);
         _delay = options.RetryDelay;
         _timeout = timeout && options.TaskTimeout != Timeout.InfiniteTimeSpan ? options.TaskTimeout : null;
@@ -43,7 +46,7 @@ internal sealed class TaskRetry<T>
             {
                 return await RunOnceAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (number < _maxAttempts && ShouldRetry(ex, cancellationToken))
+            catch (Exception ex) when (number < _maxAttempts && ShouldRetry(ex, cancellationToken) && !IsPermanent(ex))
             {
                 var delay = Backoff(number);
                 if (delay > TimeSpan.Zero)
@@ -65,6 +68,14 @@ internal sealed class TaskRetry<T>
         JobDefinitionException or WorkerProcessException { Permanent: true } or InputLostException or RunLeaseException => false,
         _ => true,
     };
+
+    /// <summary>
+    /// Whether <paramref name="error"/> is a failure that no attempt can mend, so the task failed for good however many
+    /// attempts were left: one the job's rule finds permanent (a <see cref="PermanentTaskException"/>, or a type the
+    /// job names), a worker reporting such a failure or refusing the task, a plan naming an unknown operator.
+    /// </summary>
+    public bool IsPermanent(Exception error) =>
+        error is JobDefinitionException or WorkerProcessException { Permanent: true } || (_isPermanent?.Invoke(error) ?? false);
 
     /// <summary>The wait after failed attempt <paramref name="number"/>: the delay doubled each time, at most 30 s, times 0.5–1.</summary>
     internal TimeSpan Backoff(int number)

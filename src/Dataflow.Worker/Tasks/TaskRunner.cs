@@ -57,7 +57,7 @@ internal sealed partial class TaskRunner
         _commit = commit;
         _discard = discard;
         _time = options.TimeProvider;
-        _retry = new TaskRetry<CommitMarker>(options);
+        _retry = new TaskRetry<CommitMarker>(options, isPermanent: job.IsPermanentFailure);
         var lookups = s_lookups.GetValue(plan, static p => new PlanLookups(p));
         _planInputs = lookups.Inputs;
         _finalOutputs = lookups.FinalOutputs;
@@ -119,7 +119,7 @@ internal sealed partial class TaskRunner
         {
             _counters.TaskFailed(stage);
             Recorder?.TaskFailed(id.Stage);
-            var failed = new TaskFailedException(_job.Name, id, stage, task.Operator, attempt - FirstAttempt + 1, ex);
+            var failed = new TaskFailedException(_plan, id, attempt - FirstAttempt + 1, ex, _retry.IsPermanent(ex));
             Log.TaskFailed(Logger, failed.Message, ex);
             throw failed;
         }

@@ -72,6 +72,12 @@ public static partial class TaskWorker
                 var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
                 report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
                 batches = lookup.Batches;
+                if (report.Failure is { } failure)
+                {
+                    // The driver names the task, its stage and inputs and the attempts itself: it needs the cause only.
+                    report = report with { Error = failure.Reason };
+                }
+
                 if (report.Error is { } error)
                 {
                     span?.SetStatus(ActivityStatusCode.Error, error);

@@ -239,7 +239,7 @@ public static partial class TaskWorker
         }
         catch (TaskFailedException ex)
         {
-            return new WorkerReport(id, WorkerProtocol.Failed, null, counters.BytesRead, counters.BytesWritten) { Error = ex.Message };
+            return new WorkerReport(id, WorkerProtocol.Failed, null, counters.BytesRead, counters.BytesWritten) { Error = ex.Message, Permanent = ex.Permanent, Failure = ex };
         }
         catch (InputLostException ex)
         {
@@ -321,9 +321,23 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
     /// <summary>Store requests the worker retried since its previous report.</summary>
     public long StoreRetries { get; init; }
 
-    /// <summary>For status <c>failed</c> or <c>refused</c> (a pooled worker's reports): why.</summary>
+    /// <summary>
+    /// For status <c>failed</c> or <c>refused</c>: why. A pooled worker reports a failed task's cause alone (its type
+    /// and message; the driver names the task around it), a pod's worker the whole <see cref="TaskFailedException"/> message.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
+
+    /// <summary>
+    /// For status <c>failed</c>: true when the worker's job found the failure permanent (<see cref="Job.IsPermanentFailure"/>),
+    /// so that the driver does not try the task again. Left out when false (a driver of an earlier build ignores it).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Permanent { get; init; }
+
+    /// <summary>For status <c>failed</c>: the task's failure in this process (not reported: <see cref="Error"/> carries its text).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TaskFailedException? Failure { get; init; }
 
     /// <summary>For status <c>committed</c> or <c>skipped</c>: the winning commit, for the worker's shard record (not reported).</summary>
     [System.Text.Json.Serialization.JsonIgnore]

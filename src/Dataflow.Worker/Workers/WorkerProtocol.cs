@@ -38,7 +38,10 @@ internal static class WorkerProtocol
     /// <summary>A task's report: a committed input was missing or failed verification (<see cref="WorkerReport.LostObject"/>).</summary>
     public const string Lost = "lost";
 
-    /// <summary>A task's report: the attempt failed (<see cref="WorkerReport.Error"/>); another attempt may succeed.</summary>
+    /// <summary>
+    /// A task's report: the attempt failed (<see cref="WorkerReport.Error"/>, the cause's type and message); another
+    /// attempt may succeed, unless <see cref="WorkerReport.Permanent"/> says the worker's job found the failure permanent.
+    /// </summary>
     public const string Failed = "failed";
 
     /// <summary>A task's report: the worker cannot run this task at all (no such task, a damaged plan); trying again cannot help.</summary>

@@ -46,4 +46,30 @@ public sealed class JobTests
         Assert.Equal("job: something is wrong", unnamed.Message);
         Assert.Null(unnamed.JobName);
     }
+
+    [Fact]
+    public void IsPermanentFailure_WithoutARule_OnlyPermanentTaskAndDefinitionErrorsAnywhereInTheChain()
+    {
+        var job = Job.Named("rules").FromPrefix("in/").ReduceTree(2, new ConcatOperator()).WriteTo("out");
+
+        Assert.True(job.IsPermanentFailure(new PermanentTaskException("bad input")));
+        Assert.True(job.IsPermanentFailure(new RecordProcessingException("map task 0/1", new PermanentTaskException("bad record"))));
+        Assert.True(job.IsPermanentFailure(new AggregateException(new IOException("flaky"), new JobDefinitionException("rules", "no such operator"))));
+        Assert.False(job.IsPermanentFailure(new FormatException("not a number")));
+        Assert.False(job.IsPermanentFailure(new IOException("flaky", new TimeoutException())));
+    }
+
+    [Fact]
+    public void FailPermanentlyOn_Rule_IsAskedAboutInnerExceptionsAndKeptThroughTheBuilder()
+    {
+        // Set first, kept by every later call of the builder; a mapper's error is found inside the record's.
+        var job = Job.Named("rules").FailPermanentlyOn(e => e is FormatException).FromPrefix("in/").ReduceTree(2, new ConcatOperator()).WriteTo("out");
+
+        Assert.True(job.IsPermanentFailure(new FormatException("not a number")));
+        Assert.True(job.IsPermanentFailure(new RecordProcessingException("map task 0/1: the mapper failed", new FormatException("not a number"))));
+        Assert.False(job.IsPermanentFailure(new IOException("flaky")));
+        var replaced = Job.Named("rules").FromPrefix("in/").FailPermanentlyOn(e => e is FormatException).FailPermanentlyOn(e => e is IOException).ReduceTree(2, new ConcatOperator()).WriteTo("out");
+        Assert.False(replaced.IsPermanentFailure(new FormatException("not a number")));
+        Assert.True(replaced.IsPermanentFailure(new IOException("disk full")));
+    }
 }

@@ -4,16 +4,22 @@ public sealed class MapReduceJobTests
 {
     private const string JobName = "word-count";
 
-    private sealed class NoMapper<TKey> : Mapper<TKey, long>
+    private sealed class NoMapper<TKey> : NoMapper<TKey, long>
+        where TKey : notnull;
+
+    private sealed class NoReducer<TKey> : NoReducer<TKey, long>
+        where TKey : notnull;
+
+    private class NoMapper<TKey, TValue> : Mapper<TKey, TValue>
         where TKey : notnull
     {
-        public override void Map(ReadOnlySpan<char> record, MapOutput<TKey, long> output) => throw new InvalidOperationException("never runs");
+        public override void Map(ReadOnlySpan<char> record, MapOutput<TKey, TValue> output) => throw new InvalidOperationException("never runs");
     }
 
-    private sealed class NoReducer<TKey> : Reducer<TKey, long, long>
+    private class NoReducer<TKey, TValue> : Reducer<TKey, TValue, long>
         where TKey : notnull
     {
-        public override long Reduce(TKey key, IReadOnlyList<long> values) => throw new InvalidOperationException("never runs");
+        public override long Reduce(TKey key, IReadOnlyList<TValue> values) => throw new InvalidOperationException("never runs");
     }
 
     private static MapReduceSpec<string, long, long> Spec(int reducers = 4, long splitSize = 1 << 20, int maxObjects = 10, long mapMemory = 1 << 20, long reduceMemory = 1 << 20, string? merged = null) => new()
@@ -106,7 +112,9 @@ public sealed class MapReduceJobTests
         ["no input"] = (() => Job.Named(JobName).MapReduce(Spec()).WriteTo("out"),
             "no input: call FromPrefix or FromKeys"),
         ["key type without a codec"] = (() => Job.Named(JobName).FromPrefix("in/").MapReduce(new MapReduceSpec<Guid, long, long> { Mapper = new NoMapper<Guid>(), Reducer = new NoReducer<Guid>() }).WriteTo("out"),
-            "there is no built-in record codec for Guid"),
+            "the key type Guid has no built-in record codec (there are for string, long, int, double, float and byte[]): set MapReduceSpec.KeyCodec"),
+        ["value type without a codec"] = (() => Job.Named(JobName).FromPrefix("in/").MapReduce(new MapReduceSpec<string, (double, long), long> { Mapper = new NoMapper<string, (double, long)>(), Reducer = new NoReducer<string, (double, long)>() }).WriteTo("out"),
+            "the value type (double, long) has no built-in record codec (there are for string, long, int, double, float and byte[]): set MapReduceSpec.ValueCodec; compose one"),
     };
 
     public static TheoryData<string> InvalidDefinitions => new(s_invalid.Keys);

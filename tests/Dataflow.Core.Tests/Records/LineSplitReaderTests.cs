@@ -254,7 +254,8 @@ public sealed class LineSplitReaderTests
 
     public static TheoryData<string> CompressedKeys => new() { "in/data.gz", "in/DATA.GZ", "in/data.zst", "in/data.txt.Zst" };
 
-    private static byte[] Compress(string key, byte[] data)
+    /// <summary>The bytes of <paramref name="data"/> compressed as <paramref name="key"/>'s extension says (gzip or zstd).</summary>
+    internal static byte[] Compress(string key, byte[] data)
     {
         if (key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
         {

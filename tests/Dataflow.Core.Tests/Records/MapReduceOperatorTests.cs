@@ -294,6 +294,20 @@ public sealed class MapReduceOperatorTests : IDisposable
         Assert.Empty(_temp.Leftovers());
     }
 
+    [Theory]
+    [InlineData("in/bad.txt.gz")]
+    [InlineData("in/bad.txt.zst")]
+    public async Task MapOperator_MapperThrowsInACompressedObject_ErrorSaysTheOffsetCountsDecompressedBytes(string key)
+    {
+        var data = Encoding.UTF8.GetBytes("fine line\nanother fine one\nthis is poison\n");
+        var context = new MemoryTaskContext([new BytesInput(key, LineSplitReaderTests.Compress(key, data))], s_names, new TaskId(0, 2));
+        var op = new MapOperator<string, long>(Types(new SumCombiner()), new PoisonMapper(), SmallMap);
+
+        var ex = await Assert.ThrowsAsync<RecordProcessingException>(() => op.ExecuteAsync(context, CancellationToken.None).AsTask());
+
+        Assert.Equal($"map task 0/2 of job 'records-test': the mapper failed on the record at byte 27 of the decompressed bytes of '{key}': poison in 'this is poison'", ex.Message);
+    }
+
     private sealed class PoisonMapper : Mapper<string, long>
     {
         public override void Map(ReadOnlySpan<char> record, MapOutput<string, long> output)

@@ -286,7 +286,7 @@ public sealed class MapReduceRunTests : IDisposable
         Assert.Equal("input/b.txt", range.Key);
         Assert.InRange(offset, range.Offset!.Value, range.Offset.Value + range.Length!.Value - 1);
 
-        Assert.Contains($"task {task} (stage 0 'map', task {task.Index}, operator 'map') failed after 1 attempt", failure.Message, StringComparison.Ordinal);
+        Assert.Contains($"task {task} (stage 0 'map', task {task.Index}, operator 'map', input 'input/b.txt' bytes {range.Offset} to {range.Offset + range.Length}) failed after 1 attempt", failure.Message, StringComparison.Ordinal);
         Assert.Contains($"map task {task} of job '{JobName}': the mapper failed on the record at byte {offset} of 'input/b.txt': poison at 'a record with poison in it'", failure.Message, StringComparison.Ordinal);
         var taskFailure = Assert.IsType<TaskFailedException>(failure.InnerException);
         Assert.Equal(task, taskFailure.Task);
@@ -311,7 +311,7 @@ public sealed class MapReduceRunTests : IDisposable
 
         var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(_store, Options(attempts: 1)).RunAsync(WordCount(SmallSplit, Big, Big)));
 
-        Assert.Contains("(stage 0 'map', task 0, operator 'map') failed after 1 attempt", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("(stage 0 'map', task 0, operator 'map', inputs 'input/a.txt', 'input/b.gz') failed after 1 attempt", failure.Message, StringComparison.Ordinal);
         Assert.Contains("'input/b.gz' is not valid gzip data", failure.Message, StringComparison.Ordinal);
         Assert.Empty(await _store.ListAllAsync("output/"));
     }

@@ -48,6 +48,39 @@ public sealed class TaskRetryTests
         Assert.Equal(1, attempts);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExecuteAsync_JobFindsTheFailurePermanent_IsNotRetried(bool byRule)
+    {
+        var job = Job.Named("rules").FromPrefix("in/").FailPermanentlyOn(e => e is FormatException).ReduceTree(2, new ConcatOperator()).WriteTo("out");
+        var retry = new TaskRetry<int>(Options(5), isPermanent: job.IsPermanentFailure);
+        var attempts = 0;
+
+        await Assert.ThrowsAnyAsync<Exception>(async () => await retry.ExecuteAsync(
+            _ =>
+            {
+                attempts++;
+                throw byRule ? new InvalidDataException("wrapped", new FormatException("not a number")) : new PermanentTaskException("bad input");
+            },
+            CancellationToken.None));
+
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_FailureTheJobsRuleDoesNotName_IsRetried()
+    {
+        var job = Job.Named("rules").FromPrefix("in/").FailPermanentlyOn(e => e is FormatException).ReduceTree(2, new ConcatOperator()).WriteTo("out");
+        var retry = new TaskRetry<int>(Options(3), isPermanent: job.IsPermanentFailure);
+        var attempts = 0;
+
+        await Assert.ThrowsAsync<IOException>(async () => await retry.ExecuteAsync(_ => throw new IOException($"flaky {++attempts}"), CancellationToken.None));
+
+        Assert.Equal(3, attempts);
+        Assert.False(retry.IsPermanent(new IOException("flaky")));
+    }
+
     [Fact]
     public async Task ExecuteAsync_AttemptPassesTheTimeout_IsStoppedAndRetriedThenFailsWithTheTimeout()
     {
