@@ -120,6 +120,7 @@ public sealed class TaskFailureTests : IDisposable
             Concurrency = 2,
             MaxAttempts = maxAttempts,
             RetryDelay = TimeSpan.Zero,
+            Arguments = [],
             Executor = processes
                 ? Executor.WorkerProcesses(new ProcessExecutorOptions
                 {
