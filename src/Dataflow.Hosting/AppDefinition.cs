@@ -16,8 +16,32 @@ internal sealed class AppDefinition
         Job = new JobOptions(defaultInput, defaultOutput);
     }
 
-    /// <summary>The program's name, which starts its messages.</summary>
-    public string Name { get; }
+    /// <summary>
+    /// The program's name, which starts its messages and the command lines it prints: the executable's, or for one
+    /// job of a program of several (<see cref="DataflowProgram"/>), <c>&lt;program&gt; &lt;job&gt;</c>.
+    /// </summary>
+    public string Name { get; private set; }
+
+    /// <summary>
+    /// The arguments before a command of this program's: none, or for one job of a program of several, the job's
+    /// name. Worker processes and pods are started with them, so that they reach this job.
+    /// </summary>
+    public IReadOnlyList<string> CommandPrefix { get; private set; } = [];
+
+    /// <summary>Makes this program one job of <paramref name="program"/>: <c>&lt;program&gt; &lt;job&gt; …</c>.</summary>
+    /// <exception cref="InvalidOperationException">It is a job of a program already.</exception>
+    public void HostIn(string program)
+    {
+        if (CommandPrefix.Count > 0)
+        {
+            throw new InvalidOperationException($"'{Name}' is a job of a program already");
+        }
+
+        CommandPrefix = [Name];
+        Cluster.Executable = program;
+        Cluster.CommandPrefix = CommandPrefix;
+        Name = $"{program} {Name}";
+    }
 
     /// <summary>The program's description, for <c>--help</c>.</summary>
     public string Description { get; }

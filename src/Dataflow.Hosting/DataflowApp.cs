@@ -115,12 +115,17 @@ public sealed class DataflowApp
 
     /// <summary>Runs the command line on the process's console, with Ctrl+C and SIGTERM cancelling the run.</summary>
     /// <returns>The exit code.</returns>
-    public async Task<int> RunAsync(string[] args)
+    public Task<int> RunAsync(string[] args) => RunOnConsoleAsync((console, cancellationToken) => RunAsync(args, console, cancellationToken));
+
+    /// <summary>
+    /// Runs <paramref name="run"/> on the process's console, the first Ctrl+C or SIGTERM cancelling it cleanly (a second
+    /// one is left to kill the process).
+    /// </summary>
+    internal static async Task<int> RunOnConsoleAsync(Func<AppConsole, CancellationToken, Task<int>> run)
     {
         using var cancel = new CancellationTokenSource();
         void OnSignal(PosixSignalContext context)
         {
-            // The first signal cancels the run cleanly; a second one is left to kill the process.
             if (!cancel.IsCancellationRequested)
             {
                 context.Cancel = true;
@@ -132,13 +137,20 @@ public sealed class DataflowApp
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            return await RunAsync(args, AppConsole.System, cancel.Token).ConfigureAwait(false);
+            return await run(AppConsole.System, cancel.Token).ConfigureAwait(false);
         }
         finally
         {
             WriteLoadedAssemblies();
         }
     }
+
+    /// <summary>Makes this program one job of <paramref name="program"/>: <c>&lt;program&gt; &lt;job&gt; …</c>.</summary>
+    /// <exception cref="InvalidOperationException">It is a job of a program already.</exception>
+    internal void HostIn(string program) => _app.HostIn(program);
+
+    /// <summary>Whether this program is one job of a <see cref="DataflowProgram"/>.</summary>
+    internal bool IsHosted => _app.CommandPrefix.Count > 0;
 
     /// <summary>
     /// With <c>$DATAFLOW_LOADED_ASSEMBLIES</c> naming a file: the assemblies this process loaded, one name a line,

@@ -207,6 +207,11 @@ public sealed class DataflowAppTests : IDisposable
         Assert.Equal(1, json.RootElement.GetProperty("failed").GetInt32());
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
         Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+
+        // The error names the job in quotes, and the printed JSON keeps them as written.
+        Assert.Contains("'test-merge'", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'test-merge'", _out.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", _out.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -223,6 +228,25 @@ public sealed class DataflowAppTests : IDisposable
 
         Assert.Equal(ExitCodes.Cancelled, code);
         Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelledWithJson_PrintsTheCancelledRunsSummary()
+    {
+        using var cancel = new CancellationTokenSource();
+        var app = CreateApp(before: async context =>
+        {
+            await cancel.CancelAsync();
+            await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30), cancel.Token);
+        });
+
+        var code = await RunAsync(app, cancel.Token, "--store", StorePath, "--json", "--run-id", "stopped");
+
+        Assert.Equal(ExitCodes.Cancelled, code);
+        using var json = JsonDocument.Parse(_out.ToString());
+        Assert.Equal("stopped", json.RootElement.GetProperty("runId").GetString());
+        Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
     }
 
     [Fact]

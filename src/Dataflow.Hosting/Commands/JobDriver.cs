@@ -48,7 +48,7 @@ internal sealed class JobDriver(AppDefinition app)
                 Executor = context.Get(driver.Executor) == ExecutorKind.Process
                     ? Executor.WorkerProcesses(new ProcessExecutorOptions
                     {
-                        Command = app.WorkerCommand ?? ProcessExecutorOptions.CurrentProgram(),
+                        Command = [.. app.WorkerCommand ?? ProcessExecutorOptions.CurrentProgram(), .. app.CommandPrefix],
                         ExtraArguments = context.GivenArguments([.. app.Forwarded, .. app.Telemetry.ForWorkers]),
                     })
                     : Executor.Local,
@@ -132,8 +132,14 @@ internal sealed class JobDriver(AppDefinition app)
             {
                 return CommandSupport.Usage(context, ex.Message);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
             {
+                // Cancelled once the plan was stored: the run's summary says what committed, as a failed run's does.
+                if (ex is RunCancelledException { Summary: { } summary } && context.Get(app.Driver.Json))
+                {
+                    context.Console.Out.WriteLine(summary.ToJson());
+                }
+
                 context.Info($"cancelled; nothing was published; {RunSummaryText.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
                 return ExitCodes.Cancelled;
             }

@@ -35,6 +35,12 @@ internal sealed class ClusterOptions
     public AppOption[] All =>
         [_image, _imageEntrypoint, _namespace, _kubeconfig, _kubeContext, _serviceAccount, _storeSecret, _volumeClaim, _tasksPerPod, _podParallelism, _podRetries, _podCpu, _podMemory, _pullPolicy, _nodeSelector, _deadline];
 
+    /// <summary>The executable's name in the image (<c>/app/&lt;name&gt;</c>), when it is not the program's: one job of a program of several.</summary>
+    public string? Executable { get; set; }
+
+    /// <summary>The arguments before the pods' command (<c>worker</c>, <c>publish</c>, <c>finish</c>): the job's name in a program of several.</summary>
+    public IReadOnlyList<string> CommandPrefix { get; set; } = [];
+
     /// <summary>
     /// The pods' options from the command line, for the manifests of a run in <paramref name="store"/>: in the namespace
     /// of <c>--namespace</c>, or in none (then <c>kubectl -n</c> or <c>argo submit -n</c> chooses). The pods' processes
@@ -83,7 +89,7 @@ internal sealed class ClusterOptions
         {
             Image = image,
             ImagePullPolicy = context.Get(_pullPolicy),
-            Command = [context.Get(_imageEntrypoint) ?? $"/app/{context.ProgramName}"],
+            Command = [context.Get(_imageEntrypoint) ?? $"/app/{Executable ?? context.ProgramName}", .. CommandPrefix],
             ExtraArguments = extraArguments,
             Namespace = @namespace,
             ServiceAccountName = context.Get(_serviceAccount),

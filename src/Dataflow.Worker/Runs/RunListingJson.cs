@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text;
 using System.Text.Json;
 
@@ -13,7 +14,7 @@ internal static class RunListingJson
     public static string Write(Action<Utf8JsonWriter> write, bool indented)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             write(writer);
         }
