@@ -86,7 +86,12 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
     {
         ArgumentNullException.ThrowIfNull(context);
         var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        await File.WriteAllTextAsync(PoolTestJob.TraceFile(folder, context.TaskId, context.Attempt), pid, cancellationToken).ConfigureAwait(false);
+        // Whole or not at all: an attempt cancelled while writing (another task failed the run) must not leave an
+        // empty trace for TracedAttempts to read.
+        var trace = PoolTestJob.TraceFile(folder, context.TaskId, context.Attempt);
+        var partial = Path.Combine(folder, "partial-" + Path.GetFileName(trace));
+        File.WriteAllText(partial, pid);
+        File.Move(partial, trace, overwrite: true);
         if (Activity.Current is { } span)
         {
             await File.WriteAllTextAsync(PoolTestJob.SpanFile(folder, context.TaskId, context.Attempt), $"{span.TraceId} {span.ParentSpanId}", cancellationToken).ConfigureAwait(false);
