@@ -30,11 +30,7 @@ internal static class LineSplitReader
                 throw new InvalidDataException($"'{split.Key}' is compressed and cannot be read from byte {split.Offset}");
             }
 
-            var raw = await input.OpenReadAsync(cancellationToken).ConfigureAwait(false);
-            // Not GZipStream: it reads a truncated object as less data, without an error.
-            stream = split.Key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? new GzipReadStream(raw, split.Key)
-                : new ZstdReadStream(raw, split.Key);
+            stream = Decompressing(await input.OpenReadAsync(cancellationToken).ConfigureAwait(false), split.Key);
             (position, end) = (0, long.MaxValue);
         }
         else if (split.Offset == 0)
@@ -54,6 +50,11 @@ internal static class LineSplitReader
             await ReadLinesAsync(stream, position, end, skipFirst: split.Offset > 0 && !InputSplit.IsCompressed(split.Key), split.Key, onLine, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The decompressed bytes of <paramref name="raw"/>, the object <paramref name="key"/> ending in <c>.gz</c> or <c>.zst</c>.</summary>
+    internal static Stream Decompressing(Stream raw, string key) =>
+        // Not GZipStream: it reads a truncated object as less data, without an error.
+        key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GzipReadStream(raw, key) : new ZstdReadStream(raw, key);
 
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
