@@ -46,7 +46,19 @@ internal abstract class BufferedRecordReader : IAsyncDisposable
     protected abstract bool TryParse(ReadOnlySpan<byte> bytes, bool atEnd, out int consumed);
 
     /// <summary>Reads the next record through <see cref="TryParse"/>; <see langword="false"/> at the end of the stream.</summary>
-    protected async ValueTask<bool> ReadNextAsync(CancellationToken cancellationToken)
+    protected ValueTask<bool> ReadNextAsync(CancellationToken cancellationToken)
+    {
+        // Most records are whole in the buffer: parse them without an async state machine.
+        if (_start < _end && TryParse(_buffer.AsSpan(_start, _end - _start), _eof, out var consumed))
+        {
+            _start += consumed;
+            return new ValueTask<bool>(true);
+        }
+
+        return _eof && _start == _end ? new ValueTask<bool>(false) : ReadNextSlowAsync(cancellationToken);
+    }
+
+    private async ValueTask<bool> ReadNextSlowAsync(CancellationToken cancellationToken)
     {
         while (true)
         {

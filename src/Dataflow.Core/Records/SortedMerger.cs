@@ -37,7 +37,9 @@ public sealed class SortedMerger<T> : IAsyncEnumerator<T>
     {
         ArgumentNullException.ThrowIfNull(sources);
         _sources = sources;
-        _comparer = comparer;
+
+        // The default comparer is called directly, which the JIT devirtualizes for value types.
+        _comparer = comparer == Comparer<T>.Default ? null : comparer;
         _heads = new T[sources.Count];
         _counts = new long[sources.Count];
         _heap = new int[sources.Count];
@@ -60,52 +62,84 @@ public sealed class SortedMerger<T> : IAsyncEnumerator<T>
 
     /// <summary>Moves to the next record in order; <see langword="false"/> when every source is exhausted.</summary>
     /// <exception cref="InvalidDataException">With <see cref="CheckOrder"/>, a source is not in order.</exception>
-    public async ValueTask<bool> MoveNextAsync()
+    public ValueTask<bool> MoveNextAsync()
     {
         if (!_started)
         {
-            _started = true;
-            for (var i = 0; i < _sources.Count; i++)
-            {
-                if (await _sources[i].MoveNextAsync().ConfigureAwait(false))
-                {
-                    _heads[i] = _sources[i].Current;
-                    _counts[i] = 1;
-                    _heap[_size++] = i;
-                }
-            }
-
-            for (var i = (_size / 2) - 1; i >= 0; i--)
-            {
-                SiftDown(i);
-            }
+            return StartAsync();
         }
-        else if (_advance >= 0)
+
+        if (_advance >= 0)
         {
+            // Most records are in the source's buffer: no async state machine unless it has to read.
             var source = _advance;
             _advance = -1;
-            if (await _sources[source].MoveNextAsync().ConfigureAwait(false))
+            var moved = _sources[source].MoveNextAsync();
+            if (!moved.IsCompletedSuccessfully)
             {
-                var next = _sources[source].Current;
-                if (CheckOrder && Compare(next, _heads[source]) < 0)
-                {
-                    throw new InvalidDataException(
-                        $"{SourceName(source)} is not sorted: its record {_counts[source] + 1} ({next}) sorts before the record before it ({_heads[source]})");
-                }
-
-                _heads[source] = next;
-                _counts[source]++;
-            }
-            else
-            {
-                // Exhausted: the last leaf takes the root's place.
-                _heads[source] = default!;
-                _heap[0] = _heap[--_size];
+                return AdvanceAsync(source, moved);
             }
 
-            SiftDown(0);
+            Advanced(source, moved.Result);
         }
 
+        return new ValueTask<bool>(Top());
+    }
+
+    private async ValueTask<bool> StartAsync()
+    {
+        _started = true;
+        for (var i = 0; i < _sources.Count; i++)
+        {
+            if (await _sources[i].MoveNextAsync().ConfigureAwait(false))
+            {
+                _heads[i] = _sources[i].Current;
+                _counts[i] = 1;
+                _heap[_size++] = i;
+            }
+        }
+
+        for (var i = (_size / 2) - 1; i >= 0; i--)
+        {
+            SiftDown(i);
+        }
+
+        return Top();
+    }
+
+    private async ValueTask<bool> AdvanceAsync(int source, ValueTask<bool> moved)
+    {
+        Advanced(source, await moved.ConfigureAwait(false));
+        return Top();
+    }
+
+    // Source `source`, whose record was the smallest (at the root), moved on: its next record takes the root's place.
+    private void Advanced(int source, bool moved)
+    {
+        if (moved)
+        {
+            var next = _sources[source].Current;
+            if (CheckOrder && Compare(next, _heads[source]) < 0)
+            {
+                throw new InvalidDataException(
+                    $"{SourceName(source)} is not sorted: its record {_counts[source] + 1} ({next}) sorts before the record before it ({_heads[source]})");
+            }
+
+            _heads[source] = next;
+            _counts[source]++;
+        }
+        else
+        {
+            // Exhausted: the last leaf takes the root's place.
+            _heads[source] = default!;
+            _heap[0] = _heap[--_size];
+        }
+
+        SiftDown(0);
+    }
+
+    private bool Top()
+    {
         if (_size == 0)
         {
             Current = default!;
