@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text.Json;
+using Dataflow.Examples.SortedMerge;
+using static Dataflow.Benchmarks.EndToEnd.MergeCases;
+using static Dataflow.Benchmarks.EndToEndRunner;
+
+namespace Dataflow.Benchmarks.EndToEnd;
+
+/// <summary>
+/// A typed reduce tree against one k-way merge: the sorted-merge example merges 300 objects of sorted numbers (every
+/// seventh empty) with widths 75,19,5,1 (text in, binary records between levels, text out) and, as the baseline, with
+/// widths 1 (one task: a 300-way merge, text in and text out), on the same inputs, back to back, alternating which goes
+/// first. The run alone is timed (its summary's <c>wallMs</c>); both verify against a plain sort, and their outputs must
+/// be the same bytes. An untimed run with <c>--gc never</c> first measures the bytes each level wrote.
+/// </summary>
+internal static class SortedMergeCases
+{
+    private const int Files = 300;
+    private const string Tree = "75,19,5,1";
+
+    public static async Task<BenchmarkResult> CompareAsync(string work, int numbers, int repetitions)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var store = Path.Combine(work, "sorted-merge-store");
+        var folder = ObjectStore.OpenFolder(store);
+        await using (folder.ConfigureAwait(false))
+        {
+            await NumberGenerator.WriteAsync(folder, "input/", Files, numbers, Seed, Environment.ProcessorCount, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var text = Directory.GetFiles(Path.Combine(store, "input")).Sum(f => new FileInfo(f).Length);
+        var levels = await LevelBytesAsync(store).ConfigureAwait(false);
+        List<double> tree = [], single = [];
+        byte[]? expected = null;
+        for (var rep = 1; rep <= repetitions; rep++)
+        {
+            foreach (var treeFirst in rep % 2 == 1 ? new[] { true, false } : [false, true])
+            {
+                var widths = treeFirst ? Tree : "1";
+                var output = $"output/{(treeFirst ? "tree" : "single")}-r{rep}.txt";
+                var (_, summary) = await ProcessTimer.RunAsync($"sorted-merge --widths {widths} (repetition {rep})", ProcessTimer.Example("sorted-merge",
+                    ["--store", store, "--widths", widths, "--output", output, "--json", "--progress", "none"])).ConfigureAwait(false);
+                (treeFirst ? tree : single).Add(WallSeconds(summary));
+                var path = Path.Combine(store, output);
+                var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
+                if (expected is not null && !bytes.AsSpan().SequenceEqual(expected))
+                {
+                    throw new InvalidOperationException($"sorted-merge --widths {widths}, repetition {rep}: the output differs from the first run's");
+                }
+
+                expected ??= bytes;
+                File.Delete(path);
+                Progress($"sorted merge rep {rep}/{repetitions}: widths {widths}, its run {(treeFirst ? tree : single)[^1]:0.000} s");
+            }
+        }
+
+        Directory.Delete(store, recursive: true);
+        var mib = string.Join(", ", levels.Select((b, i) => string.Create(culture, $"level {i + 1} {b / MiB:0.0} MiB")));
+        return new BenchmarkResult(
+            "Sorted merge",
+            string.Create(culture, $"{Files} objects of sorted 64-bit numbers, one per line (every seventh empty, the others {numbers / 2:N0} to {numbers * 3 / 2:N0} numbers; {text / MiB:0.0} MiB of text), merged by the sorted-merge example (a typed reduce tree, `RecordTreeSpec<long>`) with widths {Tree} (100 tasks) against the same program with widths 1 (one task: a {Files}-way merge), on a local folder store, `--concurrency` the core count. The levels below the last write binary records (zig-zag varints): {mib}, against {text / MiB:0.0} MiB of text at every level of an untyped tree. Both verify their output against a plain sort; the outputs are compared byte for byte."),
+            [Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, $"one {Files}-way merge (widths 1), its run", single, string.Empty)],
+            Repetitions(("typed tree", tree), ($"one {Files}-way merge", single)));
+    }
+
+    // An untimed run that keeps its intermediates (--gc never): the bytes each level below the last wrote.
+    private static async Task<long[]> LevelBytesAsync(string store)
+    {
+        var (_, summary) = await ProcessTimer.RunAsync("sorted-merge --gc never", ProcessTimer.Example("sorted-merge",
+            ["--store", store, "--widths", Tree, "--output", "output/kept.txt", "--gc", "never", "--json", "--progress", "none"])).ConfigureAwait(false);
+        using var json = JsonDocument.Parse(summary[summary.IndexOf('{', StringComparison.Ordinal)..]);
+        var runId = json.RootElement.GetProperty("runId").GetString()!;
+        var run = Path.Combine(store, "_dataflow", "runs", runId);
+        var levels = Enumerable.Range(0, 3)
+            .Select(s => Directory.GetFiles(Path.Combine(run, "data", string.Create(CultureInfo.InvariantCulture, $"s{s:D4}"))).Sum(f => new FileInfo(f).Length))
+            .ToArray();
+        Directory.Delete(run, recursive: true);
+        File.Delete(Path.Combine(store, "output", "kept.txt"));
+        return levels;
+    }
+}
