@@ -9,7 +9,9 @@ namespace Dataflow.Core;
 /// </summary>
 internal sealed class FramedWriter
 {
-    private const int FlushAt = 64 * 1024;
+    // Blocks of 32 KiB in a buffer below the large object heap's 85,000 bytes: a writer per task must not cost a
+    // large-object allocation (and, in time, a gen-2 collection) per task.
+    private const int FlushAt = 32 * 1024;
 
     private readonly Stream _stream;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushAt * 2);

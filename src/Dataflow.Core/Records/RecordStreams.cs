@@ -152,7 +152,8 @@ public static class RecordStreams
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "Disposing the StreamWriter would close the caller's stream; FlushAsync writes all it holds.")]
     private sealed class TextRecordWriter<T>(Stream stream, TextRecordFormat<T> format) : RecordWriter<T>
     {
-        private const int FlushAt = 64 * 1024;
+        // 16 Ki chars (and the encoder's 48 KiB of bytes) stay below the large object heap, as FramedWriter's buffer does.
+        private const int FlushAt = 16 * 1024;
 
         private readonly StreamWriter _text = new(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), FlushAt) { NewLine = "\n" };
 

@@ -21,7 +21,7 @@ namespace Dataflow.Core;
 /// <typeparam name="T">The record type.</typeparam>
 public sealed class SortedMerger<T> : IAsyncEnumerator<T>
 {
-    private readonly IReadOnlyList<IAsyncEnumerator<T>> _sources;
+    private readonly IAsyncEnumerator<T>[] _sources;
     private readonly IComparer<T>? _comparer;
     private readonly T[] _heads;
     private readonly long[] _counts;
@@ -36,7 +36,7 @@ public sealed class SortedMerger<T> : IAsyncEnumerator<T>
     public SortedMerger(IReadOnlyList<IAsyncEnumerator<T>> sources, IComparer<T>? comparer = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
-        _sources = sources;
+        _sources = [.. sources];
 
         // The default comparer is called directly, which the JIT devirtualizes for value types.
         _comparer = comparer == Comparer<T>.Default ? null : comparer;
@@ -89,7 +89,7 @@ public sealed class SortedMerger<T> : IAsyncEnumerator<T>
     private async ValueTask<bool> StartAsync()
     {
         _started = true;
-        for (var i = 0; i < _sources.Count; i++)
+        for (var i = 0; i < _sources.Length; i++)
         {
             if (await _sources[i].MoveNextAsync().ConfigureAwait(false))
             {
