@@ -50,15 +50,8 @@ public static class MergeFilesProgram
 
         app.BeforeRun(async (context, cancellationToken) =>
         {
-            var existing = 0;
-            await foreach (var _ in context.Store.ListAsync(context.InputPrefix, cancellationToken).ConfigureAwait(false))
+            if (await context.UseExistingInputsAsync(cancellationToken).ConfigureAwait(false))
             {
-                existing++;
-            }
-
-            if (existing > 0)
-            {
-                context.Info(string.Create(CultureInfo.InvariantCulture, $"using the {existing} objects already under '{context.InputPrefix}' (nothing generated)"));
                 return;
             }
 

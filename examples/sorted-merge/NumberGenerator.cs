@@ -56,12 +56,7 @@ public static class NumberGenerator
                     text.Append(number.ToString(CultureInfo.InvariantCulture)).Append('\n');
                 }
 
-                var writer = await store.OpenWriteAsync(KeyOf(prefix, index, count), token).ConfigureAwait(false);
-                await using (writer.ConfigureAwait(false))
-                {
-                    await writer.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), token).ConfigureAwait(false);
-                    await writer.CompleteAsync(token).ConfigureAwait(false);
-                }
+                await store.PutAsync(KeyOf(prefix, index, count), Encoding.UTF8.GetBytes(text.ToString()), token).ConfigureAwait(false);
             }).ConfigureAwait(false);
     }
 }
