@@ -6,19 +6,20 @@ namespace Dataflow.Examples.SortedMerge;
 public static class SortedMergeJob
 {
     /// <summary>The typed tree: 64-bit integers, text in, binary records (zig-zag varints) between levels, text or binary out.</summary>
-    public static RecordTreeSpec<long> Spec(RecordFileFormat outputFormat) => new()
+    public static RecordTreeSpec<long> Spec(RecordFileFormat outputFormat, RecordFileFormat intermediateFormat = RecordFileFormat.Binary) => new()
     {
         Name = "sorted-merge",
         Codec = RecordCodecs.Varint64,
         Order = Comparer<long>.Default,
         Text = new Int64Lines(),
+        IntermediateFormat = intermediateFormat,
         OutputFormat = outputFormat,
     };
 
     /// <summary>The job over <paramref name="inputPrefix"/>, in a tree of <paramref name="shape"/>, written to <paramref name="outputKey"/>.</summary>
-    public static Job Create(string inputPrefix, ReduceTreeOptions shape, string outputKey, RecordFileFormat outputFormat = RecordFileFormat.Text) =>
+    public static Job Create(string inputPrefix, ReduceTreeOptions shape, string outputKey, RecordFileFormat outputFormat = RecordFileFormat.Text, RecordFileFormat intermediateFormat = RecordFileFormat.Binary) =>
         Job.Named("sorted-merge")
             .FromPrefix(inputPrefix)
-            .ReduceTree(shape, Spec(outputFormat))
+            .ReduceTree(shape, Spec(outputFormat, intermediateFormat))
             .WriteTo(outputKey);
 }

@@ -34,13 +34,16 @@ public static class SortedMergeProgram
         var outputFormat = app.AddOption("--output-format", "What the last level writes: text (a number per line) or binary (the binary record format, zig-zag varints).", RecordFileFormat.Text, "text|binary",
             parse: ParseFormat);
 
+        var intermediateFormat = app.AddOption("--intermediate-format", "What the levels below the last write: binary (the default) or text (a number per line, as a tree of untyped operators would; for comparison and debugging).", RecordFileFormat.Binary, "binary|text",
+            parse: ParseFormat);
+
         ReduceTreeOptions Shape(RunContext context) => new()
         {
             FanIn = context.Get(fanIn) ?? (context.Get(widths) is null ? 4 : null),
             Widths = context.Get(widths),
         };
 
-        app.DefineJob(context => SortedMergeJob.Create(context.InputPrefix, Shape(context), context.OutputKey, context.Get(outputFormat)));
+        app.DefineJob(context => SortedMergeJob.Create(context.InputPrefix, Shape(context), context.OutputKey, context.Get(outputFormat), context.Get(intermediateFormat)));
 
         app.BeforeRun(async (context, cancellationToken) =>
         {

@@ -35,8 +35,8 @@ internal static class E2eRunner
                          process: the seed cascade and a fan-in 4 merge of 300 objects with --executor process
                          against the local executor, the same in both modes
                          sortedmerge: the sorted-merge example's typed reduce tree (widths 75,19,5,1) of 300 sorted
-                         objects against one 300-way merge of the same objects (widths 1); full: 5,000 numbers an
-                         object on average, quick: 500
+                         objects against one 300-way merge of the same objects (widths 1) and against the same
+                         tree passing text between levels; full: 5,000 numbers an object on average, quick: 500
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first

@@ -9,8 +9,9 @@ namespace Dataflow.Benchmarks.EndToEnd;
 /// <summary>
 /// A typed reduce tree against one k-way merge: the sorted-merge example merges 300 objects of sorted numbers (every
 /// seventh empty) with widths 75,19,5,1 (text in, binary records between levels, text out) and, as the baseline, with
-/// widths 1 (one task: a 300-way merge, text in and text out), on the same inputs, back to back, alternating which goes
-/// first. The run alone is timed (its summary's <c>wallMs</c>); both verify against a plain sort, and their outputs must
+/// widths 1 (one task: a 300-way merge, text in and text out), and against the same tree passing text between levels
+/// (<c>--intermediate-format text</c>, as untyped operators would), on the same inputs, back to back, each repetition
+/// starting with another case. The run alone is timed (its summary's <c>wallMs</c>); both verify against a plain sort, and their outputs must
 /// be the same bytes. An untimed run with <c>--gc never</c> first measures the bytes each level wrote.
 /// </summary>
 internal static class SortedMergeCases
@@ -30,37 +31,49 @@ internal static class SortedMergeCases
 
         var text = Directory.GetFiles(Path.Combine(store, "input")).Sum(f => new FileInfo(f).Length);
         var levels = await LevelBytesAsync(store).ConfigureAwait(false);
-        List<double> tree = [], single = [];
+        // The typed tree, one 300-way merge, and the same tree passing text between levels (as untyped operators do).
+        (string Name, string[] Args)[] cases =
+        [
+            ("tree", ["--widths", Tree]),
+            ("single", ["--widths", "1"]),
+            ("text tree", ["--widths", Tree, "--intermediate-format", "text"]),
+        ];
+        var seconds = cases.Select(_ => new List<double>()).ToArray();
         byte[]? expected = null;
         for (var rep = 1; rep <= repetitions; rep++)
         {
-            foreach (var treeFirst in rep % 2 == 1 ? new[] { true, false } : [false, true])
+            // Each repetition starts with another case, so that none always runs first.
+            for (var k = 0; k < cases.Length; k++)
             {
-                var widths = treeFirst ? Tree : "1";
-                var output = $"output/{(treeFirst ? "tree" : "single")}-r{rep}.txt";
-                var (_, summary) = await ProcessTimer.RunAsync($"sorted-merge --widths {widths} (repetition {rep})", ProcessTimer.Example("sorted-merge",
-                    ["--store", store, "--widths", widths, "--output", output, "--json", "--progress", "none"])).ConfigureAwait(false);
-                (treeFirst ? tree : single).Add(WallSeconds(summary));
+                var c = (rep - 1 + k) % cases.Length;
+                var output = string.Create(culture, $"output/case{c}-r{rep}.txt");
+                var (_, summary) = await ProcessTimer.RunAsync($"sorted-merge, {cases[c].Name} (repetition {rep})", ProcessTimer.Example("sorted-merge",
+                    ["--store", store, .. cases[c].Args, "--output", output, "--json", "--progress", "none"])).ConfigureAwait(false);
+                seconds[c].Add(WallSeconds(summary));
                 var path = Path.Combine(store, output);
                 var bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
                 if (expected is not null && !bytes.AsSpan().SequenceEqual(expected))
                 {
-                    throw new InvalidOperationException($"sorted-merge --widths {widths}, repetition {rep}: the output differs from the first run's");
+                    throw new InvalidOperationException($"sorted-merge, {cases[c].Name}, repetition {rep}: the output differs from the first run's");
                 }
 
                 expected ??= bytes;
                 File.Delete(path);
-                Progress($"sorted merge rep {rep}/{repetitions}: widths {widths}, its run {(treeFirst ? tree : single)[^1]:0.000} s");
+                Progress($"sorted merge rep {rep}/{repetitions}: {cases[c].Name}, its run {seconds[c][^1]:0.000} s");
             }
         }
 
+        var (tree, single, textTree) = (seconds[0], seconds[1], seconds[2]);
         Directory.Delete(store, recursive: true);
         var mib = string.Join(", ", levels.Select((b, i) => string.Create(culture, $"level {i + 1} {b / MiB:0.0} MiB")));
         return new BenchmarkResult(
             "Sorted merge",
-            string.Create(culture, $"{Files} objects of sorted 64-bit numbers, one per line (every seventh empty, the others {numbers / 2:N0} to {numbers * 3 / 2:N0} numbers; {text / MiB:0.0} MiB of text), merged by the sorted-merge example (a typed reduce tree, `RecordTreeSpec<long>`) with widths {Tree} (100 tasks) against the same program with widths 1 (one task: a {Files}-way merge), on a local folder store, `--concurrency` the core count. The levels below the last write binary records (zig-zag varints): {mib}, against {text / MiB:0.0} MiB of text at every level of an untyped tree. Both verify their output against a plain sort; the outputs are compared byte for byte."),
-            [Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, $"one {Files}-way merge (widths 1), its run", single, string.Empty)],
-            Repetitions(("typed tree", tree), ($"one {Files}-way merge", single)));
+            string.Create(culture, $"{Files} objects of sorted 64-bit numbers, one per line (every seventh empty, the others {numbers / 2:N0} to {numbers * 3 / 2:N0} numbers; {text / MiB:0.0} MiB of text), merged by the sorted-merge example (a typed reduce tree, `RecordTreeSpec<long>`) with widths {Tree} (100 tasks) against the same program with widths 1 (one task: a {Files}-way merge) and against the same tree passing text between levels (`--intermediate-format text`), on a local folder store, `--concurrency` the core count. The levels below the last write binary records (zig-zag varints): {mib}, against {text / MiB:0.0} MiB of text at every level of an untyped tree. Both verify their output against a plain sort; the outputs are compared byte for byte."),
+            [
+                Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, $"one {Files}-way merge (widths 1), its run", single, string.Empty),
+                Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, "the same tree passing text between levels (`--intermediate-format text`), its run", textTree, string.Empty),
+            ],
+            Repetitions(("typed tree", tree), ($"one {Files}-way merge", single), ("tree passing text", textTree)));
     }
 
     // An untimed run that keeps its intermediates (--gc never): the bytes each level below the last wrote.

@@ -2,8 +2,9 @@ namespace Dataflow.Core;
 
 /// <summary>
 /// A task of a typed reduce tree (<see cref="RecordTreeSpec{T}"/>): reads its inputs' records (job inputs in the
-/// spec's input format, other tasks' outputs as binary records), merges or concatenates them, folds them, and writes
-/// binary records — or, in the last level (<c>final</c>), the spec's output format.
+/// spec's input format, other tasks' outputs in its intermediate format, binary records by default), merges or
+/// concatenates them, folds them, and writes the intermediate format — or, in the last level (<c>final</c>), the
+/// spec's output format.
 /// </summary>
 internal sealed class RecordTreeOperator<T> : IObjectOperator
 {
@@ -39,10 +40,10 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
             throw new JobDefinitionException(jobName, $"the typed reduce tree '{spec.Name}' has no codec for {typeof(T).Name}: set RecordTreeSpec<{typeof(T).Name}>.Codec");
         }
 
-        if (spec.Text is null && (spec.InputFormat == RecordFileFormat.Text || spec.OutputFormat == RecordFileFormat.Text))
+        if (spec.Text is null && (spec.InputFormat == RecordFileFormat.Text || spec.IntermediateFormat == RecordFileFormat.Text || spec.OutputFormat == RecordFileFormat.Text))
         {
-            var which = spec.InputFormat == RecordFileFormat.Text ? "inputs are" : "output is";
-            throw new JobDefinitionException(jobName, $"the typed reduce tree '{spec.Name}': its {which} text, so set RecordTreeSpec<{typeof(T).Name}>.Text (or make InputFormat and OutputFormat Binary)");
+            var which = spec.InputFormat == RecordFileFormat.Text ? "inputs are" : spec.OutputFormat == RecordFileFormat.Text ? "output is" : "intermediate outputs are";
+            throw new JobDefinitionException(jobName, $"the typed reduce tree '{spec.Name}': its {which} text, so set RecordTreeSpec<{typeof(T).Name}>.Text (or make InputFormat, IntermediateFormat and OutputFormat Binary)");
         }
 
         return (new RecordTreeOperator<T>(spec, codec, final: false), new RecordTreeOperator<T>(spec, codec, final: true));
@@ -77,7 +78,7 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
             var output = await context.CreateOutputAsync(context.OutputNames[0], cancellationToken).ConfigureAwait(false);
             await using (output.ConfigureAwait(false))
             {
-                var writer = RecordStreams.CreateWriter(output, _final ? _spec.OutputFormat : RecordFileFormat.Binary, _codec, _spec.Text);
+                var writer = RecordStreams.CreateWriter(output, _final ? _spec.OutputFormat : _spec.IntermediateFormat, _codec, _spec.Text);
                 if (_spec.Combiner is { } combiner)
                 {
                     await WriteCombinedAsync(records, combiner, writer, cancellationToken).ConfigureAwait(false);
@@ -99,10 +100,10 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
     {
         var stream = await input.OpenReadAsync(cancellationToken).ConfigureAwait(false);
 
-        // Only the job's inputs (which have a split) are in the input format; the outputs of the levels below are binary.
+        // Only the job's inputs (which have a split) are in the input format; the outputs of the levels below are not.
         if (input.Split is not { } split)
         {
-            return RecordStreams.OpenReader(stream, RecordFileFormat.Binary, input.Name, _codec, _spec.Text, cancellationToken);
+            return RecordStreams.OpenReader(stream, _spec.IntermediateFormat, input.Name, _codec, _spec.Text, cancellationToken);
         }
 
         if (InputSplit.IsCompressed(split.Key))

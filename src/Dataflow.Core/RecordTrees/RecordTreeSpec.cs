@@ -4,8 +4,8 @@ namespace Dataflow.Core;
 /// A typed reduce tree over records of <typeparamref name="T"/> (<see cref="JobBuilder.ReduceTree{T}(ReduceTreeOptions, RecordTreeSpec{T})"/>):
 /// every task reads the records of its inputs, merges them in <see cref="Order"/> (or concatenates them in input
 /// order), folds them with <see cref="Combiner"/> if there is one, and writes the result. The job's inputs are read as
-/// <see cref="InputFormat"/>; the levels below the last write the binary record format (<see cref="Codec"/>), which
-/// only the next level reads; the last level writes <see cref="OutputFormat"/>. Records are parsed and formatted as
+/// <see cref="InputFormat"/>; the levels below the last write the binary record format (<see cref="Codec"/>; see
+/// <see cref="IntermediateFormat"/>), which only the next level reads; the last level writes <see cref="OutputFormat"/>. Records are parsed and formatted as
 /// text once each, not at every level.
 /// </summary>
 /// <remarks>
@@ -46,6 +46,13 @@ public sealed class RecordTreeSpec<T>
 
     /// <summary>The format of the job's input objects. Default <see cref="RecordFileFormat.Text"/>.</summary>
     public RecordFileFormat InputFormat { get; init; } = RecordFileFormat.Text;
+
+    /// <summary>
+    /// The format of the outputs of the levels below the last, which only the next level reads. Default
+    /// <see cref="RecordFileFormat.Binary"/>; <see cref="RecordFileFormat.Text"/> makes them readable while debugging,
+    /// at the cost of parsing and formatting every record at every level.
+    /// </summary>
+    public RecordFileFormat IntermediateFormat { get; init; } = RecordFileFormat.Binary;
 
     /// <summary>The format of the job's output, written by the last level. Default <see cref="RecordFileFormat.Text"/>.</summary>
     public RecordFileFormat OutputFormat { get; init; } = RecordFileFormat.Text;

@@ -138,6 +138,19 @@ public sealed class RecordTreeOperatorTests
     }
 
     [Fact]
+    public async Task Intermediate_TextIntermediateFormat_WritesAndReadsText()
+    {
+        var spec = new RecordTreeSpec<long> { Order = Comparer<long>.Default, Text = new Int64Lines(), IntermediateFormat = RecordFileFormat.Text };
+        var (intermediate, final) = Operators(spec);
+
+        var level1 = await RunAsync(intermediate, Text("input/a.txt", 3, 8), Text("input/b.txt", 5));
+        var level2 = await RunAsync(final, new RunInput("0/0:out", level1), new RunInput("0/1:out", "4\n"u8.ToArray()));
+
+        Assert.Equal("3\n5\n8\n", Encoding.UTF8.GetString(level1));
+        Assert.Equal("3\n4\n5\n8\n", Encoding.UTF8.GetString(level2));
+    }
+
+    [Fact]
     public async Task Final_BinaryInputsOfTheLevelBelow_WritesText()
     {
         var (_, final) = Operators(Sorted());
