@@ -36,7 +36,8 @@ internal static class E2eRunner
                          against the local executor, the same in both modes
                          sortedmerge: the sorted-merge example's typed reduce tree (widths 75,19,5,1) of 300 sorted
                          objects against one 300-way merge of the same objects (widths 1) and against the same
-                         tree passing text between levels; full: 5,000 numbers an object on average, quick: 500
+                         tree passing text between levels; full: 5,000 numbers an object on average, and both
+                         again as Native AOT programs (published first); quick: 500, JIT only
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -94,7 +95,7 @@ internal static class E2eRunner
                     results.Add(await ProcessCases.CompareAsync(work, repetitions).ConfigureAwait(false));
                     break;
                 case SortedMerge:
-                    results.Add(await SortedMergeCases.CompareAsync(work, options.Quick ? 500 : 5000, repetitions).ConfigureAwait(false));
+                    results.Add(await SortedMergeCases.CompareAsync(work, options.Quick ? 500 : 5000, repetitions, nativeAot: !options.Quick).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

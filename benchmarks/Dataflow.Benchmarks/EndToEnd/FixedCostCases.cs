@@ -158,29 +158,30 @@ internal static class FixedCostCases
     }
 
     /// <summary>
-    /// merge-files published as deploy/Dockerfile's worker image publishes it (Native AOT), into this program's folder:
-    /// <c>native-aot/merge-files</c>. Needs clang and zlib's headers (scripts/native-aot.sh).
+    /// An example (merge-files unless told) published as deploy/Dockerfile's worker image publishes it (Native AOT), into
+    /// this program's folder: <c>native-aot/merge-files</c>, or <c>native-aot/&lt;program&gt;/&lt;program&gt;</c> for another.
+    /// Needs clang and zlib's headers (scripts/native-aot.sh).
     /// </summary>
-    private static async Task<string> PublishAotAsync()
+    internal static async Task<string> PublishAotAsync(string program = "merge-files")
     {
         var repository = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(repository, "Dataflow.sln")))
         {
             repository = Path.GetDirectoryName(repository.TrimEnd(Path.DirectorySeparatorChar))
-                ?? throw new InvalidOperationException($"no Dataflow.sln above {AppContext.BaseDirectory}: the fixed-cost benchmark publishes merge-files from the repository");
+                ?? throw new InvalidOperationException($"no Dataflow.sln above {AppContext.BaseDirectory}: the benchmark publishes {program} from the repository");
         }
 
-        var output = Path.Combine(AppContext.BaseDirectory, "native-aot");
+        var output = program == "merge-files" ? Path.Combine(AppContext.BaseDirectory, "native-aot") : Path.Combine(AppContext.BaseDirectory, "native-aot", program);
         var dockerfile = await File.ReadAllTextAsync(Path.Combine(repository, "deploy", "Dockerfile")).ConfigureAwait(false);
         var publish = dockerfile.Split('\n').Select(l => l.Trim()).SingleOrDefault(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal) && l.Contains("-p:PublishAot=true", StringComparison.Ordinal))
             ?? throw new InvalidOperationException("deploy/Dockerfile has no 'RUN dotnet publish … -p:PublishAot=true' line");
         var args = publish["RUN dotnet ".Length..]
-            .Replace("\"$PROJECT\"", Path.Combine(repository, "examples", "merge-files", "merge-files.csproj"), StringComparison.Ordinal)
+            .Replace("\"$PROJECT\"", Path.Combine(repository, "examples", program, program + ".csproj"), StringComparison.Ordinal)
             .Replace("$RID", "linux-x64", StringComparison.Ordinal)
             .Replace("-o /app", $"-o {output}", StringComparison.Ordinal)
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        Progress($"publishing merge-files as Native AOT into {output} (minutes the first time)");
+        Progress($"publishing {program} as Native AOT into {output} (minutes the first time)");
         await ProcessTimer.RunAsync("dotnet publish (Native AOT)", ProcessTimer.Of("dotnet", args)).ConfigureAwait(false);
-        return Path.Combine(output, "merge-files");
+        return Path.Combine(output, program);
     }
 }

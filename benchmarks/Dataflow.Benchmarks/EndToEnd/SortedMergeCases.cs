@@ -19,7 +19,7 @@ internal static class SortedMergeCases
     private const int Files = 300;
     private const string Tree = "75,19,5,1";
 
-    public static async Task<BenchmarkResult> CompareAsync(string work, int numbers, int repetitions)
+    public static async Task<BenchmarkResult> CompareAsync(string work, int numbers, int repetitions, bool nativeAot)
     {
         var culture = CultureInfo.InvariantCulture;
         var store = Path.Combine(work, "sorted-merge-store");
@@ -32,11 +32,19 @@ internal static class SortedMergeCases
         var text = Directory.GetFiles(Path.Combine(store, "input")).Sum(f => new FileInfo(f).Length);
         var levels = await LevelBytesAsync(store).ConfigureAwait(false);
         // The typed tree, one 300-way merge, and the same tree passing text between levels (as untyped operators do).
-        (string Name, string[] Args)[] cases =
+        // With Native AOT, the tree and the one merge again, without just-in-time compilation in either.
+        Func<IEnumerable<string>, System.Diagnostics.ProcessStartInfo> jit = args => ProcessTimer.Example("sorted-merge", args);
+        var aot = nativeAot ? await FixedCostCases.PublishAotAsync("sorted-merge").ConfigureAwait(false) : null;
+        (string Name, Func<IEnumerable<string>, System.Diagnostics.ProcessStartInfo> Start, string[] Args)[] cases =
         [
-            ("tree", ["--widths", Tree]),
-            ("single", ["--widths", "1"]),
-            ("text tree", ["--widths", Tree, "--intermediate-format", "text"]),
+            ("tree", jit, ["--widths", Tree]),
+            ("single", jit, ["--widths", "1"]),
+            ("text tree", jit, ["--widths", Tree, "--intermediate-format", "text"]),
+            .. aot is null ? [] : new (string, Func<IEnumerable<string>, System.Diagnostics.ProcessStartInfo>, string[])[]
+            {
+                ("tree, Native AOT", args => ProcessTimer.Of(aot, args), ["--widths", Tree]),
+                ("single, Native AOT", args => ProcessTimer.Of(aot, args), ["--widths", "1"]),
+            },
         ];
         var seconds = cases.Select(_ => new List<double>()).ToArray();
         byte[]? expected = null;
@@ -47,7 +55,7 @@ internal static class SortedMergeCases
             {
                 var c = (rep - 1 + k) % cases.Length;
                 var output = string.Create(culture, $"output/case{c}-r{rep}.txt");
-                var (_, summary) = await ProcessTimer.RunAsync($"sorted-merge, {cases[c].Name} (repetition {rep})", ProcessTimer.Example("sorted-merge",
+                var (_, summary) = await ProcessTimer.RunAsync($"sorted-merge, {cases[c].Name} (repetition {rep})", cases[c].Start(
                     ["--store", store, .. cases[c].Args, "--output", output, "--json", "--progress", "none"])).ConfigureAwait(false);
                 seconds[c].Add(WallSeconds(summary));
                 var path = Path.Combine(store, output);
@@ -68,12 +76,16 @@ internal static class SortedMergeCases
         var mib = string.Join(", ", levels.Select((b, i) => string.Create(culture, $"level {i + 1} {b / MiB:0.0} MiB")));
         return new BenchmarkResult(
             "Sorted merge",
-            string.Create(culture, $"{Files} objects of sorted 64-bit numbers, one per line (every seventh empty, the others {numbers / 2:N0} to {numbers * 3 / 2:N0} numbers; {text / MiB:0.0} MiB of text), merged by the sorted-merge example (a typed reduce tree, `RecordTreeSpec<long>`) with widths {Tree} (100 tasks) against the same program with widths 1 (one task: a {Files}-way merge) and against the same tree passing text between levels (`--intermediate-format text`), on a local folder store, `--concurrency` the core count. The levels below the last write binary records (zig-zag varints): {mib}, against {text / MiB:0.0} MiB of text at every level of an untyped tree. Both verify their output against a plain sort; the outputs are compared byte for byte."),
+            string.Create(culture, $"{Files} objects of sorted 64-bit numbers, one per line (every seventh empty, the others {numbers / 2:N0} to {numbers * 3 / 2:N0} numbers; {text / MiB:0.0} MiB of text), merged by the sorted-merge example (a typed reduce tree, `RecordTreeSpec<long>`) with widths {Tree} (100 tasks) against the same program with widths 1 (one task: a {Files}-way merge) and against the same tree passing text between levels (`--intermediate-format text`){(aot is null ? string.Empty : "; and the first two again as Native AOT programs")}, on a local folder store, `--concurrency` the core count. The levels below the last write binary records (zig-zag varints): {mib}, against {text / MiB:0.0} MiB of text at every level of an untyped tree. Both verify their output against a plain sort; the outputs are compared byte for byte."),
             [
                 Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, $"one {Files}-way merge (widths 1), its run", single, string.Empty),
                 Comparison.Of($"typed tree, widths {Tree}, its run (`wallMs`)", tree, "the same tree passing text between levels (`--intermediate-format text`), its run", textTree, string.Empty),
+                .. aot is null ? [] : new[]
+                {
+                    Comparison.Of($"typed tree, widths {Tree}, Native AOT, its run", seconds[3], $"one {Files}-way merge, Native AOT, its run", seconds[4], "no just-in-time compilation"),
+                },
             ],
-            Repetitions(("typed tree", tree), ($"one {Files}-way merge", single), ("tree passing text", textTree)));
+            Repetitions([("typed tree", tree), ($"one {Files}-way merge", single), ("tree passing text", textTree), .. aot is null ? [] : new[] { ("typed tree, Native AOT", seconds[3]), ($"one {Files}-way merge, Native AOT", seconds[4]) }]));
     }
 
     // An untimed run that keeps its intermediates (--gc never): the bytes each level below the last wrote.
