@@ -85,7 +85,9 @@ internal static class SortedMergeCases
                     Comparison.Of($"typed tree, widths {Tree}, Native AOT, its run", seconds[3], $"one {Files}-way merge, Native AOT, its run", seconds[4], "no just-in-time compilation"),
                 },
             ],
-            Repetitions([("typed tree", tree), ($"one {Files}-way merge", single), ("tree passing text", textTree), .. aot is null ? [] : new[] { ("typed tree, Native AOT", seconds[3]), ($"one {Files}-way merge, Native AOT", seconds[4]) }]));
+            "Each repetition ran every case once, starting with another case each time (repetition r starts with case r of the list below, in turn). "
+            + Repetitions([("typed tree", tree), ($"one {Files}-way merge", single), ("tree passing text", textTree), .. aot is null ? [] : new[] { ("typed tree, Native AOT", seconds[3]), ($"one {Files}-way merge, Native AOT", seconds[4]) }])
+                .Replace("; the Dataflow case went first in the odd ones", string.Empty, StringComparison.Ordinal));
     }
 
     // An untimed run that keeps its intermediates (--gc never): the bytes each level below the last wrote.
