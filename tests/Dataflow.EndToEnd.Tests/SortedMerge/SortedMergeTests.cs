@@ -112,6 +112,14 @@ public sealed class SortedMergeTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WorkerProcesses_FindBothOperatorsByNameAndVerify()
+    {
+        var result = await ProgramRunner.RunAsync(Program, "--store", Path.Combine(_root, "store"), "--files", "40", "--numbers", "100", "--widths", "10,3,1", "--executor", "process", "--concurrency", "2", "--json", "--progress", "none");
+
+        AssertVerified(result, stages: 3, tasks: 14);
+    }
+
+    [Fact]
     public async Task Run_UnsortedInput_FailsNamingIt()
     {
         var store = Path.Combine(_root, "store");
