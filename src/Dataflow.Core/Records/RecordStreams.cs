@@ -129,7 +129,7 @@ public static class RecordStreams
             }
             catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
             {
-                throw new RecordProcessingException($"'{Name}', line {_line}: not a record: {ex.Message}", ex);
+                throw new RecordProcessingException($"{Name}, line {_line}: not a record: {ex.Message}", ex);
             }
 
             return true;
