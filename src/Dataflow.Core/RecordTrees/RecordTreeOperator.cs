@@ -12,10 +12,10 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
     public const string FinalSuffix = "-final";
 
     private readonly RecordTreeSpec<T> _spec;
-    private readonly RecordCodec<T> _codec;
+    private readonly RecordCodec<T>? _codec;
     private readonly bool _final;
 
-    private RecordTreeOperator(RecordTreeSpec<T> spec, RecordCodec<T> codec, bool final)
+    private RecordTreeOperator(RecordTreeSpec<T> spec, RecordCodec<T>? codec, bool final)
     {
         _spec = spec;
         _codec = codec;
@@ -30,10 +30,12 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
     public static (IObjectOperator Intermediate, IObjectOperator Final) Create(string jobName, RecordTreeSpec<T> spec)
     {
         ArgumentNullException.ThrowIfNull(spec.Name, nameof(spec.Name));
-        RecordCodec<T> codec;
+        // A codec is needed only where records are binary: a tree that is text throughout needs none.
+        var binary = spec.InputFormat == RecordFileFormat.Binary || spec.IntermediateFormat == RecordFileFormat.Binary || spec.OutputFormat == RecordFileFormat.Binary;
+        RecordCodec<T>? codec;
         try
         {
-            codec = spec.Codec ?? RecordCodecs.For<T>();
+            codec = spec.Codec ?? (binary ? RecordCodecs.For<T>() : null);
         }
         catch (NotSupportedException)
         {

@@ -125,6 +125,26 @@ public sealed class RecordTreeOperatorTests
         Assert.Contains("RecordTreeSpec<DateTime>.Codec", error.Message, StringComparison.Ordinal);
     }
 
+    private sealed class Dates : TextRecordFormat<DateOnly>
+    {
+        public override DateOnly Parse(ReadOnlySpan<char> line) => DateOnly.Parse(line, CultureInfo.InvariantCulture);
+
+        public override void Format(DateOnly record, TextWriter output) => output.Write(record.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Final_TextThroughoutForATypeWithoutACodec_NeedsNoCodec()
+    {
+        var spec = new RecordTreeSpec<DateOnly> { Order = Comparer<DateOnly>.Default, Text = new Dates(), IntermediateFormat = RecordFileFormat.Text };
+        var job = Job.Named(JobName).FromPrefix("input/").ReduceTree(new ReduceTreeOptions { FanIn = 2 }, spec).WriteTo("output/all.txt");
+        var a = new BytesInput("input/a.txt", "2026-01-02\n2026-12-03\n"u8.ToArray());
+        var b = new BytesInput("input/b.txt", "2025-05-05\n"u8.ToArray());
+
+        var output = await RunAsync(job.Tree!.FinalOperator, a, b);
+
+        Assert.Equal("2025-05-05\n2026-01-02\n2026-12-03\n", Encoding.UTF8.GetString(output));
+    }
+
     [Fact]
     public async Task Intermediate_SortedTextInputs_WritesTheirMergeAsBinaryRecordsSmallerThanTheText()
     {
