@@ -28,7 +28,7 @@ public static class MergeFilesProgram
         var seed = app.AddOption("--seed", "Seed of the random letters of created inputs (the same seed creates the same objects).", 42, "S");
         var fanIn = app.AddOption<int?>("--fan-in", "Objects merged by one task. Default 2 unless --widths is given.", null, "K");
         var widths = app.AddOption<IReadOnlyList<int>?>("--widths", "Tasks per level instead of a fan-in, strictly decreasing to 1, e.g. 256,128,64,32,16,8,4,2,1.", null, "W1,W2,...,1",
-            parse: ParseWidths);
+            parse: ReduceTreeOptions.ParseWidths);
         var minReference = app.AddOption("--min-reference-size", "Intermediate merges of pieces at least this large record where the bytes are instead of copying them; the final merge copies them once.", ConcatenationOptions.Default.MinReferenceSegmentBytes, "SIZE",
             parse: ByteSize.Parse);
 
@@ -50,15 +50,8 @@ public static class MergeFilesProgram
 
         app.BeforeRun(async (context, cancellationToken) =>
         {
-            var existing = 0;
-            await foreach (var _ in context.Store.ListAsync(context.InputPrefix, cancellationToken).ConfigureAwait(false))
+            if (await context.UseExistingInputsAsync(cancellationToken).ConfigureAwait(false))
             {
-                existing++;
-            }
-
-            if (existing > 0)
-            {
-                context.Info(string.Create(CultureInfo.InvariantCulture, $"using the {existing} objects already under '{context.InputPrefix}' (nothing generated)"));
                 return;
             }
 
@@ -85,20 +78,5 @@ public static class MergeFilesProgram
         });
 
         return app;
-    }
-
-    private static IReadOnlyList<int> ParseWidths(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var widths = new int[parts.Length];
-        for (var i = 0; i < parts.Length; i++)
-        {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]))
-            {
-                throw new FormatException($"'{text}' is not a comma-separated list of task counts, e.g. 256,128,64,32,16,8,4,2,1");
-            }
-        }
-
-        return widths;
     }
 }

@@ -91,4 +91,24 @@ public sealed class RunContext
 
     /// <summary>Writes a line for people on stderr, prefixed with the program's name.</summary>
     public void Info(string message) => Console.Error.WriteLine($"{ProgramName}: {message}");
+
+    /// <summary>
+    /// For a program that creates its inputs when there are none: whether objects already lie under the input
+    /// prefix. When they do, it says so (<see cref="Info"/>), and the program should use them and create nothing.
+    /// </summary>
+    public async Task<bool> UseExistingInputsAsync(CancellationToken cancellationToken = default)
+    {
+        var existing = 0;
+        await foreach (var _ in Store.ListAsync(InputPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            existing++;
+        }
+
+        if (existing > 0)
+        {
+            Info(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"using the {existing} objects already under '{InputPrefix}' (nothing generated)"));
+        }
+
+        return existing > 0;
+    }
 }

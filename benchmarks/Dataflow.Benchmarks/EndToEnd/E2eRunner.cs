@@ -23,16 +23,21 @@ internal static class E2eRunner
     private const string S3 = "s3";
     private const string FixedCosts = "fixed";
     private const string Process = "process";
+    private const string SortedMerge = "sortedmerge";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3, 5 process)
                          process: the seed cascade and a fan-in 4 merge of 300 objects with --executor process
                          against the local executor, the same in both modes
+                         sortedmerge: the sorted-merge example's typed reduce tree (widths 75,19,5,1) of 300 sorted
+                         objects against one 300-way merge of the same objects (widths 1) and against the same
+                         tree passing text between levels; full: 5,000 numbers an object on average, and both
+                         again as Native AOT programs (published first); quick: 500, JIT only
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -88,6 +93,9 @@ internal static class E2eRunner
                     break;
                 case Process:
                     results.Add(await ProcessCases.CompareAsync(work, repetitions).ConfigureAwait(false));
+                    break;
+                case SortedMerge:
+                    results.Add(await SortedMergeCases.CompareAsync(work, options.Quick ? 500 : 5000, repetitions, nativeAot: !options.Quick).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

@@ -70,6 +70,33 @@ public sealed class JobBuilder
         return new JobBuilder(_name, _input, _tree, _mapReduce, isPermanent);
     }
 
+    /// <summary>
+    /// Reduces the inputs in a tree of the given shape where the levels below the last run <paramref name="intermediate"/>
+    /// and the last level's one task runs <paramref name="final"/>: the operator that writes the job's output knows it
+    /// does, and intermediate outputs can be in a form only the operators read.
+    /// </summary>
+    public JobBuilder ReduceTree(ReduceTreeOptions shape, IObjectOperator intermediate, IObjectOperator final)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(intermediate);
+        ArgumentNullException.ThrowIfNull(final);
+        var copy = new ReduceTreeOptions { FanIn = shape.FanIn, Widths = shape.Widths?.ToArray() };
+        return new JobBuilder(_name, _input, new ReduceTree(copy, intermediate, final), null);
+    }
+
+    /// <summary>
+    /// Reduces the inputs in a typed reduce tree of records of <typeparamref name="T"/> (see
+    /// <see cref="RecordTreeSpec{T}"/>): the job's inputs are read as <see cref="RecordTreeSpec{T}.InputFormat"/>, the
+    /// levels below the last write binary records, and the last level writes <see cref="RecordTreeSpec{T}.OutputFormat"/>.
+    /// </summary>
+    public JobBuilder ReduceTree<T>(ReduceTreeOptions shape, RecordTreeSpec<T> spec)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(spec);
+        var (intermediate, final) = RecordTreeOperator<T>.Create(_name, spec);
+        return ReduceTree(shape, intermediate, final);
+    }
+
     /// <summary>Publishes the tree's final object under <paramref name="outputKey"/>, validates the definition and returns the job.</summary>
     /// <exception cref="JobDefinitionException">The definition is incomplete or invalid; the message names the job and the problem.</exception>
     public Job WriteTo(string outputKey)
@@ -118,14 +145,23 @@ public sealed class JobBuilder
         }
 
         _tree.Shape.Validate(_name);
-        if (!Names.IsValid(_tree.Operator.Name))
+        foreach (var op in new[] { _tree.Operator, _tree.FinalOperator })
         {
-            throw new JobDefinitionException(_name, $"operator name '{_tree.Operator.Name}' is not valid: use {Names.Rule}");
+            if (!Names.IsValid(op.Name))
+            {
+                throw new JobDefinitionException(_name, $"operator name '{op.Name}' is not valid: use {Names.Rule}");
+            }
+        }
+
+        if (_tree.FinalOperator != _tree.Operator && _tree.FinalOperator.Name == _tree.Operator.Name)
+        {
+            throw new JobDefinitionException(_name, $"the reduce tree's intermediate and final operators are both named '{_tree.Operator.Name}': worker processes find operators by name, so give them names of their own");
         }
 
         CheckKeys(outputKey);
         CheckNotAnInput(outputKey);
-        return new Job(_name, _input, _tree, null, outputKey, [_tree.Operator], _permanent);
+        IObjectOperator[] treeOperators = _tree.FinalOperator == _tree.Operator ? [_tree.Operator] : [_tree.Operator, _tree.FinalOperator];
+        return new Job(_name, _input, _tree, null, outputKey, treeOperators, _permanent);
     }
 
     private void CheckNotAnInput(string outputKey)

@@ -59,6 +59,24 @@ public sealed class ReduceTreeOptions
         }
     }
 
+    /// <summary>Parses a comma-separated list of level widths, e.g. <c>256,128,64,32,16,8,4,2,1</c> (as a command line gives them).</summary>
+    /// <exception cref="FormatException">An item is not a non-negative whole number.</exception>
+    public static IReadOnlyList<int> ParseWidths(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var widths = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out widths[i]))
+            {
+                throw new FormatException($"'{text}' is not a comma-separated list of task counts, e.g. 256,128,64,32,16,8,4,2,1");
+            }
+        }
+
+        return widths;
+    }
+
     /// <inheritdoc />
     public override string ToString() => FanIn is { } k ? $"fan-in {k}" : $"widths {string.Join(',', Widths ?? [])}";
 }

@@ -31,11 +31,7 @@ internal static class LineSplitReader
                 throw new InvalidDataException($"'{split.Key}' is compressed and cannot be read from byte {split.Offset}");
             }
 
-            var raw = await input.OpenReadAsync(cancellationToken).ConfigureAwait(false);
-            // Not GZipStream: it reads a truncated object as less data, without an error.
-            stream = split.Key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? new GzipReadStream(raw, split.Key)
-                : new ZstdReadStream(raw, split.Key);
+            stream = Decompressing(await input.OpenReadAsync(cancellationToken).ConfigureAwait(false), split.Key);
             (position, end) = (0, long.MaxValue);
         }
         else if (split.Offset == 0)
@@ -63,6 +59,11 @@ internal static class LineSplitReader
     public static string Where(string key, long offset) => string.Create(
         CultureInfo.InvariantCulture,
         $"byte {offset} of {(InputSplit.IsCompressed(key) ? "the decompressed bytes of " : "")}'{key}'");
+
+    /// <summary>The decompressed bytes of <paramref name="raw"/>, the object <paramref name="key"/> ending in <c>.gz</c> or <c>.zst</c>.</summary>
+    internal static Stream Decompressing(Stream raw, string key) =>
+        // Not GZipStream: it reads a truncated object as less data, without an error.
+        key.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GzipReadStream(raw, key) : new ZstdReadStream(raw, key);
 
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 

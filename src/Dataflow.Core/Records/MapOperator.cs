@@ -175,7 +175,7 @@ internal sealed class MapBuffer<TKey, TValue> : MapOutput<TKey, TValue>, IDispos
             foreach (var spill in _spills)
             {
                 var file = new FileStream(spill.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan) { Position = spill.Offsets[p] };
-                readers.Add(new SortedRunReader<TKey, TValue>(new RangeReadStream(file, spill.Offsets[p + 1] - spill.Offsets[p]), _types.KeyCodec, _types.ValueCodec, spill.Path));
+                readers.Add(new SortedRunReader<TKey, TValue>(new RangeReadStream(file, spill.Offsets[p + 1] - spill.Offsets[p]), _types.KeyCodec, _types.ValueCodec, spill.Path, cancellationToken: cancellationToken));
             }
 
             await using var merger = new SortedRunMerger<TKey, TValue>(readers, _types.KeyComparer, _types.Combiner);

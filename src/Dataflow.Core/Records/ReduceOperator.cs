@@ -55,7 +55,7 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
                 var text = new StreamWriter(output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024) { NewLine = "\n" };
                 await using (text.ConfigureAwait(false))
                 {
-                    await using var merger = await OpenAsync(sources).ConfigureAwait(false);
+                    await using var merger = await OpenAsync(sources, cancellationToken).ConfigureAwait(false);
                     while (await merger.MoveNextAsync(cancellationToken).ConfigureAwait(false))
                     {
                         TResult result;
@@ -96,7 +96,7 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
         await using (file.ConfigureAwait(false))
         {
             var writer = new SortedRunWriter<TKey, TValue>(file, types.KeyCodec, types.ValueCodec);
-            await using var merger = await OpenAsync(sources).ConfigureAwait(false);
+            await using var merger = await OpenAsync(sources, cancellationToken).ConfigureAwait(false);
             while (await merger.MoveNextAsync(cancellationToken).ConfigureAwait(false))
             {
                 foreach (var value in merger.Values)
@@ -109,14 +109,14 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
         }
     }
 
-    private async Task<SortedRunMerger<TKey, TValue>> OpenAsync(List<Func<ValueTask<Stream>>> sources)
+    private async Task<SortedRunMerger<TKey, TValue>> OpenAsync(List<Func<ValueTask<Stream>>> sources, CancellationToken cancellationToken)
     {
         var readers = new List<SortedRunReader<TKey, TValue>>(sources.Count);
         try
         {
             for (var i = 0; i < sources.Count; i++)
             {
-                readers.Add(new SortedRunReader<TKey, TValue>(await sources[i]().ConfigureAwait(false), types.KeyCodec, types.ValueCodec, $"run {i}", ReadBuffer));
+                readers.Add(new SortedRunReader<TKey, TValue>(await sources[i]().ConfigureAwait(false), types.KeyCodec, types.ValueCodec, $"run {i}", ReadBuffer, cancellationToken));
             }
         }
         catch

@@ -1,205 +1,114 @@
-using System.Buffers;
-
 namespace Dataflow.Core;
 
 /// <summary>
 /// Writes a sorted run: records of <c>varint key length, key bytes, varint value length, value bytes</c>, buffered
-/// and flushed to the stream in blocks.
+/// and flushed to the stream in blocks (<see cref="FramedWriter"/>).
 /// </summary>
 internal sealed class SortedRunWriter<TKey, TValue>
 {
-    private const int FlushAt = 64 * 1024;
-
-    private readonly Stream _stream;
+    private readonly FramedWriter _framed;
     private readonly RecordCodec<TKey> _keys;
     private readonly RecordCodec<TValue> _values;
-    private readonly ArrayBufferWriter<byte> _buffer = new(FlushAt * 2);
-    private readonly ArrayBufferWriter<byte> _scratch = new(256);
 
     public SortedRunWriter(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values)
     {
-        _stream = stream;
+        _framed = new FramedWriter(stream);
         _keys = keys;
         _values = values;
     }
 
     /// <summary>Bytes written so far, flushed or not.</summary>
-    public long Position { get; private set; }
+    public long Position => _framed.Position;
 
     public void Write(TKey key, TValue value)
     {
-        WriteFramed(_keys, key);
-        WriteFramed(_values, value);
-        if (_buffer.WrittenCount >= FlushAt)
+        _framed.Write(_keys, key);
+        _framed.Write(_values, value);
+        if (_framed.IsFull)
         {
-            Flush();
+            _framed.Flush();
         }
     }
 
     public async ValueTask WriteAsync(TKey key, TValue value, CancellationToken cancellationToken)
     {
-        WriteFramed(_keys, key);
-        WriteFramed(_values, value);
-        if (_buffer.WrittenCount >= FlushAt)
+        _framed.Write(_keys, key);
+        _framed.Write(_values, value);
+        if (_framed.IsFull)
         {
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            await _framed.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public void Flush()
-    {
-        _stream.Write(_buffer.WrittenSpan);
-        _buffer.ResetWrittenCount();
-    }
+    public void Flush() => _framed.Flush();
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        await _stream.WriteAsync(_buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        _buffer.ResetWrittenCount();
-    }
-
-    private void WriteFramed<T>(RecordCodec<T> codec, T value)
-    {
-        _scratch.ResetWrittenCount();
-        codec.Write(value, _scratch);
-        var before = _buffer.WrittenCount;
-        RecordCodecs.WriteVarint(_buffer, (ulong)_scratch.WrittenCount);
-        _buffer.Write(_scratch.WrittenSpan);
-        Position += _buffer.WrittenCount - before;
-    }
+    public ValueTask FlushAsync(CancellationToken cancellationToken) => _framed.FlushAsync(cancellationToken);
 }
 
-/// <summary>Reads a run written by <see cref="SortedRunWriter{TKey, TValue}"/>, record by record, from a stream.</summary>
-internal sealed class SortedRunReader<TKey, TValue> : IAsyncDisposable
+/// <summary>
+/// Reads a run written by <see cref="SortedRunWriter{TKey, TValue}"/>, record by record, from a stream; as an
+/// enumerator (for <see cref="SortedMerger{T}"/>) it reads with the token it was created with.
+/// </summary>
+internal sealed class SortedRunReader<TKey, TValue> : BufferedRecordReader, IAsyncEnumerator<KeyValuePair<TKey, TValue>>
 {
-    private readonly Stream _stream;
     private readonly RecordCodec<TKey> _keys;
     private readonly RecordCodec<TValue> _values;
-    private readonly string _name;
-    private byte[] _buffer;
-    private int _start;
-    private int _end;
-    private bool _eof;
+    private readonly CancellationToken _cancellationToken;
 
-    public SortedRunReader(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values, string name, int bufferSize = 64 * 1024)
+    public SortedRunReader(Stream stream, RecordCodec<TKey> keys, RecordCodec<TValue> values, string name, int bufferSize = 64 * 1024, CancellationToken cancellationToken = default)
+        : base(stream, name, bufferSize)
     {
-        _stream = stream;
         _keys = keys;
         _values = values;
-        _name = name;
-        _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+        _cancellationToken = cancellationToken;
     }
 
     public TKey Key { get; private set; } = default!;
 
     public TValue Value { get; private set; } = default!;
 
-    public async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    public KeyValuePair<TKey, TValue> Current => new(Key, Value);
+
+    public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken) => ReadNextAsync(cancellationToken);
+
+    public ValueTask<bool> MoveNextAsync() => ReadNextAsync(_cancellationToken);
+
+    protected override bool TryParse(ReadOnlySpan<byte> bytes, bool atEnd, out int consumed)
     {
-        while (true)
+        if (FramedWriter.TryReadField(bytes, out var key, out var n)
+            && FramedWriter.TryReadField(bytes[n..], out var value, out var m))
         {
-            if (TryParse())
-            {
-                return true;
-            }
-
-            if (_eof)
-            {
-                if (_start != _end)
-                {
-                    throw new InvalidDataException($"run {_name} ends in the middle of a record");
-                }
-
-                return false;
-            }
-
-            await FillAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
-    }
-
-    private bool TryParse()
-    {
-        var span = _buffer.AsSpan(_start, _end - _start);
-        var n = RecordCodecs.ReadVarint(span, out var keyLength);
-        if (n == 0 || span.Length - n < (long)keyLength)
-        {
-            return false;
+            Key = _keys.Read(key);
+            Value = _values.Read(value);
+            consumed = n + m;
+            return true;
         }
 
-        var keyBytes = span.Slice(n, (int)keyLength);
-        var rest = span[(n + (int)keyLength)..];
-        var m = RecordCodecs.ReadVarint(rest, out var valueLength);
-        if (m == 0 || rest.Length - m < (long)valueLength)
-        {
-            return false;
-        }
-
-        Key = _keys.Read(keyBytes);
-        Value = _values.Read(rest.Slice(m, (int)valueLength));
-        _start += n + (int)keyLength + m + (int)valueLength;
-        return true;
-    }
-
-    private async ValueTask FillAsync(CancellationToken cancellationToken)
-    {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-
-        if (_end == _buffer.Length)
-        {
-            // A record larger than the buffer: grow it.
-            var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-            Buffer.BlockCopy(_buffer, 0, larger, 0, _end);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
-        }
-
-        var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-        if (read == 0)
-        {
-            _eof = true;
-        }
-
-        _end += read;
+        consumed = 0;
+        return atEnd ? throw new InvalidDataException($"run {Name} ends in the middle of a record") : false;
     }
 }
 
 /// <summary>
-/// Merges sorted runs into one key order (a k-way merge over a priority queue), grouping the values of equal keys;
-/// with a combiner each group is folded into one value as it is read.
+/// Merges sorted runs into one key order (a <see cref="SortedMerger{T}"/> over the runs, by key), grouping the
+/// values of equal keys; with a combiner each group is folded into one value as it is read.
 /// </summary>
 internal sealed class SortedRunMerger<TKey, TValue> : IAsyncDisposable
     where TKey : notnull
 {
-    private readonly List<SortedRunReader<TKey, TValue>> _readers;
+    private readonly SortedMerger<KeyValuePair<TKey, TValue>> _merger;
     private readonly IComparer<TKey> _comparer;
     private readonly ICombiner<TValue>? _combiner;
-    private readonly PriorityQueue<int, (TKey Key, int Reader)> _queue;
     private bool _started;
+    private bool _exhausted;
 
     public SortedRunMerger(List<SortedRunReader<TKey, TValue>> readers, IComparer<TKey> comparer, ICombiner<TValue>? combiner)
     {
-        _readers = readers;
         _comparer = comparer;
         _combiner = combiner;
 
-        // Ties between equal keys break on the reader's index, so the merge is the same every time.
-        _queue = new PriorityQueue<int, (TKey Key, int Reader)>(Comparer<(TKey Key, int Reader)>.Create((a, b) =>
-        {
-            var c = comparer.Compare(a.Key, b.Key);
-            return c != 0 ? c : a.Reader.CompareTo(b.Reader);
-        }));
+        // Ties between equal keys break on the reader's index (the merger's order), so the merge is the same every time.
+        _merger = new SortedMerger<KeyValuePair<TKey, TValue>>(readers, new ByKey(comparer));
     }
 
     public TKey Key { get; private set; } = default!;
@@ -209,52 +118,53 @@ internal sealed class SortedRunMerger<TKey, TValue> : IAsyncDisposable
 
     public async ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!_started)
         {
             _started = true;
-            for (var i = 0; i < _readers.Count; i++)
-            {
-                if (await _readers[i].MoveNextAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    _queue.Enqueue(i, (_readers[i].Key, i));
-                }
-            }
+            _exhausted = !await _merger.MoveNextAsync().ConfigureAwait(false);
         }
 
-        if (!_queue.TryPeek(out _, out var first))
+        if (_exhausted)
         {
             return false;
         }
 
-        Key = first.Key;
+        // The merger stands on the first record of this group; read until it stands on the next group's.
+        Key = _merger.Current.Key;
         Values.Clear();
-        while (_queue.TryPeek(out var index, out var head) && _comparer.Compare(head.Key, Key) == 0)
+        Values.Add(_merger.Current.Value);
+        while (true)
         {
-            _queue.Dequeue();
-            var reader = _readers[index];
-            if (_combiner is not null && Values.Count == 1)
+            if (!await _merger.MoveNextAsync().ConfigureAwait(false))
             {
-                Values[0] = _combiner.Combine(Values[0], reader.Value);
+                _exhausted = true;
+                break;
+            }
+
+            var (key, value) = _merger.Current;
+            if (_comparer.Compare(key, Key) != 0)
+            {
+                break;
+            }
+
+            if (_combiner is not null)
+            {
+                Values[0] = _combiner.Combine(Values[0], value);
             }
             else
             {
-                Values.Add(reader.Value);
-            }
-
-            if (await reader.MoveNextAsync(cancellationToken).ConfigureAwait(false))
-            {
-                _queue.Enqueue(index, (reader.Key, index));
+                Values.Add(value);
             }
         }
 
         return true;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _merger.DisposeAsync();
+
+    private sealed class ByKey(IComparer<TKey> keys) : IComparer<KeyValuePair<TKey, TValue>>
     {
-        foreach (var reader in _readers)
-        {
-            await reader.DisposeAsync().ConfigureAwait(false);
-        }
+        public int Compare(KeyValuePair<TKey, TValue> x, KeyValuePair<TKey, TValue> y) => keys.Compare(x.Key, y.Key);
     }
 }

@@ -13,7 +13,6 @@ internal static class ReduceTreePlanner
     public static IReadOnlyList<PlanStage> PlanStages(string jobName, ReduceTree tree, IReadOnlyList<string> inputKeys)
     {
         var widths = TreeShape.LevelWidths(jobName, tree.Shape, inputKeys.Count);
-        var operatorName = tree.Operator.Name;
         var stages = new PlanStage[widths.Count];
         var below = new ArtifactRef[inputKeys.Count];
         for (var i = 0; i < below.Length; i++)
@@ -31,7 +30,8 @@ internal static class ReduceTreePlanner
                 var inputs = below[starts[t]..starts[t + 1]];
                 tasks[t] = new PlanTask
                 {
-                    Operator = operatorName,
+                    // The last level's one task writes the job's output: it runs the tree's final operator.
+                    Operator = level == widths.Count - 1 ? tree.FinalOperator.Name : tree.Operator.Name,
                     Inputs = inputs,
                     Outputs = s_outputs,
                     DependsOn = level == 0 ? [] : Producers(inputs),

@@ -18,6 +18,7 @@ public sealed class ProjectReferenceTests
         ["Dataflow.Hosting"] = ["Dataflow.Kubernetes"],
         ["merge-files"] = ["Dataflow.Hosting"],
         ["word-count"] = ["Dataflow.Hosting"],
+        ["sorted-merge"] = ["Dataflow.Hosting"],
     };
 
     /// <summary>Package name prefixes, and the one project that may reference them.</summary>

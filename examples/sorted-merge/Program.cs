@@ -1,0 +1,3 @@
+using Dataflow.Examples.SortedMerge;
+
+return await SortedMergeProgram.Create().RunAsync(args);
