@@ -173,6 +173,12 @@ internal static class FixedCostCases
         }
 
         var output = Path.Combine(AppContext.BaseDirectory, "native-aot", example);
+        if (File.Exists(output))
+        {
+            // Before the benchmarks published more than one program, merge-files went to native-aot/ itself.
+            File.Delete(output);
+        }
+
         var dockerfile = await File.ReadAllTextAsync(Path.Combine(repository, "deploy", "Dockerfile")).ConfigureAwait(false);
         var publish = dockerfile.Split('\n').Select(l => l.Trim()).SingleOrDefault(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal) && l.Contains("-p:PublishAot=true", StringComparison.Ordinal))
             ?? throw new InvalidOperationException("deploy/Dockerfile has no 'RUN dotnet publish … -p:PublishAot=true' line");
