@@ -156,10 +156,11 @@ public sealed class AppOption<T> : AppOption
         }
 
         var ms = (long)span.TotalMilliseconds;
-        return ms % 3_600_000 == 0 ? $"{ms / 3_600_000}h"
-            : ms % 60_000 == 0 ? $"{ms / 60_000}m"
-            : ms % 1000 == 0 ? $"{ms / 1000}s"
-            : $"{ms}ms";
+        var (count, unit) = ms % 3_600_000 == 0 ? (ms / 3_600_000, "h")
+            : ms % 60_000 == 0 ? (ms / 60_000, "m")
+            : ms % 1000 == 0 ? (ms / 1000, "s")
+            : (ms, "ms");
+        return string.Create(CultureInfo.InvariantCulture, $"{count}{unit}");
     }
 
     private static string FormatSize(long bytes)

@@ -60,8 +60,8 @@ public sealed class DataflowApp
     /// <param name="name">Its name, starting with <c>--</c>.</param>
     /// <param name="description">What it does.</param>
     /// <param name="defaultValue">Its value when not given.</param>
-    /// <param name="valueName">How <c>--help</c> names its value, e.g. <c>N</c> or <c>SIZE</c>.</param>
-    /// <param name="parse">Parses the value's text; throw <see cref="FormatException"/> to refuse it. Default: the type's own parsing.</param>
+    /// <param name="valueName">How <c>--help</c> names its value, e.g. <c>N</c> or <c>SIZE</c>; a <see cref="long"/> option whose value is a <c>SIZE</c> shows its default in binary units (<c>64MiB</c>).</param>
+    /// <param name="parse">Parses the value's text; throw <see cref="FormatException"/> to refuse it. Default: the type's own parsing (for whole numbers, with an error that names the option).</param>
     /// <param name="validate">Returns why a value is refused, or <see langword="null"/> to accept it.</param>
     public AppOption<T> AddOption<T>(string name, string description, T defaultValue, string? valueName = null, Func<string, T>? parse = null, Func<T, string?>? validate = null)
     {
