@@ -39,7 +39,7 @@ public sealed class DataflowApp
     /// <summary>The host of a program defined elsewhere, e.g. one that runs its jobs from code (<see cref="DataflowCommands"/>).</summary>
     internal DataflowApp(AppDefinition app) => _app = app;
 
-    /// <summary>The program's name.</summary>
+    /// <summary>The program's name; once it is a job of a <see cref="DataflowProgram"/>, <c>&lt;program&gt; &lt;job&gt;</c>, as its messages start.</summary>
     public string Name => _app.Name;
 
     /// <summary>The program's description.</summary>
