@@ -81,9 +81,9 @@ static async Task<int> RunShardAsync(string address, int stage, int size, string
             return 2;
         }
 
-        var succeeded = await TaskWorker.RunAsync(
+        var outcome = await TaskWorker.RunAsync(
             store, work.Plan, PoolTestJob.Create(folder), work.Tasks, concurrency: 4, attempt: 1, Console.Out,
             message => Console.Error.WriteLine($"worker: error: {message}"), NullLogger.Instance, CancellationToken.None);
-        return succeeded ? 0 : 1;
+        return outcome switch { ShardOutcome.Succeeded => 0, ShardOutcome.FailedPermanently => 2, _ => 1 };
     }
 }

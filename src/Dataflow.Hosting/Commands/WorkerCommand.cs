@@ -64,12 +64,19 @@ internal sealed class WorkerCommand(AppDefinition app, AppConsole console, RunCo
                     var (_, job) = run.DefineJobFromArguments(stored, []);
                     var attempt = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : 1;
                     using var span = TaskWorker.StartSpan(stored, stageIndex, range, attempt);
-                    var succeeded = await TaskWorker.RunAsync(
+                    var outcome = await TaskWorker.RunAsync(
                         store, stored, job, work.Tasks, context.Get(_concurrency), attempt, console.Out,
                         message => context.Info($"worker: error: {message}"),
                         telemetry.LoggerFactory.CreateLogger("Dataflow.Worker"),
                         cancellationToken).ConfigureAwait(false);
-                    return succeeded ? ExitCodes.Success : ExitCodes.Failure;
+                    // A permanent failure exits as a usage error does: the pods' failure policy (FailIndex) and Argo's
+                    // retry expression do not try a shard again that cannot succeed.
+                    return outcome switch
+                    {
+                        ShardOutcome.Succeeded => ExitCodes.Success,
+                        ShardOutcome.FailedPermanently => ExitCodes.Usage,
+                        _ => ExitCodes.Failure,
+                    };
                 },
                 cancellationToken).ConfigureAwait(false);
         });

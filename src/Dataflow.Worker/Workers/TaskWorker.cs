@@ -109,8 +109,12 @@ public static partial class TaskWorker
         Environment.GetEnvironmentVariable("HOSTNAME") is { Length: > 0 } host ? host : Environment.MachineName;
 
     /// <summary>Runs <paramref name="tasks"/> of <paramref name="plan"/>, at most <paramref name="concurrency"/> at once.</summary>
-    /// <returns>True when every task is committed (now or before); false when one failed (the failure is written to <paramref name="error"/>).</returns>
-    public static async Task<bool> RunAsync(
+    /// <returns>
+    /// <see cref="ShardOutcome.Succeeded"/> when every task is committed (now or before); otherwise
+    /// <see cref="ShardOutcome.Failed"/>, or <see cref="ShardOutcome.FailedPermanently"/> when a task failed in a way
+    /// its job says trying again will not change (the failures are written to <paramref name="error"/>).
+    /// </returns>
+    public static async Task<ShardOutcome> RunAsync(
         IObjectStore store,
         Plan plan,
         Job job,
@@ -124,6 +128,7 @@ public static partial class TaskWorker
     {
         var lookup = new CommitLookup(store, new RunLayout(plan.RunId));
         var failed = new List<TaskId>();
+        var permanent = false;
         var markers = new List<CommitMarker>();
         var gate = new Lock();
         var reportedRetries = store.RetriedRequests;
@@ -139,6 +144,7 @@ public static partial class TaskWorker
                     {
                         case WorkerProtocol.Failed:
                             failed.Add(id);
+                            permanent |= report.Permanent;
                             error(report.Error!);
                             break;
                         case WorkerProtocol.Lost:
@@ -163,7 +169,7 @@ public static partial class TaskWorker
             await WriteShardRecordAsync(store, plan.RunId, tasks, markers, failed, error).ConfigureAwait(false);
         }
 
-        return failed.Count == 0;
+        return failed.Count == 0 ? ShardOutcome.Succeeded : permanent ? ShardOutcome.FailedPermanently : ShardOutcome.Failed;
     }
 
     /// <summary>

@@ -141,6 +141,23 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
     }
 
     [Fact]
+    public async Task Run_ATaskOfAPodFailsPermanently_ThePodExits2AndItsIndexIsNotRetried()
+    {
+        // Task 3 of stage 0 reads input 7, which makes the operator throw a PermanentTaskException: its pod exits 2, and
+        // the Job's failure policy fails that index rather than start another pod (the pod retry limit is 3).
+        await _store.PutAsync("input/00007.txt", System.Text.Encoding.ASCII.GetBytes(PoolTestJob.Poison + "permanent"));
+
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => RunAsync("permanent"));
+
+        output.WriteLine(failure.Message);
+        var first = _cluster.Server.Pods.Where(p => p.JobName!.Contains("-s0-", StringComparison.Ordinal) && p.CompletionIndex == 0).ToList();
+        var pod = Assert.Single(first);
+        Assert.Equal(2, pod.ExitCode);
+        Assert.Equal([1], PoolTestJob.TracedAttempts(_traces.Path).Where(a => a.Task == new TaskId(0, 3)).Select(a => a.Attempt));
+        Assert.False(await _store.ExistsAsync(PoolTestJob.Output));
+    }
+
+    [Fact]
     public async Task FinishStep_AfterAShardedRun_SummaryFromShardRecordsReadingAboutOneObjectPerPod()
     {
         // The Argo workflow's exit handler (RunSteps.FinishAsync) writes the summary of a run whose driver saw no task:
