@@ -337,8 +337,36 @@ public sealed class KubernetesExecutor : TaskExecutor
             }
 
             what += await LastFailedPodAsync(cancellationToken).ConfigureAwait(false);
+
+            // The failed shard's records name the task that failed, its attempts and whether a pod found the failure
+            // permanent: the error names that task and its inputs, not the shard's first task.
+            if (failedIndexes.Count > 0 && await FailedTaskAsync(failedIndexes[0], cancellationToken).ConfigureAwait(false) is { } failed)
+            {
+                return new TaskFailedException(Plan, failed.Task, Math.Max(1, failed.Attempts), new WorkerProcessException(what), failed.Permanent);
+            }
+
             var id = new TaskId(stage, firstTask);
             return new TaskFailedException(Plan.Job, id, Plan.Stages[stage].Name, Plan.GetTask(id).Operator, (job.Spec.BackoffLimitPerIndex ?? 0) + 1, new WorkerProcessException(what));
+        }
+
+        /// <summary>The first task of shard <paramref name="index"/> that its pods' shard records say failed, or <see langword="null"/> when they say none or cannot be read.</summary>
+        private async Task<ShardFailure?> FailedTaskAsync(int index, CancellationToken cancellationToken)
+        {
+            var tasks = Shard(index).ToList();
+            if (tasks.Count == 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                var shard = await execution.FindShardCommitsAsync(stage, tasks[0], tasks[^1], cancellationToken).ConfigureAwait(false);
+                return shard.Failed.Count > 0 ? shard.Failed[0] : null;
+            }
+            catch (Exception ex) when (ex is Dataflow.Storage.ObjectStoreException or InvalidDataException)
+            {
+                return null;
+            }
         }
 
         /// <summary>The exit code and last log lines of the Job's most recently failed pod, as far as they can be read.</summary>

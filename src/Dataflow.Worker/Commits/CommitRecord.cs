@@ -42,7 +42,8 @@ internal sealed record CommitRecord
 /// <param name="First">The shard's first task.</param>
 /// <param name="Last">Its last task.</param>
 /// <param name="Failed">The tasks whose attempt failed in this pod (an error, or a lost input): each an attempt that did not commit.</param>
-internal sealed record ShardRun(int Stage, int First, int Last, IReadOnlyList<TaskId> Failed);
+/// <param name="Permanent">Whether one of them failed permanently (the pod exited 2 and is not run again); absent in records of older builds.</param>
+internal sealed record ShardRun(int Stage, int First, int Last, IReadOnlyList<TaskId> Failed, bool Permanent = false);
 
 /// <summary>A commit set aside: the attempt's outputs are not to be read, and its task runs again.</summary>
 /// <param name="Task">The task.</param>

@@ -68,4 +68,16 @@ public sealed class ShardCommits
     /// <see cref="TaskCommit.Attempts"/>): a failed pod the Job counts beyond these was killed, leaving no record.
     /// </summary>
     public int FailedRecords { get; }
+
+    /// <summary>
+    /// The tasks of the shard that the records say failed and none committed, in task order: with the attempts that
+    /// failed, and whether a pod found the failure permanent — what a failed shard's error names.
+    /// </summary>
+    public IReadOnlyList<ShardFailure> Failed { get; init; } = [];
 }
+
+/// <summary>A task of a shard that failed in its pods and has not committed (see <see cref="ShardCommits.Failed"/>).</summary>
+/// <param name="Task">The task.</param>
+/// <param name="Attempts">Its attempts that failed, as the pods' shard records say (a pod killed in flight leaves none).</param>
+/// <param name="Permanent">Whether a pod found the failure permanent, so that the shard was not run again.</param>
+public sealed record ShardFailure(TaskId Task, int Attempts, bool Permanent);

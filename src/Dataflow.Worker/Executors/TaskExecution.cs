@@ -167,7 +167,12 @@ public sealed class TaskExecution
             .OrderBy(w => w.Key.Index)
             .Select(w => new TaskCommit(w.Value, attempts[w.Key] + failed.GetValueOrDefault(w.Key)))
             .ToList();
-        return new ShardCommits(commits, records.Length, records.Count(r => r.Shard?.Failed.Count > 0));
+        var uncommitted = failed.Keys
+            .Where(t => !CommitIndex.Winners(records).ContainsKey(t))
+            .Order()
+            .Select(t => new ShardFailure(t, failed[t], records.Any(r => r.Shard is { Permanent: true } shard && shard.Failed.Contains(t))))
+            .ToList();
+        return new ShardCommits(commits, records.Length, records.Count(r => r.Shard?.Failed.Count > 0)) { Failed = uncommitted };
     }
 
     /// <summary>

@@ -166,7 +166,7 @@ public static partial class TaskWorker
             }).ConfigureAwait(false);
         if (tasks.Count > 1)
         {
-            await WriteShardRecordAsync(store, plan.RunId, tasks, markers, failed, error).ConfigureAwait(false);
+            await WriteShardRecordAsync(store, plan.RunId, tasks, markers, failed, permanent, error).ConfigureAwait(false);
         }
 
         return failed.Count == 0 ? ShardOutcome.Succeeded : permanent ? ShardOutcome.FailedPermanently : ShardOutcome.Failed;
@@ -178,7 +178,7 @@ public static partial class TaskWorker
     /// (<see cref="CommitIndex.ReadShardAsync"/>). Each task's own record stays its commit; a record that cannot be
     /// stored is said on <paramref name="error"/> and leaves the driver to read those.
     /// </summary>
-    private static async Task WriteShardRecordAsync(IObjectStore store, string runId, IReadOnlyList<TaskId> tasks, List<CommitMarker> markers, List<TaskId> failed, Action<string> error)
+    private static async Task WriteShardRecordAsync(IObjectStore store, string runId, IReadOnlyList<TaskId> tasks, List<CommitMarker> markers, List<TaskId> failed, bool permanent, Action<string> error)
     {
         var layout = new RunLayout(runId);
         var (stage, first, last) = (tasks[0].Stage, tasks.Min(t => t.Index), tasks.Max(t => t.Index));
@@ -187,7 +187,7 @@ public static partial class TaskWorker
         {
             RunId = runId,
             Markers = [.. markers.OrderBy(m => m.Task.Index)],
-            Shard = new ShardRun(stage, first, last, [.. failed.Order()]),
+            Shard = new ShardRun(stage, first, last, [.. failed.Order()], permanent),
         };
         try
         {

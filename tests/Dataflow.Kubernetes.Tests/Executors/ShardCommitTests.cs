@@ -155,6 +155,9 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
         Assert.Equal(2, pod.ExitCode);
         Assert.Equal([1], PoolTestJob.TracedAttempts(_traces.Path).Where(a => a.Task == new TaskId(0, 3)).Select(a => a.Attempt));
         Assert.False(await _store.ExistsAsync(PoolTestJob.Output));
+
+        // The error names the task that failed and its inputs (from the shard's record), not the shard's first task.
+        Assert.Contains("task 0/3 (stage 0 'level-1', task 3, operator 'traced-concat', inputs 'input/00006.txt', 'input/00007.txt') failed permanently after 1 attempt", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
