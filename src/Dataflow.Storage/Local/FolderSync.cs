@@ -10,9 +10,19 @@ namespace Dataflow.Storage;
 internal static partial class FolderSync
 {
     private const int O_RDONLY = 0;
-    private const int O_DIRECTORY = 0x10000;
     private const int O_CLOEXEC = 0x80000;
     private const int EINTR = 4;
+
+    /// <summary>
+    /// O_DIRECTORY, so that a path that is not a folder is refused: its value differs between Linux's architectures
+    /// (0x10000 on x86-64, 0x4000 on arm64, where 0x10000 is O_DIRECT); elsewhere the folder is opened without it.
+    /// </summary>
+    private static readonly int s_directory = !OperatingSystem.IsLinux() ? 0 : RuntimeInformation.OSArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => 0x10000,
+        Architecture.Arm64 or Architecture.Arm => 0x4000,
+        _ => 0,
+    };
 
     /// <summary>Flushes <paramref name="folder"/>'s entries; an <see cref="IOException"/> names the folder and why when it cannot.</summary>
     public static void Flush(string folder)
@@ -22,8 +32,7 @@ internal static partial class FolderSync
             return;
         }
 
-        // O_DIRECTORY has this value on x86-64 and arm64 Linux; other Unixes are opened without it.
-        var flags = O_RDONLY | (OperatingSystem.IsLinux() ? O_DIRECTORY | O_CLOEXEC : 0);
+        var flags = O_RDONLY | s_directory | (OperatingSystem.IsLinux() ? O_CLOEXEC : 0);
         var fd = Open(folder, flags);
         if (fd < 0)
         {
