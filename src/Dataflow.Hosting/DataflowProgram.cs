@@ -56,6 +56,11 @@ public sealed class DataflowProgram
             throw new ArgumentException($"job '{name}': a job of a program is named by one word of lower-case letters, digits and '-', its first argument", nameof(job));
         }
 
+        if (name == "help")
+        {
+            throw new ArgumentException("job 'help': the name asks for the program's help", nameof(job));
+        }
+
         if (_jobs.Any(j => j.Name.EndsWith(" " + name, StringComparison.Ordinal)))
         {
             throw new ArgumentException($"program '{Name}' has a job '{name}' already", nameof(job));

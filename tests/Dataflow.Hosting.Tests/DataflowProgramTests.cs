@@ -141,6 +141,7 @@ public sealed class DataflowProgramTests : IDisposable
         Assert.Throws<ArgumentException>(() => program.Add(new DataflowApp("merge", "Two.")));
         Assert.Throws<ArgumentException>(() => program.Add(new DataflowApp("Merge Files", "Three.")));
         Assert.Throws<ArgumentException>(() => program.Add(new DataflowApp("--help", "Four.")));
+        Assert.Throws<ArgumentException>(() => program.Add(new DataflowApp("help", "Five.")));
     }
 
     [Fact]
