@@ -16,7 +16,7 @@ namespace Dataflow.Kubernetes;
 /// attempts — so progress and garbage collection follow the pods; a stage starts when the one before has completed.
 /// Cancelling deletes the running Job and its pods.
 /// </summary>
-public sealed class KubernetesExecutor : TaskExecutor
+public sealed partial class KubernetesExecutor : TaskExecutor
 {
     private const int ParallelCommitReads = 8;
 
@@ -98,7 +98,7 @@ public sealed class KubernetesExecutor : TaskExecutor
         }
     }
 
-    private sealed class StageRun(TaskExecution execution, KubernetesExecutorOptions options, int stage)
+    private sealed partial class StageRun(TaskExecution execution, KubernetesExecutorOptions options, int stage)
     {
         private readonly HashSet<int> _completed = [];
         private int _failedPods;
@@ -324,73 +324,6 @@ public sealed class KubernetesExecutor : TaskExecutor
                 AttemptOutcome.Committed,
                 commit.BytesRead,
                 commit.BytesWritten);
-        }
-
-        private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)
-        {
-            var failedIndexes = ParseIndexes(job.Status.FailedIndexes).ToList();
-            var firstTask = failedIndexes.Count > 0 ? Shard(failedIndexes[0]).FirstOrDefault() : Enumerable.Range(0, TaskCount).FirstOrDefault(t => !execution.IsCommitted(new TaskId(stage, t)));
-            var what = $"Job {_name} failed ({condition.Reason}: {condition.Message})";
-            if (failedIndexes.Count > 0)
-            {
-                what += string.Create(CultureInfo.InvariantCulture, $"; failed pod indexes {job.Status.FailedIndexes} ({_shardSize} tasks each)");
-            }
-
-            what += await LastFailedPodAsync(cancellationToken).ConfigureAwait(false);
-
-            // The failed shard's records name the task that failed, its attempts and whether a pod found the failure
-            // permanent: the error names that task and its inputs, not the shard's first task.
-            if (failedIndexes.Count > 0 && await FailedTaskAsync(failedIndexes[0], cancellationToken).ConfigureAwait(false) is { } failed)
-            {
-                return new TaskFailedException(Plan, failed.Task, Math.Max(1, failed.Attempts), new WorkerProcessException(what), failed.Permanent);
-            }
-
-            var id = new TaskId(stage, firstTask);
-            return new TaskFailedException(Plan.Job, id, Plan.Stages[stage].Name, Plan.GetTask(id).Operator, (job.Spec.BackoffLimitPerIndex ?? 0) + 1, new WorkerProcessException(what));
-        }
-
-        /// <summary>The first task of shard <paramref name="index"/> that its pods' shard records say failed, or <see langword="null"/> when they say none or cannot be read.</summary>
-        private async Task<ShardFailure?> FailedTaskAsync(int index, CancellationToken cancellationToken)
-        {
-            var tasks = Shard(index).ToList();
-            if (tasks.Count == 0)
-            {
-                return null;
-            }
-
-            try
-            {
-                var shard = await execution.FindShardCommitsAsync(stage, tasks[0], tasks[^1], cancellationToken).ConfigureAwait(false);
-                return shard.Failed.Count > 0 ? shard.Failed[0] : null;
-            }
-            catch (Exception ex) when (ex is Dataflow.Storage.ObjectStoreException or InvalidDataException)
-            {
-                return null;
-            }
-        }
-
-        /// <summary>The exit code and last log lines of the Job's most recently failed pod, as far as they can be read.</summary>
-        private async Task<string> LastFailedPodAsync(CancellationToken cancellationToken)
-        {
-            try
-            {
-                var pods = await options.Client.CoreV1.ListNamespacedPodAsync(options.Namespace, labelSelector: $"batch.kubernetes.io/job-name={_name}", cancellationToken: cancellationToken).ConfigureAwait(false);
-                var pod = pods.Items.Where(p => p.Status?.Phase == "Failed").OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault();
-                if (pod is null)
-                {
-                    return string.Empty;
-                }
-
-                var terminated = pod.Status.ContainerStatuses?.FirstOrDefault()?.State?.Terminated;
-                using var log = await options.Client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, options.Namespace, tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
-                using var reader = new StreamReader(log);
-                var lines = (await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false)).TrimEnd();
-                return string.Create(CultureInfo.InvariantCulture, $"; pod {pod.Metadata.Name} exited with code {terminated?.ExitCode} ({terminated?.Reason}){(lines.Length == 0 ? string.Empty : $", its last lines:{Environment.NewLine}{lines}")}");
-            }
-            catch (HttpOperationException ex)
-            {
-                return $"; its pods could not be read: {ex.Message}";
-            }
         }
 
         private async Task DeleteJobAsync()
