@@ -43,6 +43,7 @@ internal sealed partial class S3ObjectStore
                 },
                 token), cancellationToken).ConfigureAwait(false);
             await Journal.ForgetAsync(staged.Key, staged.UploadId, CancellationToken.None, staged.Owner).ConfigureAwait(false);
+            await AbortOrphansAtAsync(staged.Key).ConfigureAwait(false);
             return new ObjectInfo(staged.Key, staged.Size, DateTimeOffset.UtcNow, EntityTag.Normalize(response.ETag));
         }
         catch (ObjectStoreException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchUpload" } or AmazonS3Exception { StatusCode: System.Net.HttpStatusCode.NotFound })
@@ -55,10 +56,40 @@ internal sealed partial class S3ObjectStore
                 && (expected is null || string.Equals(current.ETag, expected, StringComparison.Ordinal)))
             {
                 await Journal.ForgetAsync(staged.Key, staged.UploadId, CancellationToken.None, staged.Owner).ConfigureAwait(false);
+                await AbortOrphansAtAsync(staged.Key).ConfigureAwait(false);
                 return current;
             }
 
             throw new ObjectNotFoundException(Location, staged.Key, ex);
+        }
+    }
+
+    /// <summary>
+    /// Aborts the incomplete uploads left at <paramref name="key"/> once its output is published there: one whose start
+    /// was answered but the answer lost (the retried request started another) is in no journal, and is under no run's
+    /// prefix for <see cref="AbortIncompleteUploadsAsync"/> to find. The key holds a published output now, so an upload
+    /// still open there is not one anybody will complete. Best effort, where the service lists uploads.
+    /// </summary>
+    private async Task AbortOrphansAtAsync(string key)
+    {
+        if (!Profile.CanListMultipartUploads)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (at, uploadId) in await ListUploadsAsync(key, CancellationToken.None).ConfigureAwait(false))
+            {
+                if (string.Equals(at, key, StringComparison.Ordinal))
+                {
+                    await AbortUploadAsync(at, uploadId, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (ObjectStoreException)
+        {
+            // The output is published; what is left open here, gc or a bucket lifecycle rule ends.
         }
     }
 }

@@ -222,23 +222,31 @@ internal sealed partial class S3ObjectStore : IObjectStore
 
         // The second safety net: uploads the journal does not know of (e.g. a crash between starting an upload and
         // recording it).
+        foreach (var (key, uploadId) in await ListUploadsAsync(keyPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (await AbortUploadAsync(key, uploadId, cancellationToken).ConfigureAwait(false))
+            {
+                aborted++;
+            }
+        }
+
+        return aborted;
+    }
+
+    /// <summary>The incomplete multipart uploads under <paramref name="keyPrefix"/> (ListMultipartUploads, every page): their keys and ids.</summary>
+    private async Task<List<(string Key, string UploadId)>> ListUploadsAsync(string keyPrefix, CancellationToken cancellationToken)
+    {
+        var uploads = new List<(string Key, string UploadId)>();
         string? keyMarker = null, uploadMarker = null;
         do
         {
             var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = Full(keyPrefix), KeyMarker = keyMarker, UploadIdMarker = uploadMarker };
             var response = await RunAsync(null, "list multipart uploads", token => Client.ListMultipartUploadsAsync(request, token), cancellationToken).ConfigureAwait(false);
-            foreach (var upload in response.MultipartUploads ?? [])
-            {
-                if (await AbortUploadAsync(upload.Key[_address.Prefix.Length..], upload.UploadId, cancellationToken).ConfigureAwait(false))
-                {
-                    aborted++;
-                }
-            }
-
+            uploads.AddRange((response.MultipartUploads ?? []).Select(u => (u.Key[_address.Prefix.Length..], u.UploadId)));
             (keyMarker, uploadMarker) = response.IsTruncated == true ? (response.NextKeyMarker, response.NextUploadIdMarker) : (null, null);
         }
         while (keyMarker is not null);
-        return aborted;
+        return uploads;
     }
 
     public ValueTask DisposeAsync()
