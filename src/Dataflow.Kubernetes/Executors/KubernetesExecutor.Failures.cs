@@ -49,8 +49,9 @@ public sealed partial class KubernetesExecutor
                 var shard = await execution.FindShardCommitsAsync(stage, tasks[0], tasks[^1], cancellationToken).ConfigureAwait(false);
                 return shard.Failed.Count > 0 ? shard.Failed[0] : null;
             }
-            catch (Exception ex) when (ex is Dataflow.Storage.ObjectStoreException or InvalidDataException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // The records only sharpen the message: without them, the failure is told as the Job tells it.
                 return null;
             }
         }
