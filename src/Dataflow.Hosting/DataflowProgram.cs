@@ -17,7 +17,8 @@ namespace Dataflow.Hosting;
 /// </example>
 public sealed class DataflowProgram
 {
-    private readonly List<DataflowApp> _jobs = [];
+    // With the job's own name, its first argument (a DataflowApp's Name becomes "<program> <job>" once added).
+    private readonly List<(string Name, DataflowApp Job)> _jobs = [];
 
     /// <summary>Creates a program of several jobs.</summary>
     /// <param name="name">The program's name (its executable's), which starts its messages.</param>
@@ -37,7 +38,7 @@ public sealed class DataflowProgram
     public string Description { get; }
 
     /// <summary>The jobs, in the order added.</summary>
-    public IReadOnlyList<DataflowApp> Jobs => _jobs;
+    public IReadOnlyList<DataflowApp> Jobs => [.. _jobs.Select(j => j.Job)];
 
     /// <summary>Adds a job, reached by its <see cref="DataflowApp.Name"/> as the program's first argument.</summary>
     /// <exception cref="ArgumentException">The name is not a word of lower-case letters, digits and '-', or another job has it.</exception>
@@ -61,13 +62,13 @@ public sealed class DataflowProgram
             throw new ArgumentException("job 'help': the name asks for the program's help", nameof(job));
         }
 
-        if (_jobs.Any(j => j.Name.EndsWith(" " + name, StringComparison.Ordinal)))
+        if (_jobs.Exists(j => j.Name == name))
         {
             throw new ArgumentException($"program '{Name}' has a job '{name}' already", nameof(job));
         }
 
         job.HostIn(Name);
-        _jobs.Add(job);
+        _jobs.Add((name, job));
         return this;
     }
 
@@ -96,16 +97,14 @@ public sealed class DataflowProgram
             return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Success;
         }
 
-        var job = _jobs.FirstOrDefault(j => j.Name == $"{Name} {args[0]}");
+        var job = _jobs.Find(j => j.Name == args[0]).Job;
         if (job is null)
         {
-            return CommandSupport.Usage(console, Name, $"'{args[0]}' is not a job of this program; its jobs: {string.Join(", ", _jobs.Select(JobName))} (see --help)");
+            return CommandSupport.Usage(console, Name, $"'{args[0]}' is not a job of this program; its jobs: {string.Join(", ", _jobs.Select(j => j.Name))} (see --help)");
         }
 
         return await job.RunAsync(args[1..], console, cancellationToken).ConfigureAwait(false);
     }
-
-    private string JobName(DataflowApp job) => job.Name[(Name.Length + 1)..];
 
     private void WriteHelp(TextWriter writer)
     {
@@ -116,10 +115,10 @@ public sealed class DataflowProgram
         writer.WriteLine($"  {Name} <job> [command] [options]");
         writer.WriteLine();
         writer.WriteLine("Jobs:");
-        var width = _jobs.Max(j => JobName(j).Length) + 2;
-        foreach (var job in _jobs)
+        var width = _jobs.Max(j => j.Name.Length) + 2;
+        foreach (var (name, job) in _jobs)
         {
-            writer.WriteLine($"  {JobName(job).PadRight(width)}{job.Description}");
+            writer.WriteLine($"  {name.PadRight(width)}{job.Description}");
         }
 
         writer.WriteLine();

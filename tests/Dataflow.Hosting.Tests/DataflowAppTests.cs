@@ -2,26 +2,13 @@ using System.Text.Json;
 
 namespace Dataflow.Hosting.Tests;
 
-public sealed class DataflowAppTests : IDisposable
+public sealed class DataflowAppTests : ConsoleTests
 {
     private static readonly string[] s_summaryFields =
     [
         "schemaVersion", "runId", "job", "verified", "stages", "tasks", "tasksRun", "tasksSkipped", "attempts", "retries",
         "failed", "wallMs", "bytesRead", "bytesWritten", "output", "intermediateObjectsLeft",
     ];
-
-    private readonly TempFolder _folder = new();
-    private readonly StringWriter _out = new();
-    private readonly StringWriter _error = new();
-
-    public void Dispose()
-    {
-        _folder.Dispose();
-        _out.Dispose();
-        _error.Dispose();
-    }
-
-    private string StorePath => Path.Combine(_folder.Path, "store");
 
     private static DataflowApp CreateApp(Func<ObjectTaskContext, ValueTask>? before = null, bool verifies = true, bool verdict = true)
     {
@@ -57,9 +44,7 @@ public sealed class DataflowAppTests : IDisposable
         RunAsync(app, CancellationToken.None, args);
 
     private Task<int> RunAsync(DataflowApp app, CancellationToken cancellationToken, params string[] args) =>
-        app.RunAsync(args, new AppConsole(_out, _error, ErrorIsTerminal: false), cancellationToken);
-
-    private string[] ErrorLines => _error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        app.RunAsync(args, Console, cancellationToken);
 
     [Fact]
     public async Task RunAsync_Help_ListsEveryOptionOnStdout()
@@ -67,7 +52,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(CreateApp(), "--help");
 
         Assert.Equal(ExitCodes.Success, code);
-        var help = _out.ToString();
+        var help = Out.ToString();
         foreach (var option in new[] { "--fan-in", "--flavour", "--store", "--input", "--output", "--overwrite", "--gc", "--concurrency", "--attempts", "--task-timeout", "--run-id", "--progress", "--json", "--verbose" })
         {
             Assert.Contains(option, help, StringComparison.Ordinal);
@@ -86,7 +71,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(CreateApp(), "run", "--help");
 
         Assert.Equal(ExitCodes.Success, code);
-        var line = Assert.Single(_out.ToString().Split('\n'), l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
+        var line = Assert.Single(Out.ToString().Split('\n'), l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
         Assert.Contains(shown, line, StringComparison.Ordinal);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(line, @"\[default: "));
     }
@@ -111,7 +96,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(CreateApp(), "--store", StorePath, "--json");
 
         Assert.Equal(ExitCodes.Success, code);
-        using var json = JsonDocument.Parse(_out.ToString());
+        using var json = JsonDocument.Parse(Out.ToString());
         var root = json.RootElement;
         foreach (var field in s_summaryFields)
         {
@@ -123,7 +108,7 @@ public sealed class DataflowAppTests : IDisposable
         Assert.Equal(3, root.GetProperty("stages").GetInt32());
         Assert.Equal(0, root.GetProperty("intermediateObjectsLeft").GetInt32());
         Assert.EndsWith("/output/merged.txt", root.GetProperty("output").GetString(), StringComparison.Ordinal);
-        Assert.Single(_out.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Single(Out.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
@@ -141,7 +126,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(CreateApp(verdict: false), "--store", StorePath);
 
         Assert.Equal(ExitCodes.Failure, code);
-        Assert.Contains("NOT verified: the bytes are wrong", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("NOT verified: the bytes are wrong", Error.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -162,13 +147,13 @@ public sealed class DataflowAppTests : IDisposable
         var line = Assert.Single(ErrorLines);
         Assert.StartsWith("test-merge: ", line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(StorePath), "nothing may be written for a usage error");
-        Assert.Equal(string.Empty, _out.ToString());
+        Assert.Equal(string.Empty, Out.ToString());
     }
 
     [Fact]
     public async Task RunAsync_StorePathIsAFile_UsageErrorAndTheFileIsUntouched()
     {
-        var file = Path.Combine(_folder.Path, "a-file");
+        var file = Path.Combine(Folder.Path, "a-file");
         await File.WriteAllTextAsync(file, "keep me");
 
         var code = await RunAsync(CreateApp(), "--store", file);
@@ -176,7 +161,7 @@ public sealed class DataflowAppTests : IDisposable
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("is a file", Assert.Single(ErrorLines), StringComparison.Ordinal);
         Assert.Equal("keep me", await File.ReadAllTextAsync(file));
-        Assert.Equal([file], Directory.GetFileSystemEntries(_folder.Path));
+        Assert.Equal([file], Directory.GetFileSystemEntries(Folder.Path));
     }
 
     [Fact]
@@ -185,7 +170,7 @@ public sealed class DataflowAppTests : IDisposable
         Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "--store", StorePath));
 
         Assert.Equal(ExitCodes.Usage, await RunAsync(CreateApp(), "--store", StorePath));
-        Assert.Contains("--overwrite", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--overwrite", Error.ToString(), StringComparison.Ordinal);
 
         Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "--store", StorePath, "--overwrite"));
     }
@@ -200,9 +185,9 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(app, "--store", StorePath, "--attempts", "2", "--json");
 
         Assert.Equal(ExitCodes.Failure, code);
-        Assert.Contains("failed after 2 attempts", _error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("disk on fire", _error.ToString(), StringComparison.Ordinal);
-        using var json = JsonDocument.Parse(_out.ToString());
+        Assert.Contains("failed after 2 attempts", Error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("disk on fire", Error.ToString(), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(Out.ToString());
         Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
         Assert.Equal(1, json.RootElement.GetProperty("failed").GetInt32());
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
@@ -210,8 +195,8 @@ public sealed class DataflowAppTests : IDisposable
 
         // The error names the job in quotes, and the printed JSON keeps them as written.
         Assert.Contains("'test-merge'", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
-        Assert.Contains("'test-merge'", _out.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain("\\u0027", _out.ToString(), StringComparison.Ordinal);
+        Assert.Contains("'test-merge'", Out.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", Out.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -243,7 +228,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(app, cancel.Token, "--store", StorePath, "--json", "--run-id", "stopped");
 
         Assert.Equal(ExitCodes.Cancelled, code);
-        using var json = JsonDocument.Parse(_out.ToString());
+        using var json = JsonDocument.Parse(Out.ToString());
         Assert.Equal("stopped", json.RootElement.GetProperty("runId").GetString());
         Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
@@ -267,16 +252,16 @@ public sealed class DataflowAppTests : IDisposable
     public async Task Status_Plan_PrintsTheStoredPlanAsJson()
     {
         Assert.Equal(ExitCodes.Success, await RunAsync(CreateApp(), "run", "--store", StorePath, "--run-id", "shown"));
-        _out.GetStringBuilder().Clear();
+        Out.GetStringBuilder().Clear();
 
         var code = await RunAsync(CreateApp(), "status", "shown", "--store", StorePath, "--plan");
 
         Assert.Equal(ExitCodes.Success, code);
         var stored = await JobRunner.LoadPlanAsync(ObjectStore.OpenFolder(StorePath), "shown");
-        var printed = Dataflow.Worker.PlanJson.Deserialize(_out.ToString());
+        var printed = Dataflow.Worker.PlanJson.Deserialize(Out.ToString());
         Assert.Equal(Dataflow.Worker.PlanJson.Serialize(stored!), Dataflow.Worker.PlanJson.Serialize(printed));
         Assert.Equal(7, printed.TaskCount);
-        Assert.Contains("\"dependsOn\"", _out.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\"dependsOn\"", Out.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -287,7 +272,7 @@ public sealed class DataflowAppTests : IDisposable
         var code = await RunAsync(CreateApp(), "status", "nothing", "--store", StorePath, "--plan");
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("nothing", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("nothing", Error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

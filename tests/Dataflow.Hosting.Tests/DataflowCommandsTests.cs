@@ -7,22 +7,10 @@ namespace Dataflow.Hosting.Tests;
 /// with <see cref="JobRunnerOptions.Arguments"/> is resumed from the command line, its job defined again from those
 /// arguments; other arguments are left to the program.
 /// </summary>
-public sealed class DataflowCommandsTests : IDisposable
+public sealed class DataflowCommandsTests : ConsoleTests
 {
-    private readonly TempFolder _folder = new();
-    private readonly StringWriter _out = new();
-    private readonly StringWriter _error = new();
     private readonly List<IReadOnlyList<string>> _defined = [];
     private volatile bool _failing;
-
-    public void Dispose()
-    {
-        _folder.Dispose();
-        _out.Dispose();
-        _error.Dispose();
-    }
-
-    private string StorePath => Path.Combine(_folder.Path, "store");
 
     /// <summary>The program's job: a merge of arguments[0] into arguments[1], whose last task fails while <see cref="_failing"/>.</summary>
     private Job DefineJob(IReadOnlyList<string> arguments)
@@ -38,7 +26,7 @@ public sealed class DataflowCommandsTests : IDisposable
     }
 
     private Task<int?> TryRunAsync(params string[] args) =>
-        DataflowCommands.TryRunAsync(args, DefineJob, "own-program", new AppConsole(_out, _error, ErrorIsTerminal: false), CancellationToken.None);
+        DataflowCommands.TryRunAsync(args, DefineJob, "own-program", Console, CancellationToken.None);
 
     /// <summary>Runs the job from code, as the program would, with its last task failing: the run is left to resume.</summary>
     private async Task<string> FailFromCodeAsync(IReadOnlyList<string>? arguments)
@@ -70,8 +58,8 @@ public sealed class DataflowCommandsTests : IDisposable
         var code = await TryRunAsync(args);
 
         Assert.Null(code);
-        Assert.Empty(_out.ToString());
-        Assert.Empty(_error.ToString());
+        Assert.Empty(Out.ToString());
+        Assert.Empty(Error.ToString());
         Assert.Empty(_defined);
     }
 
@@ -82,15 +70,15 @@ public sealed class DataflowCommandsTests : IDisposable
 
         var code = await TryRunAsync("resume", runId, "--store", StorePath, "--json", "--progress", "none");
 
-        Assert.True(code == ExitCodes.Success, _error.ToString());
+        Assert.True(code == ExitCodes.Success, Error.ToString());
         Assert.All(_defined, arguments => Assert.Equal(["input/", "output/merged.txt"], arguments));
         Assert.NotEmpty(_defined);
-        using var summary = JsonDocument.Parse(_out.ToString());
+        using var summary = JsonDocument.Parse(Out.ToString());
         Assert.Equal(runId, summary.RootElement.GetProperty("runId").GetString());
         Assert.Equal(6, summary.RootElement.GetProperty("tasksSkipped").GetInt32());
         Assert.Equal(1, summary.RootElement.GetProperty("tasksRun").GetInt32());
         Assert.True(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
-        Assert.Contains("own-program: resuming run", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("own-program: resuming run", Error.ToString(), StringComparison.Ordinal);
 
         // The resumed run stores the same arguments again: a later resume, or its workers, get them too.
         var plan = await JobRunner.LoadPlanAsync(ObjectStore.OpenFolder(StorePath), runId);
@@ -105,7 +93,7 @@ public sealed class DataflowCommandsTests : IDisposable
         var code = await TryRunAsync("resume", runId, "--store", StorePath);
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains($"run '{runId}' was started from code without JobRunnerOptions.Arguments", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"run '{runId}' was started from code without JobRunnerOptions.Arguments", Error.ToString(), StringComparison.Ordinal);
         Assert.Empty(_defined);
     }
 
@@ -116,15 +104,15 @@ public sealed class DataflowCommandsTests : IDisposable
         var store = ObjectStore.OpenFolder(StorePath);
 
         var runs = await TryRunAsync("runs", "--store", StorePath, "--json");
-        var listed = _out.ToString();
-        _out.GetStringBuilder().Clear();
+        var listed = Out.ToString();
+        Out.GetStringBuilder().Clear();
         var status = await TryRunAsync("status", runId, "--store", StorePath, "--json");
 
         Assert.Equal(ExitCodes.Success, runs);
         Assert.Equal(ExitCodes.Success, status);
         Assert.Equal(RunCatalog.ToJson(await RunCatalog.ListAsync(store)), listed.Trim());
-        Assert.Equal((await RunCatalog.GetStatusAsync(store, runId))!.ToJson(), _out.ToString().Trim());
-        using var json = JsonDocument.Parse(_out.ToString());
+        Assert.Equal((await RunCatalog.GetStatusAsync(store, runId))!.ToJson(), Out.ToString().Trim());
+        using var json = JsonDocument.Parse(Out.ToString());
         Assert.Equal("failed", json.RootElement.GetProperty("state").GetString());
         Assert.Equal(2, json.RootElement.GetProperty("arguments").GetArrayLength());
     }
@@ -138,6 +126,6 @@ public sealed class DataflowCommandsTests : IDisposable
         var code = await TryRunAsync("worker", "--help");
 
         Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("--serve", _out.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--serve", Out.ToString(), StringComparison.Ordinal);
     }
 }

@@ -1,23 +1,8 @@
 namespace Dataflow.Hosting.Tests;
 
 /// <summary>A program of several jobs: each reached by its name, with every command a program of one job has.</summary>
-public sealed class DataflowProgramTests : IDisposable
+public sealed class DataflowProgramTests : ConsoleTests
 {
-    private readonly TempFolder _folder = new();
-    private readonly StringWriter _out = new();
-    private readonly StringWriter _error = new();
-
-    public void Dispose()
-    {
-        _folder.Dispose();
-        _out.Dispose();
-        _error.Dispose();
-    }
-
-    private string StorePath => Path.Combine(_folder.Path, "store");
-
-    private string[] ErrorLines => _error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
     /// <summary>Two jobs over the same inputs: "merge" concatenates them, "first" keeps the first of each pair.</summary>
     private static DataflowProgram CreateProgram()
     {
@@ -30,7 +15,7 @@ public sealed class DataflowProgramTests : IDisposable
     }
 
     private Task<int> RunAsync(DataflowProgram program, params string[] args) =>
-        program.RunAsync(args, new AppConsole(_out, _error, ErrorIsTerminal: false), CancellationToken.None);
+        program.RunAsync(args, Console, CancellationToken.None);
 
     [Fact]
     public async Task RunAsync_Help_ListsTheJobsOnStdout()
@@ -38,7 +23,7 @@ public sealed class DataflowProgramTests : IDisposable
         var code = await RunAsync(CreateProgram(), "--help");
 
         Assert.Equal(ExitCodes.Success, code);
-        var help = _out.ToString();
+        var help = Out.ToString();
         Assert.Contains("tools <job> [command] [options]", help, StringComparison.Ordinal);
         Assert.Contains("merge  Concatenates the inputs.", help, StringComparison.Ordinal);
         Assert.Contains("first  Keeps the first input of every pair.", help, StringComparison.Ordinal);
@@ -50,8 +35,8 @@ public sealed class DataflowProgramTests : IDisposable
         var code = await RunAsync(CreateProgram());
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("merge", _error.ToString(), StringComparison.Ordinal);
-        Assert.Equal(string.Empty, _out.ToString());
+        Assert.Contains("merge", Error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, Out.ToString());
     }
 
     [Fact]
@@ -106,8 +91,8 @@ public sealed class DataflowProgramTests : IDisposable
 
         var code = await RunAsync(program, "merge", "plan", "--store", StorePath, "--emit", "k8s", "--image", "registry.example/tools:1", "--volume-claim", "data", "--run-id", "pods");
 
-        Assert.True(code == ExitCodes.Success, _error.ToString());
-        var manifest = _out.ToString();
+        Assert.True(code == ExitCodes.Success, Error.ToString());
+        var manifest = Out.ToString();
         Assert.Contains("/app/tools", manifest, StringComparison.Ordinal);
         Assert.DoesNotContain("/app/tools merge", manifest, StringComparison.Ordinal);
         Assert.Matches(@"- merge\s+- worker", manifest);
@@ -118,7 +103,7 @@ public sealed class DataflowProgramTests : IDisposable
     public async Task Run_WorkerProcesses_AreStartedWithTheJobsNameBeforeTheirCommand()
     {
         // A stand-in for the program that only writes down how it was started, then fails as a broken worker would.
-        var started = Path.Combine(_folder.Path, "started.txt");
+        var started = Path.Combine(Folder.Path, "started.txt");
         var program = CreateProgram();
         program.Jobs[0].WorkerCommand = ["/bin/sh", "-c", $"printf '%s ' \"$@\" >> '{started}'; exit 3", "sh"];
         await using (var store = ObjectStore.OpenFolder(StorePath))

@@ -5,19 +5,8 @@ using System.Text;
 
 namespace Dataflow.Hosting.Tests;
 
-public sealed class TelemetryOptionsTests : IDisposable
+public sealed class TelemetryOptionsTests : ConsoleTests
 {
-    private readonly TempFolder _folder = new();
-    private readonly StringWriter _out = new();
-    private readonly StringWriter _error = new();
-
-    public void Dispose()
-    {
-        _folder.Dispose();
-        _out.Dispose();
-        _error.Dispose();
-    }
-
     [Fact]
     public async Task Run_OtlpEndpoint_ExportsTheRunsSpansAndMetricsToTheCollector()
     {
@@ -50,8 +39,8 @@ public sealed class TelemetryOptionsTests : IDisposable
         });
 
         var code = await CreateApp().RunAsync(
-            ["--store", Path.Combine(_folder.Path, "store"), "--otlp-endpoint", $"http://127.0.0.1:{port}", "--progress", "none"],
-            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            ["--store", Path.Combine(Folder.Path, "store"), "--otlp-endpoint", $"http://127.0.0.1:{port}", "--progress", "none"],
+            Console,
             CancellationToken.None);
 
         Assert.Equal(ExitCodes.Success, code);
@@ -76,8 +65,8 @@ public sealed class TelemetryOptionsTests : IDisposable
         var port = FreePort();
         var scraped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = Task.Run(() => CreateApp(before: task => task.Stage == 1 ? new ValueTask(scraped.Task.WaitAsync(TimeSpan.FromSeconds(60))) : ValueTask.CompletedTask).RunAsync(
-            ["--store", Path.Combine(_folder.Path, "store"), "--prometheus-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--progress", "none"],
-            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            ["--store", Path.Combine(Folder.Path, "store"), "--prometheus-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--progress", "none"],
+            Console,
             CancellationToken.None));
 
         // Stage 0 commits its 4 tasks, then stage 1 waits until the metrics have been seen.
@@ -112,12 +101,12 @@ public sealed class TelemetryOptionsTests : IDisposable
     public async Task Run_LogLevelInformationAsJson_KeepsStdoutForTheSummary()
     {
         var code = await CreateApp().RunAsync(
-            ["--store", Path.Combine(_folder.Path, "store"), "--log-level", "information", "--log-format", "json", "--json", "--progress", "none"],
-            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            ["--store", Path.Combine(Folder.Path, "store"), "--log-level", "information", "--log-format", "json", "--json", "--progress", "none"],
+            Console,
             CancellationToken.None);
 
         Assert.Equal(ExitCodes.Success, code);
-        using var summary = System.Text.Json.JsonDocument.Parse(_out.ToString());
+        using var summary = System.Text.Json.JsonDocument.Parse(Out.ToString());
         Assert.Equal("succeeded", summary.RootElement.GetProperty("status").GetString());
     }
 
@@ -129,12 +118,12 @@ public sealed class TelemetryOptionsTests : IDisposable
     public async Task Run_BadTelemetryOption_IsAUsageErrorNamingTheOption(string option, string value)
     {
         var code = await CreateApp().RunAsync(
-            ["--store", Path.Combine(_folder.Path, "store"), option, value],
-            new AppConsole(_out, _error, ErrorIsTerminal: false),
+            ["--store", Path.Combine(Folder.Path, "store"), option, value],
+            Console,
             CancellationToken.None);
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains(option, _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains(option, Error.ToString(), StringComparison.Ordinal);
     }
 
     private static DataflowApp CreateApp(Func<TaskId, ValueTask>? before = null)

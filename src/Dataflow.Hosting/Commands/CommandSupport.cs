@@ -67,7 +67,7 @@ internal static class CommandSupport
         var partSize = context.Has(s3.S3PartSize) ? context.Get(s3.S3PartSize) : StoreOptions.DefaultPartSize;
         try
         {
-            var options = StoreOptions.ToObjectStoreOptions(profile, partSize, context.Has(s3.Fsync) && context.Get(s3.Fsync), context.StoreLog);
+            var options = StoreOptions.ToObjectStoreOptions(profile, partSize, s3.FolderOptions(context), context.StoreLog);
             return (await ObjectStore.OpenAsync(location, options, cancellationToken).ConfigureAwait(false), ExitCodes.Success);
         }
         catch (ArgumentException ex)

@@ -67,8 +67,7 @@ internal sealed class JobDriver(AppDefinition app)
         }
         else if (location is null)
         {
-            var folder = new LocalFolderStoreOptions { FlushToDisk = context.Has(app.Store.Fsync) && context.Get(app.Store.Fsync) };
-            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{name}-{context.RunId}"), folder);
+            store = ObjectStore.OpenFolder(Path.Combine(Path.GetTempPath(), "dataflow", $"{name.Replace(' ', '-')}-{context.RunId}"), app.Store.FolderOptions(context));
         }
         else
         {

@@ -21,17 +21,20 @@ internal sealed class StoreOptions
     /// <summary><c>--fsync</c>: folder stores flush every object and its name to the disk before it counts as written.</summary>
     public AppOption<bool> Fsync { get; } = new("--fsync", "For folder stores, flush every object, commit record and published output (and the folder naming it) to the disk before it counts as written, so that what a run committed survives a power cut or an operating system crash; slower (a disk flush per object). Without it, a process crash loses nothing committed; a power cut can lose the last seconds of writes (see the README).", false, null, null, null);
 
+    /// <summary>The folder store's options from the command line: <c>--fsync</c>, where the command has it.</summary>
+    public LocalFolderStoreOptions FolderOptions(RunContext context) => new() { FlushToDisk = context.Has(Fsync) && context.Get(Fsync) };
+
     /// <summary>The four, in the order of <c>--help</c>.</summary>
     public AppOption[] All => [Store, S3Profile, S3PartSize, Fsync];
 
     /// <summary>How a store is opened with the S3 and folder options' values.</summary>
     /// <param name="profile">What the S3 service accepts; default from the location.</param>
     /// <param name="partSize">The part size of multipart uploads.</param>
-    /// <param name="fsync">Whether a folder store flushes every object to the disk (<see cref="LocalFolderStoreOptions.FlushToDisk"/>).</param>
+    /// <param name="folder">The folder store's options (<see cref="FolderOptions"/>).</param>
     /// <param name="logger">Where an S3 store logs the requests it retries (at Debug).</param>
-    public static ObjectStoreOptions ToObjectStoreOptions(S3Compatibility? profile, long partSize, bool fsync, Microsoft.Extensions.Logging.ILogger? logger = null) => new()
+    public static ObjectStoreOptions ToObjectStoreOptions(S3Compatibility? profile, long partSize, LocalFolderStoreOptions folder, Microsoft.Extensions.Logging.ILogger? logger = null) => new()
     {
         S3 = new S3StoreOptions { Profile = profile, PartSize = partSize, CreateBucketIfMissing = true, Logger = logger },
-        Local = new LocalFolderStoreOptions { FlushToDisk = fsync },
+        Local = folder,
     };
 }

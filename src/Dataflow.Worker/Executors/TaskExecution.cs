@@ -162,13 +162,14 @@ public sealed class TaskExecution
         var records = await CommitIndex.ReadShardAsync(_session.Store, _session.Layout, stage, first, last, cancellationToken).ConfigureAwait(false);
         var failed = records.SelectMany(r => r.Shard?.Failed ?? []).CountBy(t => t).ToDictionary();
         var attempts = records.SelectMany(r => r.Markers).Select(m => (m.Task, m.AttemptId)).Distinct().CountBy(c => c.Task).ToDictionary();
-        var commits = CommitIndex.Winners(records)
+        var winners = CommitIndex.Winners(records);
+        var commits = winners
             .Where(w => w.Key.Stage == stage && w.Key.Index >= first && w.Key.Index <= last)
             .OrderBy(w => w.Key.Index)
             .Select(w => new TaskCommit(w.Value, attempts[w.Key] + failed.GetValueOrDefault(w.Key)))
             .ToList();
         var uncommitted = failed.Keys
-            .Where(t => !CommitIndex.Winners(records).ContainsKey(t))
+            .Where(t => !winners.ContainsKey(t))
             .Order()
             .Select(t => new ShardFailure(t, failed[t], records.Any(r => r.Shard is { Permanent: true } shard && shard.Failed.Contains(t))))
             .ToList();
