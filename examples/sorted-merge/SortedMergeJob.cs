@@ -9,6 +9,7 @@ public static class SortedMergeJob
     public static RecordTreeSpec<long> Spec(RecordFileFormat outputFormat, RecordFileFormat intermediateFormat = RecordFileFormat.Binary) => new()
     {
         Name = "sorted-merge",
+        Version = "1", // for the task cache (--cache on); the formats are added to it
         Codec = RecordCodecs.Varint64,
         Order = Comparer<long>.Default,
         Text = new Int64Lines(),

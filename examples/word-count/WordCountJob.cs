@@ -14,6 +14,9 @@ public static class WordCountJob
                 Mapper = new WordMapper(),
                 Combiner = new Sum(),
                 Reducer = new SumReducer(),
+                // For the task cache (--cache on): bump when the mapper or combiner, or the reducer, changes what it writes.
+                MapVersion = "1",
+                ReduceVersion = "1",
                 Reducers = reducers,
                 SplitSize = splitSize,
                 MapMemory = mapMemory,

@@ -95,7 +95,7 @@ internal sealed class AppDefinition
     /// <summary>The options of <c>run</c> (and of <c>plan</c>), in the order of <c>--help</c>: the program's own first.</summary>
     public AppOption[] RunOptions() =>
     [
-        .. Options, .. Store.All, Job.Input, Job.Output, Job.Overwrite, Driver.Executor, Driver.Gc, Driver.Concurrency, Driver.Attempts,
+        .. Options, .. Store.All, Job.Input, Job.Output, Job.Overwrite, Driver.Executor, Driver.Gc, Driver.Cache, Driver.CacheHashInputs, Driver.Concurrency, Driver.Attempts,
         Driver.TaskTimeout, Job.RunId, Driver.Progress, Driver.Json, Driver.Verbose, .. Telemetry.All, .. Cluster.All,
     ];
 

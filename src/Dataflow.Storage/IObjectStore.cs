@@ -69,6 +69,14 @@ public interface IObjectStore : IAsyncDisposable
     Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default) => Task.FromResult(0);
 
     /// <summary>
+    /// What identifies the object's current version beyond its entity tag, for the task cache: a folder store gives the
+    /// file's device and inode numbers and its modification time to the nanosecond (a file replaced by another, or
+    /// rewritten within the tag's resolution, gets another identity). <see langword="null"/> when the store has nothing
+    /// beyond the entity tag (S3, whose tag is its version) or the object does not exist.
+    /// </summary>
+    ValueTask<string?> GetIdentityAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
+
+    /// <summary>
     /// Opens the bytes of <paramref name="segment"/>. When the segment names an <see cref="ObjectSegment.ETag"/>, the
     /// store opens that version only, and checks it atomically where it can (S3's <c>If-Match</c>; on a folder, the
     /// opened file's own modification time and size).

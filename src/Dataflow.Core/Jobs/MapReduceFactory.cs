@@ -35,8 +35,8 @@ internal static class MapReduceFactory
         var valueCodec = spec.ValueCodec ?? RecordCodecs.BuiltIn<TValue>() ?? throw NoCodec(jobName, typeof(TValue), "value", "ValueCodec");
         var comparer = spec.KeyComparer ?? (typeof(TKey) == typeof(string) ? (IComparer<TKey>)StringComparer.Ordinal : Comparer<TKey>.Default);
         var types = new MapReduceTypes<TKey, TValue>(keyCodec, valueCodec, comparer, spec.Partitioner ?? new HashPartitioner<TKey>(), spec.Combiner);
-        var map = new MapOperator<TKey, TValue>(types, spec.Mapper, spec.MapMemory);
-        var reduce = new ReduceOperator<TKey, TValue, TResult>(types, spec.Reducer, spec.ReduceMemory);
+        var map = new MapOperator<TKey, TValue>(types, spec.Mapper, spec.MapMemory, spec.MapVersion);
+        var reduce = new ReduceOperator<TKey, TValue, TResult>(types, spec.Reducer, spec.ReduceMemory, spec.ReduceVersion);
         IObjectOperator[] operators = spec.MergedOutputKey is null ? [map, reduce] : [map, reduce, new ConcatOperator()];
         return (new MapReduceStep(map, reduce, spec.Reducers, spec.SplitSize, spec.MaxObjectsPerSplit, spec.MergedOutputKey), operators);
     }

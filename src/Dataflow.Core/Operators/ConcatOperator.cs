@@ -20,6 +20,10 @@ public sealed class ConcatOperator : IObjectOperator
     public string Name => "concat";
 
     /// <inheritdoc />
+    /// <remarks>The bytes of a concatenation do not depend on the options (they decide only whether a level copies or refers).</remarks>
+    public string Version => "1";
+
+    /// <inheritdoc />
     public ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

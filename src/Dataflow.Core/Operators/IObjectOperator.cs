@@ -12,6 +12,15 @@ public interface IObjectOperator
     /// </summary>
     string Name { get; }
 
+    /// <summary>
+    /// The version of what the operator writes, for the task cache (<c>--cache on</c>): a task is taken from the cache
+    /// only when its operator's name and version, its inputs and its outputs are the ones an earlier task was run with.
+    /// Change it whenever a change of code or configuration changes the bytes the operator writes. The default,
+    /// <see langword="null"/>, means the operator's tasks are never cached (nor any task that reads their outputs): a
+    /// cache must not return what an older build of the operator wrote.
+    /// </summary>
+    string? Version => null;
+
     /// <summary>Runs one attempt of one task. Throwing fails the attempt; outputs of a failed attempt are discarded.</summary>
     /// <param name="context">The task's inputs and outputs.</param>
     /// <param name="cancellationToken">Cancelled when the run is cancelled or the attempt times out.</param>

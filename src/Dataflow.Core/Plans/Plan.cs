@@ -32,6 +32,13 @@ public sealed record Plan
     /// </summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 
+    /// <summary>
+    /// How the run uses the task cache. With <see cref="CacheMode.On"/> the run's intermediate data is written under
+    /// the cache's prefix (<c>_dataflow/cache/data/&lt;run-id&gt;/</c>) rather than the run's, so that what the cache
+    /// keeps outlives the run's records.
+    /// </summary>
+    public CacheMode Cache { get; init; }
+
     /// <summary>The job's input objects as listed for this run, in the order the job reads them.</summary>
     public required IReadOnlyList<PlanInput> Inputs { get; init; }
 

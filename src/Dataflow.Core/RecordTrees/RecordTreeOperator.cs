@@ -25,6 +25,9 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
 
     public string Name { get; }
 
+    /// <summary>The spec's version with the formats it reads and writes, which change the bytes without the user's code changing.</summary>
+    public string? Version => _spec.Version is { } version ? $"{version};{_spec.InputFormat}>{_spec.IntermediateFormat}>{_spec.OutputFormat}" : null;
+
     /// <summary>Checks <paramref name="spec"/> and makes the tree's two operators.</summary>
     /// <exception cref="JobDefinitionException">The spec lacks what its formats need.</exception>
     public static (IObjectOperator Intermediate, IObjectOperator Final) Create(string jobName, RecordTreeSpec<T> spec)

@@ -25,6 +25,12 @@ public sealed class RecordTreeSpec<T>
     /// <summary>The name of the tree's operators: <c>Name</c> below the last level, <c>Name-final</c> on it. Default <c>records</c>.</summary>
     public string Name { get; init; } = "records";
 
+    /// <summary>
+    /// The version of the tree's operators for the task cache (see <see cref="IObjectOperator.Version"/>): change it
+    /// when the codec, order, combiner or formats change what a level writes. Default <see langword="null"/>: never cached.
+    /// </summary>
+    public string? Version { get; init; }
+
     /// <summary>The codec of the binary record format; default: the built-in codec of <typeparamref name="T"/> (<see cref="RecordCodecs.For{T}"/>).</summary>
     public RecordCodec<T>? Codec { get; init; }
 

@@ -9,12 +9,14 @@ namespace Dataflow.Core;
 /// (spilling sorted runs to local disk past the memory budget), and writes one run per partition, sorted by key,
 /// as slices of one output object.
 /// </summary>
-internal sealed class MapOperator<TKey, TValue>(MapReduceTypes<TKey, TValue> types, Mapper<TKey, TValue> mapper, long memoryBudget) : IObjectOperator
+internal sealed class MapOperator<TKey, TValue>(MapReduceTypes<TKey, TValue> types, Mapper<TKey, TValue> mapper, long memoryBudget, string? version = null) : IObjectOperator
     where TKey : notnull
 {
     public const string OperatorName = "map";
 
     public string Name => OperatorName;
+
+    public string? Version => version;
 
     public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
     {

@@ -20,6 +20,19 @@ public sealed class MapReduceSpec<TKey, TValue, TResult>
     /// <summary>The reducer.</summary>
     public required Reducer<TKey, TValue, TResult> Reducer { get; init; }
 
+    /// <summary>
+    /// The version of the map side — the mapper, the combiner, the codecs and the partitioner — for the task cache
+    /// (see <see cref="IObjectOperator.Version"/>): change it when they change what a map task writes. Default
+    /// <see langword="null"/>: map tasks (and so the reducers that read them) are never cached.
+    /// </summary>
+    public string? MapVersion { get; init; }
+
+    /// <summary>
+    /// The version of the reduce side — the reducer and its output format — for the task cache: change it when the
+    /// reducer changes what it writes; map tasks stay cached. Default <see langword="null"/>: reduce tasks are never cached.
+    /// </summary>
+    public string? ReduceVersion { get; init; }
+
     /// <summary>Reduce tasks, and output parts. Default 1.</summary>
     public int Reducers { get; init; } = 1;
 

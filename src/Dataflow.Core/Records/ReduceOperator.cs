@@ -8,7 +8,7 @@ namespace Dataflow.Core;
 /// streaming, and writes the reducer's result for each key as a line. Its read buffers stay within the memory
 /// budget: with more runs than the budget allows at once, groups of runs are first merged into runs on local disk.
 /// </summary>
-internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey, TValue> types, Reducer<TKey, TValue, TResult> reducer, long memoryBudget) : IObjectOperator
+internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey, TValue> types, Reducer<TKey, TValue, TResult> reducer, long memoryBudget, string? version = null) : IObjectOperator
     where TKey : notnull
 {
     public const string OperatorName = "reduce";
@@ -17,6 +17,8 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
     internal const int ReadBuffer = 64 * 1024;
 
     public string Name => OperatorName;
+
+    public string? Version => version;
 
     /// <summary>How many runs a task merges at once within its budget.</summary>
     internal int FanIn => (int)Math.Clamp(memoryBudget / ReadBuffer, 2, 4096);

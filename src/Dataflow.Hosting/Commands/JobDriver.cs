@@ -42,6 +42,8 @@ internal sealed class JobDriver(AppDefinition app)
                 MaxAttempts = context.Get(driver.Attempts),
                 TaskTimeout = context.Get(driver.TaskTimeout),
                 Gc = context.Get(driver.Gc),
+                Cache = context.Get(driver.Cache),
+                CacheHashesInputs = context.Get(driver.CacheHashInputs),
                 Overwrite = context.Get(app.Job.Overwrite),
                 RunId = context.RunId,
                 Arguments = app.StoredArguments(context),

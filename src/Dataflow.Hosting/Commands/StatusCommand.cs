@@ -81,7 +81,7 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         for (var s = 0; s < status.Stages.Count; s++)
         {
             var stage = status.Stages[s];
-            output.WriteLine(string.Create(i, $"  stage {s} '{stage.Name}': {stage.Committed}/{stage.Tasks} committed"));
+            output.WriteLine(string.Create(i, $"  stage {s} '{stage.Name}': {stage.Committed}/{stage.Tasks} committed{(stage.Cached > 0 ? $" ({stage.Cached} from the task cache)" : string.Empty)}"));
         }
 
         output.WriteLine(run.Lease is { } lease
@@ -90,7 +90,7 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         output.WriteLine(string.Create(i, $"  intermediate data: {run.IntermediateObjects} objects, {ByteSize.Format(run.IntermediateBytes)}"));
         if (run.Summary is { } summary)
         {
-            output.WriteLine(string.Create(i, $"  last summary: {summary.Status} in {summary.WallMs} ms, {summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.Failed} failed{(summary.Error is null ? string.Empty : $": {summary.Error.ReplaceLineEndings(" ")}")}"));
+            output.WriteLine(string.Create(i, $"  last summary: {summary.Status} in {summary.WallMs} ms, {summary.TasksRun} run, {summary.TasksSkipped} skipped, {(summary.TasksCached > 0 ? $"{summary.TasksCached} cached, " : string.Empty)}{summary.Failed} failed{(summary.Error is null ? string.Empty : $": {summary.Error.ReplaceLineEndings(" ")}")}"));
         }
 
         if (run.State is RunCatalog.Interrupted or "failed" or "cancelled")

@@ -1,3 +1,4 @@
+using Dataflow.Core;
 using Dataflow.Worker;
 
 namespace Dataflow.Hosting;
@@ -10,6 +11,12 @@ internal sealed class DriverOptions
 
     /// <summary><c>--gc</c>: when intermediate artifacts are deleted.</summary>
     public AppOption<GcMode> Gc { get; } = new("--gc", "When intermediate artifacts are deleted: eager (as soon as nothing needs them), end (when the run ends) or never (keep them for debugging).", GcMode.Eager, "eager|end|never", OptionParsing.ParseEnum<GcMode>, null);
+
+    /// <summary><c>--cache</c>: how a new run uses the task cache in the store.</summary>
+    public AppOption<CacheMode> Cache { get; } = new("--cache", "The task cache in the store (_dataflow/cache/): on (tasks whose operator, version and inputs match an earlier task's are not run, and what runs is kept for later runs instead of collected), read-only (use it, add nothing) or off. Only operators that declare a Version are cached; gc --cache trims it (see the README).", CacheMode.Off, "on|off|read-only", OptionParsing.ParseCacheMode, null);
+
+    /// <summary><c>--cache-hash-inputs</c>: fingerprint inputs by their bytes.</summary>
+    public AppOption<bool> CacheHashInputs { get; } = new("--cache-hash-inputs", "With --cache: fingerprint the input objects by a hash of their bytes (read once at the start) instead of their entity tag and, on a folder, their file's identity and modification time.", false, null, null, null);
 
     /// <summary><c>--concurrency</c>: tasks at once.</summary>
     public AppOption<int> Concurrency { get; } = new("--concurrency", "Tasks running at once.", Environment.ProcessorCount, "N", null, v => v is >= 1 and <= 4096 ? null : "must be between 1 and 4096");

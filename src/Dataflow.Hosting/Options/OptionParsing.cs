@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dataflow.Core;
 
 namespace Dataflow.Hosting;
 
@@ -12,4 +13,13 @@ internal static class OptionParsing
         Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(text, CultureInfo.InvariantCulture, out _)
             ? value
             : throw new FormatException($"'{text}' is not one of: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+
+    /// <summary>Parses <c>--cache</c>: <c>on</c>, <c>off</c> or <c>read-only</c>.</summary>
+    public static CacheMode ParseCacheMode(string text) => text.ToLowerInvariant() switch
+    {
+        "on" => CacheMode.On,
+        "off" => CacheMode.Off,
+        "read-only" or "readonly" => CacheMode.ReadOnly,
+        _ => throw new FormatException($"'{text}' is not one of: on, off, read-only"),
+    };
 }

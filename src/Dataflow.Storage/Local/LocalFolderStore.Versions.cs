@@ -25,6 +25,20 @@ internal sealed partial class LocalFolderStore
         return ValueTask.FromResult(OpenRange(segment.Key, path, segment.Offset, segment.Length, segment.ETag));
     }
 
+    public ValueTask<string?> GetIdentityAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = PathOfObject(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return ValueTask.FromResult(FileIdentity.Of(path));
+        }
+        catch (IOException ex)
+        {
+            throw new ObjectStoreException(Location, key, ex.Message, ex);
+        }
+    }
+
     public string? CheckKey(string key)
     {
         string path;

@@ -160,6 +160,9 @@ internal sealed class ArtifactCollector : IAsyncDisposable
         return garbage.Count == 0 ? ValueTask.CompletedTask : CollectAsync(garbage, cancellationToken);
     }
 
+    /// <summary>True when <paramref name="key"/> may ever be deleted (see the constructor's <c>isCollectable</c>).</summary>
+    public bool IsCollectable(string key) => _isCollectable(key);
+
     /// <summary>True when some holder holds <paramref name="key"/>.</summary>
     public bool IsHeld(string key)
     {

@@ -69,7 +69,7 @@ internal static class Sweeper
             sweep &= late is not null;
             await foreach (var info in store.ListAsync(layout.DataPrefix, CancellationToken.None).ConfigureAwait(false))
             {
-                if (sweep && !collector.IsHeld(info.Key) && !late!.Contains(info.Key))
+                if (sweep && collector.IsCollectable(info.Key) && !collector.IsHeld(info.Key) && !late!.Contains(info.Key))
                 {
                     orphans.Add(info.Key);
                 }

@@ -47,6 +47,12 @@ internal sealed record CommitMarker
     /// <summary>Bytes the attempt wrote; <see langword="null"/> in markers of earlier builds.</summary>
     public long? BytesWritten { get; init; }
 
+    /// <summary>
+    /// For a task taken from the task cache rather than run: the cache key whose entry gave its outputs (64 hex digits).
+    /// Such a marker's attempt id starts with <c>c</c> and its attempt number is 0; <see langword="null"/> for an attempt that ran.
+    /// </summary>
+    public string? CachedFrom { get; init; }
+
     /// <summary>Which attempt of each producing task the attempt read, so that lineage survives duplicates.</summary>
     public required IReadOnlyList<ConsumedArtifact> Consumed { get; init; }
 

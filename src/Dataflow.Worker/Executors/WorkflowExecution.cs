@@ -16,7 +16,7 @@ public sealed class WorkflowExecution
         Store = store;
         Options = options;
         Progress = progress;
-        _layout = new RunLayout(plan.RunId);
+        _layout = RunLayout.Of(plan);
         PlanUri = store.GetUri(_layout.PlanKey);
     }
 

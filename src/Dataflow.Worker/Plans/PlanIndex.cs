@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Dataflow.Core;
 
 namespace Dataflow.Worker;
@@ -38,6 +39,10 @@ internal sealed record PlanIndex
 
     /// <inheritdoc cref="Plan.CreatedAt"/>
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <inheritdoc cref="Plan.Cache"/>
+    [JsonConverter(typeof(JsonStringEnumConverter<CacheMode>))]
+    public CacheMode Cache { get; init; }
 
     /// <inheritdoc cref="Plan.Arguments"/>
     public IReadOnlyList<string>? Arguments { get; init; }

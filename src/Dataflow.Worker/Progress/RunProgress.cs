@@ -61,6 +61,9 @@ public static class RunPhases
     /// <summary>Making and storing the plan.</summary>
     public const string Planning = "planning";
 
+    /// <summary>Computing task keys and looking tasks up in the task cache.</summary>
+    public const string CheckingCache = "checking the cache";
+
     /// <summary>Running tasks.</summary>
     public const string Running = "running";
 

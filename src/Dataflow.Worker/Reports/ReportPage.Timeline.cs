@@ -42,7 +42,13 @@ internal sealed partial class ReportPage
         }
 
         _html.Append("<span class=\"key outcome\"><i class=\"swatch-failed\"></i>failed attempt</span>")
-            .Append("<span class=\"key outcome\"><i class=\"swatch-cancelled\"></i>cancelled attempt</span></div>\n");
+            .Append("<span class=\"key outcome\"><i class=\"swatch-cancelled\"></i>cancelled attempt</span>");
+        if (_report.Attempts.Any(a => a.Outcome == AttemptOutcomes.Cached))
+        {
+            _html.Append("<span class=\"key outcome\"><i class=\"swatch-cached\"></i>taken from the task cache (not run)</span>");
+        }
+
+        _html.Append("</div>\n");
     }
 
     private double X(double ms) => LabelWidth + (Math.Clamp(ms, 0, _totalMs) * _pxPerMs);
@@ -160,6 +166,11 @@ internal sealed partial class ReportPage
         if (bar.Outcome == AttemptOutcomes.Failed)
         {
             _html.Append(" stroke=\"").Append(FailedColour).Append('"');
+        }
+        else if (bar.Outcome == AttemptOutcomes.Cached)
+        {
+            // Outlined and pale: a task that did not run, whose outputs came from the cache.
+            _html.Append(" fill-opacity=\"0.25\" stroke-dasharray=\"2 1\" stroke=\"").Append(Colour(bar.Stage)).Append('"');
         }
 
         _html.Append(" data-stage=\"").Append(bar.Stage.ToString(s_inv)).Append('"');

@@ -134,6 +134,11 @@ internal sealed partial class ReportPage
         Fact("Tasks", ReportText.Count(summary.Tasks), $"in {ReportText.Count(summary.Stages)} stage{(summary.Stages == 1 ? "" : "s")}");
         Fact("Run", ReportText.Count(summary.TasksRun));
         Fact("Skipped", ReportText.Count(summary.TasksSkipped), "committed earlier");
+        if (summary.Cache is { } cache)
+        {
+            Fact("Cached", ReportText.Count(summary.TasksCached), $"taken from the task cache ({cache.Mode}); {ReportText.Count(cache.EntriesWritten)} entries added, {ReportText.Count(cache.EntriesInvalid)} not usable");
+        }
+
         Fact("Attempts", ReportText.Count(summary.Attempts));
         Fact("Retries", ReportText.Count(summary.Retries));
         Fact("Failed", ReportText.Count(summary.Failed), null, summary.Failed > 0 ? "bad" : null);
@@ -187,7 +192,7 @@ internal sealed partial class ReportPage
     private void StageTable()
     {
         _html.Append("<section id=\"stages-section\">\n<h2>Stages</h2>\n<table id=\"stages\">\n<thead><tr><th class=\"name\">Stage</th>")
-            .Append("<th>Tasks</th><th>Committed</th><th>Skipped</th><th>Failed</th><th>Attempts</th><th>Retries</th>")
+            .Append("<th>Tasks</th><th>Committed</th><th>Skipped</th><th>Cached</th><th>Failed</th><th>Attempts</th><th>Retries</th>")
             .Append("<th>Read</th><th>Written</th><th>Start</th><th>End</th><th>Median task</th><th>Max task</th></tr></thead>\n<tbody>\n");
         foreach (var stage in _report.Stages)
         {
@@ -196,6 +201,7 @@ internal sealed partial class ReportPage
             Cell(ReportText.Count(stage.Tasks));
             Cell(ReportText.Count(stage.Committed));
             Cell(ReportText.Count(stage.Skipped));
+            Cell(ReportText.Count(stage.Cached), stage.Cached > 0 ? "cached" : null);
             Cell(ReportText.Count(stage.Failed), stage.Failed > 0 ? "bad" : null);
             Cell(ReportText.Count(stage.Attempts));
             Cell(ReportText.Count(stage.Retries));

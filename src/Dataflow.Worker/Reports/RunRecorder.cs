@@ -177,6 +177,33 @@ internal sealed class RunRecorder
         }
     }
 
+    /// <summary>
+    /// Records that task <paramref name="task"/> of <paramref name="stage"/> was taken from the task cache: counted
+    /// per stage, and shown on the timeline's <c>cache</c> row as an attempt of no length (outcome
+    /// <see cref="AttemptOutcomes.Cached"/>), which is not counted as an attempt.
+    /// </summary>
+    public void TaskCached(int stage, int task)
+    {
+        var row = Row("cache");
+        var now = Now;
+        lock (_gate)
+        {
+            if (stage < _stages.Length)
+            {
+                _stages[stage].Cached++;
+            }
+
+            if (_attempts.Count < _maxAttempts)
+            {
+                _attempts.Add(new AttemptReport { Stage = stage, Task = task, Attempt = 0, Row = row, StartMs = now, EndMs = now, Outcome = AttemptOutcomes.Cached });
+            }
+            else
+            {
+                _omitted++;
+            }
+        }
+    }
+
     /// <summary>Records that a task of <paramref name="stage"/> was found committed by an earlier driver.</summary>
     public void TaskSkipped(int stage)
     {
@@ -233,6 +260,8 @@ internal sealed class RunRecorder
 
         public int Skipped { get; set; }
 
+        public int Cached { get; set; }
+
         public int SetAside { get; set; }
 
         public void Add(AttemptReport attempt)
@@ -260,6 +289,7 @@ internal sealed class RunRecorder
                 Tasks = tasks,
                 Committed = _committed,
                 Skipped = Skipped,
+                Cached = Cached,
                 SetAside = SetAside,
                 Failed = Failed,
                 Attempts = _attempts,

@@ -64,6 +64,9 @@ internal sealed record StageReport
     /// <summary>Commits set aside because their outputs were found missing or failing verification; those tasks ran again.</summary>
     public int SetAside { get; init; }
 
+    /// <summary>Tasks taken from the task cache instead of run.</summary>
+    public int Cached { get; init; }
+
     /// <summary>Attempts started.</summary>
     public required int Attempts { get; init; }
 
@@ -140,4 +143,7 @@ internal static class AttemptOutcomes
 
     /// <summary>The run was cancelled or stopped while the attempt worked.</summary>
     public const string Cancelled = "cancelled";
+
+    /// <summary>The task was taken from the task cache: not run (an entry of no length on the <c>cache</c> row).</summary>
+    public const string Cached = "cached";
 }

@@ -36,6 +36,11 @@ public sealed partial class JobRunner
 
         try
         {
+            if (!resume && _options.Cache != CacheMode.Off && _options.Executor is WorkflowExecutor)
+            {
+                throw new JobDefinitionException(job.Name, $"the task cache does not work with the {_options.Executor.Name} executor yet: run without it (cache off), or with the local, process or Kubernetes executor");
+            }
+
             await RemoveLeftoversAsync().ConfigureAwait(false);
             var plan = resume
                 ? await LoadPlanOfAsync(job, layout, cancellationToken).ConfigureAwait(false)
@@ -70,7 +75,9 @@ public sealed partial class JobRunner
                             committed = [];
                         }
 
-                        return await ExecuteAsync(job, plan, layout, executor, committed, lease, progress, (started, retriedBefore), recorder, span, cancellationToken).ConfigureAwait(false);
+                        var cache = plan.Cache == CacheMode.Off ? null
+                            : await OpenCacheAsync(job, plan, resume, committed, lease, progress, cancellationToken).ConfigureAwait(false);
+                        return await ExecuteAsync(job, plan, layout, executor, committed, cache, lease, progress, (started, retriedBefore), recorder, span, cancellationToken).ConfigureAwait(false);
                     }
 
                 default:
@@ -136,7 +143,7 @@ public sealed partial class JobRunner
         progress.SetPhase(RunPhases.Listing);
         var inputs = await ListInputsAsync(job, cancellationToken).ConfigureAwait(false);
         progress.SetPhase(RunPhases.Planning);
-        return JobPlanner.CreatePlan(job, inputs, layout.RunId, _options.TimeProvider.GetUtcNow()) with { Arguments = _options.Arguments };
+        return JobPlanner.CreatePlan(job, inputs, layout.RunId, _options.TimeProvider.GetUtcNow()) with { Arguments = _options.Arguments, Cache = _options.Cache };
     }
 
     private async Task<IReadOnlyList<PlanInput>> ListInputsAsync(Job job, CancellationToken cancellationToken)
@@ -166,7 +173,7 @@ public sealed partial class JobRunner
         return inputs;
     }
 
-    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunLease lease, RunProgress progress, (long Timestamp, long StoreRetries) started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
+    private async Task<RunResult> ExecuteAsync(Job job, Plan plan, RunLayout layout, TaskExecutor executor, Dictionary<TaskId, CommitMarker> committed, RunCache? cache, RunLease lease, RunProgress progress, (long Timestamp, long StoreRetries) started, RunRecorder recorder, Activity? span, CancellationToken cancellationToken)
     {
         string? recordsNotStored = null;
         var time = _options.TimeProvider;
@@ -176,12 +183,12 @@ public sealed partial class JobRunner
         using var spans = DataflowTracing.Source.HasListeners() ? new StageSpans(plan, span) : null;
         var telemetry = new RunTelemetry(recorder, spans, _logger);
         Log.Planned(_logger, plan.Stages.Count, plan.TaskCount, recorder.Executor);
-        await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal));
+        await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal) && (cache?.IsCollectable(key) ?? true));
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
         // or a queued task could start: their markers are about to join it.
         var load = new SchedulerLoad();
         var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time, () => lease.ConfirmAsync(CancellationToken.None));
-        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry);
+        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry) { Cache = cache };
         progress.SetPlan(plan);
 
         Exception? failure = null;
@@ -224,8 +231,14 @@ public sealed partial class JobRunner
         }
 
         // Clean-up runs whatever happened: what nothing needs is deleted (per the GC mode); committed artifacts that
-        // unfinished tasks still need stay, so a failed run can be resumed from its markers.
+        // unfinished tasks still need stay, so a failed run can be resumed from its markers. What the run committed
+        // joins the cache first (a failed run's too: a rerun need not repeat it), unless another driver owns the run.
         progress.SetPhase(RunPhases.CleaningUp);
+        if (cache is not null && failure is not RunLeaseException)
+        {
+            await cache.WriteEntriesAsync(session, failure is null && !cancelled).ConfigureAwait(false);
+        }
+
         await collector.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
         counters.Collected(collector.Deleted);
         await Sweeper.AbortIncompleteUploadsAsync(_store, layout).ConfigureAwait(false);
@@ -239,6 +252,17 @@ public sealed partial class JobRunner
             Tasks = plan.TaskCount,
             TasksRun = counters.TasksRun,
             TasksSkipped = session.TasksReplayed,
+            TasksCached = session.TasksCached.Sum(),
+            Cache = cache is null ? null : new RunCacheSummary
+            {
+                Mode = cache.Mode == CacheMode.On ? "on" : "read-only",
+                TasksCached = session.TasksCached,
+                TasksWithKey = cache.Keys.Count,
+                Lookups = cache.Lookups,
+                EntriesInvalid = cache.EntriesInvalid,
+                EntriesWritten = cache.EntriesWritten,
+                Reasons = cache.Reasons.Count == 0 ? null : cache.Reasons,
+            },
             TasksSetAside = session.TasksSetAside,
             Attempts = counters.Attempts,
             Retries = counters.Retries,
@@ -307,31 +331,6 @@ public sealed partial class JobRunner
     {
         counters.AddStoreRetries(_store.RetriedRequests - retriedBefore);
         return counters.StoreRetries;
-    }
-
-    /// <summary>
-    /// Publishes the final outputs; a final output whose committed object went missing or changed is made again first
-    /// (its commit set aside, its task run again) — each lost object twice at most, however many final outputs were lost
-    /// (after <c>gc</c> of a run killed before publishing, all of them are).
-    /// </summary>
-    private static async Task PublishAsync(RunSession session, TaskExecution execution, CancellationToken cancellationToken)
-    {
-        var repaired = new Dictionary<string, int>(StringComparer.Ordinal);
-        while (true)
-        {
-            try
-            {
-                await session.PublishAsync(cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (InputLostException lost) when ((repaired[lost.ObjectKey] = repaired.GetValueOrDefault(lost.ObjectKey) + 1) <= 2)
-            {
-                if (!await execution.RepairAsync(lost, cancellationToken).ConfigureAwait(false))
-                {
-                    throw;
-                }
-            }
-        }
     }
 
     /// <summary>

@@ -269,5 +269,8 @@ public sealed partial class JobRunner
 
         [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Temporary files of writers that died could not be removed: {Error}")]
         public static partial void LeftoversNotRemoved(ILogger logger, string error, Exception exception);
+
+        [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Task cache: {WithKey} tasks have a key, {Lookups} looked up, {Hits} taken from the cache, {Invalid} entries not usable")]
+        public static partial void CacheChecked(ILogger logger, int withKey, int lookups, int hits, int invalid);
     }
 }

@@ -25,6 +25,19 @@ public sealed record JobRunnerOptions
     /// <summary>When intermediate artifacts are deleted. Default <see cref="GcMode.Eager"/>.</summary>
     public GcMode Gc { get; init; } = GcMode.Eager;
 
+    /// <summary>
+    /// How a new run uses the task cache in the store (a resumed run keeps its own): <see cref="CacheMode.Off"/> by
+    /// default — a cache keeps every intermediate output its tasks write, instead of collecting it, and trusts each
+    /// operator's declared <see cref="IObjectOperator.Version"/>, so a run uses it only when asked.
+    /// </summary>
+    public CacheMode Cache { get; init; } = CacheMode.Off;
+
+    /// <summary>
+    /// Fingerprints job inputs for the task cache by a hash of their bytes (read once at the start of the run), instead
+    /// of their entity tag and, on a folder, their file's identity and modification time. Off by default.
+    /// </summary>
+    public bool CacheHashesInputs { get; init; }
+
     /// <summary>Replace a final output that already exists. Default <see langword="false"/>: an existing output fails the run before it starts.</summary>
     public bool Overwrite { get; init; }
 

@@ -27,7 +27,9 @@ internal sealed partial class RunSession
     public async Task<bool> RepairAsync(InputLostException lost, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
     {
         // An intermediate of this run, or a final output staged at its key: either can be made again.
-        if (Layout.TaskOfOutput(lost.ObjectKey) is null && !_plan.Outputs.Any(o => string.Equals(o.Key, lost.ObjectKey, StringComparison.Ordinal)))
+        // Or an object a task taken from the cache holds (never a job input: that changed under the run).
+        if (Layout.TaskOfOutput(lost.ObjectKey) is null && !_plan.Outputs.Any(o => string.Equals(o.Key, lost.ObjectKey, StringComparison.Ordinal))
+            && !(lost.ObjectKey.StartsWith(CacheLayout.DataPrefix, StringComparison.Ordinal) && CommittedTasksHolding(lost.ObjectKey).Count > 0))
         {
             return false;
         }
@@ -130,6 +132,13 @@ internal sealed partial class RunSession
         if (Interlocked.Exchange(ref _markers[index], null) is not { } marker)
         {
             return;
+        }
+
+        if (marker.CachedFrom is not null && Cache is { } cache)
+        {
+            // The entry is no good: it goes, and the task runs (and is cached again).
+            await cache.InvalidateAsync(marker, reason).ConfigureAwait(false);
+            Interlocked.Decrement(ref TasksCached[id.Stage]);
         }
 
         _recommits.TryAdd(index, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));

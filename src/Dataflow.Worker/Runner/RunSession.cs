@@ -26,7 +26,7 @@ internal sealed partial class RunSession
     {
         Telemetry = telemetry;
         _plan = plan;
-        Layout = new RunLayout(plan.RunId);
+        Layout = RunLayout.Of(plan);
         _store = store;
         _counters = counters;
         _collector = collector;
@@ -37,6 +37,7 @@ internal sealed partial class RunSession
         _consumedReleased = new int[Graph.Count];
         _wasSetAside = new bool[Graph.Count];
         Done = new bool[Graph.Count];
+        TasksCached = new int[plan.Stages.Count];
 
         foreach (var id in plan.TaskIds())
         {
@@ -102,8 +103,14 @@ internal sealed partial class RunSession
     /// <summary>Which tasks (by graph index) are done: committed in an earlier driver of the run or in this one, and not set aside since.</summary>
     public bool[] Done { get; }
 
-    /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>).</summary>
+    /// <summary>Tasks found committed by an earlier driver of the run (see <see cref="ReplayAsync"/>), not counting those taken from the cache.</summary>
     public int TasksReplayed { get; private set; }
+
+    /// <summary>Tasks taken from the task cache (by this driver or an earlier one of the run), per stage.</summary>
+    public int[] TasksCached { get; }
+
+    /// <summary>The run's use of the task cache; <see langword="null"/> without one.</summary>
+    public RunCache? Cache { get; init; }
 
     /// <summary>The run's plan.</summary>
     public Plan Plan => _plan;
@@ -138,8 +145,16 @@ internal sealed partial class RunSession
 
             done[Graph.IndexOf(id)] = true;
             await CommittedAsync(id, marker, replayed: true, cancellationToken).ConfigureAwait(false);
-            Telemetry.Recorder.TaskSkipped(id.Stage);
-            TasksReplayed++;
+            if (marker.CachedFrom is not null)
+            {
+                Telemetry.Recorder.TaskCached(id.Stage, id.Index);
+                TasksCached[id.Stage]++;
+            }
+            else
+            {
+                Telemetry.Recorder.TaskSkipped(id.Stage);
+                TasksReplayed++;
+            }
         }
 
         return done;
@@ -181,6 +196,7 @@ internal sealed partial class RunSession
             Recommitted(index);
         }
         ExceptionDispatchInfo? cancelled = null;
+        Cache?.Keep(marker);
         foreach (var output in marker.Outputs)
         {
             if (again)
@@ -238,97 +254,6 @@ internal sealed partial class RunSession
         catch (OperationCanceledException ex)
         {
             return ExceptionDispatchInfo.Capture(ex);
-        }
-    }
-
-    /// <summary>
-    /// Puts every final output in place — publishes it where it was staged (S3: completes its upload, no copy), or moves
-    /// it (a rename on a folder) — then lets its intermediate object go.
-    /// </summary>
-    public async ValueTask PublishAsync(CancellationToken cancellationToken)
-    {
-        foreach (var output in _plan.Outputs)
-        {
-            var marker = _markers[Graph.IndexOf(output.Task)]
-                ?? throw new InvalidOperationException($"final output '{output.Key}' cannot be published: task {output.Task} has not committed");
-            await PublishAsync(_store, output, marker, cancellationToken).ConfigureAwait(false);
-            await ConsumedAsync((output.Task, output.Output), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Moves final output <paramref name="output"/>, committed with <paramref name="marker"/>, into place; succeeds
-    /// when an earlier publisher of the run already moved it.
-    /// </summary>
-    /// <exception cref="InvalidDataException">The published object's size is not the committed size.</exception>
-    public static async ValueTask PublishAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CancellationToken cancellationToken)
-    {
-        var committed = marker.GetOutput(output.Output);
-        if (committed.Staged is { } staged)
-        {
-            await PublishStagedAsync(store, output, marker, committed, staged, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var source = committed.Key
-            ?? throw new InvalidOperationException($"final output '{output.Key}' is a reference, not data; task {output.Task} must write it");
-        // The committed object must still be what the task committed: a published output is never one that changed
-        // (or went missing) after its commit. A missing one may have been published by an earlier publisher.
-        if (await store.HeadAsync(source, cancellationToken).ConfigureAwait(false) is { } current
-            && (current.Size != committed.Size || (committed.ETag is not null && !string.Equals(current.ETag, committed.ETag, StringComparison.Ordinal))))
-        {
-            throw new InputLostException(source, $"final output '{output.Key}' cannot be published: the object task {output.Task} committed changed since (size {current.Size}, entity tag {current.ETag}; committed {committed.Size}, {committed.ETag})");
-        }
-
-        ObjectInfo info;
-        try
-        {
-            info = await store.MoveAsync(source, output.Key, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectNotFoundException)
-        {
-            // An earlier publisher of this run may have published it and stopped before finishing.
-            if (await store.HeadAsync(output.Key, cancellationToken).ConfigureAwait(false) is not { } published || published.Size != committed.Size)
-            {
-                throw new InputLostException(source, $"final output '{output.Key}' cannot be published: the object task {output.Task} committed is missing");
-            }
-
-            info = published;
-        }
-
-        if (info.Size != committed.Size)
-        {
-            throw new InvalidDataException($"final output '{output.Key}' is {info.Size} bytes, but task {output.Task} committed {committed.Size}");
-        }
-    }
-
-    /// <summary>
-    /// Publishes a final output the task staged under its key: only the winning attempt's is ever published, so a late
-    /// duplicate attempt cannot replace it. Staged objects that are gone (a clean-up of the run, a bucket rule) count as
-    /// lost: the task is run again.
-    /// </summary>
-    private static async ValueTask PublishStagedAsync(IObjectStore store, PlanOutput output, CommitMarker marker, CommittedOutput committed, StagedObject staged, CancellationToken cancellationToken)
-    {
-        if (!string.Equals(staged.Key, output.Key, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"final output '{output.Key}': task {output.Task} (attempt '{marker.AttemptId}') staged it at '{staged.Key}'");
-        }
-
-        ObjectInfo info;
-        try
-        {
-            info = await store.PublishStagedAsync(staged, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectNotFoundException ex)
-        {
-            throw new InputLostException(output.Key, $"final output '{output.Key}' cannot be published: what task {output.Task} (attempt '{marker.AttemptId}') staged there is gone ({ex.Message})", ex);
-        }
-
-        // The size only: the tag the parts foretell is not the published one where parts' tags are not MD5s (SSE-KMS),
-        // and the upload just completed is the one the commit names.
-        if (info.Size != committed.Size)
-        {
-            throw new InvalidDataException($"final output '{output.Key}' was published as {info.Size} bytes, but task {output.Task} committed {committed.Size}");
         }
     }
 

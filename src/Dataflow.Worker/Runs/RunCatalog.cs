@@ -93,7 +93,10 @@ public static class RunCatalog
         }
 
         var (listing, plan, committed) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
-        var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed?.Keys.Count(t => t.Stage == i) ?? 0)).ToList() ?? [];
+        var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed?.Keys.Count(t => t.Stage == i) ?? 0)
+        {
+            Cached = committed?.Count(c => c.Key.Stage == i && c.Value.CachedFrom is not null) ?? 0,
+        }).ToList() ?? [];
         return new RunStatus(listing, plan?.CreatedAt, plan?.DataflowVersion, plan?.InputCount, plan?.TaskCount, stages) { Arguments = plan?.Arguments };
     }
 
@@ -351,8 +354,12 @@ public sealed record RunStatus(RunListing Run, DateTimeOffset? CreatedAt, string
 /// <summary>How far a stage of a run got.</summary>
 /// <param name="Name">The stage's name.</param>
 /// <param name="Tasks">Its tasks.</param>
-/// <param name="Committed">Those that committed.</param>
-public sealed record StageStatus(string Name, int Tasks, int Committed);
+/// <param name="Committed">Those that committed (taken from the task cache included).</param>
+public sealed record StageStatus(string Name, int Tasks, int Committed)
+{
+    /// <summary>Of the committed tasks, those taken from the task cache rather than run.</summary>
+    public int Cached { get; init; }
+}
 
 /// <summary>Who holds a run's lease, and until when.</summary>
 /// <param name="Holder">The driver: its host, process id and a random id.</param>

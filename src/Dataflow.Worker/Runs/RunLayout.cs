@@ -15,7 +15,10 @@ namespace Dataflow.Worker;
 /// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/shard-&lt;first&gt;-&lt;last&gt;.&lt;id&gt;.json  a pod's shard record (an index)
 /// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
 /// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
+/// _dataflow/runs/&lt;run-id&gt;/cache-keys.bin                                 the tasks' cache keys (a run with the cache)
 /// </code>
+/// A run with the task cache on (<see cref="CacheMode.On"/>) writes its attempt outputs under
+/// <c>_dataflow/cache/data/&lt;run-id&gt;/</c> instead (<see cref="CacheLayout"/>), in the same form.
 /// Keys are flat below the stage, so that a task adds no folders to a folder store.
 /// Job inputs and final outputs live outside the reserved prefix <see cref="ObjectKey.ReservedPrefix"/>.
 /// </summary>
@@ -26,7 +29,13 @@ internal sealed class RunLayout
 
     /// <summary>Creates the layout of run <paramref name="runId"/>.</summary>
     /// <exception cref="ArgumentException">The run id is not 1–64 ASCII letters, digits, '-' or '_'.</exception>
-    public RunLayout(string runId)
+    public RunLayout(string runId) : this(runId, dataInCache: false)
+    {
+    }
+
+    /// <summary>Creates the layout of run <paramref name="runId"/>, whose data is under the cache's prefix when <paramref name="dataInCache"/>.</summary>
+    /// <exception cref="ArgumentException">The run id is not 1–64 ASCII letters, digits, '-' or '_'.</exception>
+    public RunLayout(string runId, bool dataInCache)
     {
         if (!IsValidRunId(runId))
         {
@@ -35,14 +44,28 @@ internal sealed class RunLayout
 
         RunId = runId;
         Root = RunsPrefix + runId + "/";
-        DataPrefix = Root + "data/";
+        DataPrefix = dataInCache ? CacheLayout.RunDataPrefix(runId) : Root + "data/";
+        DataInCache = dataInCache;
         CommitsPrefix = Root + "commits/";
         PlanKey = Root + "plan.json";
         SummaryKey = Root + "summary.json";
     }
 
+    /// <summary>The layout of the run of <paramref name="plan"/>.</summary>
+    public static RunLayout Of(Plan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new RunLayout(plan.RunId, plan.Cache == CacheMode.On);
+    }
+
     /// <summary>The run's id.</summary>
     public string RunId { get; }
+
+    /// <summary>True when the run's intermediate data is under the cache's prefix (<see cref="CacheMode.On"/>).</summary>
+    public bool DataInCache { get; }
+
+    /// <summary>The key of the run's task cache keys (<see cref="TaskKeys"/>).</summary>
+    public string CacheKeysKey => Root + "cache-keys.bin";
 
     /// <summary>The prefix of everything the run writes.</summary>
     public string Root { get; }

@@ -68,6 +68,7 @@ internal static class RunListingJson
             writer.WriteString("name", stage.Name);
             writer.WriteNumber("tasks", stage.Tasks);
             writer.WriteNumber("committed", stage.Committed);
+            writer.WriteNumber("cached", stage.Cached);
             writer.WriteEndObject();
         }
 

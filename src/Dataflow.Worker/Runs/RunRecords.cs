@@ -72,6 +72,36 @@ internal static class RunRecords
         return record;
     }
 
+    /// <summary>The cache entry as UTF-8 JSON.</summary>
+    public static byte[] Serialize(CacheEntry entry) => JsonSerializer.SerializeToUtf8Bytes(entry, RunJsonContext.Default.CacheEntry);
+
+    /// <summary>Reads a cache entry stored under <paramref name="key"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a cache entry of a version this library reads.</exception>
+    public static CacheEntry DeserializeCacheEntry(ReadOnlySpan<byte> utf8Json, string key)
+    {
+        CacheEntry? entry;
+        try
+        {
+            entry = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CacheEntry);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"cache entry '{key}' is not valid JSON: {ex.Message}", ex);
+        }
+
+        if (entry is null || entry.SchemaVersion is < 1 or > CacheEntry.CurrentSchemaVersion)
+        {
+            throw new InvalidDataException($"cache entry '{key}' has schema version {entry?.SchemaVersion}; this Dataflow reads version {CacheEntry.CurrentSchemaVersion}");
+        }
+
+        if (entry.Outputs.Contains(null!) || entry.Outputs.Any(o => o.Key is null == o.Segments is null))
+        {
+            throw new InvalidDataException($"cache entry '{key}' has a null output, or an output that is neither data nor a reference");
+        }
+
+        return entry;
+    }
+
     /// <summary>Reads a run summary.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a run summary.</exception>
     public static RunSummary DeserializeSummary(ReadOnlySpan<byte> utf8Json)
@@ -96,6 +126,7 @@ internal static class RunRecords
 [JsonSerializable(typeof(CommitRecord))]
 [JsonSerializable(typeof(RunSummary))]
 [JsonSerializable(typeof(RunReport))]
+[JsonSerializable(typeof(CacheEntry))]
 internal sealed partial class RunJsonContext : JsonSerializerContext
 {
     private static RunJsonContext? s_indented;

@@ -35,6 +35,12 @@ public sealed record RunSummary
     /// <summary>Tasks found already committed and not run again.</summary>
     public required int TasksSkipped { get; init; }
 
+    /// <summary>Tasks taken from the task cache instead of run (see <see cref="Cache"/>); 0 without the cache.</summary>
+    public int TasksCached { get; init; }
+
+    /// <summary>What the task cache did in the run; <see langword="null"/> when it did not use the cache.</summary>
+    public RunCacheSummary? Cache { get; init; }
+
     /// <summary>
     /// Commits set aside because their outputs were found missing, changed or failing verification; those tasks ran
     /// again (and are counted in <see cref="TasksRun"/>).

@@ -50,7 +50,7 @@ internal sealed partial class TaskRunner
     {
         _job = job;
         _plan = plan;
-        _layout = new RunLayout(plan.RunId);
+        _layout = RunLayout.Of(plan);
         _store = store;
         _counters = counters;
         _committed = committed;

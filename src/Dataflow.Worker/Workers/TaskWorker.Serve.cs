@@ -43,7 +43,7 @@ public static partial class TaskWorker
 
         var plans = new ServedPlan(store, index);
         var job = defineJob(plans.Plan);
-        var layout = new RunLayout(index.RunId);
+        var layout = new RunLayout(index.RunId, index.Cache == CacheMode.On);
         await reports.WriteLineAsync(WorkerProtocol.FormatHello(Environment.ProcessId).AsMemory(), cancellationToken).ConfigureAwait(false);
         await reports.FlushAsync(cancellationToken).ConfigureAwait(false);
         var reportedRetries = store.RetriedRequests;

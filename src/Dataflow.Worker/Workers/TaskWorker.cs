@@ -126,7 +126,7 @@ public static partial class TaskWorker
         ILogger logger,
         CancellationToken cancellationToken)
     {
-        var lookup = new CommitLookup(store, new RunLayout(plan.RunId));
+        var lookup = new CommitLookup(store, RunLayout.Of(plan));
         var failed = new List<TaskId>();
         var permanent = false;
         var markers = new List<CommitMarker>();
@@ -210,7 +210,7 @@ public static partial class TaskWorker
     /// </returns>
     private static async Task<WorkerReport> RunTaskAsync(IObjectStore store, Plan plan, Job job, CommitLookup lookup, TaskId id, int attempt, ILogger logger, CancellationToken cancellationToken)
     {
-        var layout = new RunLayout(plan.RunId);
+        var layout = RunLayout.Of(plan);
         var counters = new RunCounters(plan.Job);
         try
         {
