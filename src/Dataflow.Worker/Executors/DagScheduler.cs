@@ -84,7 +84,8 @@ internal static class DagScheduler
 
                     foreach (var d in graph.Dependents[i])
                     {
-                        if (Interlocked.Decrement(ref waiting[d]) == 0)
+                        // A dependent done before its producer (taken from the task cache) is not run again.
+                        if (Interlocked.Decrement(ref waiting[d]) == 0 && (done is null || !Volatile.Read(ref done[d])))
                         {
                             ready.Writer.TryWrite(d);
                         }

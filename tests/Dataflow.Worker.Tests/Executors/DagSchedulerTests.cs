@@ -153,6 +153,22 @@ public sealed class DagSchedulerTests
     }
 
     [Fact]
+    public async Task RunAsync_TaskDoneBeforeItsProducer_IsNotRunWhenTheProducerFinishes()
+    {
+        // Tasks taken from the task cache: 2 reads 0 and 1, and is done though 0 is not (0's entry was found wanting).
+        int[][] dependencies = [[], [], [0, 1], [2]];
+        var ran = new ConcurrentBag<int>();
+
+        await DagScheduler.RunAsync(DagGraph.FromDependencies(dependencies), [false, true, true, true], 2, (i, token) =>
+        {
+            ran.Add(i);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.Equal([0], ran.ToArray());
+    }
+
+    [Fact]
     public async Task RunAsync_Cycle_RefusedInsteadOfHanging()
     {
         int[][] dependencies = [[1], [0]];
