@@ -69,6 +69,13 @@ public interface IObjectStore : IAsyncDisposable
     Task<int> AbortIncompleteUploadsAsync(string keyPrefix, CancellationToken cancellationToken = default) => Task.FromResult(0);
 
     /// <summary>
+    /// How many reads the store serves at once before a new one waits for another to finish (S3: its connection pool);
+    /// <see langword="null"/> when reads do not wait on each other (a folder). Tasks that hold many inputs open at once
+    /// are given a share of it (<see cref="Dataflow.Core.ObjectTaskContext.MaxOpenInputs"/>).
+    /// </summary>
+    int? MaxConcurrentReads => null;
+
+    /// <summary>
     /// What identifies the object's current version beyond its entity tag, for the task cache: a folder store gives the
     /// file's device and inode numbers and its modification time to the nanosecond (a file replaced by another, or
     /// rewritten within the tag's resolution, gets another identity). <see langword="null"/> when the store has nothing

@@ -42,6 +42,10 @@ public abstract class ForwardingObjectStore(IObjectStore inner) : IObjectStore
 
     public virtual bool CanStage => Inner.CanStage;
 
+    public virtual int? MaxConcurrentReads => Inner.MaxConcurrentReads;
+
+    public virtual ValueTask<string?> GetIdentityAsync(string key, CancellationToken cancellationToken = default) => Inner.GetIdentityAsync(key, cancellationToken);
+
     public virtual ValueTask<StagedWriteStream> OpenStagedWriteAsync(string key, string owner, CancellationToken cancellationToken = default) =>
         Inner.OpenStagedWriteAsync(key, owner, cancellationToken);
 

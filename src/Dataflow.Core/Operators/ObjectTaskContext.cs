@@ -19,6 +19,13 @@ public abstract class ObjectTaskContext
     public abstract IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>
+    /// How many inputs the task may hold open at once. A store that reads over a bounded pool of connections (S3)
+    /// gives each running task its share, so that tasks merging many inputs never wait on each other for a connection
+    /// for ever; an operator that merges more inputs than this merges them in groups. Unbounded by default.
+    /// </summary>
+    public virtual int MaxOpenInputs => int.MaxValue;
+
+    /// <summary>
     /// Creates output <paramref name="name"/> as a stream to write. The bytes become visible to other tasks only
     /// when the attempt commits, after the operator returns; disposing the stream does not publish anything.
     /// </summary>

@@ -20,8 +20,8 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
 
     public string? Version => version;
 
-    /// <summary>How many runs a task merges at once within its budget.</summary>
-    internal int FanIn => (int)Math.Clamp(memoryBudget / ReadBuffer, 2, 4096);
+    /// <summary>How many runs a task merges at once within its memory budget and the inputs it may hold open.</summary>
+    internal int FanIn(ObjectTaskContext context) => (int)Math.Clamp(Math.Min(memoryBudget / ReadBuffer, context.MaxOpenInputs), 2, 4096);
 
     /// <summary>Passes through local disk in the last task (for tests).</summary>
     internal int LastSpillPasses { get; private set; }
@@ -32,17 +32,18 @@ internal sealed class ReduceOperator<TKey, TValue, TResult>(MapReduceTypes<TKey,
         var sources = context.Inputs.Select(input => (Func<ValueTask<Stream>>)(() => input.OpenReadAsync(cancellationToken))).ToList();
         string? spillFolder = null;
         var passes = 0;
+        var fanIn = FanIn(context);
         try
         {
-            while (sources.Count > FanIn)
+            while (sources.Count > fanIn)
             {
                 // Too many runs to read at once: merge them in groups into runs on local disk, and merge those.
                 spillFolder ??= Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "dataflow-spill", Guid.NewGuid().ToString("N"))).FullName;
                 var merged = new List<Func<ValueTask<Stream>>>();
-                for (var i = 0; i < sources.Count; i += FanIn)
+                for (var i = 0; i < sources.Count; i += fanIn)
                 {
                     var path = Path.Combine(spillFolder, string.Create(CultureInfo.InvariantCulture, $"reduce-{passes:D2}-{merged.Count:D5}.run"));
-                    await MergeToFileAsync(sources.GetRange(i, Math.Min(FanIn, sources.Count - i)), path, cancellationToken).ConfigureAwait(false);
+                    await MergeToFileAsync(sources.GetRange(i, Math.Min(fanIn, sources.Count - i)), path, cancellationToken).ConfigureAwait(false);
                     merged.Add(() => ValueTask.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous)));
                 }
 

@@ -13,6 +13,8 @@ internal sealed partial class S3ObjectStore
 {
     public bool CanStage => true;
 
+    public int? MaxConcurrentReads => Options.MaxConnections;
+
     /// <summary>The parts of a staged upload as the store records them: numbers, and tags in their one form.</summary>
     internal static StagedPart[] StagedParts(IEnumerable<PartETag> parts) =>
         [.. parts.Select(p => new StagedPart(p.PartNumber ?? 0, EntityTag.Normalize(p.ETag)!))];

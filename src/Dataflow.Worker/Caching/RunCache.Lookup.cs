@@ -19,7 +19,7 @@ internal sealed partial class RunCache
         var heads = new ConcurrentDictionary<string, Lazy<Task<ObjectInfo?>>>(StringComparer.Ordinal);
         var hits = new ConcurrentDictionary<TaskId, CommitMarker>();
         var now = _time.GetUtcNow();
-        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (id, token) =>
+        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store), CancellationToken = cancellationToken }, async (id, token) =>
         {
             Interlocked.Increment(ref _lookups);
             var key = Keys[id]!;
@@ -151,7 +151,7 @@ internal sealed partial class RunCache
         var finals = _plan.Outputs.ToDictionary(o => (o.Task, o.Output), o => o.Key);
         var now = _time.GetUtcNow();
         var tasks = _plan.TaskIds().Where(id => Keys[id] is not null && session.CommittedMarker(id) is { CachedFrom: null }).ToList();
-        await Parallel.ForEachAsync(tasks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, token) =>
+        await Parallel.ForEachAsync(tasks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store) }, async (id, token) =>
         {
             var marker = session.CommittedMarker(id);
             if (marker is null)

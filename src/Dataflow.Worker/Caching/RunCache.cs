@@ -14,8 +14,14 @@ namespace Dataflow.Worker;
 /// </summary>
 internal sealed partial class RunCache
 {
-    /// <summary>Lookups and entry writes in flight at once.</summary>
-    internal const int Parallelism = 32;
+    /// <summary>Lookups and entry writes in flight at once on a remote store (S3), where each waits for the network.</summary>
+    internal const int RemoteParallelism = 32;
+
+    /// <summary>
+    /// Lookups and entry writes in flight at once on <paramref name="store"/>: on a folder (a store that creates
+    /// atomically) each is a few system calls that do not wait, so more threads than cores only contend.
+    /// </summary>
+    internal static int Parallelism(IObjectStore store) => store is IAtomicCreateStore ? Math.Max(2, Environment.ProcessorCount) : RemoteParallelism;
 
     /// <summary>Most reasons kept for the summary.</summary>
     internal const int MaxReasons = 20;
@@ -97,7 +103,7 @@ internal sealed partial class RunCache
     private static async Task<Dictionary<string, string?>> FingerprintAsync(IObjectStore store, Plan plan, bool hashContent, CancellationToken cancellationToken)
     {
         var fingerprints = new ConcurrentDictionary<string, string?>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(plan.Inputs, new ParallelOptions { MaxDegreeOfParallelism = hashContent ? 4 : Parallelism, CancellationToken = cancellationToken }, async (input, token) =>
+        await Parallel.ForEachAsync(plan.Inputs, new ParallelOptions { MaxDegreeOfParallelism = hashContent ? 4 : Parallelism(store), CancellationToken = cancellationToken }, async (input, token) =>
         {
             if (hashContent)
             {
@@ -175,6 +181,12 @@ internal sealed partial class RunCache
 
     private static async Task<byte[]?> TryReadAllBytesAsync(IObjectStore store, string key, CancellationToken cancellationToken)
     {
+        // On a folder a missing entry (most lookups of a first run) is found by a stat, without an exception thrown.
+        if (store is IAtomicCreateStore && await store.HeadAsync(key, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+
         try
         {
             return await store.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);

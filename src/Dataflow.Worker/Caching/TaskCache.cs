@@ -51,7 +51,7 @@ public static class TaskCache
         // Every entry, and the cached objects it refers to.
         var entryKeys = (await store.ListAllAsync(CacheLayout.EntriesPrefix, cancellationToken).ConfigureAwait(false)).ConvertAll(i => i.Key);
         var entries = new ConcurrentDictionary<string, CacheEntry?>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(entryKeys, new ParallelOptions { MaxDegreeOfParallelism = RunCache.Parallelism, CancellationToken = cancellationToken }, async (key, token) =>
+        await Parallel.ForEachAsync(entryKeys, new ParallelOptions { MaxDegreeOfParallelism = RunCache.Parallelism(store), CancellationToken = cancellationToken }, async (key, token) =>
         {
             try
             {

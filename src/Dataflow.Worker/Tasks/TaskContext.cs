@@ -62,6 +62,11 @@ internal sealed class TaskContext : ObjectTaskContext
 
     public override IReadOnlyList<string> OutputNames { get; }
 
+    /// <summary>This task's share of the store's concurrent reads (see <see cref="TaskRunner"/>).</summary>
+    public override int MaxOpenInputs => OpenInputs;
+
+    public int OpenInputs { get; init; } = int.MaxValue;
+
     /// <summary>Keys this attempt has created, to delete if it fails.</summary>
     public IReadOnlyList<string> WrittenKeys
     {

@@ -15,6 +15,7 @@ internal sealed partial class TaskRunner
     private readonly Job _job;
     private readonly Plan _plan;
     private readonly RunLayout _layout;
+    private readonly int _openInputs;
     private readonly IObjectStore _store;
     private readonly RunCounters _counters;
     private readonly Func<IEnumerable<string>, CancellationToken, ValueTask> _discard;
@@ -62,6 +63,10 @@ internal sealed partial class TaskRunner
         _planInputs = lookups.Inputs;
         _finalOutputs = lookups.FinalOutputs;
         _stagedOutputs = store.CanStage ? lookups.StagedOutputs : [];
+
+        // Half of the store's concurrent reads shared by the tasks that run at once (the other half for writes and
+        // records): tasks that each hold many inputs open can then never all wait for a connection another holds.
+        _openInputs = store.MaxConcurrentReads is { } reads ? Math.Max(2, reads / (2 * Math.Max(1, options.Concurrency))) : int.MaxValue;
     }
 
     /// <summary>Called when an attempt starts, with the task and the attempt number.</summary>
@@ -142,7 +147,10 @@ internal sealed partial class TaskRunner
                 _job.Name, id, attempt, attemptId, inputs, task.Outputs,
                 _finalOutputs.TryGetValue(id, out var finals) ? finals : (IReadOnlySet<string>)new HashSet<string>(),
                 _stagedOutputs.GetValueOrDefault(id),
-                _store, _layout, counters);
+                _store, _layout, counters)
+            {
+                OpenInputs = _openInputs,
+            };
             IReadOnlyList<CommittedOutput> outputs;
             if (Slots is { } slots)
             {

@@ -258,13 +258,30 @@ public sealed class MapReduceOperatorTests : IDisposable
         await small.ExecuteAsync(smallContext, CancellationToken.None);
         await big.ExecuteAsync(bigContext, CancellationToken.None);
 
-        Assert.Equal(2, small.FanIn);
+        Assert.Equal(2, small.FanIn(smallContext));
         Assert.Equal(passes, small.LastSpillPasses);
         Assert.Equal(0, big.LastSpillPasses);
         Assert.Equal(Lines(expected), smallContext.Text("out"));
         Assert.Equal(bigContext.Text("out"), smallContext.Text("out"));
         Assert.Equal(passes > 0, Directory.Exists(_temp.SpillRoot));
         Assert.Empty(_temp.Leftovers());
+    }
+
+    [Fact]
+    public async Task ReduceOperator_MoreRunsThanItMayHoldOpen_MergesInPassesWhateverItsMemory()
+    {
+        // A store whose reads share a pool of connections (S3) bounds the inputs a task may hold open: a reducer with
+        // memory for every run must still not open more than that at once, or reducers running together could each
+        // hold part of the pool and wait for the rest for ever.
+        var (runs, expected) = await MapRunsAsync(12, new SumCombiner());
+        var op = new ReduceOperator<string, long, long>(Types(new SumCombiner()), new SumReducer(), Big);
+        var context = new MemoryTaskContext(runs, ["out"], new TaskId(1, 0)) { OpenInputs = 4 };
+
+        await op.ExecuteAsync(context, CancellationToken.None);
+
+        Assert.Equal(4, op.FanIn(context));
+        Assert.Equal(1, op.LastSpillPasses); // 12 runs in 3 groups of 4, then those 3
+        Assert.Equal(Lines(expected), context.Text("out"));
     }
 
     [Fact]

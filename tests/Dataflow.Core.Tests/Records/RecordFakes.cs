@@ -138,6 +138,11 @@ internal sealed class MemoryPartitionedOutput : PartitionedOutput
 /// <summary>A task context in memory: inputs given, outputs kept.</summary>
 internal sealed class MemoryTaskContext(IReadOnlyList<TaskInput> inputs, IReadOnlyList<string> outputNames, TaskId? taskId = null) : ObjectTaskContext
 {
+    /// <summary>What <see cref="MaxOpenInputs"/> says: unbounded unless a test bounds it.</summary>
+    public int OpenInputs { get; init; } = int.MaxValue;
+
+    public override int MaxOpenInputs => OpenInputs;
+
     public override string JobName => "records-test";
 
     public override TaskId TaskId { get; } = taskId ?? new TaskId(0, 3);
