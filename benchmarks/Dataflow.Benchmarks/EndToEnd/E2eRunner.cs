@@ -11,7 +11,7 @@ namespace Dataflow.Benchmarks.EndToEnd;
 /// The <c>e2e</c> verb: whole runs against baselines measured in the same run — the seed cascade against a bash
 /// cascade of <c>cat</c>, a big merge against one <c>cat</c>, word count against a single-threaded LINQ count, S3
 /// transfers and compose against TransferUtility and download-concatenate-upload, and the process executor's merges
-/// against the same merges on the local executor — each timed over several
+/// against the same merges on the local executor, the task cache's warm and changed runs against its cold run — each timed over several
 /// repetitions, alternating which goes first, and reported as medians and ratios in Markdown. Every output is
 /// checked; a wrong one fails the verb (exit code 1).
 /// </summary>
@@ -24,11 +24,12 @@ internal static class E2eRunner
     private const string FixedCosts = "fixed";
     private const string Process = "process";
     private const string SortedMerge = "sortedmerge";
+    private const string Cache = "cache";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge, Cache];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge,cache] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3, 5 process)
@@ -38,6 +39,10 @@ internal static class E2eRunner
                          objects against one 300-way merge of the same objects (widths 1) and against the same
                          tree passing text between levels; full: 5,000 numbers an object on average, and both
                          again as Native AOT programs (published first); quick: 500, JIT only
+                         cache: the task cache, cold (--cache on, the baseline) against warm and against one input
+                         changed, and --cache off: the seed cascade on the local and the process executor and over
+                         512 x 64KiB objects, word count of 65 x 1MiB (one map task each); quick: no 64KiB cascade,
+                         word count of 65 x 128KiB, 2 repetitions (full: 5)
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -75,7 +80,7 @@ internal static class E2eRunner
         var skipped = new List<string>();
         foreach (var benchmark in options.Only)
         {
-            var repetitions = options.Repetitions ?? (options.Quick ? 3 : benchmark switch { Seed => 9, BigMerge => 5, WordCount => 3, _ => 5 });
+            var repetitions = options.Repetitions ?? (options.Quick ? (benchmark == Cache ? 2 : 3) : benchmark switch { Seed => 9, BigMerge => 5, WordCount => 3, _ => 5 });
             var reps = repetitions.ToString(CultureInfo.InvariantCulture);
             Console.Error.WriteLine($"e2e: {benchmark}, {repetitions} repetitions");
             switch (benchmark)
@@ -96,6 +101,9 @@ internal static class E2eRunner
                     break;
                 case SortedMerge:
                     results.Add(await SortedMergeCases.CompareAsync(work, options.Quick ? 500 : 5000, repetitions, nativeAot: !options.Quick).ConfigureAwait(false));
+                    break;
+                case Cache:
+                    results.Add(await CacheCases.CompareAsync(work, repetitions, options.Quick).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

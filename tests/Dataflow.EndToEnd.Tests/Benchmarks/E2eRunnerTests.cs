@@ -37,6 +37,23 @@ public sealed partial class E2eRunnerTests
     }
 
     [Fact]
+    public async Task E2e_QuickCacheOnce_ExitsZeroAndPrintsEveryScenariosRatios()
+    {
+        var result = await RunAsync("e2e", "--quick", "--only", "cache", "--repetitions", "1");
+
+        // The verb itself fails (exit 1) when a warm run runs a task, a changed run runs other tasks than the changed
+        // input's path, or an output differs from the cold run's or from the --cache off run's.
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var ratios = result.Stdout.Split('\n').Where(l => CacheRatioLine().IsMatch(l)).ToList();
+        Assert.True(ratios.Count == 15, result.ToString());
+        Assert.Contains(ratios, l => l.Contains("seed cascade: warm run (0 of 511 tasks run)", StringComparison.Ordinal));
+        Assert.Contains(ratios, l => l.Contains("seed cascade, `--executor process`: one input changed (9 tasks run)", StringComparison.Ordinal));
+        Assert.Contains(ratios, l => l.Contains("word count, 65 × 128.0 KiB: one input changed (5 tasks run)", StringComparison.Ordinal));
+        Assert.Contains("## Details: Task cache: cold, warm, one input changed", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("## Seed cascade", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task E2e_UnknownBenchmark_ExitsTwoAndNamesIt()
     {
         var result = await RunAsync("e2e", "--only", "seed,nope");
@@ -47,6 +64,9 @@ public sealed partial class E2eRunnerTests
 
     [GeneratedRegex(@"^- ratio, seed cascade: .+ vs .+: \d+\.\d\dx \(\d+\.\d{3} s vs \d+\.\d{3} s\)$")]
     private static partial Regex RatioLine();
+
+    [GeneratedRegex(@"^- ratio, task cache: cold, warm, one input changed: .+ vs .+: \d+\.\d\dx \(\d+\.\d{3} s vs \d+\.\d{3} s\)$")]
+    private static partial Regex CacheRatioLine();
 
     [GeneratedRegex(@"^- ratio, process executor: .+ vs the same run on the local executor: \d+\.\d\dx \(\d+\.\d{3} s vs \d+\.\d{3} s\)$")]
     private static partial Regex ProcessRatioLine();
