@@ -106,6 +106,44 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         Report(executor, "word-count on S3");
     }
 
+    [Fact]
+    public async Task MergeFiles_WithTheTaskCacheOnKubernetes_ARerunStartsNoPod_AndAChangedInputRunsItsPathOnly()
+    {
+        var store = Path.Combine(_root, "cached");
+        string[] run = ["run", "--store", store, "--json", "--progress", "none", "--cache", "on", "--overwrite", "--volume-claim", "dataflow-data", "--tasks-per-pod", "32", .. _cluster.Options("kubernetes", "merge-files")];
+
+        var cold = await RunAsync("merge-files", run);
+        var podsAfterCold = _cluster.Server.Pods.Count;
+        var warm = await RunAsync("merge-files", run);
+        var podsAfterWarm = _cluster.Server.Pods.Count;
+        await File.WriteAllTextAsync(Path.Combine(store, "input", "300.txt"), "Q");
+        var changed = await RunAsync("merge-files", run);
+
+        AssertVerified(cold, tasks: 511);
+        AssertVerified(warm, tasks: 511);
+        AssertVerified(changed, tasks: 511);
+        Assert.Equal(511, cold.Json().GetProperty("tasksRun").GetInt32());
+        Assert.Equal(0, warm.Json().GetProperty("tasksRun").GetInt32());
+        Assert.Equal(511, warm.Json().GetProperty("tasksCached").GetInt32());
+        Assert.Equal(9, changed.Json().GetProperty("tasksRun").GetInt32());
+        Assert.Equal(20, podsAfterCold);
+        // Every stage committed from the cache: no Job, no pod. With one input changed every stage has a task to run, so
+        // each stage's Job runs all its indexes again (an Indexed Job runs every index): the pods whose shard is all
+        // cached find their tasks committed and skip them; 9 tasks run in all.
+        Assert.Equal(podsAfterCold, podsAfterWarm);
+        Assert.Equal(podsAfterWarm + 20, _cluster.Server.Pods.Count);
+    }
+
+    [Fact]
+    public async Task Run_WithTheTaskCacheOnArgo_IsRefusedBeforeAnythingStarts()
+    {
+        var result = await RunAsync("merge-files", ["run", "--store", Path.Combine(_root, "argo-cache"), "--progress", "none", "--cache", "on", "--volume-claim", "dataflow-data", .. _cluster.Options("argo", "merge-files")]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("task cache", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_cluster.Server.Pods);
+    }
+
     [Theory]
     [InlineData("kubernetes", "--volume-claim", "give --volume-claim")]
     [InlineData("argo", "--image", "needs --image")]
