@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Dataflow.Worker;
 
@@ -44,20 +45,7 @@ internal static class RunRecords
     /// <exception cref="InvalidDataException">The bytes are not a commit record of a version this library reads.</exception>
     public static CommitRecord DeserializeCommitRecord(ReadOnlySpan<byte> utf8Json, string key)
     {
-        CommitRecord? record;
-        try
-        {
-            record = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CommitRecord);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"commit record '{key}' is not valid JSON: {ex.Message}", ex);
-        }
-
-        if (record is null || record.SchemaVersion is < 1 or > CommitRecord.CurrentSchemaVersion)
-        {
-            throw new InvalidDataException($"commit record '{key}' has schema version {record?.SchemaVersion}; this Dataflow reads version {CommitRecord.CurrentSchemaVersion}");
-        }
+        var record = Read(utf8Json, RunJsonContext.Default.CommitRecord, "commit record", key, r => r.SchemaVersion, CommitRecord.CurrentSchemaVersion);
 
         // System.Text.Json does not apply nullable annotations to collection elements: refuse the nulls a record never has.
         foreach (var marker in record.Markers)
@@ -79,20 +67,7 @@ internal static class RunRecords
     /// <exception cref="InvalidDataException">The bytes are not a cache entry of a version this library reads.</exception>
     public static CacheEntry DeserializeCacheEntry(ReadOnlySpan<byte> utf8Json, string key)
     {
-        CacheEntry? entry;
-        try
-        {
-            entry = JsonSerializer.Deserialize(utf8Json, RunJsonContext.Default.CacheEntry);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"cache entry '{key}' is not valid JSON: {ex.Message}", ex);
-        }
-
-        if (entry is null || entry.SchemaVersion is < 1 or > CacheEntry.CurrentSchemaVersion)
-        {
-            throw new InvalidDataException($"cache entry '{key}' has schema version {entry?.SchemaVersion}; this Dataflow reads version {CacheEntry.CurrentSchemaVersion}");
-        }
+        var entry = Read(utf8Json, RunJsonContext.Default.CacheEntry, "cache entry", key, e => e.SchemaVersion, CacheEntry.CurrentSchemaVersion);
 
         if (entry.Outputs.Contains(null!) || entry.Outputs.Any(o => o.Key is null == o.Segments is null))
         {
@@ -100,6 +75,26 @@ internal static class RunRecords
         }
 
         return entry;
+    }
+
+    /// <summary>Reads a versioned record (<paramref name="what"/>, stored under <paramref name="key"/>) of a schema version this library reads.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not valid JSON, or of another schema version.</exception>
+    private static T Read<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> type, string what, string key, Func<T, int> version, int current)
+        where T : class
+    {
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize(utf8Json, type);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{what} '{key}' is not valid JSON: {ex.Message}", ex);
+        }
+
+        return value is not null && version(value) is >= 1 and var v && v <= current
+            ? value
+            : throw new InvalidDataException($"{what} '{key}' has schema version {(value is null ? null : version(value))}; this Dataflow reads version {current}");
     }
 
     /// <summary>Reads a run summary.</summary>
