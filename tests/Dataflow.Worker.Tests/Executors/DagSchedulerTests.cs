@@ -152,6 +152,26 @@ public sealed class DagSchedulerTests
         Assert.Equal([2], ran.ToArray());
     }
 
+    /// <summary>
+    /// Regression: a task done before the run (taken from the task cache) whose dependency was not done (its cache
+    /// entry damaged) ran again when that dependency finished, and its commit was recorded twice.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_DoneTaskWithAnUnfinishedDependency_IsNotRunWhenTheDependencyFinishes()
+    {
+        // 2 reads 0 and 1; 0 and 2 are done, 1 is not; 3 reads 2.
+        int[][] dependencies = [[], [], [0, 1], [2]];
+        var ran = new ConcurrentBag<int>();
+
+        await DagScheduler.RunAsync(DagGraph.FromDependencies(dependencies), [true, false, true, false], 2, (i, token) =>
+        {
+            ran.Add(i);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None).WaitAsync(s_patience);
+
+        Assert.Equal([1, 3], ran.Order());
+    }
+
     [Fact]
     public async Task RunAsync_Cycle_RefusedInsteadOfHanging()
     {
