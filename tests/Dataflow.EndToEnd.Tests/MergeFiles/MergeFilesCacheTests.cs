@@ -206,4 +206,51 @@ public sealed partial class MergeFilesCacheTests : IDisposable
         Assert.Equal(expected.Order(StringComparer.Ordinal), FilesUnder(Entries(store)).Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal));
         Assert.Empty(FilesUnder(Path.Combine(run, "data")));
     }
+
+    [Fact]
+    public async Task Resume_RunKilledAfterItTookHalfFromTheCache_CountsThoseAndRunsOnlyTheRest()
+    {
+        const string RunId = "half";
+        string[] job = ["--files", "64", "--file-size", "64KiB", "--concurrency", "1", "--cache", "on", "--overwrite", .. s_copying];
+        string? store = null;
+        for (var tries = 1; store is null; tries++)
+        {
+            var candidate = Store($"half-{tries}");
+            Assert.Equal((63, 0, 0), Counts(await RunVerifiedAsync(["--store", candidate, .. job])));
+
+            // The second half of the inputs changed (same sizes): 16 + 8 + 4 + 2 + 1 + 1 tasks have other keys, 31 not.
+            foreach (var file in Directory.GetFiles(Path.Combine(candidate, "input")).Order(StringComparer.Ordinal).Skip(32))
+            {
+                File.WriteAllBytes(file, [.. File.ReadAllBytes(file).Select(b => (byte)('A' + ((b - 'A' + 1) % 26)))]);
+            }
+
+            // Killed once a record besides the hits' is stored: the hits are commits of the run, most tasks still to do.
+            var commits = Path.Combine(candidate, "_dataflow", "runs", RunId, "commits");
+            if (await KilledDrivers.TryKillWhenAsync(Program, ["run", "--store", candidate, "--run-id", RunId, .. job], () => FilesUnder(commits).Length >= 2)
+                && !File.Exists(Path.Combine(candidate, "_dataflow", "runs", RunId, "summary.json")))
+            {
+                store = candidate;
+            }
+
+            Assert.True(tries < 4, "the run always ended before it could be killed");
+        }
+
+        var status = await ProgramRunner.RunAsync(Program, "status", RunId, "--store", store, "--json");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Equal("interrupted", status.Json().GetProperty("state").GetString());
+        var stages = status.Json().GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal([16, 8, 4, 2, 1, 0], stages.Select(s => s.GetProperty("cached").GetInt32()));
+        var committed = stages.Sum(s => s.GetProperty("committed").GetInt32());
+        Assert.InRange(committed, 31, 62);
+
+        var resumed = await RunVerifiedAsync("resume", RunId, "--store", store, "--progress", "none", "--json");
+
+        // The hits the killed driver took count as cached, what it ran as skipped; the rest runs.
+        Assert.Equal((63 - committed, 31, committed - 31), Counts(resumed));
+        Assert.Equal(InputsConcatenated(store), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
+        Assert.Empty(FilesUnder(Path.Combine(store, "_dataflow", "runs", RunId, "data")));
+
+        // A run after it takes every task from the cache.
+        Assert.Equal((0, 63, 0), Counts(await RunVerifiedAsync(["--store", store, .. job])));
+    }
 }
