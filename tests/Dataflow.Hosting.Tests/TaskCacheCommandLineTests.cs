@@ -100,6 +100,29 @@ public sealed partial class TaskCacheCommandLineTests : ConsoleTests
         Assert.False(Directory.Exists(StorePath), "nothing may be written for a usage error");
     }
 
+    [Theory]
+    [InlineData("on")]
+    [InlineData("read-only")]
+    public async Task Plan_CacheNotOff_UsageErrorInsteadOfAPlanThatIgnoresIt(string value)
+    {
+        var code = await RunAsync(CreateApp(), "plan", "--emit", "json", "--store", StorePath, "--cache", value, "--run-id", "emitted");
+
+        Assert.Equal(ExitCodes.Usage, code);
+        var line = Assert.Single(ErrorLines);
+        Assert.Contains("plan: --cache is for 'run'", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(StorePath), "nothing may be written for a usage error");
+        Assert.Equal(string.Empty, Out.ToString());
+    }
+
+    [Fact]
+    public async Task Plan_CacheOff_EmitsThePlan()
+    {
+        var code = await RunAsync(CreateApp(), "plan", "--emit", "json", "--store", StorePath, "--cache", "off", "--run-id", "emitted");
+
+        Assert.True(code == ExitCodes.Success, Error.ToString());
+        Assert.Equal(CacheMode.Off, (await JobRunner.LoadPlanAsync(ObjectStore.OpenFolder(StorePath), "emitted"))!.Cache);
+    }
+
     [Fact]
     public async Task Help_Cache_ShowsTheChoicesAndTheDefaultOff()
     {
