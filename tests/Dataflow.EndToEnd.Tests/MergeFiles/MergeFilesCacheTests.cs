@@ -253,4 +253,24 @@ public sealed partial class MergeFilesCacheTests : IDisposable
         // A run after it takes every task from the cache.
         Assert.Equal((0, 63, 0), Counts(await RunVerifiedAsync(["--store", store, .. job])));
     }
+
+    [Fact]
+    public async Task ProcessExecutor_EntryOfAFirstLevelTaskDamaged_OnlyThatTaskRunsAndItsConsumerIsNotRunAgain()
+    {
+        var store = Store("damaged");
+        string[] cached = ["--store", store, "--files", "16", "--cache", "on", "--overwrite", "--executor", "process", .. s_copying];
+        Assert.Equal((15, 0, 0), Counts(await RunVerifiedAsync(cached)));
+        var plan = await JobRunner.LoadPlanAsync(ObjectStore.OpenFolder(store), (await ProgramRunner.RunAsync(Program, "runs", "--store", store, "--json")).Json()[0].GetProperty("runId").GetString()!);
+        var keys = TaskKeys.Deserialize(await File.ReadAllBytesAsync(Path.Combine(store, "_dataflow", "runs", plan!.RunId, "cache-keys.bin")), plan, "cache-keys.bin");
+        var entry = Path.Combine(Entries(store), keys[new TaskId(0, 5)]![..2], keys[new TaskId(0, 5)] + ".json");
+        await File.WriteAllTextAsync(entry, "{ damaged");
+
+        var warm = await RunVerifiedAsync([.. cached, "--run-id", "after-damage"]);
+
+        // Task 0/5 runs (in a worker); 1/2, which reads it, was taken from the cache and is not run again when it commits.
+        Assert.Equal((1, 14, 0), Counts(warm));
+        Assert.Equal(["0/5"], CommitFiles.ByTask(Path.Combine(store, "_dataflow", "runs", "after-damage", "commits")).Keys);
+        Assert.Equal(1, warm.GetProperty("cache").GetProperty("entriesInvalid").GetInt32());
+        Assert.Equal(InputsConcatenated(store), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
+    }
 }
