@@ -107,6 +107,30 @@ public sealed partial class TaskCacheCommandLineTests : ConsoleTests
         Assert.DoesNotContain("System.", Error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_CacheHashInputsWithoutTheCache_UsageError()
+    {
+        var code = await RunAsync(CreateApp(), "--store", StorePath, "--cache-hash-inputs");
+
+        AssertUsageErrorWroteNothing(code, "--cache-hash-inputs fingerprints the inputs for the task cache: give it with --cache on or read-only");
+    }
+
+    [Fact]
+    public async Task Run_CacheHashInputs_WarmRunTakesEveryTask()
+    {
+        await RunCachedAsync("cold", "--cache-hash-inputs");
+        // The inputs touched: same bytes, other modification times, so only a hash of the bytes finds them unchanged.
+        foreach (var input in Directory.GetFiles(Path.Combine(StorePath, "input")))
+        {
+            File.SetLastWriteTimeUtc(input, File.GetLastWriteTimeUtc(input).AddMinutes(-3));
+        }
+
+        var warm = await RunCachedAsync("warm", "--cache-hash-inputs");
+
+        Assert.Equal(7, warm.GetProperty("tasksCached").GetInt32());
+        Assert.Equal(InputsConcatenated(), await File.ReadAllBytesAsync(OutputPath));
+    }
+
     [Theory]
     [InlineData("on")]
     [InlineData("read-only")]
