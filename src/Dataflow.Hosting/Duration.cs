@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Dataflow.Hosting;
 
-/// <summary>Durations on command lines: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>, <c>infinite</c>, or <c>hh:mm:ss</c>.</summary>
+/// <summary>Durations on command lines: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>, <c>7d</c>, <c>infinite</c>, or <c>hh:mm:ss</c>.</summary>
 public static class Duration
 {
     /// <summary>Parses a duration.</summary>
@@ -16,7 +16,7 @@ public static class Duration
             return Timeout.InfiniteTimeSpan;
         }
 
-        (string Suffix, double Seconds)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
+        (string Suffix, double Seconds)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
         foreach (var (suffix, seconds) in units)
         {
             if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
@@ -32,6 +32,6 @@ public static class Duration
             return span;
         }
 
-        throw new FormatException($"'{text}' is not a duration: use e.g. 500ms, 30s, 5m, 2h, 00:05:00 or infinite");
+        throw new FormatException($"'{text}' is not a duration: use e.g. 500ms, 30s, 5m, 2h, 7d, 00:05:00 or infinite");
     }
 }

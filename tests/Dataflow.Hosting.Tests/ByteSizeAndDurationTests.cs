@@ -35,6 +35,7 @@ public sealed class ByteSizeAndDurationTests
     [InlineData("1.5s", 1_500)]
     [InlineData("5m", 300_000)]
     [InlineData("2h", 7_200_000)]
+    [InlineData("2d", 172_800_000)]
     [InlineData("00:01:00", 60_000)]
     public void Parse_ValidDurations_GiveTimeSpans(string text, int milliseconds) =>
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), Duration.Parse(text));
@@ -47,6 +48,7 @@ public sealed class ByteSizeAndDurationTests
     [InlineData("0s")]
     [InlineData("-5s")]
     [InlineData("soon")]
-    [InlineData("5d")]
+    [InlineData("5w")]
+    [InlineData("d")]
     public void Parse_InvalidDurations_Throw(string text) => Assert.Throws<FormatException>(() => Duration.Parse(text));
 }

@@ -35,8 +35,11 @@ public sealed record Plan
     /// <summary>
     /// How the run uses the task cache. With <see cref="CacheMode.On"/> the run's intermediate data is written under
     /// the cache's prefix (<c>_dataflow/cache/data/&lt;run-id&gt;/</c>) rather than the run's, so that what the cache
-    /// keeps outlives the run's records.
+    /// keeps outlives the run's records. Left out of the plan's JSON when off, so that a plan without the cache is
+    /// written as before; by name otherwise, as in the plan's index.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    [JsonConverter(typeof(JsonStringEnumConverter<CacheMode>))]
     public CacheMode Cache { get; init; }
 
     /// <summary>The job's input objects as listed for this run, in the order the job reads them.</summary>

@@ -21,6 +21,11 @@ internal sealed class JobDriver(AppDefinition app)
         var driver = app.Driver;
         var verbose = context.Get(driver.Verbose);
         var resuming = resumeStore is not null;
+        if (context.Get(driver.CacheHashInputs) && context.Get(driver.Cache) == CacheMode.Off)
+        {
+            return CommandSupport.Usage(context, "--cache-hash-inputs fingerprints the inputs for the task cache: give it with --cache on or read-only");
+        }
+
         Job job;
         try
         {

@@ -33,6 +33,13 @@ internal sealed class PlanCommand(AppDefinition app, RunCommand run)
                 return Task.FromResult(CommandSupport.Usage(context, ex.Message));
             }
 
+            // The pods of an emitted plan neither look tasks up nor add them: a plan that said the cache is on would
+            // keep its data for a cache that never learns of it.
+            if (context.Get(app.Driver.Cache) != CacheMode.Off)
+            {
+                return Task.FromResult(CommandSupport.Usage(context, "plan: --cache is for 'run': a plan emitted for Kubernetes or Argo does not use the task cache yet"));
+            }
+
             if (context.Get(app.Store.Store) is not { } location)
             {
                 return Task.FromResult(CommandSupport.Usage(context, "plan needs --store: the store the pods read (s3://…, oss://…, or a folder on a volume claim)"));

@@ -109,7 +109,9 @@ public static class TaskCache
                     break;
                 }
 
-                if (held.Contains(entry.Key))
+                // An entry that owns no cached object (a final output's, kept where it was published) frees no bytes:
+                // deleting it would not help the rest fit, and whether it went would hang on how keys sort.
+                if (held.Contains(entry.Key) || owned.Length == 0)
                 {
                     continue;
                 }

@@ -22,11 +22,16 @@ internal static class DagScheduler
         var count = graph.Count;
         var waiting = (int[])graph.DependencyCounts.Clone();
         var pending = count;
-        if (done is not null)
+
+        // Which tasks were done when the run started, kept apart from the caller's array (which the run changes): a
+        // task done then is never run, even when a dependency of it was not done and finishes during the run (a task
+        // taken from the task cache whose producer's entry was not usable).
+        var doneAtStart = done is null ? null : (bool[])done.Clone();
+        if (doneAtStart is not null)
         {
             for (var i = 0; i < count; i++)
             {
-                if (done[i])
+                if (doneAtStart[i])
                 {
                     pending--;
                     foreach (var d in graph.Dependents[i])
@@ -48,7 +53,7 @@ internal static class DagScheduler
         var released = 0;
         for (var i = 0; i < count; i++)
         {
-            if (waiting[i] == 0 && done?[i] != true)
+            if (waiting[i] == 0 && doneAtStart?[i] != true)
             {
                 ready.Writer.TryWrite(i);
                 released++;
@@ -84,8 +89,7 @@ internal static class DagScheduler
 
                     foreach (var d in graph.Dependents[i])
                     {
-                        // A dependent done before its producer (taken from the task cache) is not run again.
-                        if (Interlocked.Decrement(ref waiting[d]) == 0 && (done is null || !Volatile.Read(ref done[d])))
+                        if (Interlocked.Decrement(ref waiting[d]) == 0 && doneAtStart?[d] != true)
                         {
                             ready.Writer.TryWrite(d);
                         }

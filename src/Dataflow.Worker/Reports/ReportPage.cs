@@ -191,8 +191,10 @@ internal sealed partial class ReportPage
 
     private void StageTable()
     {
+        // The Cached column only for a run that used the task cache: a run without it has nothing to show there.
+        var cached = _report.Summary.Cache is not null || _report.Stages.Any(s => s.Cached > 0);
         _html.Append("<section id=\"stages-section\">\n<h2>Stages</h2>\n<table id=\"stages\">\n<thead><tr><th class=\"name\">Stage</th>")
-            .Append("<th>Tasks</th><th>Committed</th><th>Skipped</th><th>Cached</th><th>Failed</th><th>Attempts</th><th>Retries</th>")
+            .Append("<th>Tasks</th><th>Committed</th><th>Skipped</th>").Append(cached ? "<th>Cached</th>" : "").Append("<th>Failed</th><th>Attempts</th><th>Retries</th>")
             .Append("<th>Read</th><th>Written</th><th>Start</th><th>End</th><th>Median task</th><th>Max task</th></tr></thead>\n<tbody>\n");
         foreach (var stage in _report.Stages)
         {
@@ -201,7 +203,11 @@ internal sealed partial class ReportPage
             Cell(ReportText.Count(stage.Tasks));
             Cell(ReportText.Count(stage.Committed));
             Cell(ReportText.Count(stage.Skipped));
-            Cell(ReportText.Count(stage.Cached), stage.Cached > 0 ? "cached" : null);
+            if (cached)
+            {
+                Cell(ReportText.Count(stage.Cached), stage.Cached > 0 ? "cached" : null);
+            }
+
             Cell(ReportText.Count(stage.Failed), stage.Failed > 0 ? "bad" : null);
             Cell(ReportText.Count(stage.Attempts));
             Cell(ReportText.Count(stage.Retries));

@@ -36,7 +36,7 @@ public sealed class IntegrityTests : IDisposable
             // machine the run may get further (or end) first, and is tried again in a new store.
             var candidate = Store($"flip-{tries}");
             var commits = Path.Combine(candidate, "_dataflow", "runs", RunId, "commits");
-            if (await TryKillWhenAsync("merge-files", ["run", "--store", candidate, "--run-id", RunId, .. job], () => FilesUnder(commits).Length >= 1)
+            if (await KilledDrivers.TryKillWhenAsync("merge-files", ["run", "--store", candidate, "--run-id", RunId, .. job], () => FilesUnder(commits).Length >= 1)
                 && !File.Exists(Path.Combine(candidate, "output", "merged.txt")))
             {
                 store = candidate;
@@ -257,7 +257,7 @@ public sealed class IntegrityTests : IDisposable
             else
             {
                 var target = FilesUnder(Path.Combine(runFolder, "commits")).Length + random.Next(1, 4);
-                killed = await TryKillWhenAsync(program, next, () => FilesUnder(Path.Combine(runFolder, "commits")).Length >= target);
+                killed = await KilledDrivers.TryKillWhenAsync(program, next, () => FilesUnder(Path.Combine(runFolder, "commits")).Length >= target);
             }
 
             if (killed)
@@ -292,30 +292,7 @@ public sealed class IntegrityTests : IDisposable
 
     /// <summary>Starts <paramref name="program"/> and SIGKILLs it once <paramref name="condition"/> holds (it must still be running then).</summary>
     private static async Task KillWhenAsync(string program, string[] args, Func<bool> condition) =>
-        Assert.True(await TryKillWhenAsync(program, args, condition), $"{program} ended before it could be killed");
-
-    /// <summary>
-    /// Starts <paramref name="program"/> and SIGKILLs it (with its worker processes) once <paramref name="condition"/>
-    /// holds; false when it ended first (successfully: a failure fails the test).
-    /// </summary>
-    private static async Task<bool> TryKillWhenAsync(string program, string[] args, Func<bool> condition)
-    {
-        using var driver = Process.Start(ProgramRunner.StartInfo(program, args))!;
-        var stdout = driver.StandardOutput.ReadToEndAsync();
-        var stderr = driver.StandardError.ReadToEndAsync();
-        var deadline = DateTime.UtcNow + ProgramRunner.Patience;
-        while (!condition() && !driver.HasExited && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(1);
-        }
-
-        var ended = driver.HasExited;
-        driver.Kill(entireProcessTree: true);
-        await driver.WaitForExitAsync();
-        await Task.WhenAll(stdout, stderr);
-        Assert.True(!ended || driver.ExitCode == 0, $"exit code {driver.ExitCode}:{Environment.NewLine}{await stderr}");
-        return !ended;
-    }
+        Assert.True(await KilledDrivers.TryKillWhenAsync(program, args, condition), $"{program} ended before it could be killed");
 
     /// <summary>Starts <paramref name="program"/> and SIGKILLs it after <paramref name="delay"/>; false when it had ended by then.</summary>
     private static async Task<bool> KillAfterAsync(string program, string[] args, TimeSpan delay)

@@ -62,4 +62,36 @@ public sealed partial class RunReportInBrowserTests : IDisposable
             File.Copy(png, keep, overwrite: true);
         }
     }
+
+    [Fact]
+    public async Task WarmRun_ReportInChromium_TasksFromTheCacheOnTheCacheRow()
+    {
+        var store = Path.Combine(_root, "warm");
+        string[] args = ["--store", store, "--files", "16", "--cache", "on", "--overwrite", "--json", "--progress", "none"];
+        var cold = await ProgramRunner.RunAsync("merge-files", args);
+        Assert.True(cold.ExitCode == 0, cold.ToString());
+        var warm = await ProgramRunner.RunAsync("merge-files", args);
+        Assert.True(warm.ExitCode == 0, warm.ToString());
+        var folder = Path.Combine(store, "_dataflow", "runs", warm.Json().GetProperty("runId").GetString()!);
+
+        var dom = await HeadlessChromium.DumpDomAsync(Path.Combine(folder, "report.html"));
+
+        // The 15 tasks, none run: each a bar of outcome "cached" on the row named "cache", which the legend explains.
+        var bars = TaskBar().Matches(dom)
+            .Select(m => Attribute().Matches(m.Groups[1].Value).ToDictionary(a => a.Groups[1].Value, a => a.Groups[2].Value, StringComparer.Ordinal))
+            .ToList();
+        Assert.Equal(15, bars.Count);
+        Assert.All(bars, b => Assert.Equal("cached", b["data-outcome"]));
+        var row = Assert.Single(bars.Select(b => b["data-row"]).Distinct());
+        Assert.Matches($"<g class=\"lane\" data-row=\"{row}\">.*?>cache</text></g>", dom);
+        Assert.Contains("<i class=\"swatch-cached\"></i>taken from the task cache (not run)", dom, StringComparison.Ordinal);
+        Assert.Contains("<dt>Cached</dt><dd>15 ", dom, StringComparison.Ordinal);
+        Assert.Contains("<th>Cached</th>", dom, StringComparison.Ordinal);
+
+        // The cold run's report has the column and the fact (it used the cache), but no bar from it.
+        var coldDom = await HeadlessChromium.DumpDomAsync(Path.Combine(store, "_dataflow", "runs", cold.Json().GetProperty("runId").GetString()!, "report.html"));
+        Assert.DoesNotContain("data-outcome=\"cached\"", coldDom, StringComparison.Ordinal);
+        Assert.DoesNotContain("<i class=\"swatch-cached\">", coldDom, StringComparison.Ordinal);
+        Assert.Contains("<dt>Cached</dt><dd>0 ", coldDom, StringComparison.Ordinal);
+    }
 }

@@ -80,6 +80,20 @@ public sealed class PlanSerializerTests
         Assert.Equal(indented, PlanSerializer.Serialize(fromCompact, indented: true));
     }
 
+    [Theory]
+    [InlineData(CacheMode.On, "On")]
+    [InlineData(CacheMode.ReadOnly, "ReadOnly")]
+    public void Serialize_PlanWithTheCache_WritesTheModeByNameAndReadsItBack(CacheMode mode, string written)
+    {
+        var plan = TestPlans.Small() with { Cache = mode };
+
+        var json = JsonNode.Parse(PlanSerializer.Serialize(plan))!.AsObject();
+
+        Assert.Equal(written, (string)json["cache"]!);
+        Assert.Equal(mode, PlanSerializer.Deserialize(PlanSerializer.Serialize(plan)).Cache);
+        Assert.Equal(CacheMode.Off, PlanSerializer.Deserialize(PlanSerializer.Serialize(TestPlans.Small())).Cache);
+    }
+
     [Fact]
     public void Serialize_SmallPlan_WritesCamelCaseSchemaWithCompactTaskIds()
     {

@@ -164,6 +164,79 @@ public sealed partial class RunReportHtmlTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void Render_CachedTasks_OnTheCacheRowWithTheirLegendFactAndColumn()
+    {
+        var report = SampleReports.Cached();
+
+        var html = RunReportHtml.Render(report);
+
+        // Each task taken from the cache is a bar of its own on the row named "cache", outcome "cached".
+        var cacheRow = $"{report.Rows.ToList().IndexOf("cache")}";
+        Assert.Contains($"<g class=\"lane\" data-row=\"{cacheRow}\">", html, StringComparison.Ordinal);
+        Assert.Matches($"<g class=\"lane\" data-row=\"{cacheRow}\">.*?>cache</text></g>", html);
+        var bars = Bars(html);
+        var cached = bars.Where(b => b["data-outcome"] == AttemptOutcomes.Cached).ToList();
+        Assert.Equal(["0/0", "0/1", "0/2", "1/0"], cached.Select(b => $"{b["data-stage"]}/{b["data-task"]}").Order(StringComparer.Ordinal));
+        Assert.All(cached, b => Assert.Equal(cacheRow, b["data-row"]));
+        Assert.All(cached, b => Assert.Equal("2 1", b["stroke-dasharray"]));
+        Assert.All(bars.Except(cached), b => Assert.Equal("committed", b["data-outcome"]));
+        Assert.All(bars.Except(cached), b => Assert.NotEqual(cacheRow, b["data-row"]));
+
+        // The legend says what such a bar is; the facts and the stage table count them.
+        Assert.Contains("<i class=\"swatch-cached\"></i>taken from the task cache (not run)</span>", html, StringComparison.Ordinal);
+        Assert.Contains("<div><dt>Cached</dt><dd>4 <small>taken from the task cache (on); 3 entries added, 0 not usable</small></dd></div>", html, StringComparison.Ordinal);
+        Assert.Contains("<th>Skipped</th><th>Cached</th><th>Failed</th>", html, StringComparison.Ordinal);
+        var rows = StageRow().Matches(html);
+        Assert.Equal(3, rows.Count);
+        foreach (var (stage, row) in report.Stages.Zip(rows))
+        {
+            var cells = Cell().Matches(row.Groups[2].Value).Select(c => c.Groups[1].Value).ToList();
+            Assert.Equal(new[] { stage.Tasks, stage.Committed, stage.Skipped, stage.Cached, stage.Failed, stage.Attempts }.Select(n => $"{n}"), cells[1..7]);
+        }
+
+        // The embedded data keeps them, for the page's script and for tools.
+        var embedded = RunRecords.DeserializeReport(Encoding.UTF8.GetBytes(ReportData().Match(html).Groups[1].Value));
+        Assert.Equal(4, embedded.Attempts.Count(a => a.Outcome == AttemptOutcomes.Cached));
+        Assert.Equal([3, 1, 0], embedded.Stages.Select(s => s.Cached));
+    }
+
+    [Fact]
+    public void Render_RunWithoutTheCache_ShowsNoCacheRowLegendFactOrColumn()
+    {
+        var report = SampleReports.Small();
+
+        var html = RunReportHtml.Render(report);
+
+        Assert.DoesNotContain(Bars(html), b => b["data-outcome"] == AttemptOutcomes.Cached);
+        Assert.DoesNotContain(">cache</text>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<i class=\"swatch-cached\">", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("task cache", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<dt>Cached</dt>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<th>Cached</th>", html, StringComparison.Ordinal);
+        Assert.Contains("<th>Skipped</th><th>Failed</th>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_CachedTasks_ChromiumKeepsTheirBarsOnTheCacheRow()
+    {
+        var report = SampleReports.Cached();
+        var page = Write("cached.html", RunReportHtml.Render(report));
+
+        var dom = await HeadlessChromium.DumpDomAsync(page);
+
+        var bars = Bars(dom);
+        Assert.Equal(report.Attempts.Count, bars.Count);
+        foreach (var attempt in report.Attempts)
+        {
+            var bar = Assert.Single(bars, b => b["data-stage"] == $"{attempt.Stage}" && b["data-task"] == $"{attempt.Task}");
+            Assert.Equal((attempt.Outcome, $"{attempt.Row}"), (bar["data-outcome"], bar["data-row"]));
+        }
+
+        Assert.Contains("<th>Cached</th>", dom, StringComparison.Ordinal);
+        Assert.Contains("<i class=\"swatch-cached\"></i>", dom, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ScriptSafeJson_ScriptEndInString_HasNoAngleBracket()
     {
         var json = Encoding.UTF8.GetString(RunRecords.Serialize(SampleReports.Small()));

@@ -81,6 +81,51 @@ internal static class SampleReports
         };
     }
 
+    /// <summary>
+    /// A succeeded run with the task cache on after one input changed: 3 stages of 4, 2 and 1 tasks; 4 tasks taken
+    /// from the cache (3 of stage 0, 1 of stage 1), drawn on the row "cache"; the 3 tasks on the changed input's path run.
+    /// </summary>
+    public static RunReport Cached()
+    {
+        AttemptReport Ran(int stage, int task, double start, double end) => new()
+        {
+            Stage = stage, Task = task, Attempt = 1, Row = 0, StartMs = start, EndMs = end, Outcome = AttemptOutcomes.Committed,
+            BytesRead = 2 << 10, BytesWritten = 2 << 10,
+        };
+
+        AttemptReport Cached(int stage, int task) => new()
+        {
+            Stage = stage, Task = task, Attempt = 0, Row = 1, StartMs = 40, EndMs = 40, Outcome = AttemptOutcomes.Cached,
+        };
+
+        return new RunReport
+        {
+            Summary = new RunSummary
+            {
+                RunId = "20261203-101010-cafe", Job = "merge", Stages = 3, Tasks = 7, TasksRun = 3, TasksSkipped = 0, TasksCached = 4,
+                Cache = new RunCacheSummary { Mode = "on", TasksCached = [3, 1, 0], TasksWithKey = 7, Lookups = 7, EntriesInvalid = 0, EntriesWritten = 3 },
+                Attempts = 3, Retries = 0, Failed = 0, WallMs = 300, BytesRead = 6 << 10, BytesWritten = 6 << 10,
+                Output = "output/merged.txt", IntermediateObjectsLeft = 0,
+                Status = "succeeded",
+            },
+            StartedAt = new DateTimeOffset(2026, 12, 3, 10, 10, 10, TimeSpan.Zero),
+            Executor = "local",
+            Rows = ["slot 1", "cache"],
+            Stages =
+            [
+                new StageReport { Index = 0, Name = "level-1", Tasks = 4, Committed = 4, Skipped = 0, Cached = 3, Failed = 0, Attempts = 1, Retries = 0, BytesRead = 2 << 10, BytesWritten = 2 << 10 },
+                new StageReport { Index = 1, Name = "level-2", Tasks = 2, Committed = 2, Skipped = 0, Cached = 1, Failed = 0, Attempts = 1, Retries = 0, BytesRead = 2 << 10, BytesWritten = 2 << 10 },
+                new StageReport { Index = 2, Name = "level-3", Tasks = 1, Committed = 1, Skipped = 0, Cached = 0, Failed = 0, Attempts = 1, Retries = 0, BytesRead = 2 << 10, BytesWritten = 2 << 10 },
+            ],
+            Attempts =
+            [
+                Cached(0, 0), Cached(0, 1), Cached(0, 2), Cached(1, 0),
+                Ran(0, 3, 50, 120), Ran(1, 1, 130, 200), Ran(2, 0, 210, 280),
+            ],
+            Phases = [new PhaseReport("checking the cache", 0, 40), new PhaseReport("running", 40, 290)],
+        };
+    }
+
     /// <summary>A succeeded run of <paramref name="attempts"/> short attempts over <paramref name="rows"/> rows and 3 stages; every 1,000th attempt fails and is retried.</summary>
     public static RunReport Large(int attempts, int rows)
     {
