@@ -296,6 +296,7 @@ public sealed partial class TaskCacheCommandLineTests : ConsoleTests
     [InlineData("gc: --max-size and --max-age bound the task cache; give them with --cache", "--max-age", "7d", "--run-id", "some-run")]
     [InlineData("--max-size: ", "--cache", "--max-size", "lots")]
     [InlineData("--max-age: ", "--cache", "--max-age", "forever")]
+    [InlineData("--max-age: must be a duration such as 7d or 12h (for no age bound, leave --max-age out)", "--cache", "--max-age", "infinite")]
     public async Task Gc_CacheMisused_OneLineUsageErrorAndNothingDeleted(string expected, params string[] args)
     {
         await RunCachedAsync("cold");

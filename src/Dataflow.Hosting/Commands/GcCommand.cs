@@ -12,7 +12,7 @@ internal sealed class GcCommand(AppDefinition app, AppConsole console)
     private readonly AppOption<bool> _keepData = new("--keep-data", "Only abort incomplete uploads; keep the run's intermediate data (e.g. to resume it).", false, null, null, null);
     private readonly AppOption<bool> _cache = new("--cache", "Trim the task cache (_dataflow/cache/) instead of cleaning up a run: delete entries older than --max-age, then the oldest until the cache fits in --max-size, then every cached object no entry refers to. Entries a running run uses, and a running run's data, are never deleted.", false, null, null, null);
     private readonly AppOption<long?> _maxSize = new("--max-size", "With --cache: the most bytes the cache's objects may hold after the trim, e.g. 10GiB.", null, "SIZE", text => ByteSize.Parse(text), v => v is null or >= 0 ? null : "cannot be negative");
-    private readonly AppOption<TimeSpan?> _maxAge = new("--max-age", "With --cache: the oldest an entry may be, e.g. 7d or 12h.", null, "DURATION", text => Duration.Parse(text), v => v is null || v >= TimeSpan.Zero ? null : "cannot be negative");
+    private readonly AppOption<TimeSpan?> _maxAge = new("--max-age", "With --cache: the oldest an entry may be, e.g. 7d or 12h.", null, "DURATION", text => Duration.Parse(text), v => v is null || v > TimeSpan.Zero ? null : "must be a duration such as 7d or 12h (for no age bound, leave --max-age out)");
 
     public Command Create() =>
         CommandSupport.CreateStoreCommand(
