@@ -1,9 +1,14 @@
 namespace Dataflow.Testing;
 
-/// <summary>Concatenates by reading every input and writing the bytes itself (no references, no compose).</summary>
-public sealed class CopyConcatOperator : IObjectOperator
+/// <summary>
+/// Concatenates by reading every input and writing the bytes itself (no references, no compose), so every byte it reads
+/// is checked against its checksum; under a name and a version (for the task cache) of the test's choosing.
+/// </summary>
+public sealed class CopyConcatOperator(string name = "copy-concat", string? version = null) : IObjectOperator
 {
-    public string Name => "copy-concat";
+    public string Name => name;
+
+    public string? Version => version;
 
     public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
     {

@@ -8,60 +8,131 @@ namespace Dataflow.Worker;
 internal sealed partial class RunCache
 {
     /// <summary>
-    /// Looks up every task with a key that has not committed: a task whose entry is readable, names the task's
-    /// outputs, and whose objects are all there as the entry recorded them (size and entity tag; a job input as the
-    /// plan listed it) is a hit, and becomes a commit whose outputs are the entry's (<see cref="CommitMarker.CachedFrom"/>).
-    /// Bytes are verified when read, as any committed output's.
+    /// Looks tasks up from the final outputs down, stage by stage, and only those whose outputs a task that runs (or
+    /// publishing) needs: a task whose entry is readable, names the task's outputs, and whose objects are all there as
+    /// the entry recorded them (size and entity tag; a job input as the plan listed it) is a hit, and becomes a commit
+    /// whose outputs are the entry's (<see cref="CommitMarker.CachedFrom"/>); a task that misses runs, so the tasks it
+    /// reads are needed in turn. A task nothing needs — every task reading it a hit — is not looked up at all
+    /// (<see cref="CacheLookup.NotNeeded"/>): a warm run of a tree looks up its last task only. Committed tasks (a
+    /// resumed run) need nothing. Bytes are verified when read, as any committed output's.
     /// </summary>
-    public async Task<Dictionary<TaskId, CommitMarker>> LookupAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, CancellationToken cancellationToken)
+    public async Task<CacheLookup> LookupAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, CancellationToken cancellationToken)
     {
-        var candidates = _plan.TaskIds().Where(id => Keys[id] is not null && !committed.ContainsKey(id)).ToList();
         var heads = new ConcurrentDictionary<string, Lazy<Task<ObjectInfo?>>>(StringComparer.Ordinal);
         var hits = new ConcurrentDictionary<TaskId, CommitMarker>();
-        var now = _time.GetUtcNow();
-        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store), CancellationToken = cancellationToken }, async (id, token) =>
+        var stages = _plan.Stages;
+        var needed = stages.Select(s => new bool[s.Tasks.Count]).ToArray();
+        var read = stages.Select(s => new bool[s.Tasks.Count]).ToArray();
+        foreach (var id in _plan.TaskIds())
         {
-            Interlocked.Increment(ref _lookups);
-            var key = Keys[id]!;
-            var entryKey = CacheLayout.EntryKey(key);
-            CacheEntry entry;
-            try
+            foreach (var producer in _plan.GetTask(id).DependsOn)
             {
-                if (await TryReadAllBytesAsync(_store, entryKey, token).ConfigureAwait(false) is not { } bytes)
+                if (producer.Stage >= id.Stage)
                 {
-                    return;
+                    // Not a plan of levels (no planner makes one): look every task up, prune nothing.
+                    return await LookupEveryTaskAsync(committed, heads, cancellationToken).ConfigureAwait(false);
                 }
 
-                entry = RunRecords.DeserializeCacheEntry(bytes, entryKey);
+                read[producer.Stage][producer.Index] = true;
             }
-            catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException)
-            {
-                Invalid(id, key, ex.Message);
-                return;
-            }
+        }
 
-            if (await CheckAsync(id, key, entry, heads, token).ConfigureAwait(false) is { } why)
-            {
-                Invalid(id, key, why);
-                return;
-            }
+        // Publishing needs the final outputs' tasks; a task nothing reads is needed for its own sake.
+        foreach (var output in _plan.Outputs)
+        {
+            needed[output.Task.Stage][output.Task.Index] = true;
+        }
 
-            hits[id] = new CommitMarker
+        for (var s = stages.Count - 1; s >= 0; s--)
+        {
+            var stage = s;
+            var candidates = Enumerable.Range(0, stages[s].Tasks.Count)
+                .Select(t => new TaskId(stage, t))
+                .Where(id => (needed[id.Stage][id.Index] || !read[id.Stage][id.Index]) && !committed.ContainsKey(id))
+                .ToList();
+            await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store), CancellationToken = cancellationToken }, async (id, token) =>
             {
-                Task = id,
-                AttemptId = HitAttemptId(),
-                Attempt = 0,
-                CommittedAt = now,
-                DurationMs = 0,
-                Outputs = [.. entry.Outputs.Select(o => o with { Staged = null })],
-                BytesRead = 0,
-                BytesWritten = 0,
-                Consumed = [],
-                CachedFrom = key,
-            };
-            Interlocked.Increment(ref _hits);
+                if (Keys[id] is not null && await LookupOneAsync(id, heads, token).ConfigureAwait(false) is { } hit)
+                {
+                    hits[id] = hit;
+                }
+            }).ConfigureAwait(false);
+            foreach (var id in candidates.Where(id => !hits.ContainsKey(id)))
+            {
+                // It runs: what it reads is needed.
+                foreach (var producer in _plan.GetTask(id).DependsOn)
+                {
+                    needed[producer.Stage][producer.Index] = true;
+                }
+            }
+        }
+
+        var notNeeded = _plan.TaskIds()
+            .Where(id => !needed[id.Stage][id.Index] && read[id.Stage][id.Index] && !committed.ContainsKey(id) && !hits.ContainsKey(id))
+            .ToList();
+        return new CacheLookup(new Dictionary<TaskId, CommitMarker>(hits), notNeeded);
+    }
+
+    /// <summary>Looks every task with a key up (a plan that is not in levels).</summary>
+    private async Task<CacheLookup> LookupEveryTaskAsync(IReadOnlyDictionary<TaskId, CommitMarker> committed, ConcurrentDictionary<string, Lazy<Task<ObjectInfo?>>> heads, CancellationToken cancellationToken)
+    {
+        var candidates = _plan.TaskIds().Where(id => Keys[id] is not null && !committed.ContainsKey(id)).ToList();
+        var hits = new ConcurrentDictionary<TaskId, CommitMarker>();
+        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store), CancellationToken = cancellationToken }, async (id, token) =>
+        {
+            if (await LookupOneAsync(id, heads, token).ConfigureAwait(false) is { } hit)
+            {
+                hits[id] = hit;
+            }
         }).ConfigureAwait(false);
-        return new Dictionary<TaskId, CommitMarker>(hits);
+        return new CacheLookup(new Dictionary<TaskId, CommitMarker>(hits), []);
+    }
+
+    /// <summary>
+    /// Looks up one task (which has a key): its commit from the cache, or <see langword="null"/> when its entry is
+    /// missing or not usable (why is recorded).
+    /// </summary>
+    public async Task<CommitMarker?> LookupOneAsync(TaskId id, ConcurrentDictionary<string, Lazy<Task<ObjectInfo?>>>? heads, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _lookups);
+        var key = Keys[id]!;
+        var entryKey = CacheLayout.EntryKey(key);
+        CacheEntry entry;
+        try
+        {
+            if (await TryReadAllBytesAsync(_store, entryKey, cancellationToken).ConfigureAwait(false) is not { } bytes)
+            {
+                return null;
+            }
+
+            entry = RunRecords.DeserializeCacheEntry(bytes, entryKey);
+        }
+        catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException)
+        {
+            Invalid(id, key, ex.Message);
+            return null;
+        }
+
+        if (await CheckAsync(id, key, entry, heads ?? new(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            Invalid(id, key, why);
+            return null;
+        }
+
+        Interlocked.Increment(ref _hits);
+        return new CommitMarker
+        {
+            Task = id,
+            AttemptId = HitAttemptId(),
+            Attempt = 0,
+            CommittedAt = _time.GetUtcNow(),
+            DurationMs = 0,
+            Outputs = [.. entry.Outputs.Select(o => o with { Staged = null })],
+            BytesRead = 0,
+            BytesWritten = 0,
+            Consumed = [],
+            CachedFrom = key,
+        };
     }
 
     /// <summary>Why <paramref name="entry"/> cannot stand for task <paramref name="id"/>, or <see langword="null"/> when it can.</summary>
@@ -122,6 +193,16 @@ internal sealed partial class RunCache
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="notNeeded"/> for the run (<see cref="NotNeeded"/>) and stores it with the run
+    /// (<see cref="RunLayout.CacheNotNeededKey"/>), so that <c>status</c> counts those tasks as done by the cache.
+    /// </summary>
+    public async Task StoreNotNeededAsync(IReadOnlyList<TaskId> notNeeded, CancellationToken cancellationToken)
+    {
+        NotNeeded = notNeeded;
+        await _store.PutAsync(_layout.CacheNotNeededKey, TaskRanges.Serialize(_plan, notNeeded), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stores the hits as commits of the run (batch records, which workers read too), before any task runs.</summary>
@@ -211,3 +292,11 @@ internal sealed partial class RunCache
         }).ConfigureAwait(false);
     }
 }
+
+/// <summary>What looking a run's tasks up in the cache found.</summary>
+/// <param name="Hits">The tasks taken from the cache, with their commits.</param>
+/// <param name="NotNeeded">
+/// The tasks not looked up because only tasks taken from the cache read their outputs: not run, not committed. Should
+/// one of those hits have to run after all (its cached output found damaged), these are looked up or run first.
+/// </param>
+internal sealed record CacheLookup(Dictionary<TaskId, CommitMarker> Hits, IReadOnlyList<TaskId> NotNeeded);

@@ -63,6 +63,9 @@ internal sealed partial class RunCache
     /// <summary>The run's task keys.</summary>
     public TaskKeys Keys { get; }
 
+    /// <summary>Tasks not looked up and not run: only tasks taken from the cache read them (see <see cref="LookupAsync"/>).</summary>
+    public IReadOnlyList<TaskId> NotNeeded { get; private set; } = [];
+
     /// <summary>Entries looked up (tasks with a key that had not committed).</summary>
     public int Lookups => Volatile.Read(ref _lookups);
 

@@ -204,6 +204,18 @@ internal sealed class RunRecorder
         }
     }
 
+    /// <summary>Records that <paramref name="count"/> tasks of <paramref name="stage"/> were passed over: only tasks taken from the cache read them.</summary>
+    public void TasksNotNeeded(int stage, int count)
+    {
+        lock (_gate)
+        {
+            if (stage < _stages.Length)
+            {
+                _stages[stage].Cached += count;
+            }
+        }
+    }
+
     /// <summary>Records that a task of <paramref name="stage"/> was found committed by an earlier driver.</summary>
     public void TaskSkipped(int stage)
     {

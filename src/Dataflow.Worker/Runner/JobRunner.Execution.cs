@@ -199,6 +199,10 @@ public sealed partial class JobRunner
             // Tasks that committed before (a resumed run) count as done; replaying their markers in stage order
             // holds their outputs and lets go of what they consumed, so collection catches up.
             await session.ReplayAsync(committed, run.Token).ConfigureAwait(false);
+            if (cache is not null)
+            {
+                await session.PassOverAsync(cache.NotNeeded, run.Token).ConfigureAwait(false);
+            }
             progress.SetPhase(RunPhases.Running);
             var execution = new TaskExecution(session, _options, _store.GetUri(layout.PlanKey), load, lease.ConfirmAsync);
             await executor.ExecuteAsync(execution, run.Token).ConfigureAwait(false);
@@ -252,11 +256,12 @@ public sealed partial class JobRunner
             Tasks = plan.TaskCount,
             TasksRun = counters.TasksRun,
             TasksSkipped = session.TasksReplayed,
-            TasksCached = session.TasksCached.Sum(),
+            TasksCached = session.TasksCached.Sum() + session.TasksNotNeeded.Sum(),
             Cache = cache is null ? null : new RunCacheSummary
             {
                 Mode = cache.Mode == CacheMode.On ? "on" : "read-only",
-                TasksCached = session.TasksCached,
+                TasksCached = [.. session.TasksCached.Zip(session.TasksNotNeeded, (hits, passed) => hits + passed)],
+                TasksNotNeeded = session.TasksNotNeeded.Sum(),
                 TasksWithKey = cache.Keys.Count,
                 Lookups = cache.Lookups,
                 EntriesInvalid = cache.EntriesInvalid,

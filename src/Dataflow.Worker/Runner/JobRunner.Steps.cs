@@ -13,11 +13,13 @@ public sealed partial class JobRunner
     {
         progress.SetPhase(RunPhases.CheckingCache);
         var cache = await RunCache.OpenAsync(_store, plan, job, resume, _options.CacheHashesInputs, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-        var hits = await cache.LookupAsync(committed, cancellationToken).ConfigureAwait(false);
-        if (hits.Count > 0)
+        var lookup = await cache.LookupAsync(committed, cancellationToken).ConfigureAwait(false);
+        var hits = lookup.Hits;
+        if (hits.Count > 0 || lookup.NotNeeded.Count > 0)
         {
             await lease.ConfirmAsync(cancellationToken).ConfigureAwait(false);
             await cache.StoreHitsAsync(hits, cancellationToken).ConfigureAwait(false);
+            await cache.StoreNotNeededAsync(lookup.NotNeeded, cancellationToken).ConfigureAwait(false);
             foreach (var (id, marker) in hits)
             {
                 committed[id] = marker;

@@ -12,6 +12,7 @@ internal sealed partial class RunSession
 {
     private readonly Dictionary<string, Task> _repairs = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, TaskCompletionSource> _recommits = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Task>> _bringingBack = new();
 
     /// <summary>Commits set aside in this session.</summary>
     public int TasksSetAside => Volatile.Read(ref _setAside);
@@ -62,6 +63,7 @@ internal sealed partial class RunSession
 
             foreach (var id in holders)
             {
+                await BringBackInputsAsync(id, runTask, cancellationToken).ConfigureAwait(false);
                 await runTask(id, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -78,6 +80,54 @@ internal sealed partial class RunSession
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Before <paramref name="id"/> runs again: the tasks it reads that were passed over (only tasks taken from the
+    /// cache read them, see <see cref="PassOverAsync"/>) are taken from the cache now, or — when their entry is no good
+    /// either — run, after what they read in turn. Concurrent repairs bring each task back once.
+    /// </summary>
+    private async Task BringBackInputsAsync(TaskId id, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    {
+        foreach (var producer in _plan.GetTask(id).DependsOn)
+        {
+            var index = Graph.IndexOf(producer);
+            if (Volatile.Read(ref _passedOver[index]) == 1)
+            {
+                await _bringingBack.GetOrAdd(index, _ => new Lazy<Task>(() => BringBackAsync(producer, runTask, cancellationToken))).Value.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task BringBackAsync(TaskId id, Func<TaskId, CancellationToken, ValueTask> runTask, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var index = Graph.IndexOf(id);
+        if (Cache is { } cache && cache.Keys[id] is not null && await cache.LookupOneAsync(id, null, cancellationToken).ConfigureAwait(false) is { } hit)
+        {
+            await cache.StoreHitsAsync(new Dictionary<TaskId, CommitMarker> { [id] = hit }, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _passedOver[index], 0);
+            Interlocked.Decrement(ref TasksNotNeeded[id.Stage]);
+            Interlocked.Increment(ref TasksCached[id.Stage]);
+            await CommittedAsync(id, hit, replayed: true, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await BringBackInputsAsync(id, runTask, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _passedOver[index], 0);
+        Interlocked.Decrement(ref TasksNotNeeded[id.Stage]);
+        Volatile.Write(ref Done[index], false);
+
+        // It reads again what passing it over let go of: its commit lets go of it once more.
+        if (Interlocked.Exchange(ref _consumedReleased[index], 0) == 1)
+        {
+            foreach (var artifact in _consumes[index])
+            {
+                Interlocked.Increment(ref _consumersLeft[_artifacts[artifact]]);
+            }
+        }
+
+        await runTask(id, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

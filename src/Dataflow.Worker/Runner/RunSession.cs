@@ -21,6 +21,7 @@ internal sealed partial class RunSession
     private readonly (TaskId Task, string Output)[][] _consumes;
     private readonly int[] _consumedReleased;
     private readonly bool[] _wasSetAside;
+    private readonly int[] _passedOver;
 
     public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress, RunTelemetry telemetry)
     {
@@ -38,6 +39,8 @@ internal sealed partial class RunSession
         _wasSetAside = new bool[Graph.Count];
         Done = new bool[Graph.Count];
         TasksCached = new int[plan.Stages.Count];
+        TasksNotNeeded = new int[plan.Stages.Count];
+        _passedOver = new int[Graph.Count];
 
         foreach (var id in plan.TaskIds())
         {
@@ -112,6 +115,9 @@ internal sealed partial class RunSession
     /// <summary>The run's use of the task cache; <see langword="null"/> without one.</summary>
     public RunCache? Cache { get; init; }
 
+    /// <summary>Tasks passed over because only tasks taken from the cache read them (see <see cref="PassOverAsync"/>), per stage.</summary>
+    public int[] TasksNotNeeded { get; }
+
     /// <summary>The run's plan.</summary>
     public Plan Plan => _plan;
 
@@ -158,6 +164,35 @@ internal sealed partial class RunSession
         }
 
         return done;
+    }
+
+    /// <summary>
+    /// Counts <paramref name="tasks"/> as done without a commit: the task cache found that only tasks taken from it read
+    /// their outputs. What they would have read is let go, as a commit would. Call after <see cref="ReplayAsync"/>.
+    /// Should one of their readers have to run after all, <see cref="RepairAsync"/> brings them back first.
+    /// </summary>
+    public async ValueTask PassOverAsync(IReadOnlyList<TaskId> tasks, CancellationToken cancellationToken)
+    {
+        foreach (var id in tasks)
+        {
+            var index = Graph.IndexOf(id);
+            Volatile.Write(ref Done[index], true);
+            Volatile.Write(ref _passedOver[index], 1);
+            TasksNotNeeded[id.Stage]++;
+            _progress.TaskCommitted(id.Stage);
+            if (Interlocked.Exchange(ref _consumedReleased[index], 1) == 0)
+            {
+                foreach (var artifact in _consumes[index])
+                {
+                    await ConsumedAsync(artifact, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        foreach (var stage in tasks.GroupBy(t => t.Stage))
+        {
+            Telemetry.Recorder.TasksNotNeeded(stage.Key, stage.Count());
+        }
     }
 
     /// <summary>Runs one task in this process and records its commit.</summary>

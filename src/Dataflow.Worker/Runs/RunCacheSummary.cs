@@ -6,8 +6,14 @@ public sealed record RunCacheSummary
     /// <summary>How the run used the cache: <c>on</c> or <c>read-only</c>.</summary>
     public required string Mode { get; init; }
 
-    /// <summary>Tasks taken from the cache, per stage (in stage order).</summary>
+    /// <summary>
+    /// Tasks not run thanks to the cache, per stage (in stage order): those taken from it, and those not even looked
+    /// up because only tasks taken from it read their outputs (<see cref="TasksNotNeeded"/>).
+    /// </summary>
     public required IReadOnlyList<int> TasksCached { get; init; }
+
+    /// <summary>Of <see cref="TasksCached"/>, the tasks not looked up: every task that reads their outputs was taken from the cache.</summary>
+    public int TasksNotNeeded { get; init; }
 
     /// <summary>Tasks that have a cache key (whose operator declares a version, and whose inputs have fingerprints).</summary>
     public required int TasksWithKey { get; init; }

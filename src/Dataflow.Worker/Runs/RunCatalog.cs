@@ -93,9 +93,11 @@ public static class RunCatalog
         }
 
         var (listing, plan, committed) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
-        var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, committed?.Keys.Count(t => t.Stage == i) ?? 0)
+        // Tasks a run with the cache passed over (only cached tasks read them) count as done by the cache.
+        var notNeeded = plan is { Cache: not CacheMode.Off } ? await TaskRanges.ReadNotNeededAsync(store, new RunLayout(runId), cancellationToken).ConfigureAwait(false) : [];
+        var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, (committed?.Keys.Count(t => t.Stage == i) ?? 0) + notNeeded.Count(t => t.Stage == i))
         {
-            Cached = committed?.Count(c => c.Key.Stage == i && c.Value.CachedFrom is not null) ?? 0,
+            Cached = (committed?.Count(c => c.Key.Stage == i && c.Value.CachedFrom is not null) ?? 0) + notNeeded.Count(t => t.Stage == i),
         }).ToList() ?? [];
         return new RunStatus(listing, plan?.CreatedAt, plan?.DataflowVersion, plan?.InputCount, plan?.TaskCount, stages) { Arguments = plan?.Arguments };
     }

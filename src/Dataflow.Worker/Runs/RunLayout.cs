@@ -64,6 +64,9 @@ internal sealed class RunLayout
     /// <summary>True when the run's intermediate data is under the cache's prefix (<see cref="CacheMode.On"/>).</summary>
     public bool DataInCache { get; }
 
+    /// <summary>The key of the tasks a run with the cache did not need to look up or run (<see cref="TaskRanges"/>).</summary>
+    public string CacheNotNeededKey => Root + "cache-not-needed.json";
+
     /// <summary>The key of the run's task cache keys (<see cref="TaskKeys"/>).</summary>
     public string CacheKeysKey => Root + "cache-keys.bin";
 

@@ -127,6 +127,14 @@ public static partial class TaskWorker
         CancellationToken cancellationToken)
     {
         var lookup = new CommitLookup(store, RunLayout.Of(plan));
+        var shard = tasks;
+        if (plan.Cache != CacheMode.Off)
+        {
+            // Tasks the driver found it need not look up or run (only tasks taken from the cache read them).
+            var notNeeded = await TaskRanges.ReadNotNeededAsync(store, RunLayout.Of(plan), cancellationToken).ConfigureAwait(false);
+            tasks = [.. tasks.Where(t => !notNeeded.Contains(t))];
+        }
+
         var failed = new List<TaskId>();
         var permanent = false;
         var markers = new List<CommitMarker>();
@@ -164,9 +172,9 @@ public static partial class TaskWorker
                     }
                 }
             }).ConfigureAwait(false);
-        if (tasks.Count > 1)
+        if (shard.Count > 1)
         {
-            await WriteShardRecordAsync(store, plan.RunId, tasks, markers, failed, permanent, error).ConfigureAwait(false);
+            await WriteShardRecordAsync(store, plan.RunId, shard, markers, failed, permanent, error).ConfigureAwait(false);
         }
 
         return failed.Count == 0 ? ShardOutcome.Succeeded : permanent ? ShardOutcome.FailedPermanently : ShardOutcome.Failed;

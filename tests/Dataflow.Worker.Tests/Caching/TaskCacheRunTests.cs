@@ -9,7 +9,7 @@ namespace Dataflow.Worker.Tests.Caching;
 /// whose object went or changed means its task runs, and the summary says why. Every run is a new run id, one after the
 /// other, so the cache is shared across runs.
 /// </summary>
-public abstract class TaskCacheRunTests : IAsyncLifetime
+public abstract partial class TaskCacheRunTests : IAsyncLifetime
 {
     protected IObjectStore Store { get; set; } = null!;
 
@@ -67,6 +67,21 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
 
     protected async Task<List<ObjectInfo>> EntriesAsync() => await Store.ListAllAsync(CacheLayout.EntriesPrefix);
 
+    /// <summary>The key of the entry a run wrote for task <paramref name="task"/>.</summary>
+    protected async Task<string> EntryOfAsync(TaskId task)
+    {
+        var found = new List<string>();
+        foreach (var entry in await EntriesAsync())
+        {
+            if (RunRecords.DeserializeCacheEntry(await Store.ReadAllBytesAsync(entry.Key), entry.Key).Task == task)
+            {
+                found.Add(entry.Key);
+            }
+        }
+
+        return Assert.Single(found);
+    }
+
     [Fact]
     public async Task SeedCascade_RunTwice_SecondRunsNoTaskAndPublishesTheSameOutput()
     {
@@ -90,9 +105,12 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
         Assert.Equal(published!.ETag, (await Store.HeadAsync("output/merged.txt"))!.ETag);
         Assert.NotEqual(cold.Summary.RunId, warm.Summary.RunId);
         var report = RunRecords.DeserializeReport(await Store.ReadAllBytesAsync(new RunLayout(warm.Summary.RunId).ReportKey));
+        // Looked up from the output down: the final task's entry is enough, and nothing below it is even looked up.
+        Assert.Equal(1, warm.Summary.Cache.Lookups);
+        Assert.Equal(510, warm.Summary.Cache.TasksNotNeeded);
         Assert.Equal(511, report.Stages.Sum(s => s.Cached));
-        Assert.Equal(511, report.Attempts.Count(a => a.Outcome == AttemptOutcomes.Cached));
-        Assert.All(report.Attempts, a => Assert.Equal("cache", report.Rows[a.Row]));
+        var cached = Assert.Single(report.Attempts);
+        Assert.Equal((8, 0, AttemptOutcomes.Cached, "cache"), (cached.Stage, cached.Task, cached.Outcome, report.Rows[cached.Row]));
     }
 
     [Fact]
@@ -109,6 +127,9 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
         Assert.Equal(502, changed.Summary.TasksCached);
         Assert.Equal([255, 127, 63, 31, 15, 7, 3, 1, 0], changed.Summary.Cache!.TasksCached);
         Assert.Equal(9, changed.Summary.Cache.EntriesWritten);
+        // The path's 9 tasks and their 8 siblings were looked up; the other 494 tasks only feed siblings.
+        Assert.Equal(17, changed.Summary.Cache.Lookups);
+        Assert.Equal(494, changed.Summary.Cache.TasksNotNeeded);
         Assert.Equal(511, uncached.Summary.TasksRun);
         Assert.Null(uncached.Summary.Cache);
         var output = await Store.ReadAllBytesAsync("output/merged.txt");
@@ -180,16 +201,16 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
         var victim = (await CachedObjectsAsync())[3].Key;
         await Store.DeleteAsync([victim]);
 
-        var result = await RunAsync(CacheTestJobs.WordCount());
+        // Unchanged reducers would be taken from the cache and nothing would read the map outputs: new ones read them all.
+        var result = await RunAsync(CacheTestJobs.WordCount(reduceVersion: "2"));
 
-        // The map task reruns with the same key, so the reducers that read it stay cached.
         Assert.Equal("succeeded", result.Summary.Status);
-        Assert.Equal(1, result.Summary.TasksRun);
+        Assert.Equal(1 + 3, result.Summary.TasksRun);
         Assert.Equal(1, result.Summary.Cache!.EntriesInvalid);
         Assert.Contains(result.Summary.Cache.Reasons!, r => r.Contains(victim, StringComparison.Ordinal) && r.Contains("is missing", StringComparison.Ordinal));
         Assert.Equal(parts, await PartsAsync("output/counts/"));
-        var again = await RunAsync(CacheTestJobs.WordCount());
-        Assert.Equal(0, again.Summary.TasksRun);
+        var again = await RunAsync(CacheTestJobs.WordCount(reduceVersion: "3"));
+        Assert.Equal(3, again.Summary.TasksRun);
     }
 
     [Fact]
@@ -215,13 +236,14 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
     {
         var expected = await WriteCascadeInputsAsync(16);
         await RunAsync(CacheTestJobs.Cascade());
-        var entry = (await EntriesAsync())[2].Key;
+        // The final task's entry: the one a rerun looks up first (the others are looked up only if it misses).
+        var entry = await EntryOfAsync(new TaskId(3, 0));
         await Store.PutAsync(entry, Encoding.UTF8.GetBytes("{\"schemaVersion\":1,\"key\":"));
 
         var result = await RunAsync(CacheTestJobs.Cascade());
 
         Assert.Equal("succeeded", result.Summary.Status);
-        Assert.True(result.Summary.TasksRun >= 1, result.Summary.ToJson());
+        Assert.Equal(1, result.Summary.TasksRun);
         Assert.Contains(result.Summary.Cache!.Reasons!, r => r.Contains(entry, StringComparison.Ordinal) && r.Contains("not valid JSON", StringComparison.Ordinal));
         Assert.Equal(expected, await Store.ReadAllBytesAsync("output/merged.txt"));
         var again = await RunAsync(CacheTestJobs.Cascade());
@@ -290,169 +312,5 @@ public abstract class TaskCacheRunTests : IAsyncLifetime
         Assert.Contains("operator 'merge' declares no Version", again.Summary.Cache.Reasons!);
         Assert.Empty(await EntriesAsync());
         Assert.Empty(await CachedObjectsAsync());
-    }
-
-    [Fact]
-    public async Task RunStartedWhileAnotherHoldsEntries_SharesThem_AndGcNeverTrimsAHeldEntry()
-    {
-        await WriteWordInputsAsync(20);
-        var cold = await RunAsync(CacheTestJobs.WordCount());
-        var parts = await PartsAsync("output/counts/");
-        var maps = cold.Plan.Stages[0].Tasks.Count;
-        var before = await TaskCache.GetUsageAsync(Store);
-        var cachedBefore = (await CachedObjectsAsync()).Select(o => o.Key).ToList();
-
-        // Run B takes every map task from the cache and holds those entries while its new reducers wait.
-        using var entered = new SemaphoreSlim(0);
-        using var release = new ManualResetEventSlim();
-        var blocking = new BlockingReducer(entered, release);
-        var runB = Task.Run(() => RunAsync(CacheTestJobs.WordCount(output: "output/b/", reduceVersion: "2", reducer: blocking)));
-        Assert.True(await entered.WaitAsync(TimeSpan.FromMinutes(2)), "run B's reducer never started");
-
-        // Run C starts while B holds the entries: it takes everything from the cache too.
-        var runC = await RunAsync(CacheTestJobs.WordCount(output: "output/c/"));
-        var trim = await TaskCache.TrimAsync(Store, new CacheTrimOptions { MaxBytes = 0 });
-        var entriesDuringB = (await EntriesAsync()).Count;
-        var cachedDuringB = (await CachedObjectsAsync()).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-        release.Set();
-        var runBResult = await runB;
-
-        Assert.Equal(0, runC.Summary.TasksRun);
-        Assert.Equal(parts, await PartsAsync("output/c/"));
-        Assert.True(maps == trim.EntriesHeld, $"{trim.EntriesHeld} entries held, {maps} map tasks; runs: {string.Join(", ", (await RunCatalog.ListAsync(Store)).Select(r => $"{r.RunId} {r.State}"))}");
-        // The bound asks for every byte, but what the map entries hold is held by run B; the reducers' entries hold
-        // no cached bytes (their outputs are the published parts), so deleting them would free nothing.
-        Assert.Equal(0, trim.EntriesDeleted);
-        Assert.Equal(maps + 3, entriesDuringB); // the map tasks' and the reducers'
-        // Every object the held entries refer to is still there (and what run B has written so far).
-        Assert.Equal(maps, cachedBefore.Count);
-        Assert.All(cachedBefore, key => Assert.Contains(key, cachedDuringB));
-        Assert.Equal(before.Entries, trim.After.Entries);
-        Assert.Equal("succeeded", runBResult.Summary.Status);
-        Assert.Equal(3, runBResult.Summary.TasksRun);
-        Assert.Equal(maps, runBResult.Summary.TasksCached);
-        Assert.Equal(parts, await PartsAsync("output/b/"));
-
-        // Nothing holds them now: the same bound trims every cached object, and measures what is left.
-        var after = await TaskCache.TrimAsync(Store, new CacheTrimOptions { MaxBytes = 0 });
-        Assert.Equal(0, after.EntriesHeld);
-        Assert.Equal(0, after.After.Objects);
-        Assert.Empty(await CachedObjectsAsync());
-        Assert.True(after.After.Bytes < trim.After.Bytes / 10, $"{after.After.Bytes} bytes left of {trim.After.Bytes}");
-        var rerun = await RunAsync(CacheTestJobs.WordCount());
-        Assert.Equal(maps, rerun.Summary.TasksRun); // the reducers' entries stay: they point at the published parts
-        Assert.Equal(parts, await PartsAsync("output/counts/"));
-    }
-
-    [Fact]
-    public async Task GcCache_MaxAge_TrimsOldEntries_AndUnreferencedObjects()
-    {
-        await WriteWordInputsAsync(10);
-        await RunAsync(CacheTestJobs.WordCount());
-        var before = await TaskCache.GetUsageAsync(Store);
-
-        var young = await TaskCache.TrimAsync(Store, new CacheTrimOptions { MaxAge = TimeSpan.FromHours(1) });
-        var old = await TaskCache.TrimAsync(Store, new CacheTrimOptions { MaxAge = TimeSpan.FromHours(1) }, new ShiftedTime(TimeSpan.FromHours(2)));
-
-        Assert.Equal(before, young.After);
-        Assert.Equal(0, young.EntriesDeleted);
-        Assert.Equal(before.Entries, old.EntriesDeleted);
-        Assert.Equal(before.Objects, old.ObjectsDeleted);
-        Assert.Equal(new CacheUsage(0, 0, 0), old.After);
-    }
-
-    /// <summary>A reducer that, the first time it reduces, says so and waits to be let go.</summary>
-    private sealed class BlockingReducer(SemaphoreSlim entered, ManualResetEventSlim release) : Reducer<string, long, long>
-    {
-        private int _first;
-
-        public override long Reduce(string key, IReadOnlyList<long> values)
-        {
-            if (Interlocked.Exchange(ref _first, 1) == 0)
-            {
-                entered.Release();
-                release.Wait(TimeSpan.FromMinutes(2));
-            }
-
-            return values.Sum();
-        }
-    }
-
-    private sealed class ShiftedTime(TimeSpan shift) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + shift;
-    }
-}
-
-/// <summary><see cref="TaskCacheRunTests"/> on a folder, where an input's fingerprint is its file's identity and modification time.</summary>
-public sealed class FolderTaskCacheRunTests : TaskCacheRunTests, IDisposable
-{
-    private readonly TempFolder _folder = new();
-
-    public void Dispose() => _folder.Dispose();
-
-    public override Task InitializeAsync()
-    {
-        Store = ObjectStore.OpenFolder(_folder.Path);
-        return Task.CompletedTask;
-    }
-
-    public override async Task DisposeAsync() => await Store.DisposeAsync();
-
-    [Fact]
-    public async Task CachedObject_DamagedWithItsSizeAndTimeKept_IsCaughtWhenRead_SetAsideAndRunAgain()
-    {
-        // A change the lookup cannot see (same size, same modification time) is caught by the checksum when a task reads
-        // the object: the cached commit is set aside, its entry deleted, and its task runs.
-        await WriteWordInputsAsync(20);
-        await RunAsync(CacheTestJobs.WordCount());
-        var parts = await PartsAsync("output/counts/");
-        var victim = (await CachedObjectsAsync())[2];
-        var path = Path.Combine(_folder.Path, victim.Key);
-        var time = File.GetLastWriteTimeUtc(path);
-        var bytes = await File.ReadAllBytesAsync(path);
-        bytes[^1] ^= 0x55;
-        await File.WriteAllBytesAsync(path, bytes);
-        File.SetLastWriteTimeUtc(path, time);
-
-        var result = await RunAsync(CacheTestJobs.WordCount(reduceVersion: "2"));
-
-        Assert.Equal("succeeded", result.Summary.Status);
-        Assert.Equal(1, result.Summary.TasksSetAside);
-        Assert.Equal(1 + 3, result.Summary.TasksRun);
-        Assert.Contains(result.Summary.Cache!.Reasons!, r => r.Contains(victim.Key, StringComparison.Ordinal));
-        Assert.Equal(parts, await PartsAsync("output/counts/"));
-    }
-
-    [Fact]
-    public async Task Input_ReplacedByAFileOfTheSameSizeAndTime_IsSeenByItsIdentity()
-    {
-        var expected = await WriteCascadeInputsAsync(16);
-        await RunAsync(CacheTestJobs.Cascade());
-        var path = Path.Combine(_folder.Path, "input/005");
-        var time = File.GetLastWriteTimeUtc(path);
-        File.Delete(path);
-        await File.WriteAllTextAsync(path, "XYZ\n");
-        File.SetLastWriteTimeUtc(path, time);
-        expected = await InputsAsync();
-
-        var result = await RunAsync(CacheTestJobs.Cascade());
-
-        Assert.Equal(4, result.Summary.TasksRun);
-        Assert.Equal(expected, await Store.ReadAllBytesAsync("output/merged.txt"));
-    }
-}
-
-/// <summary><see cref="TaskCacheRunTests"/> on the S3 test server, where an input's fingerprint is its entity tag.</summary>
-public sealed class S3TaskCacheRunTests : TaskCacheRunTests
-{
-    private readonly string _bucket = S3TestServer.NewBucket("cache");
-
-    public override async Task InitializeAsync() => Store = await S3TestServer.OpenAsync(_bucket);
-
-    public override async Task DisposeAsync()
-    {
-        await S3TestServer.DeleteBucketAsync(Store);
-        await Store.DisposeAsync();
     }
 }
