@@ -231,10 +231,14 @@ public static class RunCatalog
             }
         }
 
+        // Tasks a run with the cache passed over (only cached tasks read them) are done too.
+        var notNeeded = committed is not null && plan is { Cache: not CacheMode.Off }
+            ? (await TaskRanges.ReadNotNeededAsync(store, layout, cancellationToken).ConfigureAwait(false)).Count
+            : 0;
         var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time), files.DataObjects, files.DataBytes)
         {
             Tasks = plan?.TaskCount ?? summary?.Tasks,
-            TasksCommitted = committed?.Count ?? (state == "succeeded" ? summary?.Tasks : null),
+            TasksCommitted = committed?.Count + notNeeded ?? (state == "succeeded" ? summary?.Tasks : null),
             Damage = damage,
         };
         return (listing, plan, committed);
