@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Dataflow.Core;
 
 /// <summary>
@@ -57,13 +59,89 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
     public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var readers = new List<IAsyncEnumerator<T>>(context.Inputs.Count);
+        var sources = context.Inputs.Select(input => (input.Name, Open: (Func<ValueTask<IAsyncEnumerator<T>>>)(() => OpenAsync(input, cancellationToken)))).ToList();
+        string? spillFolder = null;
         try
         {
-            foreach (var input in context.Inputs)
+            IAsyncEnumerator<T> records;
+            if (_spec.Order is { } order)
             {
-                readers.Add(await OpenAsync(input, cancellationToken).ConfigureAwait(false));
+                // More inputs than the task may hold open at once (a store whose reads share a pool of connections):
+                // merge them in groups into sorted files on local disk first, then merge those.
+                var fanIn = Math.Max(2, context.MaxOpenInputs);
+                for (var pass = 0; sources.Count > fanIn; pass++)
+                {
+                    spillFolder ??= Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "dataflow-spill", Guid.NewGuid().ToString("N"))).FullName;
+                    var merged = new List<(string Name, Func<ValueTask<IAsyncEnumerator<T>>> Open)>();
+                    for (var i = 0; i < sources.Count; i += fanIn)
+                    {
+                        var group = sources.GetRange(i, Math.Min(fanIn, sources.Count - i));
+                        var path = Path.Combine(spillFolder, string.Create(CultureInfo.InvariantCulture, $"merge-{pass:D2}-{merged.Count:D5}.records"));
+                        await SpillAsync(group, order, path, cancellationToken).ConfigureAwait(false);
+                        var name = $"{group[0].Name} … {group[^1].Name} (merged on local disk)";
+                        merged.Add((name, () => ValueTask.FromResult(ReadSpill(path, name, cancellationToken))));
+                    }
+
+                    sources = merged;
+                }
+
+                records = new SortedMerger<T>(await OpenAllAsync(sources).ConfigureAwait(false), order) { CheckOrder = true, SourceNames = [.. sources.Select(s => s.Name)] };
             }
+            else
+            {
+                // In input order: one input open at a time.
+                records = new Concatenation([.. sources.Select(s => s.Open)]);
+            }
+
+            await using (records.ConfigureAwait(false))
+            {
+                var output = await context.CreateOutputAsync(context.OutputNames[0], cancellationToken).ConfigureAwait(false);
+                await using (output.ConfigureAwait(false))
+                {
+                    var writer = RecordStreams.CreateWriter(output, _final ? _spec.OutputFormat : _spec.IntermediateFormat, _codec, _spec.Text);
+                    await WriteAsync(records, writer, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            if (spillFolder is not null)
+            {
+                Directory.Delete(spillFolder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The records, combined if the spec has a combiner, written and flushed.</summary>
+    private async ValueTask WriteAsync(IAsyncEnumerator<T> records, RecordStreamWriter<T> writer, CancellationToken cancellationToken)
+    {
+        if (_spec.Combiner is { } combiner)
+        {
+            await WriteCombinedAsync(records, combiner, writer, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            while (await records.MoveNextAsync().ConfigureAwait(false))
+            {
+                await writer.WriteAsync(records.Current, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens every source; on a failure, closes what was opened.</summary>
+    private static async ValueTask<List<IAsyncEnumerator<T>>> OpenAllAsync(List<(string Name, Func<ValueTask<IAsyncEnumerator<T>>> Open)> sources)
+    {
+        var readers = new List<IAsyncEnumerator<T>>(sources.Count);
+        try
+        {
+            foreach (var source in sources)
+            {
+                readers.Add(await source.Open().ConfigureAwait(false));
+            }
+
+            return readers;
         }
         catch
         {
@@ -74,32 +152,33 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
 
             throw;
         }
+    }
 
-        IAsyncEnumerator<T> records = _spec.Order is { } order
-            ? new SortedMerger<T>(readers, order) { CheckOrder = true, SourceNames = [.. context.Inputs.Select(i => i.Name)] }
-            : new Concatenation(readers);
-        await using (records.ConfigureAwait(false))
+    /// <summary>Merges <paramref name="group"/> in order into a file of records (binary with a codec, else text), uncombined.</summary>
+    private async ValueTask SpillAsync(List<(string Name, Func<ValueTask<IAsyncEnumerator<T>>> Open)> group, IComparer<T> order, string path, CancellationToken cancellationToken)
+    {
+        var merger = new SortedMerger<T>(await OpenAllAsync(group).ConfigureAwait(false), order) { CheckOrder = true, SourceNames = [.. group.Select(s => s.Name)] };
+        await using (merger.ConfigureAwait(false))
         {
-            var output = await context.CreateOutputAsync(context.OutputNames[0], cancellationToken).ConfigureAwait(false);
-            await using (output.ConfigureAwait(false))
+            var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
             {
-                var writer = RecordStreams.CreateWriter(output, _final ? _spec.OutputFormat : _spec.IntermediateFormat, _codec, _spec.Text);
-                if (_spec.Combiner is { } combiner)
+                var writer = RecordStreams.CreateWriter(file, SpillFormat, _codec, _spec.Text);
+                while (await merger.MoveNextAsync().ConfigureAwait(false))
                 {
-                    await WriteCombinedAsync(records, combiner, writer, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    while (await records.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        await writer.WriteAsync(records.Current, cancellationToken).ConfigureAwait(false);
-                    }
+                    await writer.WriteAsync(merger.Current, cancellationToken).ConfigureAwait(false);
                 }
 
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    private IAsyncEnumerator<T> ReadSpill(string path, string name, CancellationToken cancellationToken) =>
+        RecordStreams.OpenReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous), SpillFormat, name, _codec, _spec.Text, cancellationToken);
+
+    /// <summary>The format of records merged on local disk: binary when there is a codec, else text.</summary>
+    private RecordFileFormat SpillFormat => _codec is null ? RecordFileFormat.Text : RecordFileFormat.Binary;
 
     private async ValueTask<IAsyncEnumerator<T>> OpenAsync(TaskInput input, CancellationToken cancellationToken)
     {
@@ -147,22 +226,27 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
         }
     }
 
-    /// <summary>The records of every reader, one reader after the other.</summary>
-    private sealed class Concatenation(List<IAsyncEnumerator<T>> readers) : IAsyncEnumerator<T>
+    /// <summary>The records of every source, one source after the other, each opened when reached and closed when done.</summary>
+    private sealed class Concatenation(List<Func<ValueTask<IAsyncEnumerator<T>>>> sources) : IAsyncEnumerator<T>
     {
-        private int _reader;
+        private int _source;
+        private IAsyncEnumerator<T>? _reader;
 
         public T Current { get; private set; } = default!;
 
         public async ValueTask<bool> MoveNextAsync()
         {
-            for (; _reader < readers.Count; _reader++)
+            for (; _source < sources.Count; _source++)
             {
-                if (await readers[_reader].MoveNextAsync().ConfigureAwait(false))
+                _reader ??= await sources[_source]().ConfigureAwait(false);
+                if (await _reader.MoveNextAsync().ConfigureAwait(false))
                 {
-                    Current = readers[_reader].Current;
+                    Current = _reader.Current;
                     return true;
                 }
+
+                await _reader.DisposeAsync().ConfigureAwait(false);
+                _reader = null;
             }
 
             return false;
@@ -170,9 +254,10 @@ internal sealed class RecordTreeOperator<T> : IObjectOperator
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var reader in readers)
+            if (_reader is not null)
             {
-                await reader.DisposeAsync().ConfigureAwait(false);
+                await _reader.DisposeAsync().ConfigureAwait(false);
+                _reader = null;
             }
         }
     }

@@ -230,6 +230,97 @@ public sealed class RecordTreeOperatorTests
         Assert.Equal("5\n1\n3\n", Encoding.UTF8.GetString(output));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Final_MoreInputsThanItMayHoldOpen_NeverOpensMoreAndWritesTheSameOutput(bool ordered)
+    {
+        // A store whose reads share a pool of connections (S3) bounds the inputs a task may hold open: a 300-way merge
+        // that opened them all could wait for ever on connections that the other tasks hold. Sorted, the inputs are
+        // merged in groups on local disk first; in input order, one is open at a time.
+        var spec = ordered ? Sorted(new KeepFirst()) : new RecordTreeSpec<long> { Text = new Int64Lines() };
+        var (_, final) = Operators(spec);
+        var open = new OpenCount();
+        TaskInput[] Inputs() => [.. Enumerable.Range(0, 11).Select(i => new CountedInput(Text($"input/{i:D2}.txt", i % 3, 5, 10 + i), open))];
+        var unbounded = new MemoryTaskContext(Inputs(), ["out"]);
+        var bounded = new MemoryTaskContext(Inputs(), ["out"]) { OpenInputs = 3 };
+
+        await final.ExecuteAsync(unbounded, CancellationToken.None);
+        open.Most = 0;
+        await final.ExecuteAsync(bounded, CancellationToken.None);
+
+        Assert.Equal(unbounded.Text("out"), bounded.Text("out"));
+        Assert.InRange(open.Most, 1, ordered ? 3 : 1);
+        Assert.Equal(0, open.Now);
+        Assert.Equal(
+            ordered ? "0,1,2,5,10,11,12,13,14,15,16,17,18,19,20," : string.Concat(Enumerable.Range(0, 11).Select(i => $"{i % 3},5,{10 + i},")),
+            bounded.Text("out").Replace("\n", ",", StringComparison.Ordinal));
+    }
+
+    /// <summary>How many inputs are open now, and the most at once.</summary>
+    private sealed class OpenCount
+    {
+        public int Now;
+        public int Most;
+    }
+
+    /// <summary>An input whose open streams are counted.</summary>
+    private sealed class CountedInput(BytesInput inner, OpenCount count) : TaskInput
+    {
+        public override string Name => inner.Name;
+
+        public override long Length => inner.Length;
+
+        public override InputSplit? Split => inner.Split;
+
+        public override async ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken = default)
+        {
+            var now = Interlocked.Increment(ref count.Now);
+            count.Most = Math.Max(count.Most, now);
+            return new Counted(await inner.OpenReadAsync(cancellationToken), count);
+        }
+
+        private sealed class Counted(Stream inner, OpenCount count) : Stream
+        {
+            private int _closed;
+
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => false;
+
+            public override long Length => inner.Length;
+
+            public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+            public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+            public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
+                {
+                    Interlocked.Decrement(ref count.Now);
+                    inner.Dispose();
+                }
+
+                base.Dispose(disposing);
+            }
+        }
+    }
+
     [Fact]
     public async Task Intermediate_AllInputsEmpty_WritesAnEmptyOutput()
     {
