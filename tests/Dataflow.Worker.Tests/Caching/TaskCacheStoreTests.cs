@@ -81,6 +81,38 @@ public sealed class FolderTaskCacheRunTests : TaskCacheRunTests, IDisposable
     }
 
     [Fact]
+    public async Task FailedRunThatPassedTasksOver_RunsAndStatusCountThemAsDoneByTheCache()
+    {
+        // A rerun whose new final task fails: the two tasks it reads came from the cache, the twelve below them were
+        // passed over. `runs` and `status` count all fourteen as done, those from the cache as such.
+        await WriteCascadeInputsAsync(16);
+        await RunAsync(CacheTestJobs.Cascade());
+        var failing = Job.Named("cascade").FromPrefix("input/")
+            .ReduceTree(new ReduceTreeOptions { FanIn = 2 }, new CacheTestJobs.VersionedConcat("merge", "1"), new FailingOperator("final", "2"))
+            .WriteTo("output/merged.txt");
+
+        var failed = await Assert.ThrowsAsync<JobFailedException>(() => RunAsync(failing));
+
+        var listing = Assert.Single(await RunCatalog.ListAsync(Store), r => r.RunId == failed.RunId);
+        Assert.Equal(("failed", 15, 14), (listing.State, listing.Tasks, listing.TasksCommitted));
+        var status = await RunCatalog.GetStatusAsync(Store, failed.RunId!);
+        Assert.Equal([(8, 8), (4, 4), (2, 2), (0, 0)], status!.Stages.Select(s => (s.Committed, s.Cached)));
+        Assert.Equal(14, failed.Summary.TasksCached);
+        Assert.Equal(12, failed.Summary.Cache!.TasksNotNeeded);
+    }
+
+    /// <summary>An operator that fails for good, under a name and version.</summary>
+    private sealed class FailingOperator(string name, string version) : IObjectOperator
+    {
+        public string Name => name;
+
+        public string? Version => version;
+
+        public ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken) =>
+            throw new PermanentTaskException("this version does not work");
+    }
+
+    [Fact]
     public async Task Input_ReplacedByAFileOfTheSameSizeAndTime_IsSeenByItsIdentity()
     {
         var expected = await WriteCascadeInputsAsync(16);
