@@ -26,7 +26,9 @@ public static class TaskCache
         options.Validate();
         time ??= TimeProvider.System;
         var now = time.GetUtcNow();
-        var before = await GetUsageAsync(store, cancellationToken).ConfigureAwait(false);
+        // One listing of the cache: its usage before the trim, its entries and its objects.
+        var listed = await store.ListAllAsync(CacheLayout.Prefix, cancellationToken).ConfigureAwait(false);
+        var before = Usage(listed);
 
         // What running runs hold: the entries their tasks were taken from, and all of their own data.
         var runningRuns = new HashSet<string>(StringComparer.Ordinal);
@@ -49,7 +51,7 @@ public static class TaskCache
         }
 
         // Every entry, and the cached objects it refers to.
-        var entryKeys = (await store.ListAllAsync(CacheLayout.EntriesPrefix, cancellationToken).ConfigureAwait(false)).ConvertAll(i => i.Key);
+        var entryKeys = listed.Where(i => i.Key.StartsWith(CacheLayout.EntriesPrefix, StringComparison.Ordinal)).Select(i => i.Key).ToList();
         var entries = new ConcurrentDictionary<string, CacheEntry?>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(entryKeys, new ParallelOptions { MaxDegreeOfParallelism = RunCache.Parallelism(store), CancellationToken = cancellationToken }, async (key, token) =>
         {
@@ -67,7 +69,7 @@ public static class TaskCache
             }
         }).ConfigureAwait(false);
 
-        var objects = (await store.ListAllAsync(CacheLayout.DataPrefix, cancellationToken).ConfigureAwait(false)).ToDictionary(i => i.Key, i => i.Size, StringComparer.Ordinal);
+        var objects = listed.Where(i => i.Key.StartsWith(CacheLayout.DataPrefix, StringComparison.Ordinal)).ToDictionary(i => i.Key, i => i.Size, StringComparer.Ordinal);
         var references = new Dictionary<string, int>(StringComparer.Ordinal);
         var live = new List<(string ObjectKey, CacheEntry Entry, string[] Objects)>();
         var doomed = new List<string>();
@@ -142,23 +144,14 @@ public static class TaskCache
     public static async Task<CacheUsage> GetUsageAsync(IObjectStore store, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        int entries = 0, objects = 0;
-        long entryBytes = 0, objectBytes = 0;
-        await foreach (var info in store.ListAsync(CacheLayout.Prefix, cancellationToken).ConfigureAwait(false))
-        {
-            if (info.Key.StartsWith(CacheLayout.EntriesPrefix, StringComparison.Ordinal))
-            {
-                entries++;
-                entryBytes += info.Size;
-            }
-            else
-            {
-                objects++;
-                objectBytes += info.Size;
-            }
-        }
+        return Usage(await store.ListAllAsync(CacheLayout.Prefix, cancellationToken).ConfigureAwait(false));
+    }
 
-        return new CacheUsage(entries, objects, entryBytes + objectBytes);
+    /// <summary>The usage of the cache whose objects are <paramref name="listed"/>.</summary>
+    private static CacheUsage Usage(List<ObjectInfo> listed)
+    {
+        var entries = listed.Count(i => i.Key.StartsWith(CacheLayout.EntriesPrefix, StringComparison.Ordinal));
+        return new CacheUsage(entries, listed.Count - entries, listed.Sum(i => i.Size));
     }
 
     private static async Task<int> DeleteAsync(IObjectStore store, List<string> keys, CancellationToken cancellationToken)

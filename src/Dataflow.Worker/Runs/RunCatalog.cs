@@ -92,9 +92,8 @@ public static class RunCatalog
             return null;
         }
 
-        var (listing, plan, committed) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
+        var (listing, plan, committed, notNeeded) = await DescribeAsync(store, runId, files, time ?? TimeProvider.System, cancellationToken, stages: true).ConfigureAwait(false);
         // Tasks a run with the cache passed over (only cached tasks read them) count as done by the cache.
-        var notNeeded = plan is { Cache: not CacheMode.Off } ? await TaskRanges.ReadNotNeededAsync(store, new RunLayout(runId), cancellationToken).ConfigureAwait(false) : [];
         var stages = plan?.Stages.Select((stage, i) => new StageStatus(stage.Name, stage.Tasks, (committed?.Keys.Count(t => t.Stage == i) ?? 0) + notNeeded.Count(t => t.Stage == i))
         {
             Cached = (committed?.Count(c => c.Key.Stage == i && c.Value.CachedFrom is not null) ?? 0) + notNeeded.Count(t => t.Stage == i),
@@ -175,7 +174,7 @@ public static class RunCatalog
     /// or when it has a plan and no summary; the summary's status otherwise; <see cref="Damaged"/> when it has no plan,
     /// or a record cannot be read (<see cref="RunListing.Damage"/> says which).
     /// </summary>
-    private static async Task<(RunListing Listing, PlanIndex? Plan, Dictionary<TaskId, CommitMarker>? Committed)> DescribeAsync(
+    private static async Task<(RunListing Listing, PlanIndex? Plan, Dictionary<TaskId, CommitMarker>? Committed, HashSet<TaskId> NotNeeded)> DescribeAsync(
         IObjectStore store, string id, RunFiles files, TimeProvider time, CancellationToken cancellationToken, bool stages = false)
     {
         var layout = new RunLayout(id);
@@ -233,15 +232,15 @@ public static class RunCatalog
 
         // Tasks a run with the cache passed over (only cached tasks read them) are done too.
         var notNeeded = committed is not null && plan is { Cache: not CacheMode.Off }
-            ? (await TaskRanges.ReadNotNeededAsync(store, layout, cancellationToken).ConfigureAwait(false)).Count
-            : 0;
+            ? await TaskRanges.ReadNotNeededAsync(store, layout, cancellationToken).ConfigureAwait(false)
+            : [];
         var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time), files.DataObjects, files.DataBytes)
         {
             Tasks = plan?.TaskCount ?? summary?.Tasks,
-            TasksCommitted = committed?.Count + notNeeded ?? (state == "succeeded" ? summary?.Tasks : null),
+            TasksCommitted = committed?.Count + notNeeded.Count ?? (state == "succeeded" ? summary?.Tasks : null),
             Damage = damage,
         };
-        return (listing, plan, committed);
+        return (listing, plan, committed, notNeeded);
     }
 
     private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time) =>
