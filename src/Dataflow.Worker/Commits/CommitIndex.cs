@@ -11,7 +11,7 @@ namespace Dataflow.Worker;
 /// </summary>
 internal static class CommitIndex
 {
-    private const int ParallelReads = 8;
+    internal const int ParallelReads = 8;
 
     /// <summary>The winning marker of every committed task of the run.</summary>
     public static async Task<Dictionary<TaskId, CommitMarker>> LoadAllAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken) =>

@@ -239,6 +239,7 @@ public static class RunCatalog
             Tasks = plan?.TaskCount ?? summary?.Tasks,
             TasksCommitted = committed?.Count + notNeeded.Count ?? (state == "succeeded" ? summary?.Tasks : null),
             Damage = damage,
+            CreatedAt = plan?.CreatedAt,
         };
         return (listing, plan, committed, notNeeded);
     }
@@ -321,6 +322,9 @@ public sealed record RunListing(string RunId, string? Job, string State, RunSumm
 
     /// <summary>For a <see cref="RunCatalog.Damaged"/> run: what is wrong with it.</summary>
     public string? Damage { get; init; }
+
+    /// <summary>When the run was planned, when its plan says.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
 
     /// <summary>
     /// The run as one JSON object, as <c>runs --json</c> prints it: <c>runId</c>, <c>job</c>, <c>state</c>,

@@ -1,0 +1,343 @@
+using Dataflow.Core;
+using Dataflow.Storage;
+
+namespace Dataflow.Worker;
+
+/// <summary>
+/// One run as its records in the store show it, read again and again while it goes on: what the web UI shows. Each
+/// <see cref="RefreshAsync"/> reads only what changed — the commit records written since the last one (records never
+/// change once written), the lease, and the summary and report once they exist — and folds the tasks' commits into
+/// a few numbers per task, so that a run of a million tasks is read once and then followed at the cost of its new
+/// records. What it gives is aggregated (<see cref="GetView"/>, <see cref="GetTimeline"/>) or paged
+/// (<see cref="GetTasks"/>): never a row per task.
+/// </summary>
+/// <remarks>
+/// It reads only records (plan, commit records, lease, summary, report), so it follows runs of any executor, driven
+/// from any machine; it writes nothing. Thread-safe: refreshes are serialized, and the views read a consistent state.
+/// </remarks>
+public sealed partial class RunWatcher : IDisposable
+{
+    private readonly IObjectStore _store;
+    private readonly RunLayout _layout;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _recordsRead = new(StringComparer.Ordinal);
+    private readonly HashSet<(TaskId Task, string AttemptId)> _setAside = [];
+    private readonly Dictionary<TaskId, List<Commit>> _otherCommits = [];
+    private readonly Dictionary<string, int> _rowIndex = new(StringComparer.Ordinal);
+    private readonly List<string> _rows = [];
+    private PlanIndex? _plan;
+    private StageTasks[] _stages = [];
+    private RunSummary? _summary;
+    private RunReport? _report;
+    private LeaseRecord? _lease;
+    private string? _damage;
+    private bool _exists;
+    private bool _notNeededRead;
+    private int _recordsPending;
+    private readonly HashSet<(TaskId Task, string AttemptId)> _copied = [];
+
+    // Records read between two checks of the refresh's time budget: with the driver's batches of up to a few thousand
+    // markers, a slice takes tens of milliseconds to read and fold.
+    private const int RecordsPerSlice = 16;
+    private long _version;
+
+    /// <summary>Follows run <paramref name="runId"/> of <paramref name="store"/>; nothing is read before the first <see cref="RefreshAsync"/>.</summary>
+    /// <param name="store">The run's store.</param>
+    /// <param name="runId">The run.</param>
+    /// <param name="time">The clock a lease's expiry and a running run's length are judged by; default <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id.</exception>
+    public RunWatcher(IObjectStore store, string runId, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _layout = new RunLayout(runId);
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The run's id.</summary>
+    public string RunId => _layout.RunId;
+
+    /// <inheritdoc/>
+    public void Dispose() => _refreshing.Dispose();
+
+    /// <summary>
+    /// Grows by one each time a refresh finds something new (a commit, a lease renewed or given up, a summary): a
+    /// client that saw version <c>v</c> needs nothing new while it is still <c>v</c>.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>Commit records read so far.</summary>
+    public int RecordsRead
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recordsRead.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads what changed in the run's records since the last refresh. Returns false when the store holds nothing of
+    /// the run.
+    /// </summary>
+    /// <param name="budget">
+    /// How long to go on reading new commit records (at least one slice of them is read); the rest are read by the
+    /// next refreshes. <see langword="null"/>: all of them. A run of a million tasks has hundreds of megabytes of
+    /// records: a budget keeps each refresh short while they are read the first time.
+    /// </param>
+    /// <param name="cancellationToken">Stops the reads; what was folded in stays.</param>
+    /// <exception cref="ObjectStoreException">The store failed (after its own retries).</exception>
+    public async Task<bool> RefreshAsync(TimeSpan? budget = null, CancellationToken cancellationToken = default)
+    {
+        await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var changed = false;
+            if (_plan is null)
+            {
+                try
+                {
+                    if (await PlanStore.LoadIndexAsync(_store, RunId, cancellationToken).ConfigureAwait(false) is { } plan)
+                    {
+                        SetPlan(plan);
+                        changed = true;
+                    }
+                }
+                catch (InvalidDataException ex)
+                {
+                    changed |= SetDamage($"its plan cannot be read: {ex.Message}");
+                }
+            }
+
+            var lease = await RunLease.ReadAsync(_store, _layout, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                changed |= lease != _lease;
+                _lease = lease;
+            }
+
+            if (_summary is null)
+            {
+                changed |= await ReadSummaryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_report is null && _summary is not null)
+            {
+                changed |= await ReadReportAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_plan is not null)
+            {
+                changed |= await ReadNewCommitsAsync(budget ?? TimeSpan.MaxValue, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_plan is { Cache: not CacheMode.Off } && !_notNeededRead)
+            {
+                var notNeeded = await TaskRanges.ReadNotNeededAsync(_store, _layout, cancellationToken).ConfigureAwait(false);
+                if (notNeeded.Count > 0)
+                {
+                    lock (_gate)
+                    {
+                        FoldNotNeeded(notNeeded);
+                    }
+
+                    changed = true;
+                }
+
+                // Written once, while the cache is looked up: read until found, or until the run has ended.
+                _notNeededRead = notNeeded.Count > 0 || _summary is not null;
+            }
+
+            if (!_exists && (_plan is not null || _summary is not null || lease is not null))
+            {
+                _exists = true;
+                changed = true;
+            }
+
+            if (!_exists && _plan is null)
+            {
+                // A run whose driver died while planning has records but no plan: it exists, damaged.
+                await foreach (var _ in _store.ListAsync(_layout.Root, cancellationToken).ConfigureAwait(false))
+                {
+                    _exists = true;
+                    changed |= SetDamage("it has no plan: its driver stopped while planning");
+                    break;
+                }
+            }
+
+            if (changed)
+            {
+                Interlocked.Increment(ref _version);
+            }
+
+            return _exists;
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private bool SetDamage(string damage)
+    {
+        lock (_gate)
+        {
+            if (_damage == damage)
+            {
+                return false;
+            }
+
+            _damage = damage;
+            return true;
+        }
+    }
+
+    private void SetPlan(PlanIndex plan)
+    {
+        lock (_gate)
+        {
+            _plan = plan;
+            _stages = [.. plan.Stages.Select(s => new StageTasks(s.Tasks))];
+        }
+    }
+
+    private async Task<bool> ReadSummaryAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var summary = RunRecords.DeserializeSummary(await _store.ReadAllBytesAsync(_layout.SummaryKey, cancellationToken).ConfigureAwait(false));
+            lock (_gate)
+            {
+                _summary = summary;
+            }
+
+            return true;
+        }
+        catch (ObjectNotFoundException)
+        {
+            return false;
+        }
+        catch (InvalidDataException ex)
+        {
+            return SetDamage($"its summary cannot be read: {ex.Message}");
+        }
+    }
+
+    private async Task<bool> ReadReportAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var report = RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(_layout.ReportKey, cancellationToken).ConfigureAwait(false));
+            lock (_gate)
+            {
+                _report = report;
+            }
+
+            return true;
+        }
+        catch (ObjectNotFoundException)
+        {
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            // The report adds failed attempts' errors; without it the run is shown from its commits and summary.
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Lists the run's commit records and folds in those not read before: shard records first (a pod's shard record
+    /// copies its tasks' own records, which are then not read, as <see cref="CommitIndex"/> does), a slice at a time
+    /// until <paramref name="budget"/> has passed; the rest wait for the next refresh (<see cref="RunView.RecordsPending"/>).
+    /// </summary>
+    private async Task<bool> ReadNewCommitsAsync(TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var shards = new List<string>();
+        var others = new List<string>();
+        await foreach (var info in _store.ListAsync(_layout.CommitsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (info.Key.EndsWith(".json", StringComparison.Ordinal) && !_recordsRead.Contains(info.Key))
+            {
+                (_layout.IsShardCommitKey(info.Key) ? shards : others).Add(info.Key);
+            }
+        }
+
+        var changed = false;
+        var pending = new Queue<string>(shards.Concat(others));
+        while (pending.Count > 0 && (changed is false || _time.GetElapsedTime(started) < budget))
+        {
+            var slice = new List<string>();
+            while (pending.Count > 0 && slice.Count < RecordsPerSlice)
+            {
+                var key = pending.Dequeue();
+                if (_layout.IsShardCommitKey(key) || _layout.TaskCommitOf(key) is not { } commit || !_copied.Contains(commit))
+                {
+                    slice.Add(key);
+                }
+                else
+                {
+                    lock (_gate)
+                    {
+                        _recordsRead.Add(key);
+                    }
+                }
+            }
+
+            var records = await ReadRecordsAsync(slice, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                foreach (var record in records.Where(r => r.Shard is not null))
+                {
+                    _copied.UnionWith(record.Markers.Select(m => (m.Task, m.AttemptId)));
+                }
+
+                Fold(records);
+                _recordsRead.UnionWith(slice);
+                _recordsPending = pending.Count;
+            }
+
+            changed = true;
+        }
+
+        lock (_gate)
+        {
+            _recordsPending = pending.Count;
+        }
+
+        return changed;
+    }
+
+    /// <summary>Reads the records at <paramref name="keys"/>; one that cannot be read is left out and named as damage (and not read again).</summary>
+    private async Task<CommitRecord[]> ReadRecordsAsync(List<string> keys, CancellationToken cancellationToken)
+    {
+        var records = new CommitRecord?[keys.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, keys.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(CommitIndex.ParallelReads, (_store.MaxConcurrentReads ?? int.MaxValue) / 2)), CancellationToken = cancellationToken },
+            async (i, token) =>
+            {
+                try
+                {
+                    var record = RunRecords.DeserializeCommitRecord(await _store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i]);
+                    records[i] = string.Equals(record.RunId, RunId, StringComparison.Ordinal)
+                        ? record
+                        : throw new InvalidDataException($"commit record '{keys[i]}' belongs to run '{record.RunId}', not '{RunId}'");
+                }
+                catch (ObjectNotFoundException)
+                {
+                    // Listed, then deleted: nothing to fold.
+                }
+                catch (InvalidDataException ex)
+                {
+                    SetDamage($"a commit record cannot be read: {ex.Message}");
+                }
+            }).ConfigureAwait(false);
+        return [.. records.OfType<CommitRecord>()];
+    }
+}
