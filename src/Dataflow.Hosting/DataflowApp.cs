@@ -205,6 +205,7 @@ public sealed class DataflowApp
         root.Subcommands.Add(new RunsCommand(_app, console).Create());
         root.Subcommands.Add(new StatusCommand(_app, console).Create());
         root.Subcommands.Add(new GcCommand(_app, console).Create());
+        root.Subcommands.Add(new UiCommand(_app, console, RunAsync).Create());
         foreach (var command in _app.Commands)
         {
             root.Subcommands.Add(command.Create(_app, console));

@@ -39,7 +39,7 @@ namespace Dataflow.Hosting;
 public static class DataflowCommands
 {
     /// <summary>The commands, each a first argument that <see cref="TryRunAsync(string[], Func{IReadOnlyList{string}, Job})"/> runs.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["worker", "resume", "runs", "status", "gc", "publish", "finish"];
+    public static IReadOnlyList<string> Names { get; } = ["worker", "resume", "runs", "status", "gc", "publish", "finish", "ui"];
 
     /// <summary>True when <paramref name="args"/> start with one of <see cref="Names"/>.</summary>
     public static bool IsCommand(IReadOnlyList<string> args)

@@ -66,8 +66,9 @@ public sealed partial class RunWatcher
         return (short)row;
     }
 
-    private static void Add(StageTasks stage, TaskId task, Commit commit)
+    private void Add(StageTasks stage, TaskId task, Commit commit)
     {
+        _lastEndMs = Math.Max(_lastEndMs, commit.StartMs + commit.DurationMs);
         var i = task.Index;
         if (stage.State[i] is Committed or Cached)
         {

@@ -75,18 +75,7 @@ public sealed partial class RunWatcher
             return Math.Max(0, (_time.GetUtcNow() - _plan.CreatedAt).TotalMilliseconds);
         }
 
-        var last = 0.0;
-        foreach (var stage in _stages)
-        {
-            for (var i = 0; i < stage.Count; i++)
-            {
-                if (stage.State[i] is Committed or Cached)
-                {
-                    last = Math.Max(last, stage.StartMs[i] + stage.DurationMs[i]);
-                }
-            }
-        }
-
+        var last = _lastEndMs;
         // The report's phases (publishing, cleaning up) end after the last commit; its times count from the driver's start.
         if (_report is { Phases.Count: > 0 } report)
         {

@@ -36,6 +36,7 @@ public sealed partial class RunWatcher : IDisposable
     private bool _exists;
     private bool _notNeededRead;
     private int _recordsPending;
+    private double _lastEndMs;
     private readonly HashSet<(TaskId Task, string AttemptId)> _copied = [];
 
     // Records read between two checks of the refresh's time budget: with the driver's batches of up to a few thousand
@@ -67,6 +68,9 @@ public sealed partial class RunWatcher : IDisposable
     /// client that saw version <c>v</c> needs nothing new while it is still <c>v</c>.
     /// </summary>
     public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>Commit records listed by the last refresh and not read yet (see <see cref="RefreshAsync"/>'s budget).</summary>
+    public int RecordsPending => Volatile.Read(ref _recordsPending);
 
     /// <summary>Commit records read so far.</summary>
     public int RecordsRead
