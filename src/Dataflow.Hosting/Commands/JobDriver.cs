@@ -138,15 +138,17 @@ internal sealed class JobDriver(AppDefinition app)
             {
                 return CommandSupport.Usage(context, ex.Message);
             }
-            catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is RunCancelledException)
             {
-                // Cancelled once the plan was stored: the run's summary says what committed, as a failed run's does.
+                // Cancelled once the plan was stored (by Ctrl+C, or on a request made through the store, which the
+                // summary's error names): the run's summary says what committed, as a failed run's does.
                 if (ex is RunCancelledException { Summary: { } summary } && context.Get(app.Driver.Json))
                 {
                     context.Console.Out.WriteLine(summary.ToJson());
                 }
 
-                context.Info($"cancelled; nothing was published; {RunSummaryText.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
+                var cancelled = ex is RunCancelledException { Summary.Error: { } why } ? why : "cancelled";
+                context.Info($"{cancelled}; nothing was published; {RunSummaryText.ResumeCommand(name, context.RunId, store.Location)} goes on from what committed");
                 return ExitCodes.Cancelled;
             }
             catch (RunLeaseException ex)

@@ -128,9 +128,14 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                     catch (Exception ex)
                     {
                         var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
-                        Record(execution, id, attempt, rows.Value + (worker?.Slot ?? 0), start, cancelled ? AttemptOutcome.Cancelled : AttemptOutcome.Failed, report, cancelled ? null : ex.Message);
-                        if (!cancelled)
+                        var row = rows.Value + (worker?.Slot ?? 0);
+                        if (cancelled)
                         {
+                            Record(execution, id, attempt, row, start, AttemptOutcome.Cancelled, report, error: null);
+                        }
+                        else
+                        {
+                            execution.RecordFailedAttempt(id, attempt, row, start, ex, pipeline.IsPermanent(ex), worker?.Name, report?.AttemptId, report?.BytesRead ?? 0, report?.BytesWritten ?? 0);
                             DataflowTracing.Fail(span, ex);
                             Log.AttemptFailed(execution.Logger, stage, id.ToString(), attempt, ex.Message, ex);
                         }

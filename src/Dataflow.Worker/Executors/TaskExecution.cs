@@ -244,7 +244,42 @@ public sealed class TaskExecution
     /// <param name="bytesRead">Bytes it read, when the executor knows.</param>
     /// <param name="bytesWritten">Bytes it wrote, when the executor knows.</param>
     /// <param name="error">Why it failed, when it did.</param>
-    public void RecordAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead = 0, long bytesWritten = 0, string? error = null) =>
+    /// <remarks>
+    /// A failed attempt is also stored as a failure record of the run as it fails (what a live view of the run shows),
+    /// naming the row's worker.
+    /// </remarks>
+    public void RecordAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead = 0, long bytesWritten = 0, string? error = null)
+    {
+        Report(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error);
+        if (outcome == AttemptOutcome.Failed && _session.Telemetry.Failures is { } failures)
+        {
+            var recorder = _session.Telemetry.Recorder;
+            failures.Add(new FailureRecord
+            {
+                Task = task,
+                Attempt = attempt,
+                Worker = recorder.RowName(row),
+                StartedAt = recorder.StartedAt + TimeSpan.FromMilliseconds(startMs),
+                EndedAt = recorder.StartedAt + TimeSpan.FromMilliseconds(endMs),
+                Error = error ?? "the attempt failed",
+            });
+        }
+    }
+
+    /// <summary>
+    /// Adds one failed attempt of <paramref name="task"/> to the run report, as <see cref="RecordAttempt"/> does, and
+    /// stores its failure record with what the executor knows of it: the error it caught, whether it is permanent, the
+    /// worker that ran it and the attempt's id.
+    /// </summary>
+    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten)
+    {
+        var endMs = ReportNow;
+        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message);
+        var startedAt = _session.Telemetry.Recorder.StartedAt;
+        _session.Telemetry.Failures?.Add(FailureRecord.Of(task, attempt, attemptId, worker, startedAt + TimeSpan.FromMilliseconds(startMs), startedAt + TimeSpan.FromMilliseconds(endMs), error, permanent));
+    }
+
+    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error) =>
         _session.Telemetry.Recorder.Attempt(new AttemptReport
         {
             Stage = task.Stage,

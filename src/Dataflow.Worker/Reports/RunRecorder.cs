@@ -119,6 +119,15 @@ internal sealed class RunRecorder
         }
     }
 
+    /// <summary>The name of timeline row <paramref name="row"/>, or <see langword="null"/> when there is no such row.</summary>
+    public string? RowName(int row)
+    {
+        lock (_gate)
+        {
+            return row >= 0 && row < _rows.Count ? _rows[row] : null;
+        }
+    }
+
     /// <summary>Adds rows <c>{prefix} 1</c> … <c>{prefix} {count}</c> and returns the index of the first.</summary>
     public int Rows(string prefix, int count)
     {

@@ -52,6 +52,7 @@ public sealed partial class JobRunner
                     // exit handler join it. A resumed workflow's pods skip what committed.
                     await using (var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false))
                     {
+                        lease.WatchForCancelRequests(_options.CancelPollInterval);
                         if (!resume)
                         {
                             await PlanStore.SaveAsync(_store, plan, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -64,6 +65,7 @@ public sealed partial class JobRunner
                 case TaskExecutor executor:
                     await using (var lease = await RunLease.AcquireAsync(_store, layout, time, cancellationToken).ConfigureAwait(false))
                     {
+                        lease.WatchForCancelRequests(_options.CancelPollInterval);
                         Dictionary<TaskId, CommitMarker> committed;
                         if (resume)
                         {
@@ -181,7 +183,9 @@ public sealed partial class JobRunner
         recorder.SetPlan(plan);
         recorder.Executor = executor.Name;
         using var spans = DataflowTracing.Source.HasListeners() ? new StageSpans(plan, span) : null;
-        var telemetry = new RunTelemetry(recorder, spans, _logger);
+        // Failed attempts are stored as they fail (a live view of the run shows them), off the tasks' path.
+        await using var failures = new FailureRecorder(_store, layout, _logger, _options.MaxFailureRecords);
+        var telemetry = new RunTelemetry(recorder, spans, _logger) { Failures = failures };
         Log.Planned(_logger, plan.Stages.Count, plan.TaskCount, recorder.Executor);
         await using var collector = new ArtifactCollector(_store, _options.Gc, key => key.StartsWith(layout.DataPrefix, StringComparison.Ordinal) && (cache?.IsCollectable(key) ?? true));
         // A commit record waits (briefly) while some worker is busy with something other than waiting for its commit,
@@ -193,7 +197,8 @@ public sealed partial class JobRunner
 
         Exception? failure = null;
         var cancelled = false;
-        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost);
+        // A cancel request addressed to this driver (RunCatalog.RequestCancelAsync) cancels the run as Ctrl+C would.
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost, lease.CancelRequested);
         try
         {
             // Tasks that committed before (a resumed run) count as done; replaying their markers in stage order
@@ -212,7 +217,7 @@ public sealed partial class JobRunner
             progress.SetPhase(RunPhases.Publishing);
             await PublishAsync(session, execution, run.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || lease.CancelRequested.IsCancellationRequested)
         {
             cancelled = true;
         }
@@ -232,6 +237,9 @@ public sealed partial class JobRunner
         finally
         {
             await committer.DisposeAsync().ConfigureAwait(false);
+
+            // Before the summary: a run that ended has all its failure records.
+            await failures.FlushAsync().ConfigureAwait(false);
         }
 
         // Clean-up runs whatever happened: what nothing needs is deleted (per the GC mode); committed artifacts that
@@ -282,7 +290,7 @@ public sealed partial class JobRunner
                 : _store.GetUri(job.OutputKey),
             IntermediateObjectsLeft = left,
             Status = succeeded ? "succeeded" : cancelled ? "cancelled" : "failed",
-            Error = failure?.Message,
+            Error = failure?.Message ?? (cancelled ? CancelledOnRequest(lease, cancellationToken) : null),
         };
         try
         {
@@ -317,7 +325,7 @@ public sealed partial class JobRunner
 
         if (cancelled)
         {
-            throw new RunCancelledException(layout.RunId, job.Name, summary, cancellationToken);
+            throw new RunCancelledException(layout.RunId, job.Name, summary, cancellationToken.IsCancellationRequested ? cancellationToken : lease.CancelRequested);
         }
 
         if (failure is not null)
@@ -346,21 +354,31 @@ public sealed partial class JobRunner
     private async Task<RunResult> RunWorkflowAsync(Plan plan, RunLayout layout, WorkflowExecutor executor, RunLease lease, RunProgress progress, CancellationToken cancellationToken)
     {
         progress.SetPlan(plan);
+
+        // A cancel request addressed to this driver stops the workflow as Ctrl+C does: the executor deletes it.
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.CancelRequested);
         try
         {
-            var summary = await executor.ExecuteAsync(new WorkflowExecution(plan, _store, _options, progress, lease), cancellationToken).ConfigureAwait(false);
+            var summary = await executor.ExecuteAsync(new WorkflowExecution(plan, _store, _options, progress, lease), run.Token).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
             return new RunResult(summary, plan);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
         {
             progress.SetPhase(RunPhases.CleaningUp);
             var left = (await Sweeper.CleanAsync(_store, layout, keepData: true, CancellationToken.None).ConfigureAwait(false)).ObjectsLeft;
             var wallMs = (long)(_options.TimeProvider.GetUtcNow() - plan.CreatedAt).TotalMilliseconds;
-            var summary = RunSteps.SummaryWithoutTasks(plan, "cancelled", error: null, wallMs, left);
+            var summary = RunSteps.SummaryWithoutTasks(plan, "cancelled", CancelledOnRequest(lease, cancellationToken), wallMs, left);
             await PutSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
             progress.SetPhase(RunPhases.Done);
-            throw new RunCancelledException(layout.RunId, plan.Job, summary, cancellationToken);
+            throw new RunCancelledException(layout.RunId, plan.Job, summary, cancellationToken.IsCancellationRequested ? cancellationToken : lease.CancelRequested);
         }
     }
+
+    /// <summary>
+    /// What the summary of a cancelled run says when a request cancelled it (who asked, when, why); <see langword="null"/>
+    /// when this driver's own token did (Ctrl+C), which needs no words.
+    /// </summary>
+    private static string? CancelledOnRequest(RunLease lease, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested && lease.CancelRequest is { } request ? request.Describe() : null;
 }

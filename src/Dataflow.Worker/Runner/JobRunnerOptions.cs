@@ -47,6 +47,12 @@ public sealed record JobRunnerOptions
     /// <summary>The clock, for timestamps, back-off and timeouts. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>How often the driver looks for a request to cancel its run (<see cref="RunLease.CancelPollInterval"/>; tests make it shorter).</summary>
+    internal TimeSpan CancelPollInterval { get; init; } = RunLease.CancelPollInterval;
+
+    /// <summary>Failed attempts one driver records one by one (<see cref="FailureRecorder.MaxRecords"/>; tests make it small); later ones are only counted.</summary>
+    internal int MaxFailureRecords { get; init; } = FailureRecorder.MaxRecords;
+
     /// <summary>
     /// The program arguments that define the job, stored in the plan so that worker processes and <c>resume</c> can
     /// define the same job again (see <see cref="Plan.Arguments"/>): what a program's

@@ -88,6 +88,7 @@ internal sealed partial class RunSession
             // The slots' rows join the report when the first task runs in this process (the local executor's way).
             SlotRows = new SlotPool(() => telemetry.Recorder.Rows("slot", options.Concurrency)),
             Recorder = telemetry.Recorder,
+            Failures = telemetry.Failures,
             Spans = telemetry.Spans,
             Logger = telemetry.Logger,
         };
@@ -317,8 +318,12 @@ internal sealed partial class RunSession
     private static string Holder(TaskId task, string output) => $"{task}:{output}";
 }
 
-/// <summary>What a run records besides its counters: the report, its spans (when traced) and its log.</summary>
+/// <summary>What a run records besides its counters: the report, its spans (when traced), its log and its failure records.</summary>
 /// <param name="Recorder">The run report's recorder.</param>
 /// <param name="Spans">The stage spans, or <see langword="null"/> when nothing listens for spans.</param>
 /// <param name="Logger">The run's logger.</param>
-internal sealed record RunTelemetry(RunRecorder Recorder, StageSpans? Spans, Microsoft.Extensions.Logging.ILogger Logger);
+internal sealed record RunTelemetry(RunRecorder Recorder, StageSpans? Spans, Microsoft.Extensions.Logging.ILogger Logger)
+{
+    /// <summary>Where failed attempts are recorded in the store as they fail, if anywhere.</summary>
+    public FailureRecorder? Failures { get; init; }
+}

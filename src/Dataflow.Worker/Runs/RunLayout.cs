@@ -14,6 +14,9 @@ namespace Dataflow.Worker;
 /// _dataflow/runs/&lt;run-id&gt;/commits/batch-&lt;id&gt;.json                       a commit record of several tasks
 /// _dataflow/runs/&lt;run-id&gt;/commits/s&lt;stage&gt;/shard-&lt;first&gt;-&lt;last&gt;.&lt;id&gt;.json  a pod's shard record (an index)
 /// _dataflow/runs/&lt;run-id&gt;/data/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.&lt;output&gt;   attempt outputs (intermediate data)
+/// _dataflow/runs/&lt;run-id&gt;/failures/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json    a failed attempt of one task, written as it fails
+/// _dataflow/runs/&lt;run-id&gt;/lease.json                                     which driver runs it now, until when
+/// _dataflow/runs/&lt;run-id&gt;/cancel-request.json                            a request to that driver to cancel the run
 /// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
 /// _dataflow/runs/&lt;run-id&gt;/cache-keys.bin                                 the tasks' cache keys (a run with the cache)
 /// </code>
@@ -193,6 +196,19 @@ internal sealed class RunLayout
 
     /// <summary>The key of the run's lease: which driver runs it, until when.</summary>
     public string LeaseKey => Root + "lease.json";
+
+    /// <summary>The key of a request to cancel the run, addressed to the driver that holds its lease (see <see cref="RunCatalog.RequestCancelAsync"/>).</summary>
+    public string CancelRequestKey => Root + "cancel-request.json";
+
+    /// <summary>The prefix of the run's failure records: one per failed attempt, written by the driver as it fails (see <see cref="RunFailures"/>).</summary>
+    public string FailuresPrefix => Root + "failures/";
+
+    /// <summary>
+    /// The key of the failure record of attempt <paramref name="attemptId"/> of <paramref name="task"/>: flat below the
+    /// stage, like a commit record; the attempt id (its number and a random part) keeps attempts of the same number
+    /// (after a repair, or in a resumed run) apart.
+    /// </summary>
+    public string FailureKey(TaskId task, string attemptId) => $"{FailuresPrefix}{TaskPath(task)}.{attemptId}.json";
 
     /// <summary>The key of a commit record of several tasks, written by one driver.</summary>
     public string BatchCommitKey(string batchId) => $"{CommitsPrefix}batch-{batchId}.json";

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Dataflow.Worker;
 
-/// <summary>Reads and writes a run's small records (commit markers, summaries) as JSON.</summary>
+/// <summary>Reads and writes a run's small records (commit markers, summaries, failure records) as JSON.</summary>
 internal static class RunRecords
 {
     /// <summary>The commit record as UTF-8 JSON.</summary>
@@ -77,6 +77,14 @@ internal static class RunRecords
         return entry;
     }
 
+    /// <summary>The failure record as UTF-8 JSON.</summary>
+    public static byte[] Serialize(FailureRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, RunJsonContext.Default.FailureRecord);
+
+    /// <summary>Reads a failure record stored under <paramref name="key"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a failure record of a version this library reads.</exception>
+    public static FailureRecord DeserializeFailure(ReadOnlySpan<byte> utf8Json, string key) =>
+        Read(utf8Json, RunJsonContext.Default.FailureRecord, "failure record", key, r => r.SchemaVersion, FailureRecord.CurrentSchemaVersion);
+
     /// <summary>Reads a versioned record (<paramref name="what"/>, stored under <paramref name="key"/>) of a schema version this library reads.</summary>
     /// <exception cref="InvalidDataException">The bytes are not valid JSON, or of another schema version.</exception>
     private static T Read<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> type, string what, string key, Func<T, int> version, int current)
@@ -122,6 +130,7 @@ internal static class RunRecords
 [JsonSerializable(typeof(RunSummary))]
 [JsonSerializable(typeof(RunReport))]
 [JsonSerializable(typeof(CacheEntry))]
+[JsonSerializable(typeof(FailureRecord))]
 internal sealed partial class RunJsonContext : JsonSerializerContext
 {
     private static RunJsonContext? s_indented;

@@ -90,6 +90,9 @@ internal sealed partial class TaskRunner
     /// <summary>Where each attempt is recorded for the run report, if set.</summary>
     public RunRecorder? Recorder { get; init; }
 
+    /// <summary>Where each failed attempt is recorded in the store as it fails, if set (the driver's runner).</summary>
+    public FailureRecorder? Failures { get; init; }
+
     /// <summary>Numbers the slots (timeline rows) attempts run on, if set; used with <see cref="Slots"/>.</summary>
     public SlotPool? SlotRows { get; init; }
 
@@ -133,6 +136,8 @@ internal sealed partial class TaskRunner
     private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        var startedAt = _time.GetUtcNow();
+        var attemptId = RunLayout.NewAttemptId(attempt);
         using var span = Spans?.StartTask(id, attempt);
         var counters = _counters.ForAttempt();
         var row = SlotRows?.FirstRow ?? 0;
@@ -141,7 +146,6 @@ internal sealed partial class TaskRunner
         try
         {
             var op = _job.ResolveOperator(task.Operator);
-            var attemptId = RunLayout.NewAttemptId(attempt);
             var (inputs, consumed) = await ResolveInputsAsync(task, counters, cancellationToken).ConfigureAwait(false);
             context = new TaskContext(
                 _job.Name, id, attempt, attemptId, inputs, task.Outputs,
@@ -213,6 +217,7 @@ internal sealed partial class TaskRunner
             {
                 DataflowTracing.Fail(span, ex);
                 Log.AttemptFailed(Logger, attempt, ex.Message, ex);
+                Failures?.Add(FailureRecord.Of(id, attempt, attemptId, WorkerName, startedAt, _time.GetUtcNow(), ex, _retry.IsPermanent(ex)));
             }
 
             throw;
