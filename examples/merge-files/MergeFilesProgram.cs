@@ -32,6 +32,9 @@ public static class MergeFilesProgram
         var minReference = app.AddOption("--min-reference-size", "Intermediate merges of pieces at least this large record where the bytes are instead of copying them; the final merge copies them once.", ConcatenationOptions.Default.MinReferenceSegmentBytes, "SIZE",
             parse: ByteSize.Parse);
 
+        var taskDelay = app.AddOption("--task-delay", "Each merge waits this long before it merges: to watch a run grow in the ui command (or a progress display); the output is the same.", TimeSpan.Zero, "DURATION",
+            parse: Duration.Parse, validate: d => d >= TimeSpan.Zero && d <= TimeSpan.FromMinutes(10) ? null : "must be between 0s and 10m");
+
         ReduceTreeOptions Shape(RunContext context) => new()
         {
             FanIn = context.Get(fanIn) ?? (context.Get(widths) is null ? 2 : null),
@@ -41,7 +44,12 @@ public static class MergeFilesProgram
         app.DefineJob(context =>
         {
             var shape = Shape(context);
-            var concat = new ConcatOperator(new ConcatenationOptions { MinReferenceSegmentBytes = context.Get(minReference) });
+            IObjectOperator concat = new ConcatOperator(new ConcatenationOptions { MinReferenceSegmentBytes = context.Get(minReference) });
+            if (context.Get(taskDelay) is { Ticks: > 0 } delay)
+            {
+                concat = new DelayedOperator(concat, delay);
+            }
+
             return Job.Named("merge-files")
                 .FromPrefix(context.InputPrefix)
                 .ReduceTree(shape, concat)
@@ -78,5 +86,19 @@ public static class MergeFilesProgram
         });
 
         return app;
+    }
+
+    /// <summary>An operator that waits before it runs another (<c>--task-delay</c>): same name, version and output.</summary>
+    private sealed class DelayedOperator(IObjectOperator inner, TimeSpan delay) : IObjectOperator
+    {
+        public string Name => inner.Name;
+
+        public string? Version => inner.Version;
+
+        public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await inner.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

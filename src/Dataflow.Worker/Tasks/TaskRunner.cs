@@ -159,6 +159,9 @@ internal sealed partial class TaskRunner
             if (Slots is { } slots)
             {
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+                // The marker's duration is how long the attempt ran, not how long it waited for a slot.
+                started = _time.GetTimestamp();
             }
 
             var running = false;
