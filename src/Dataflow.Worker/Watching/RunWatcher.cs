@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dataflow.Core;
 using Dataflow.Storage;
 
@@ -35,6 +36,7 @@ public sealed partial class RunWatcher : IDisposable
     private string? _damage;
     private bool _exists;
     private bool _notNeededRead;
+    private string? _summaryTag;
     private int _recordsPending;
     private double _lastEndMs;
     private readonly HashSet<(TaskId Task, string AttemptId)> _copied = [];
@@ -124,9 +126,23 @@ public sealed partial class RunWatcher : IDisposable
                 _lease = lease;
             }
 
-            if (_summary is null)
+            // A run writes its summary (and report) each time a driver ends it: a resumed run writes them again.
+            var summaryInfo = await _store.HeadAsync(_layout.SummaryKey, cancellationToken).ConfigureAwait(false);
+            var summaryTag = summaryInfo is null ? null : string.Create(CultureInfo.InvariantCulture, $"{summaryInfo.ETag}|{summaryInfo.Size}|{summaryInfo.LastModified.UtcTicks}");
+            if (summaryTag != _summaryTag)
             {
-                changed |= await ReadSummaryAsync(cancellationToken).ConfigureAwait(false);
+                _summaryTag = summaryTag;
+                lock (_gate)
+                {
+                    _summary = null;
+                    _report = null;
+                }
+
+                changed = true;
+                if (summaryInfo is not null)
+                {
+                    await ReadSummaryAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
 
             if (_report is null && _summary is not null)

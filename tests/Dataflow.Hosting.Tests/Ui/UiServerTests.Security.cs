@@ -84,6 +84,9 @@ public sealed partial class UiServerTests
     public async Task Actions_WhenAllowed_NeedTheirHeader_AndGcCleansAnEndedRun()
     {
         await StartAsync(new UiOptions { Store = _store, Port = 0, AllowActions = true });
+
+        // Intermediate data the failed run left (how much its tasks committed before it failed depends on timing).
+        await _store.PutAsync(RunIds.RecordsPrefix(_failed) + "data/s0000/t000000.a01-0000000f.out", "A"u8.ToArray());
         var dataBefore = await _store.ListAllAsync(RunIds.RecordsPrefix(_failed) + "data/");
         Assert.NotEmpty(dataBefore);
 
