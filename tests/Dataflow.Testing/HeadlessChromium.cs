@@ -32,6 +32,9 @@ public static class HeadlessChromium
         "--force-color-profile=srgb", "--force-device-scale-factor=1",
     ];
 
+    /// <summary>The flags every headless browser of the tests starts with (also <see cref="BrowserSession"/>'s).</summary>
+    internal static IReadOnlyList<string> Flags => s_flags;
+
     /// <summary>The Chromium executable the calls run.</summary>
     public static string Executable => Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } path ? path : DefaultExecutable;
 
@@ -80,7 +83,7 @@ public static class HeadlessChromium
             throw new FileNotFoundException($"no page to open at {page}", page);
         }
 
-        var profile = Directory.CreateTempSubdirectory("dataflow-chromium-");
+        var profile = CreateProfile();
         try
         {
             var start = new ProcessStartInfo(executable)
@@ -131,11 +134,15 @@ public static class HeadlessChromium
         }
         finally
         {
-            await DeleteAsync(profile);
+            DeleteProfile(profile);
         }
     }
 
-    private static async Task DeleteAsync(DirectoryInfo folder)
+    /// <summary>A fresh, empty browser profile folder under the system's temporary folder.</summary>
+    internal static DirectoryInfo CreateProfile() => Directory.CreateTempSubdirectory("dataflow-chromium-");
+
+    /// <summary>Deletes a profile folder of <see cref="CreateProfile"/> once its browser has ended.</summary>
+    internal static void DeleteProfile(DirectoryInfo folder)
     {
         // The browser's helper processes may still be closing files in the profile for a moment after it exits.
         for (var attempt = 1; ; attempt++)
@@ -151,7 +158,7 @@ public static class HeadlessChromium
             }
             catch (IOException) when (attempt < 20)
             {
-                await Task.Delay(100);
+                Thread.Sleep(100);
             }
             catch (IOException)
             {
