@@ -18,7 +18,7 @@ public sealed class CancelRequestTests : IAsyncLifetime, IDisposable
     {
         _store = ObjectStore.OpenFolder(_folder.Path);
         await Dataflow.Testing.Inputs.WriteAsync(_store, 8, size: 3);
-        _cluster = await TestCluster.StartAsync(o => o.Commands["/app/test-worker"] = ["dotnet", TestWorkerProgram.Path()]);
+        _cluster = await TestCluster.StartWithTestWorkerAsync();
     }
 
     public async Task DisposeAsync()
@@ -43,12 +43,7 @@ public sealed class CancelRequestTests : IAsyncLifetime, IDisposable
         {
             Client = _cluster.Client,
             Namespace = TestCluster.Namespace,
-            Pods = new PodOptions
-            {
-                Image = "dataflow-test-worker:test",
-                Command = ["/app/test-worker"],
-                Environment = new Dictionary<string, string> { [PoolTestJob.FolderVariable] = _traces.Path },
-            },
+            Pods = TestCluster.TestWorkerPods(_traces.Path),
         });
         var options = new JobRunnerOptions { RunId = "argo-asked", Executor = executor, Arguments = [], CancelPollInterval = TimeSpan.FromMilliseconds(100) };
         var run = new JobRunner(_store, options).RunAsync(PoolTestJob.Create(_traces.Path));
