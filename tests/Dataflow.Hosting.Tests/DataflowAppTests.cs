@@ -248,7 +248,7 @@ public sealed class DataflowAppTests : ConsoleTests
         {
             if (Interlocked.Exchange(ref asked, 1) == 0)
             {
-                await RunCatalog.RequestCancelAsync(ObjectStore.OpenFolder(StorePath), "asked", "ui on test-host/5", "not needed");
+                await RunCatalog.RequestCancelAsync(ObjectStore.OpenFolder(StorePath), "asked", "ui on test-host/5", "not needed", cancellationToken: token);
             }
 
             await Task.Delay(Timeout.Infinite, token).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
@@ -258,7 +258,7 @@ public sealed class DataflowAppTests : ConsoleTests
 
         Assert.Equal(ExitCodes.Cancelled, code);
         Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
-        Assert.Contains(ErrorLines, l => l.StartsWith("cancelled on request of ui on test-host/5 at ", StringComparison.Ordinal) && l.Contains(": not needed; nothing was published; ", StringComparison.Ordinal));
+        Assert.Contains(ErrorLines, l => l.StartsWith("test-merge: cancelled on request of ui on test-host/5 at ", StringComparison.Ordinal) && l.Contains(": not needed; nothing was published; ", StringComparison.Ordinal));
     }
 
     [Fact]

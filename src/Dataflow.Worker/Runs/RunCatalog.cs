@@ -269,6 +269,13 @@ public static class RunCatalog
         }
 
         var lease = files.Lease ? await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false) : null;
+
+        // A request to cancel the run that its driver has not acted on yet (addressed to the lease's live holder).
+        var cancelRequest = files.CancelRequest && IsLive(lease, time)
+            && await RunLease.ReadCancelRequestAsync(store, layout, cancellationToken).ConfigureAwait(false) is { } request
+            && string.Equals(request.Holder, lease!.Holder, StringComparison.Ordinal)
+                ? new RunCancelRequest(id, request.Holder, request.RequestedBy, request.RequestedAt, request.Reason) { Workflow = lease.Workflow }
+                : null;
         var state = IsLive(lease, time) ? Running
             : damage is not null ? Damaged
             : lease is not null ? Interrupted
@@ -293,7 +300,7 @@ public static class RunCatalog
         var notNeeded = committed is not null && plan is { Cache: not CacheMode.Off }
             ? await TaskRanges.ReadNotNeededAsync(store, layout, cancellationToken).ConfigureAwait(false)
             : [];
-        var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time), files.DataObjects, files.DataBytes)
+        var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time, cancelRequest), files.DataObjects, files.DataBytes)
         {
             Tasks = plan?.TaskCount ?? summary?.Tasks,
             TasksCommitted = committed?.Count + notNeeded.Count ?? (state == "succeeded" ? summary?.Tasks : null),
@@ -302,8 +309,8 @@ public static class RunCatalog
         return (listing, plan, committed, notNeeded);
     }
 
-    private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time) =>
-        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time)) { Workflow = lease.Workflow };
+    private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time, RunCancelRequest? cancelRequest) =>
+        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time)) { Workflow = lease.Workflow, CancelRequest = cancelRequest };
 
     /// <summary>The run's summary, or <see langword="null"/> when it has none.</summary>
     /// <exception cref="InvalidDataException">The summary cannot be read.</exception>
@@ -325,6 +332,7 @@ public static class RunCatalog
         public bool Plan;
         public bool Summary;
         public bool Lease;
+        public bool CancelRequest;
         public bool Other;
         public int DataObjects;
         public long DataBytes;
@@ -352,7 +360,9 @@ public static class RunCatalog
             }
             else
             {
+                // Records: commits, the report, failure records, a cancel request.
                 Other = true;
+                CancelRequest |= info.Key == layout.CancelRequestKey;
             }
         }
     }
@@ -384,8 +394,9 @@ public sealed record RunListing(string RunId, string? Job, string State, RunSumm
     /// <summary>
     /// The run as one JSON object, as <c>runs --json</c> prints it: <c>runId</c>, <c>job</c>, <c>state</c>,
     /// <c>tasks</c>, <c>tasksCommitted</c>, <c>damage</c> (damaged runs only), <c>intermediateObjects</c>,
-    /// <c>intermediateBytes</c>, <c>lease</c> (<c>holder</c>, <c>expiresAt</c>, <c>live</c>, <c>workflow</c>) and
-    /// <c>summary</c> (as <see cref="RunSummary.ToJson"/>), <c>null</c> where the run has none.
+    /// <c>intermediateBytes</c>, <c>lease</c> (<c>holder</c>, <c>expiresAt</c>, <c>live</c>, <c>workflow</c>, and
+    /// <c>cancelRequest</c> — <c>requestedBy</c>, <c>requestedAt</c>, <c>reason</c> — while a request to cancel the run
+    /// waits for its driver) and <c>summary</c> (as <see cref="RunSummary.ToJson"/>), <c>null</c> where the run has none.
     /// </summary>
     /// <param name="indented">Indent for people to read.</param>
     public string ToJson(bool indented = false) => RunListingJson.Write(writer => RunListingJson.WriteListing(writer, this), indented);
@@ -433,6 +444,12 @@ public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool 
 {
     /// <summary>The Argo Workflow the holder follows and holds the lease for, if any.</summary>
     public string? Workflow { get; init; }
+
+    /// <summary>
+    /// A request to cancel the run, addressed to this live holder, that it has not acted on yet (it looks every 2 s;
+    /// see <see cref="RunCatalog.RequestCancelAsync"/>); <see langword="null"/> when there is none.
+    /// </summary>
+    public RunCancelRequest? CancelRequest { get; init; }
 }
 
 /// <summary>What <see cref="RunCatalog.CleanAsync"/> did.</summary>

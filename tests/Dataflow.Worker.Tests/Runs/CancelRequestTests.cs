@@ -147,8 +147,17 @@ public sealed class CancelRequestTests : IDisposable
         Assert.Contains("\"schemaVersion\":1", json, StringComparison.Ordinal);
         Assert.Contains("\"requestedBy\":\"ui on a\"", json, StringComparison.Ordinal);
 
+        // Until its driver acts on it, the run's status shows the request.
+        var status = await RunCatalog.GetStatusAsync(_store, "twice");
+        Assert.Equal(RunCatalog.Running, status!.Run.State);
+        Assert.Equal(first, status.Run.Lease!.CancelRequest);
+        var listed = System.Text.Json.JsonDocument.Parse(status.ToJson()).RootElement.GetProperty("lease").GetProperty("cancelRequest");
+        Assert.Equal("ui on a", listed.GetProperty("requestedBy").GetString());
+        Assert.Equal("first", listed.GetProperty("reason").GetString());
+
         await ctrlC.CancelAsync();
         var cancelled = await Assert.ThrowsAsync<RunCancelledException>(() => run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Null((await RunCatalog.GetStatusAsync(_store, "twice"))!.Run.Lease);
         Assert.Null(cancelled.Summary!.Error); // Ctrl+C, not the request, cancelled it
     }
 
