@@ -20,7 +20,7 @@ namespace Dataflow.Worker;
 /// }
 /// </code>
 /// </example>
-public static class RunCatalog
+public static partial class RunCatalog
 {
     /// <summary>State of a run whose driver holds its lease now.</summary>
     public const string Running = "running";
@@ -156,59 +156,6 @@ public static class RunCatalog
         var cleanup = await Sweeper.CleanAsync(store, layout, keepData, cancellationToken).ConfigureAwait(false);
         var leftovers = await store.RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
         return cleanup with { LeftoverFiles = leftovers.Files, LeftoverBytes = leftovers.Bytes };
-    }
-
-    /// <summary>
-    /// Asks the driver of run <paramref name="runId"/> — whichever process or machine holds its lease: a local run, one
-    /// with worker processes, Kubernetes or Argo — to cancel it, as Ctrl+C in that driver would: it notices within
-    /// about 2 s (<see cref="RunLease.CancelPollInterval"/>), stops its tasks (its Kubernetes Jobs or Argo Workflow are
-    /// deleted), keeps what committed, and stores a summary with status <c>cancelled</c> whose error names
-    /// <paramref name="requestedBy"/>, the time and <paramref name="reason"/>. The run can be resumed afterwards: the
-    /// request is addressed to that driver only.
-    /// </summary>
-    /// <param name="store">The run's store.</param>
-    /// <param name="runId">The run.</param>
-    /// <param name="requestedBy">Who asks, in words a person reads in the summary, e.g. <c>ui on host/pid</c>.</param>
-    /// <param name="reason">Why, if you say; shown in the summary too.</param>
-    /// <param name="time">The clock a lease's expiry is judged by and the request is dated by; default <see cref="TimeProvider.System"/>.</param>
-    /// <param name="cancellationToken">Stops the request.</param>
-    /// <returns>The request the driver will find; <see cref="RunCancelRequest.AlreadyRequested"/> when it had been asked already.</returns>
-    /// <exception cref="RunNotRunningException">No driver holds the run's lease now: it ended, its driver died, or there is no such run.</exception>
-    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id, or <paramref name="requestedBy"/> is empty.</exception>
-    /// <remarks>
-    /// A driver that ends just as the request is made leaves it unanswered: the run then shows the state its driver
-    /// gave it. A driver of an earlier version of Dataflow does not look for requests.
-    /// </remarks>
-    public static async Task<RunCancelRequest> RequestCancelAsync(IObjectStore store, string runId, string requestedBy, string? reason = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
-        var layout = new RunLayout(runId);
-        time ??= TimeProvider.System;
-        var lease = await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false);
-        if (lease is null || !IsLive(lease, time))
-        {
-            var state = (await GetListingAsync(store, runId, time, cancellationToken).ConfigureAwait(false))?.State;
-            throw new RunNotRunningException(runId, state, store.Location);
-        }
-
-        // A request this driver has had already stands (it is being acted on): asking twice changes nothing.
-        if (await RunLease.ReadCancelRequestAsync(store, layout, cancellationToken).ConfigureAwait(false) is { } earlier
-            && string.Equals(earlier.Holder, lease.Holder, StringComparison.Ordinal))
-        {
-            return new RunCancelRequest(runId, earlier.Holder, earlier.RequestedBy, earlier.RequestedAt, earlier.Reason) { AlreadyRequested = true, Workflow = lease.Workflow };
-        }
-
-        var request = new CancelRequestRecord(CancelRequestRecord.CurrentSchemaVersion, lease.Holder, requestedBy, time.GetUtcNow().ToUniversalTime(), reason);
-        await store.PutAsync(layout.CancelRequestKey, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, LeaseJsonContext.Default.CancelRequestRecord), cancellationToken).ConfigureAwait(false);
-        return new RunCancelRequest(runId, request.Holder, request.RequestedBy, request.RequestedAt, request.Reason) { Workflow = lease.Workflow };
-    }
-
-    /// <summary>Run <paramref name="runId"/> as <see cref="ListAsync"/> lists it, or <see langword="null"/> when the store holds nothing of it.</summary>
-    private static async Task<RunListing?> GetListingAsync(IObjectStore store, string runId, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var files = await ListFilesAsync(store, new RunLayout(runId), cancellationToken).ConfigureAwait(false);
-        return files.IsEmpty ? null : (await DescribeAsync(store, runId, files, time, cancellationToken).ConfigureAwait(false)).Listing;
     }
 
     /// <summary>What the store holds of one run, from a listing of its prefix.</summary>
@@ -434,22 +381,6 @@ public sealed record StageStatus(string Name, int Tasks, int Committed)
 {
     /// <summary>Of the committed tasks, those taken from the task cache rather than run.</summary>
     public int Cached { get; init; }
-}
-
-/// <summary>Who holds a run's lease, and until when.</summary>
-/// <param name="Holder">The driver: its host, process id and a random id.</param>
-/// <param name="ExpiresAt">When the lease lapses unless renewed.</param>
-/// <param name="IsLive">True when the holder drives the run now (the lease has not lapsed, and the holder is not a dead process on this machine).</param>
-public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool IsLive)
-{
-    /// <summary>The Argo Workflow the holder follows and holds the lease for, if any.</summary>
-    public string? Workflow { get; init; }
-
-    /// <summary>
-    /// A request to cancel the run, addressed to this live holder, that it has not acted on yet (it looks every 2 s;
-    /// see <see cref="RunCatalog.RequestCancelAsync"/>); <see langword="null"/> when there is none.
-    /// </summary>
-    public RunCancelRequest? CancelRequest { get; init; }
 }
 
 /// <summary>What <see cref="RunCatalog.CleanAsync"/> did.</summary>
