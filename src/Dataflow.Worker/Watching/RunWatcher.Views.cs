@@ -34,6 +34,7 @@ public sealed partial class RunWatcher
 
                 return new StageView(i, _plan!.Stages[i].Name, s.Count, s.CommittedCount, s.BytesReadTotal, s.BytesWrittenTotal)
                 {
+                    Running = state == RunCatalog.Running && _progress is { } live && i < live.Running.Count ? live.Running[i] : null,
                     Cached = s.CachedCount,
                     SetAside = s.SetAsideCount,
                     Failed = reported?.Failed ?? FailedTasks(i).Count,
@@ -58,6 +59,7 @@ public sealed partial class RunWatcher
                 ElapsedMs = ElapsedMs(state),
                 RecordsRead = _recordsRead.Count,
                 RecordsPending = _recordsPending,
+                Phase = state == RunCatalog.Running ? _progress?.Phase : null,
             };
         }
     }

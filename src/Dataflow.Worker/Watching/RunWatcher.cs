@@ -37,6 +37,7 @@ public sealed partial class RunWatcher : IDisposable
     private bool _exists;
     private bool _notNeededRead;
     private string? _summaryTag;
+    private ProgressRecord? _progress;
     private readonly List<FailureRecord> _failureRecords = [];
     private readonly HashSet<string> _failureKeysRead = new(StringComparer.Ordinal);
     private int _recordsPending;
@@ -129,6 +130,14 @@ public sealed partial class RunWatcher : IDisposable
             {
                 changed |= lease != _lease;
                 _lease = lease;
+            }
+
+            // What runs now, as the driver stores it while it holds the lease (ProgressPublisher).
+            var progress = RunCatalog.IsLive(lease, _time) ? await ReadProgressAsync(cancellationToken).ConfigureAwait(false) : null;
+            lock (_gate)
+            {
+                changed |= progress?.At != _progress?.At;
+                _progress = progress;
             }
 
             // A run writes its summary (and report) each time a driver ends it: a resumed run writes them again.
@@ -250,6 +259,18 @@ public sealed partial class RunWatcher : IDisposable
         catch (InvalidDataException ex)
         {
             return SetDamage($"its summary cannot be read: {ex.Message}");
+        }
+    }
+
+    private async Task<ProgressRecord?> ReadProgressAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ProgressRecord.Parse(await _store.ReadAllBytesAsync(_layout.ProgressKey, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
         }
     }
 

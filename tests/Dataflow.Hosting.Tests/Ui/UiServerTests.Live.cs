@@ -22,15 +22,18 @@ public sealed partial class UiServerTests
             }
         })).WriteTo("output/live.txt");
         await StartAsync();
-        var running = Task.Run(() => new JobRunner(_store, new JobRunnerOptions { MaxAttempts = 3, RetryDelay = TimeSpan.Zero }).RunAsync(job));
+        var running = Task.Run(() => new JobRunner(_store, new JobRunnerOptions { MaxAttempts = 3, RetryDelay = TimeSpan.Zero, ProgressInterval = TimeSpan.FromMilliseconds(50) }).RunAsync(job));
 
         var runId = await WaitForAsync("the run to show as running", async () =>
             (await GetJsonAsync("api/runs")).GetProperty("runs").EnumerateArray().FirstOrDefault(r => r.GetProperty("state").GetString() == "running") is { ValueKind: JsonValueKind.Object } run
                 ? run.GetProperty("runId").GetString() : null);
-        var during = await WaitForAsync("both failed attempts and the level-1 commits while the run waits", async () =>
+        var during = await WaitForAsync("both failed attempts, the level-1 commits and the waiting task running", async () =>
         {
             var answer = await GetJsonAsync($"api/runs/{runId}");
-            return answer.GetProperty("failures").GetProperty("total").GetInt32() == 2 && answer.GetProperty("run").GetProperty("tasksCommitted").GetInt32() >= 4 ? answer : (JsonElement?)null;
+            var run = answer.GetProperty("run");
+            return answer.GetProperty("failures").GetProperty("total").GetInt32() == 2 && run.GetProperty("tasksCommitted").GetInt32() == 5
+                && run.GetProperty("stages")[1].GetProperty("running").ValueKind == JsonValueKind.Number && run.GetProperty("stages")[1].GetProperty("running").GetInt32() == 1
+                ? answer : (JsonElement?)null;
         });
         gate.SetResult();
         await running;
@@ -38,12 +41,15 @@ public sealed partial class UiServerTests
             await GetJsonAsync($"api/runs/{runId}") is var answer && answer.GetProperty("run").GetProperty("state").GetString() == "succeeded" ? answer : (JsonElement?)null);
 
         Assert.Equal("running", during.GetProperty("run").GetProperty("state").GetString());
+        Assert.Equal(RunPhases.Running, during.GetProperty("run").GetProperty("phase").GetString());
         Assert.Equal(JsonValueKind.Null, during.GetProperty("summary").ValueKind);
         var failures = during.GetProperty("failures").GetProperty("items").EnumerateArray().ToList();
         Assert.Equal(["flaky read, attempt 2", "flaky read, attempt 1"], failures.Select(f => f.GetProperty("error").GetString()));
         Assert.All(failures, f => Assert.Equal(["input/00004.txt", "input/00005.txt"], f.GetProperty("inputs").EnumerateArray().Select(i => i.GetString())));
         Assert.All(failures, f => Assert.False(f.GetProperty("permanent").GetBoolean()));
         Assert.Equal(7, after.GetProperty("run").GetProperty("tasksCommitted").GetInt32());
+        Assert.All(after.GetProperty("run").GetProperty("stages").EnumerateArray(), s => Assert.Equal(JsonValueKind.Null, s.GetProperty("running").ValueKind));
+        Assert.False(await _store.ExistsAsync(RunIds.RecordsPrefix(runId!) + "progress.json"), "the driver left its progress record behind");
         Assert.Equal(2, after.GetProperty("failures").GetProperty("total").GetInt32());
         Assert.True(after.GetProperty("version").GetInt64() > during.GetProperty("version").GetInt64());
     }
