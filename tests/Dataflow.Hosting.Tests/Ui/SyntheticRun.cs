@@ -5,7 +5,7 @@ namespace Dataflow.Hosting.Tests.Ui;
 
 /// <summary>
 /// The records of a large run, written through the runtime's own record writers without running it: the plan of a
-/// pairwise merge tree over <c>inputs</c> objects (about twice as many tasks) stored by <c>PlanStore</c>, every task's
+/// pairwise merge tree over <c>inputs</c> objects (about as many tasks) stored by <c>PlanStore</c>, every task's
 /// commit marker in batch records of <c>markersPerRecord</c> (as the local driver's group commit writes them), and the
 /// summary and report (<c>RunRecorder.FromCommits</c>) a driver writes at the end. Its input and data objects are not
 /// written: a UI reads records only.
@@ -15,7 +15,7 @@ internal static class SyntheticRun
     /// <summary>Writes the run; returns its task count.</summary>
     /// <param name="store">The store.</param>
     /// <param name="runId">The run's id.</param>
-    /// <param name="inputs">Input objects: a run of 500,001 inputs has 1,000,001 tasks.</param>
+    /// <param name="inputs">Input objects: a run of 1,000,001 inputs has 1,000,013 tasks.</param>
     /// <param name="markersPerRecord">Commit markers per batch record.</param>
     /// <param name="workers">Workers the tasks are spread over (marker worker names; 0 for the driver's own process).</param>
     /// <param name="createdAt">When it was planned; default an hour ago.</param>
