@@ -1,5 +1,4 @@
 using System.Globalization;
-using Dataflow.Planner;
 
 namespace Dataflow.Hosting.Tests.Ui;
 
@@ -22,7 +21,7 @@ internal static class SyntheticRun
     public static async Task<int> WriteAsync(IObjectStore store, string runId, int inputs, int markersPerRecord = 2000, int workers = 8, DateTimeOffset? createdAt = null)
     {
         var job = Job.Named("synthetic-merge").FromPrefix("input/").ReduceTree(2, new ConcatOperator()).WriteTo("output/merged.txt");
-        var plan = JobPlanner.CreatePlan(
+        var plan = Dataflow.Planner.JobPlanner.CreatePlan(
             job,
             [.. Enumerable.Range(0, inputs).Select(i => new PlanInput("input/" + i.ToString("D7", CultureInfo.InvariantCulture) + ".txt", 100))],
             runId,
