@@ -20,6 +20,9 @@ internal static class UiCases
 {
     private const int Buckets = 300;
 
+    /// <summary>Markers in each of <see cref="SyntheticRun"/>'s batch records (its default).</summary>
+    private const int SyntheticMarkersPerRecord = 2000;
+
     /// <summary>Runs the comparison <paramref name="repetitions"/> times; <paramref name="quick"/>: 100,000 tasks.</summary>
     public static async Task<BenchmarkResult> CompareAsync(string work, int repetitions, bool quick)
     {
@@ -42,6 +45,8 @@ internal static class UiCases
         }
 
         var (status, report, firstView, allRead, start) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var (watched, serialized) = (new List<double>(), new List<double>());
+        var sample = await SampleRecordsAsync(store, layout).ConfigureAwait(false);
         var polls = new List<int>();
         var longest = new List<double>();
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -60,6 +65,13 @@ internal static class UiCases
                     polls.Add(ui.Polls);
                     longest.Add(ui.Longest);
                 },
+                () =>
+                {
+                    (var w, var f) = ParseRecords(sample, rep % 2 == 0);
+                    watched.Add(w);
+                    serialized.Add(f);
+                    return Task.CompletedTask;
+                },
             ];
             foreach (var run in rep % 2 == 0 ? cases : cases.Reverse())
             {
@@ -76,6 +88,7 @@ internal static class UiCases
             Comparison.Of("first `/api/runs/{id}` answer, fresh server", firstView, "`status` (GetStatusAsync)", status, note),
             Comparison.Of("first `/api/runs/{id}` answer, fresh server", firstView, "read + parse report.json", report, note),
             Comparison.Of("every record read (`recordsPending` 0)", allRead, "`status` (GetStatusAsync)", status, string.Create(culture, $"median {Median(polls.Select(p => (double)p)):0} answers")),
+            Comparison.Of("parse: the watcher's reader (WatchedRecords)", watched, "parse: the serializer (DeserializeCommitRecord)", serialized, string.Create(culture, $"{sample.Count} of the records, {sample.Sum(r => r.Length) / (double)(1 << 20):0} MiB, in memory")),
         };
         var details = new StringBuilder();
         details.AppendLine(string.Create(culture, $"Run written through the record writers in {written:0.0} s: {tasks:N0} tasks, {records} commit records of 2,000 markers ({ByteSize.Format(recordBytes)}). Server start (not in the times): median {Median(start) * 1000:0} ms. Longest single `/api/runs/{{id}}` answer while reading: median {Median(longest) * 1000:0} ms (a refresh reads records for at most {Dataflow.Hosting.RunWatchers.RefreshBudget.TotalMilliseconds:0} ms)."));
@@ -94,6 +107,42 @@ internal static class UiCases
             string.Create(culture, $"A fresh `ui` server on a synthesized {tasks:N0}-task run (local folder store, records in the page cache): the time to its first `/api/runs/{{id}}?buckets={Buckets}` answer (what the run page first shows: stage totals from the report while records are read) and until the page's polls have read every commit record, against `status`'s read of the same run and reading its report.json, in the same repetition."),
             rows,
             details.ToString());
+    }
+
+    /// <summary>Every fifth commit record's bytes: the parse comparison's input.</summary>
+    private static async Task<List<byte[]>> SampleRecordsAsync(IObjectStore store, RunLayout layout)
+    {
+        var keys = new List<string>();
+        await foreach (var info in store.ListAsync(layout.CommitsPrefix).ConfigureAwait(false))
+        {
+            keys.Add(info.Key);
+        }
+
+        var sample = new List<byte[]>();
+        // Full records only (the last may be shorter).
+        for (var i = 0; i < keys.Count - 1; i += 5)
+        {
+            sample.Add(await store.ReadAllBytesAsync(keys[i]).ConfigureAwait(false));
+        }
+
+        return sample;
+    }
+
+    /// <summary>Seconds to parse <paramref name="sample"/> with the watcher's reader and with the serializer (in that order when <paramref name="watchedFirst"/>).</summary>
+    private static (double Watched, double Serialized) ParseRecords(List<byte[]> sample, bool watchedFirst)
+    {
+        double Time(Func<byte[], int> parse)
+        {
+            var clock = Stopwatch.StartNew();
+            var markers = sample.Sum(parse);
+            var seconds = clock.Elapsed.TotalSeconds;
+            Check("markers parsed", markers, sample.Count * SyntheticMarkersPerRecord);
+            return seconds;
+        }
+
+        var first = Time(watchedFirst ? b => WatchedRecords.Read(b, "sample").Markers.Count : b => RunRecords.DeserializeCommitRecord(b, "sample").Markers.Count);
+        var second = Time(watchedFirst ? b => RunRecords.DeserializeCommitRecord(b, "sample").Markers.Count : b => WatchedRecords.Read(b, "sample").Markers.Count);
+        return watchedFirst ? (first, second) : (second, first);
     }
 
     private static async Task<double> StatusAsync(IObjectStore store, string runId, int tasks)
