@@ -192,45 +192,109 @@ internal static class WatchedRecords
 
     private static WatchedMarker? ReadMarker(ref Utf8JsonReader reader, List<string> workers)
     {
-        TaskId task = default;
-        string? attemptId = null, worker = null;
-        var (attempt, durationMs) = (0, 0L);
-        long? bytesRead = null, bytesWritten = null;
-        DateTimeOffset committedAt = default;
-        var cached = false;
+        var fields = new MarkerFields { Workers = workers };
+        var seen = ReadObject(ref reader, s_markerMembers, ref fields, static (ref Utf8JsonReader reader, int member, ref MarkerFields f) => member switch
+        {
+            0 => TryTask(ref reader, out f.Task),
+            1 => reader.TokenType == JsonTokenType.String && (f.AttemptId = reader.GetString()) is not null,
+            2 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out f.Attempt),
+            3 => reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out f.CommittedAt),
+            4 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out f.DurationMs),
+            5 => reader.TokenType == JsonTokenType.Null || (reader.TokenType == JsonTokenType.String && (f.Worker = Worker(ref reader, f.Workers)) is not null),
+            6 => reader.TokenType == JsonTokenType.StartArray && SkipArray(ref reader, s_outputMembers, CheckOutput, OutputRequired),
+            7 => TryLong(ref reader, out f.BytesRead),
+            8 => TryLong(ref reader, out f.BytesWritten),
+            9 => reader.TokenType == JsonTokenType.Null || (IsString(ref reader) && (f.Cached = true)),
+            10 => reader.TokenType == JsonTokenType.StartArray && SkipArray(ref reader, s_consumedMembers, CheckConsumed, ConsumedRequired),
+            _ => false,
+        });
+
+        // Every required member.
+        const int Required = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 10;
+        return seen >= 0 && (seen & Required) == Required
+            ? new WatchedMarker(fields.Task, fields.AttemptId!, fields.Attempt, fields.CommittedAt, fields.DurationMs, fields.Worker, fields.BytesRead, fields.BytesWritten, fields.Cached)
+            : null;
+    }
+
+    /// <summary>A marker's members as they are read.</summary>
+    private struct MarkerFields
+    {
+        public TaskId Task;
+        public string? AttemptId;
+        public int Attempt;
+        public DateTimeOffset CommittedAt;
+        public long DurationMs;
+        public string? Worker;
+        public long? BytesRead;
+        public long? BytesWritten;
+        public bool Cached;
+        public List<string> Workers;
+    }
+
+    private delegate bool MemberReader<TState>(ref Utf8JsonReader reader, int member, ref TState state);
+
+    /// <summary>
+    /// Reads the members of the object the reader is at the start of, each known one with <paramref name="read"/> (by
+    /// its index in <paramref name="members"/>), skipping others as the serializer does; returns the members seen (a
+    /// bit each), or -1 when one is not of the writers' shape.
+    /// </summary>
+    private static int ReadObject<TState>(ref Utf8JsonReader reader, byte[][] members, ref TState state, MemberReader<TState> read)
+    {
         var seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var member = Member(ref reader, ref seen, s_markerMembers);
+            var member = Member(ref reader, ref seen, members);
             reader.Read();
-            var ok = member switch
+            if (!(member == -1 ? reader.TrySkip() : member >= 0 && read(ref reader, member, ref state)))
             {
-                0 => TryTask(ref reader, out task),
-                1 => reader.TokenType == JsonTokenType.String && (attemptId = reader.GetString()) is not null,
-                2 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out attempt),
-                3 => reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out committedAt),
-                4 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out durationMs),
-                5 => reader.TokenType == JsonTokenType.Null || (reader.TokenType == JsonTokenType.String && (worker = Worker(ref reader, workers)) is not null),
-                6 => reader.TokenType == JsonTokenType.StartArray && SkipArray(ref reader, SkipOutput),
-                7 => TryLong(ref reader, out bytesRead),
-                8 => TryLong(ref reader, out bytesWritten),
-                9 => reader.TokenType == JsonTokenType.Null || (IsString(ref reader) && (cached = true)),
-                10 => reader.TokenType == JsonTokenType.StartArray && SkipArray(ref reader, SkipConsumed),
-                -1 => reader.TrySkip(),
-                _ => false,
-            };
-            if (!ok)
-            {
-                return null;
+                return -1;
             }
         }
 
-        // Every required member, and the end of the object.
-        const int Required = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 10;
-        return reader.TokenType == JsonTokenType.EndObject && (seen & Required) == Required
-            ? new WatchedMarker(task, attemptId!, attempt, committedAt, durationMs, worker, bytesRead, bytesWritten, cached)
-            : null;
+        return reader.TokenType == JsonTokenType.EndObject ? seen : -1;
     }
+
+    /// <summary>
+    /// Checks the objects of the array the reader is at the start of, with <paramref name="check"/> for their members,
+    /// each having the <paramref name="required"/> ones; none is kept.
+    /// </summary>
+    private static bool SkipArray(ref Utf8JsonReader reader, byte[][] members, MemberReader<bool> check, int required)
+    {
+        var none = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            if (ReadObject(ref reader, members, ref none, check) is var seen && (seen < 0 || (seen & required) != required))
+            {
+                return false;
+            }
+        }
+
+        return reader.TokenType == JsonTokenType.EndArray;
+    }
+
+    /// <summary>Name, size and key (a data output: not a reference, not staged).</summary>
+    private const int OutputRequired = 1 << 0 | 1 << 1 | 1 << 2;
+
+    /// <summary>A data output's members of their types, unread.</summary>
+    private static bool CheckOutput(ref Utf8JsonReader reader, int member, ref bool none) => member switch
+    {
+        0 or 2 => IsString(ref reader),
+        1 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out _),
+        3 or 4 => reader.TokenType == JsonTokenType.Null || IsString(ref reader),
+        5 or 6 => reader.TokenType == JsonTokenType.Null,
+        _ => false,
+    };
+
+    /// <summary>All three members of a consumed artifact.</summary>
+    private const int ConsumedRequired = 0b111;
+
+    /// <summary>A consumed artifact's members: strings, its task a task id.</summary>
+    private static bool CheckConsumed(ref Utf8JsonReader reader, int member, ref bool none) => member switch
+    {
+        0 => TryTask(ref reader, out _),
+        1 or 2 => IsString(ref reader),
+        _ => false,
+    };
 
     /// <summary>A task id, parsed as the serializer's converter parses it, without making a string of it.</summary>
     private static bool TryTask(ref Utf8JsonReader reader, out TaskId task)
@@ -285,73 +349,6 @@ internal static class WatchedRecords
         }
 
         return false;
-    }
-
-    private delegate bool ElementCheck(ref Utf8JsonReader reader);
-
-    /// <summary>Checks each element of the array the reader is at the start of with <paramref name="element"/> (at its start object).</summary>
-    private static bool SkipArray(ref Utf8JsonReader reader, ElementCheck element)
-    {
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            if (!element(ref reader))
-            {
-                return false;
-            }
-        }
-
-        return reader.TokenType == JsonTokenType.EndArray;
-    }
-
-    /// <summary>A data output (its key a string; not a reference, not staged): its members of their types, unread.</summary>
-    private static bool SkipOutput(ref Utf8JsonReader reader)
-    {
-        var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var member = Member(ref reader, ref seen, s_outputMembers);
-            reader.Read();
-            var ok = member switch
-            {
-                0 or 2 => IsString(ref reader),
-                1 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out _),
-                3 or 4 => reader.TokenType == JsonTokenType.Null || IsString(ref reader),
-                5 or 6 => reader.TokenType == JsonTokenType.Null,
-                -1 => reader.TrySkip(),
-                _ => false,
-            };
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        const int Required = 1 << 0 | 1 << 1 | 1 << 2;
-        return reader.TokenType == JsonTokenType.EndObject && (seen & Required) == Required;
-    }
-
-    /// <summary>A consumed artifact with all three members, strings, its task a task id.</summary>
-    private static bool SkipConsumed(ref Utf8JsonReader reader)
-    {
-        var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var member = Member(ref reader, ref seen, s_consumedMembers);
-            reader.Read();
-            var ok = member switch
-            {
-                0 => TryTask(ref reader, out _),
-                1 or 2 => IsString(ref reader),
-                -1 => reader.TrySkip(),
-                _ => false,
-            };
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return reader.TokenType == JsonTokenType.EndObject && seen == 0b111;
     }
 
     /// <summary>
