@@ -45,7 +45,7 @@ internal static class UiCases
         }
 
         var (status, report, firstView, allRead, start) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
-        var (watched, serialized) = (new List<double>(), new List<double>());
+        var (watched, serialized, paced) = (new List<double>(), new List<double>(), new List<double>());
         var sample = await SampleRecordsAsync(store, layout).ConfigureAwait(false);
         var polls = new List<int>();
         var longest = new List<double>();
@@ -58,13 +58,14 @@ internal static class UiCases
                 async () => report.Add(await ReportAsync(store, layout, tasks).ConfigureAwait(false)),
                 async () =>
                 {
-                    var ui = await UiAsync(store, runId, tasks, sizes).ConfigureAwait(false);
+                    var ui = await UiAsync(store, runId, tasks, sizes, TimeSpan.Zero).ConfigureAwait(false);
                     start.Add(ui.Start);
                     firstView.Add(ui.FirstView);
                     allRead.Add(ui.AllRead);
                     polls.Add(ui.Polls);
                     longest.Add(ui.Longest);
                 },
+                async () => paced.Add((await UiAsync(store, runId, tasks, sizes, s_pagePollDelay).ConfigureAwait(false)).AllRead),
                 () =>
                 {
                     (var w, var f) = ParseRecords(sample, rep % 2 == 0);
@@ -88,6 +89,7 @@ internal static class UiCases
             Comparison.Of("first `/api/runs/{id}` answer, fresh server", firstView, "`status` (GetStatusAsync)", status, note),
             Comparison.Of("first `/api/runs/{id}` answer, fresh server", firstView, "read + parse report.json", report, note),
             Comparison.Of("every record read (`recordsPending` 0)", allRead, "`status` (GetStatusAsync)", status, string.Create(culture, $"median {Median(polls.Select(p => (double)p)):0} answers")),
+            Comparison.Of("every record read, polled as run.js polls (1 s between answers)", paced, "`status` (GetStatusAsync)", status, "what a browser sees"),
             Comparison.Of("parse: the watcher's reader (WatchedRecords)", watched, "parse: the serializer (DeserializeCommitRecord)", serialized, string.Create(culture, $"{sample.Count} of the records, {sample.Sum(r => r.Length) / (double)(1 << 20):0} MiB, in memory")),
         };
         var details = new StringBuilder();
@@ -165,7 +167,14 @@ internal static class UiCases
 
     private sealed record UiTimes(double Start, double FirstView, double AllRead, int Polls, double Longest);
 
-    private static async Task<UiTimes> UiAsync(IObjectStore store, string runId, int tasks, Dictionary<string, long> sizes)
+    /// <summary>How long the run page waits between two polls of a run whose records are still being read (run.js).</summary>
+    private static readonly TimeSpan s_pagePollDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A fresh server asked for the run until every record is read, waiting <paramref name="pause"/> between an answer
+    /// and the next request; the sizes of its answers go to <paramref name="sizes"/>.
+    /// </summary>
+    private static async Task<UiTimes> UiAsync(IObjectStore store, string runId, int tasks, Dictionary<string, long> sizes, TimeSpan pause)
     {
         var clock = Stopwatch.StartNew();
         var server = await UiServer.StartAsync(new UiOptions { Store = store, Port = 0 }, CancellationToken.None).ConfigureAwait(false);
@@ -181,6 +190,7 @@ internal static class UiCases
         var polls = 1;
         while (run.GetProperty("run").GetProperty("recordsPending").GetInt32() > 0)
         {
+            await Task.Delay(pause).ConfigureAwait(false);
             var before = clock.Elapsed.TotalSeconds;
             run = await GetAsync(http, $"api/runs/{runId}?buckets={Buckets}&since={run.GetProperty("version").GetInt64()}", "/api/runs/{id} (polls)", sizes).ConfigureAwait(false);
             longest = Math.Max(longest, clock.Elapsed.TotalSeconds - before);
