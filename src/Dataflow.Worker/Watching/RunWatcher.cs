@@ -409,9 +409,9 @@ public sealed partial class RunWatcher : IDisposable
     }
 
     /// <summary>Reads the records at <paramref name="keys"/>; one that cannot be read is left out and named as damage (and not read again).</summary>
-    private async Task<CommitRecord[]> ReadRecordsAsync(List<string> keys, CancellationToken cancellationToken)
+    private async Task<WatchedRecord[]> ReadRecordsAsync(List<string> keys, CancellationToken cancellationToken)
     {
-        var records = new CommitRecord?[keys.Count];
+        var records = new WatchedRecord?[keys.Count];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, keys.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(CommitIndex.ParallelReads, (_store.MaxConcurrentReads ?? int.MaxValue) / 2)), CancellationToken = cancellationToken },
@@ -419,7 +419,7 @@ public sealed partial class RunWatcher : IDisposable
             {
                 try
                 {
-                    var record = RunRecords.DeserializeCommitRecord(await _store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i]);
+                    var record = WatchedRecords.Read(await _store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i]);
                     records[i] = string.Equals(record.RunId, RunId, StringComparison.Ordinal)
                         ? record
                         : throw new InvalidDataException($"commit record '{keys[i]}' belongs to run '{record.RunId}', not '{RunId}'");
@@ -433,6 +433,6 @@ public sealed partial class RunWatcher : IDisposable
                     SetDamage($"a commit record cannot be read: {ex.Message}");
                 }
             }).ConfigureAwait(false);
-        return [.. records.OfType<CommitRecord>()];
+        return [.. records.OfType<WatchedRecord>()];
     }
 }
