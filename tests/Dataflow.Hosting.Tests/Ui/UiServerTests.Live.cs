@@ -24,21 +24,17 @@ public sealed partial class UiServerTests
         await StartAsync();
         var running = Task.Run(() => new JobRunner(_store, new JobRunnerOptions { MaxAttempts = 3, RetryDelay = TimeSpan.Zero, ProgressInterval = TimeSpan.FromMilliseconds(50) }).RunAsync(job));
 
-        var runId = await WaitForAsync("the run to show as running", async () =>
-            (await GetJsonAsync("api/runs")).GetProperty("runs").EnumerateArray().FirstOrDefault(r => r.GetProperty("state").GetString() == "running") is { ValueKind: JsonValueKind.Object } run
-                ? run.GetProperty("runId").GetString() : null);
-        var during = await WaitForAsync("both failed attempts, the level-1 commits and the waiting task running", async () =>
+        var runId = await RunningRunAsync();
+        var during = await RunAnswerAsync(runId, "both failed attempts, the level-1 commits and the waiting task running", answer =>
         {
-            var answer = await GetJsonAsync($"api/runs/{runId}");
             var run = answer.GetProperty("run");
+            var running = run.GetProperty("stages")[1].GetProperty("running");
             return answer.GetProperty("failures").GetProperty("total").GetInt32() == 2 && run.GetProperty("tasksCommitted").GetInt32() == 5
-                && run.GetProperty("stages")[1].GetProperty("running").ValueKind == JsonValueKind.Number && run.GetProperty("stages")[1].GetProperty("running").GetInt32() == 1
-                ? answer : (JsonElement?)null;
+                && running.ValueKind == JsonValueKind.Number && running.GetInt32() == 1;
         });
         gate.SetResult();
         await running;
-        var after = await WaitForAsync("the run to show as succeeded", async () =>
-            await GetJsonAsync($"api/runs/{runId}") is var answer && answer.GetProperty("run").GetProperty("state").GetString() == "succeeded" ? answer : (JsonElement?)null);
+        var after = await RunAnswerAsync(runId, "the run to show as succeeded", answer => answer.GetProperty("run").GetProperty("state").GetString() == "succeeded");
 
         Assert.Equal("running", during.GetProperty("run").GetProperty("state").GetString());
         Assert.Equal(RunPhases.Running, during.GetProperty("run").GetProperty("phase").GetString());
@@ -49,7 +45,7 @@ public sealed partial class UiServerTests
         Assert.All(failures, f => Assert.False(f.GetProperty("permanent").GetBoolean()));
         Assert.Equal(7, after.GetProperty("run").GetProperty("tasksCommitted").GetInt32());
         Assert.All(after.GetProperty("run").GetProperty("stages").EnumerateArray(), s => Assert.Equal(JsonValueKind.Null, s.GetProperty("running").ValueKind));
-        Assert.False(await _store.ExistsAsync(RunIds.RecordsPrefix(runId!) + "progress.json"), "the driver left its progress record behind");
+        Assert.False(await _store.ExistsAsync(RunIds.RecordsPrefix(runId) + "progress.json"), "the driver left its progress record behind");
         Assert.Equal(2, after.GetProperty("failures").GetProperty("total").GetInt32());
         Assert.True(after.GetProperty("version").GetInt64() > during.GetProperty("version").GetInt64());
     }
@@ -66,30 +62,26 @@ public sealed partial class UiServerTests
         })).WriteTo("output/cancelled.txt");
         await StartAsync(new UiOptions { Store = _store, Port = 0, AllowActions = true });
         var running = Task.Run(() => new JobRunner(_store, new JobRunnerOptions { CancelPollInterval = TimeSpan.FromMilliseconds(50) }).RunAsync(job));
-        var runId = await WaitForAsync("the run to show as running", async () =>
-            (await GetJsonAsync("api/runs")).GetProperty("runs").EnumerateArray().FirstOrDefault(r => r.GetProperty("state").GetString() == "running") is { ValueKind: JsonValueKind.Object } run
-                ? run.GetProperty("runId").GetString() : null);
+        var runId = await RunningRunAsync();
 
         using var cancel = await PostActionAsync(runId, "cancel");
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
         var cancelled = await Assert.ThrowsAsync<RunCancelledException>(() => running.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("ui on ", cancelled.Message);
-        var state = await WaitForAsync("the run to show as cancelled", async () =>
-            await GetJsonAsync($"api/runs/{runId}") is var answer && answer.GetProperty("run").GetProperty("state").GetString() == "cancelled" ? answer : (JsonElement?)null);
+        var state = await RunAnswerAsync(runId, "the run to show as cancelled", answer => answer.GetProperty("run").GetProperty("state").GetString() == "cancelled");
         Assert.Contains("from the web UI", state.GetProperty("summary").GetProperty("error").GetString());
         using var again = await PostActionAsync(runId, "cancel");
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
 
-    /// <summary>Asks until <paramref name="probe"/> gives a value (every 50 ms, at most 60 s: a hang guard, not a timing check).</summary>
-    private static async Task<T> WaitForAsync<T>(string what, Func<Task<T?>> probe)
-        where T : class
+    /// <summary>Asks until <paramref name="probe"/> says it is done (every 50 ms, at most 60 s: a hang guard, not a timing check).</summary>
+    private static async Task<T> WaitForAsync<T>(string what, Func<Task<(bool Done, T Value)>> probe)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            if (await probe() is { } value)
+            if (await probe() is (true, var value))
             {
                 return value;
             }
@@ -99,19 +91,12 @@ public sealed partial class UiServerTests
         }
     }
 
-    private static async Task<T> WaitForAsync<T>(string what, Func<Task<T?>> probe, int _ = 0)
-        where T : struct
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
+    /// <summary>The id of the run the server lists as running, once it does.</summary>
+    private Task<string> RunningRunAsync() => WaitForAsync("the run to show as running", async () =>
+        (await GetJsonAsync("api/runs")).GetProperty("runs").EnumerateArray().FirstOrDefault(r => r.GetProperty("state").GetString() == "running") is { ValueKind: JsonValueKind.Object } run
+            ? (true, run.GetProperty("runId").GetString()!) : (false, string.Empty));
 
-            Assert.True(DateTime.UtcNow < deadline, $"gave up waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>The server's answer for <paramref name="runId"/> once <paramref name="done"/> holds for it.</summary>
+    private Task<JsonElement> RunAnswerAsync(string runId, string what, Func<JsonElement, bool> done) => WaitForAsync(what, async () =>
+        await GetJsonAsync($"api/runs/{runId}") is var answer && done(answer) ? (true, answer) : (false, answer));
 }
