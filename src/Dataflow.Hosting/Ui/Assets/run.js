@@ -132,7 +132,8 @@ export class RunPage {
   }
 
   summaryList(run, summary) {
-    const outputs = run.outputs.map((key, i) => el('li', {}, el('a', { href: `/runs/${encodeURIComponent(run.runId)}/outputs/${i}`, className: 'output-link' }, key)));
+    // An output is there to download once the run succeeded (a failed or cancelled run published nothing).
+    const outputs = summary.status !== 'succeeded' ? [] : run.outputs.map((key, i) => el('li', {}, el('a', { href: `/runs/${encodeURIComponent(run.runId)}/outputs/${i}`, className: 'output-link' }, key)));
     return [
       el('dl', { className: 'facts' },
         el('dt', {}, 'Status'), el('dd', { id: 'summary-status' }, summary.status),
