@@ -61,7 +61,7 @@ public sealed partial class UiInBrowserTests : IDisposable
                         seen.Add(committed);
                     }
 
-                    if (screenshot is null && committed is >= 150 and <= 450)
+                    if (screenshot is null && committed is >= 300 and <= 480)
                     {
                         screenshot = Screenshots.Take(session, "ui-run.png");
                     }
@@ -121,7 +121,7 @@ public sealed partial class UiInBrowserTests : IDisposable
     /// <summary>The address the ui command prints on stdout once it serves.</summary>
     private static async Task<Uri> ReadAddressAsync(Process ui, Task<string> errors)
     {
-        var line = await ui.StandardOutput.ReadLineAsync().AsTask().WaitAsync(s_guard);
+        var line = await ui.StandardOutput.ReadLineAsync().WaitAsync(s_guard);
         if (line is null || !line.StartsWith("http://127.0.0.1:", StringComparison.Ordinal))
         {
             ui.Kill(entireProcessTree: true);

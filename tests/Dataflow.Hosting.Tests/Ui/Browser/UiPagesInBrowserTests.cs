@@ -46,7 +46,7 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
         var interrupted = await _runs.InterruptedAsync("output/letters-4.txt");
         await using var running = await _runs.StartRunningAsync("output/letters-5.txt");
         var address = await StartAsync();
-        using var session = BrowserSession.Start(new BrowserSessionOptions { Width = 1280, Height = 900 });
+        using var session = BrowserSession.Start(new BrowserSessionOptions { Width = 1280, Height = 480 });
 
         session.Open(address);
         session.WaitUntil(_ => session.Texts("#runs-table tr[data-run-id]").Count == 5, s_guard, "the 5 runs in the table");
