@@ -42,7 +42,9 @@ export function drawTimeline(canvas, timeline, stages) {
     row.busy.forEach((busy, b) => {
       if (busy <= 0 || row.stage[b] < 0) return;
       g.fillStyle = stageColour(row.stage[b], 0.25 + 0.75 * Math.min(1, busy / peak));
-      g.fillRect(labelWidth + b * cell, y + 1, Math.max(1, cell - 0.5), rowHeight - 2);
+      // Whole pixels, edge to edge: a busy stretch is one band, not a comb of slices with seams between them.
+      const left = Math.floor(labelWidth + b * cell);
+      g.fillRect(left, y + 1, Math.max(1, Math.floor(labelWidth + (b + 1) * cell) - left), rowHeight - 2);
     });
   });
 

@@ -63,8 +63,13 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
         await running.Completion.WaitAsync(s_guard);
         session.WaitUntil(_ => session.Text($"{Row(running.RunId)} .state") == "succeeded", s_guard, "the running run's row to say succeeded");
 
-        Assert.Equal("first load", session.Script<string>("return window.__marker"));
         Assert.Equal("15 / 15", session.Text($"{Row(running.RunId)} .tasks"));
+
+        // Its link opens its page in place.
+        session.Click($"{Row(running.RunId)} a.run-link");
+        session.WaitUntil(_ => session.Texts("#run-progress").SingleOrDefault() == "15 / 15 committed (100 %)", s_guard, "the run's page with its 15 tasks committed");
+        Assert.Equal("succeeded", session.Text("#run-state"));
+        Assert.Equal("first load", session.Script<string>("return window.__marker"));
         Assert.Empty(session.ConsoleErrors());
     }
 

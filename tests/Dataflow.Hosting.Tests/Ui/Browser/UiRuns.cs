@@ -83,9 +83,14 @@ internal sealed class UiRuns(IObjectStore store)
 
     private JobRunner Runner(JobRunnerOptions? options = null) => new(store, options ?? new JobRunnerOptions());
 
+    // Each task takes 10 ms or more, so that a run's timeline has something to show.
     private static Job Job(string output, Func<TaskId, CancellationToken, ValueTask> before) =>
         Core.Job.Named("merge-letters").FromPrefix("input/")
-            .ReduceTree(2, new ScriptedOperator(new CopyConcatOperator(), (task, _, _, token) => before(task, token)))
+            .ReduceTree(2, new ScriptedOperator(new CopyConcatOperator(), async (task, _, _, token) =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), token);
+                await before(task, token);
+            }))
             .WriteTo(output);
 }
 
