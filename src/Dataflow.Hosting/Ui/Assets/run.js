@@ -2,7 +2,7 @@
 // time, and actions. It asks the server what changed every second while the run runs (the server answers
 // {"unchanged":true} for an ended run that did not change), and never reloads.
 import { get, act } from './api.js';
-import { el, replace, bytes, count, duration, time, stageColour } from './dom.js';
+import { el, replace, bytes, count, duration, time, stageColour, headerRow } from './dom.js';
 import { drawTimeline } from './timeline.js';
 import { TaskPager } from './tasks.js';
 
@@ -16,14 +16,19 @@ export class RunPage {
     this.timer = null;
     this.controller = new AbortController();
     this.message = el('p', { id: 'action-message', className: 'muted' });
+    this.onResize = () => {
+      if (this.data && this.canvas) drawTimeline(this.canvas, this.data.timeline, this.data.run.stages);
+    };
   }
 
   start() {
     replace(this.main, el('p', { className: 'muted' }, 'Loading…'));
+    window.addEventListener('resize', this.onResize);
     this.load();
   }
 
   stop() {
+    window.removeEventListener('resize', this.onResize);
     clearTimeout(this.timer);
     this.controller.abort();
     this.pager?.stop();
@@ -166,7 +171,7 @@ export class RunPage {
         el('td', { className: 'progress' }, bar));
     });
     return el('table', { id: 'stages-table' },
-      el('thead', {}, el('tr', {}, ['Stage', 'Tasks', 'Committed', 'Cached', 'Failed', 'Read', 'Written', ''].map(h => el('th', {}, h)))),
+      el('thead', {}, headerRow(['Stage', 'Tasks', 'Committed', 'Cached', 'Failed', 'Read', 'Written', ''], ['Tasks', 'Committed', 'Cached', 'Failed', 'Read', 'Written'])),
       el('tbody', {}, rows));
   }
 

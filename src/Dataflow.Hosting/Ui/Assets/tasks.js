@@ -1,7 +1,7 @@
 // A stage's tasks a page at a time (the server filters and pages: the page never holds more than one page), and one
 // task's inputs and outputs on demand.
 import { get } from './api.js';
-import { el, replace, bytes, count, duration } from './dom.js';
+import { el, replace, bytes, count, duration, headerRow } from './dom.js';
 
 const pageSize = 100;
 
@@ -49,7 +49,7 @@ export class TaskPager {
       this.matching = page.matching;
       replace(this.position, page.matching === 0 ? 'no tasks' : `${count(page.offset + 1)}–${count(page.offset + page.items.length)} of ${count(page.matching)}`);
       replace(this.table, el('table', {},
-        el('thead', {}, el('tr', {}, ['Task', 'State', 'Attempt', 'Worker', 'Started', 'Took', 'Read', 'Written'].map(h => el('th', {}, h)))),
+        el('thead', {}, headerRow(['Task', 'State', 'Attempt', 'Worker', 'Started', 'Took', 'Read', 'Written'], ['Task', 'Attempt', 'Started', 'Took', 'Read', 'Written'])),
         el('tbody', {}, page.items.map(task => el('tr', { 'data-task': task.index, className: `task state-${task.state}`, onclick: () => this.show(task.index) },
           el('td', { className: 'num' }, task.index),
           el('td', {}, task.state),

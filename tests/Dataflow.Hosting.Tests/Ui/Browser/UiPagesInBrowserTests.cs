@@ -57,6 +57,8 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
             Rows(session));
         Assert.Equal("15 / 15", session.Text($"{Row(succeeded)} .tasks"));
         Assert.Contains("found a digit", session.Text($"{Row(failed)} .output"), StringComparison.Ordinal);
+        Assert.NotEqual("–", session.Text($"{Row(running.RunId)} .duration")); // how long it has run so far
+        Assert.Equal("–", session.Text($"{Row(interrupted)} .duration"));
         Screenshots.Take(session, "ui-runs.png");
 
         running.Release();
@@ -95,6 +97,12 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
         Assert.Equal("1", session.Text("#stages-table tr[data-stage='0'] .failed"));
         session.Script<object>("document.querySelector('.run-header').scrollIntoView()");
         Screenshots.Take(session, "ui-failed.png");
+
+        // A narrower window: the timeline is drawn again to fit, though the ended run never changes.
+        var wide = session.Script<long>("return document.getElementById('timeline').clientWidth");
+        session.Driver.Manage().Window.Size = new System.Drawing.Size(900, 900);
+        session.WaitUntil(_ => session.Script<long>("return document.getElementById('timeline').clientWidth") < wide - 200, s_guard, "the timeline redrawn narrower");
+        Assert.True(session.Script<bool>("const c = document.getElementById('timeline'); return c.getBoundingClientRect().right <= document.getElementById('main').getBoundingClientRect().right"), "the timeline overflows its box");
         Assert.Empty(session.ConsoleErrors());
     }
 
