@@ -98,6 +98,17 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
         session.Script<object>("document.querySelector('.run-header').scrollIntoView()");
         Screenshots.Take(session, "ui-failed.png");
 
+        // The failed task among its stage's tasks, and its inputs when clicked.
+        session.Script<object>("const s = document.getElementById('task-state'); s.value = 'failed'; s.dispatchEvent(new Event('change'))");
+        session.WaitUntil(_ => session.Texts("#tasks-table tr.task td:first-child").SequenceEqual(["2"]), s_guard, "the failed task 2 alone in the tasks table");
+        Assert.Equal("1–1 of 1", session.Text("#tasks-position"));
+        Assert.Equal(["", ""], session.Texts("#tasks-table tr.task td:nth-child(n+7)")); // no bytes: nothing committed
+        Assert.False(session.Driver.FindElement(By.Id("tasks-next")).Enabled);
+        session.Click("#tasks-table tr.task");
+        session.WaitUntil(_ => session.Texts("#task-detail .input-key").Count == 2, s_guard, "the failed task's inputs");
+        Assert.Equal(UiRuns.FailingInputs, session.Texts("#task-detail .input-key"));
+        Assert.StartsWith("Task 0/2 of level-1", session.Text("#task-detail h3"), StringComparison.Ordinal);
+
         // A narrower window: the timeline is drawn again to fit, though the ended run never changes.
         var wide = session.Script<long>("return document.getElementById('timeline').clientWidth");
         session.Driver.Manage().Window.Size = new System.Drawing.Size(900, 900);
