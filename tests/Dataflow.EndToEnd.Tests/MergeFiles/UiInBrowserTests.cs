@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace Dataflow.EndToEnd.Tests.MergeFiles;
 
@@ -9,14 +10,12 @@ namespace Dataflow.EndToEnd.Tests.MergeFiles;
 /// process: the run's page grows to 511 committed tasks without a reload. Writes docs/ui-run.png (the page mid-run)
 /// when <see cref="Screenshots.UpdateVariable"/> is 1, else to a temporary folder.
 /// </summary>
-public sealed partial class UiInBrowserTests : IDisposable
+public sealed partial class UiInBrowserTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>Guards against hangs, not measures: the run takes about 5 s (511 merges of 40 ms, 4 at once).</summary>
     private static readonly TimeSpan s_guard = TimeSpan.FromSeconds(120);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"));
-
-    public UiInBrowserTests() => Directory.CreateDirectory(_root);
+    private readonly string _root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "dataflow-e2e", Guid.NewGuid().ToString("N"))).FullName;
 
     public void Dispose()
     {
@@ -71,6 +70,7 @@ public sealed partial class UiInBrowserTests : IDisposable
                 s_guard,
                 "511 / 511 committed and the state succeeded");
 
+            output.WriteLine($"committed counts the page showed: {string.Join(", ", seen)}; screenshot: {screenshot ?? "none"}");
             await run.WaitForExitAsync().WaitAsync(ProgramRunner.Patience);
             var result = new ProgramResult(run.ExitCode, await stdout, await stderr);
             Assert.True(result.ExitCode == 0, result.ToString());
