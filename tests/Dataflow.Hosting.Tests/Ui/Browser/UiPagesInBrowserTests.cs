@@ -118,9 +118,12 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Markup_InAnErrorAndInArguments_IsShownAsText_AndNeverRuns()
+    public async Task Markup_InAnErrorAnInputKeyAndArguments_IsShownAsText_AndNeverRuns()
     {
         var markup = UiServerTests.Markup;
+        // An input whose key holds markup too, sorted between 00004 and 00005: one of the failing task's two inputs.
+        const string MarkupKey = "input/00004<img src=x onerror=\"window.pwned = 3\">.txt";
+        await _store.PutAsync(MarkupKey, "Q"u8.ToArray());
         var failed = await _runs.FailedAsync("output/letters.txt", $"bad input {markup}", arguments: ["--note", markup]);
         var address = await StartAsync();
         using var session = BrowserSession.Start();
@@ -135,6 +138,7 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
         Assert.Contains(markup, TextContent(session, "#run-error"), StringComparison.Ordinal);
         Assert.Contains($"--note {markup}", TextContent(session, "#run-facts"), StringComparison.Ordinal);
         Assert.Contains("<script>window.pwned = 1</script>", session.VisibleText(), StringComparison.Ordinal);
+        Assert.Equal(["input/00004.txt", MarkupKey], session.Script<IReadOnlyCollection<object>>("return [...document.querySelectorAll('#failures li.failure')[0].querySelectorAll('.input-key')].map(k => k.textContent)").Cast<string>());
 
         // Nothing was made of it: no image, no script but the page's own module, and nothing ran.
         Assert.Equal(0L, session.Script<long>("return document.querySelectorAll('img').length"));
