@@ -10,7 +10,11 @@ public sealed class DataflowAppTests : ConsoleTests
         "failed", "wallMs", "bytesRead", "bytesWritten", "output", "intermediateObjectsLeft",
     ];
 
-    private static DataflowApp CreateApp(Func<ObjectTaskContext, ValueTask>? before = null, bool verifies = true, bool verdict = true)
+    private static DataflowApp CreateApp(Func<ObjectTaskContext, ValueTask>? before = null, bool verifies = true, bool verdict = true) =>
+        CreateApp(before is null ? null : (context, _) => before(context), verifies, verdict);
+
+    /// <summary>The app, whose operator runs <paramref name="before"/> first, with the attempt's cancellation token.</summary>
+    private static DataflowApp CreateApp(Func<ObjectTaskContext, CancellationToken, ValueTask>? before, bool verifies = true, bool verdict = true)
     {
         var app = new DataflowApp("test-merge", "Merges things for tests.", defaultOutput: "output/merged.txt");
         var fanIn = app.AddOption("--fan-in", "Objects per task.", 2, "K");
@@ -20,7 +24,7 @@ public sealed class DataflowAppTests : ConsoleTests
             IObjectOperator op = new ConcatOperator();
             if (before is not null)
             {
-                op = new ScriptedOperator(op, (task, attempt, ctx, token) => before(ctx));
+                op = new ScriptedOperator(op, (task, attempt, ctx, token) => before(ctx, token));
             }
 
             return Job.Named("test-merge").FromPrefix(context.InputPrefix).ReduceTree(context.Get(fanIn), op).WriteTo(context.OutputKey);
@@ -232,6 +236,29 @@ public sealed class DataflowAppTests : ConsoleTests
         Assert.Equal("stopped", json.RootElement.GetProperty("runId").GetString());
         Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("output").ValueKind);
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelledOnRequestThroughTheStore_Exits130AndSaysWhoAsked()
+    {
+        // A task asks for the run to be cancelled, as a web UI on another machine would, and waits; the driver finds
+        // the request (within about 2 s) and cancels the run.
+        var asked = 0;
+        var app = CreateApp(before: async (context, token) =>
+        {
+            if (Interlocked.Exchange(ref asked, 1) == 0)
+            {
+                await RunCatalog.RequestCancelAsync(ObjectStore.OpenFolder(StorePath), "asked", "ui on test-host/5", "not needed", cancellationToken: token);
+            }
+
+            await Task.Delay(Timeout.Infinite, token).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+        });
+
+        var code = await RunAsync(app, "--store", StorePath, "--run-id", "asked");
+
+        Assert.Equal(ExitCodes.Cancelled, code);
+        Assert.False(File.Exists(Path.Combine(StorePath, "output", "merged.txt")));
+        Assert.Contains(ErrorLines, l => l.StartsWith("test-merge: cancelled on request of ui on test-host/5 at ", StringComparison.Ordinal) && l.Contains(": not needed; nothing was published; ", StringComparison.Ordinal));
     }
 
     [Fact]

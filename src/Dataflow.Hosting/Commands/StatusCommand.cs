@@ -87,6 +87,11 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         output.WriteLine(run.Lease is { } lease
             ? string.Create(i, $"  lease: {lease.Holder}{(lease.Workflow is null ? string.Empty : $" following Argo Workflow {lease.Workflow}")}, {(lease.IsLive ? "until" : "expired at")} {lease.ExpiresAt:u}")
             : "  lease: none");
+        if (run.Lease?.CancelRequest is { } request)
+        {
+            output.WriteLine(string.Create(i, $"  cancel requested by {request.RequestedBy} at {request.RequestedAt:u}{(request.Reason is null ? string.Empty : $": {request.Reason}")}; its driver acts on it within seconds"));
+        }
+
         output.WriteLine(string.Create(i, $"  intermediate data: {run.IntermediateObjects} objects, {ByteSize.Format(run.IntermediateBytes)}"));
         if (run.Summary is { } summary)
         {

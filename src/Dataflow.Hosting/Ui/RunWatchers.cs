@@ -37,8 +37,8 @@ internal sealed class RunWatchers(IObjectStore store, TimeProvider time) : IDisp
                 if (_entries.Count > MaxRuns)
                 {
                     var oldest = _entries.Where(e => e.Value != entry).MinBy(e => e.Value.LastUsed).Key;
-                    _entries.Remove(oldest, out var dropped);
-                    dropped?.Watcher.Dispose();
+                    // Not disposed: a request may still be reading it (its semaphore holds no handle; the GC takes it).
+                    _entries.Remove(oldest);
                 }
             }
 

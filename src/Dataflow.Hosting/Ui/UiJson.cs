@@ -29,6 +29,7 @@ internal static class UiJson
         w.WriteNumber("recordsRead", view.RecordsRead);
         w.WriteNumber("recordsPending", view.RecordsPending);
         w.WriteString("pendingAction", pendingAction);
+        w.WriteString("phase", view.Phase);
         Strings(w, "arguments", view.Arguments);
         Strings(w, "outputs", view.Outputs);
         if (view.Lease is { } lease)
@@ -49,6 +50,7 @@ internal static class UiJson
             w.WriteString("name", stage.Name);
             w.WriteNumber("tasks", stage.Tasks);
             w.WriteNumber("committed", stage.Committed);
+            Number(w, "running", stage.Running);
             w.WriteNumber("cached", stage.Cached);
             w.WriteNumber("failed", stage.Failed);
             w.WriteNumber("setAside", stage.SetAside);

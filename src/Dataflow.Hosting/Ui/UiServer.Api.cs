@@ -26,7 +26,13 @@ internal sealed partial class UiServer
     /// <summary>Runs a page of <c>/api/runs</c> holds at most.</summary>
     public const int MaxRunsPerPage = 200;
 
+    /// <summary>How long one listing of the store's runs serves every page that asks.</summary>
+    public static readonly TimeSpan RunListInterval = TimeSpan.FromSeconds(2);
+
     private static readonly JsonWriterOptions s_writer = new() { Indented = false };
+    private readonly Lock _runsGate = new();
+    private Task<IReadOnlyList<RunListing>>? _runs;
+    private long _runsListedAt;
 
     private async Task HandleApiAsync(HttpContext context, string[] parts, string method)
     {
@@ -75,7 +81,7 @@ internal sealed partial class UiServer
             return;
         }
 
-        var runs = await RunCatalog.ListAsync(_options.Store, _options.Time, cancellationToken).ConfigureAwait(false);
+        var runs = await ListRunsAsync(cancellationToken).ConfigureAwait(false);
         var newestFirst = runs.OrderByDescending(r => r.CreatedAt ?? DateTimeOffset.MinValue).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
         await JsonAsync(context, w =>
         {
@@ -104,6 +110,27 @@ internal sealed partial class UiServer
 
             w.WriteEndArray();
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The store's runs (<see cref="RunCatalog.ListAsync"/> lists every record of every run, and reads the commits of
+    /// runs that did not succeed): listed at most every <see cref="RunListInterval"/>, however many pages ask.
+    /// </summary>
+    private async Task<IReadOnlyList<RunListing>> ListRunsAsync(CancellationToken cancellationToken)
+    {
+        Task<IReadOnlyList<RunListing>> listing;
+        lock (_runsGate)
+        {
+            if (_runs is null || _runs.IsFaulted || _runs.IsCanceled || (_runs.IsCompleted && _options.Time.GetElapsedTime(_runsListedAt) >= RunListInterval))
+            {
+                _runsListedAt = _options.Time.GetTimestamp();
+                _runs = RunCatalog.ListAsync(_options.Store, _options.Time, CancellationToken.None);
+            }
+
+            listing = _runs;
+        }
+
+        return await listing.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<RunWatcher?> WatcherAsync(HttpContext context, string runId, CancellationToken cancellationToken)

@@ -114,6 +114,12 @@ internal sealed partial class UiServer : IAsyncDisposable
                 await ErrorAsync(context, StatusCodes.Status502BadGateway, $"the store failed: {ex.Message}").ConfigureAwait(false);
             }
         }
+        catch (Exception ex) when (!response.HasStarted)
+        {
+            // A bug of this server: said, not hidden behind an empty 500.
+            _options.Log($"ui: {context.Request.Method} {context.Request.Path} failed: {ex}");
+            await ErrorAsync(context, StatusCodes.Status500InternalServerError, $"the ui server failed: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+        }
     }
 
     private Task RouteAsync(HttpContext context)

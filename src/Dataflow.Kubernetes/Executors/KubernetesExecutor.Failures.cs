@@ -12,6 +12,66 @@ public sealed partial class KubernetesExecutor
 {
     private sealed partial class StageRun
     {
+        private const string CompletionIndexAnnotation = "batch.kubernetes.io/job-completion-index";
+
+        private readonly HashSet<string> _podsRecorded = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, int> _podFailuresOfShard = [];
+        private int _failedPodsRecorded;
+
+        /// <summary>
+        /// Records each pod of the stage's Job that failed since the last look as a failed attempt — in the run's failure
+        /// records (what a live view of the running run shows) and its report — as the Job's status counts it: the task
+        /// its shard's first that has not committed, the error the pod's exit code and reason, the worker the pod.
+        /// Best effort: pods that cannot be listed are not recorded, and fail nothing.
+        /// </summary>
+        private async Task RecordFailedPodsAsync(CancellationToken cancellationToken)
+        {
+            if (_failedPods <= _failedPodsRecorded)
+            {
+                return;
+            }
+
+            _failedPodsRecorded = _failedPods;
+            V1PodList pods;
+            try
+            {
+                pods = await options.Client.CoreV1.ListNamespacedPodAsync(options.Namespace, labelSelector: $"batch.kubernetes.io/job-name={_name}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+            {
+                return;
+            }
+
+            foreach (var pod in pods.Items.Where(p => p.Status?.Phase == "Failed" && _podsRecorded.Add(p.Metadata.Name)).OrderBy(p => p.Metadata.CreationTimestamp))
+            {
+                var index = pod.Metadata.Annotations?.TryGetValue(CompletionIndexAnnotation, out var text) == true
+                    && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : 0;
+                var tasks = Shard(index).ToList();
+                if (tasks.Count == 0)
+                {
+                    continue;
+                }
+
+                var task = new TaskId(stage, tasks.FirstOrDefault(t => !execution.IsCommitted(new TaskId(stage, t)), tasks[0]));
+                var attempt = _podFailuresOfShard[index] = _podFailuresOfShard.GetValueOrDefault(index) + 1;
+                var terminated = pod.Status.ContainerStatuses?.FirstOrDefault()?.State?.Terminated;
+                var endMs = terminated?.FinishedAt is { } finished ? ReportMs(finished) : execution.ReportNow;
+                var startMs = (terminated?.StartedAt ?? pod.Status.StartTime) is { } started ? Math.Min(ReportMs(started), endMs) : endMs;
+                execution.RecordAttempt(
+                    task,
+                    attempt,
+                    execution.ReportRow(pod.Metadata.Name),
+                    startMs,
+                    endMs,
+                    AttemptOutcome.Failed,
+                    error: string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} of Job {_name} failed: exit code {terminated?.ExitCode} ({terminated?.Reason ?? pod.Status.Reason})"));
+            }
+        }
+
+        /// <summary><paramref name="time"/> (UTC, as the API gives it) on the run report's clock.</summary>
+        private double ReportMs(DateTime time) =>
+            (new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)) - execution.ReportStartedAt).TotalMilliseconds;
+
         private async Task<Exception> FailureAsync(V1Job job, V1JobCondition condition, CancellationToken cancellationToken)
         {
             var failedIndexes = ParseIndexes(job.Status.FailedIndexes).ToList();

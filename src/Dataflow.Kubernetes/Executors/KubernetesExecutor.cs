@@ -203,6 +203,7 @@ public sealed partial class KubernetesExecutor : TaskExecutor
             }
 
             _failedPods = Math.Max(_failedPods, status.Failed ?? 0);
+            await RecordFailedPodsAsync(cancellationToken).ConfigureAwait(false);
             var fresh = ParseIndexes(status.CompletedIndexes).Where(_completed.Add).ToList();
             await TakeInShardsAsync(fresh, cancellationToken).ConfigureAwait(false);
 

@@ -195,6 +195,8 @@ public sealed partial class JobRunner
         var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry) { Cache = cache };
         progress.SetPlan(plan);
 
+        // What runs now (per stage), for a live view in another process: commit records cannot tell.
+        await using var publisher = new ProgressPublisher(_store, layout, progress, time, _logger, _options.ProgressInterval);
         Exception? failure = null;
         var cancelled = false;
         // A cancel request addressed to this driver (RunCatalog.RequestCancelAsync) cancels the run as Ctrl+C would.

@@ -50,6 +50,9 @@ public sealed record JobRunnerOptions
     /// <summary>How often the driver looks for a request to cancel its run (<see cref="RunLease.CancelPollInterval"/>; tests make it shorter).</summary>
     internal TimeSpan CancelPollInterval { get; init; } = RunLease.CancelPollInterval;
 
+    /// <summary>How often the driver stores what it is doing for live views (<see cref="ProgressPublisher.Interval"/>; zero: never; tests make it shorter).</summary>
+    internal TimeSpan ProgressInterval { get; init; } = ProgressPublisher.Interval;
+
     /// <summary>Failed attempts one driver records one by one (<see cref="FailureRecorder.MaxRecords"/>; tests make it small); later ones are only counted.</summary>
     internal int MaxFailureRecords { get; init; } = FailureRecorder.MaxRecords;
 

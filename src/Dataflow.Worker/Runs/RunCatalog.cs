@@ -20,7 +20,7 @@ namespace Dataflow.Worker;
 /// }
 /// </code>
 /// </example>
-public static class RunCatalog
+public static partial class RunCatalog
 {
     /// <summary>State of a run whose driver holds its lease now.</summary>
     public const string Running = "running";
@@ -158,59 +158,6 @@ public static class RunCatalog
         return cleanup with { LeftoverFiles = leftovers.Files, LeftoverBytes = leftovers.Bytes };
     }
 
-    /// <summary>
-    /// Asks the driver of run <paramref name="runId"/> — whichever process or machine holds its lease: a local run, one
-    /// with worker processes, Kubernetes or Argo — to cancel it, as Ctrl+C in that driver would: it notices within
-    /// about 2 s (<see cref="RunLease.CancelPollInterval"/>), stops its tasks (its Kubernetes Jobs or Argo Workflow are
-    /// deleted), keeps what committed, and stores a summary with status <c>cancelled</c> whose error names
-    /// <paramref name="requestedBy"/>, the time and <paramref name="reason"/>. The run can be resumed afterwards: the
-    /// request is addressed to that driver only.
-    /// </summary>
-    /// <param name="store">The run's store.</param>
-    /// <param name="runId">The run.</param>
-    /// <param name="requestedBy">Who asks, in words a person reads in the summary, e.g. <c>ui on host/pid</c>.</param>
-    /// <param name="reason">Why, if you say; shown in the summary too.</param>
-    /// <param name="time">The clock a lease's expiry is judged by and the request is dated by; default <see cref="TimeProvider.System"/>.</param>
-    /// <param name="cancellationToken">Stops the request.</param>
-    /// <returns>The request the driver will find; <see cref="RunCancelRequest.AlreadyRequested"/> when it had been asked already.</returns>
-    /// <exception cref="RunNotRunningException">No driver holds the run's lease now: it ended, its driver died, or there is no such run.</exception>
-    /// <exception cref="ArgumentException"><paramref name="runId"/> is not a run id, or <paramref name="requestedBy"/> is empty.</exception>
-    /// <remarks>
-    /// A driver that ends just as the request is made leaves it unanswered: the run then shows the state its driver
-    /// gave it. A driver of an earlier version of Dataflow does not look for requests.
-    /// </remarks>
-    public static async Task<RunCancelRequest> RequestCancelAsync(IObjectStore store, string runId, string requestedBy, string? reason = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
-        var layout = new RunLayout(runId);
-        time ??= TimeProvider.System;
-        var lease = await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false);
-        if (lease is null || !IsLive(lease, time))
-        {
-            var state = (await GetListingAsync(store, runId, time, cancellationToken).ConfigureAwait(false))?.State;
-            throw new RunNotRunningException(runId, state, store.Location);
-        }
-
-        // A request this driver has had already stands (it is being acted on): asking twice changes nothing.
-        if (await RunLease.ReadCancelRequestAsync(store, layout, cancellationToken).ConfigureAwait(false) is { } earlier
-            && string.Equals(earlier.Holder, lease.Holder, StringComparison.Ordinal))
-        {
-            return new RunCancelRequest(runId, earlier.Holder, earlier.RequestedBy, earlier.RequestedAt, earlier.Reason) { AlreadyRequested = true, Workflow = lease.Workflow };
-        }
-
-        var request = new CancelRequestRecord(CancelRequestRecord.CurrentSchemaVersion, lease.Holder, requestedBy, time.GetUtcNow().ToUniversalTime(), reason);
-        await store.PutAsync(layout.CancelRequestKey, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, LeaseJsonContext.Default.CancelRequestRecord), cancellationToken).ConfigureAwait(false);
-        return new RunCancelRequest(runId, request.Holder, request.RequestedBy, request.RequestedAt, request.Reason) { Workflow = lease.Workflow };
-    }
-
-    /// <summary>Run <paramref name="runId"/> as <see cref="ListAsync"/> lists it, or <see langword="null"/> when the store holds nothing of it.</summary>
-    private static async Task<RunListing?> GetListingAsync(IObjectStore store, string runId, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var files = await ListFilesAsync(store, new RunLayout(runId), cancellationToken).ConfigureAwait(false);
-        return files.IsEmpty ? null : (await DescribeAsync(store, runId, files, time, cancellationToken).ConfigureAwait(false)).Listing;
-    }
-
     /// <summary>What the store holds of one run, from a listing of its prefix.</summary>
     private static async Task<RunFiles> ListFilesAsync(IObjectStore store, RunLayout layout, CancellationToken cancellationToken)
     {
@@ -269,6 +216,13 @@ public static class RunCatalog
         }
 
         var lease = files.Lease ? await RunLease.ReadAsync(store, layout, cancellationToken).ConfigureAwait(false) : null;
+
+        // A request to cancel the run that its driver has not acted on yet (addressed to the lease's live holder).
+        var cancelRequest = files.CancelRequest && IsLive(lease, time)
+            && await RunLease.ReadCancelRequestAsync(store, layout, cancellationToken).ConfigureAwait(false) is { } request
+            && string.Equals(request.Holder, lease!.Holder, StringComparison.Ordinal)
+                ? new RunCancelRequest(id, request.Holder, request.RequestedBy, request.RequestedAt, request.Reason) { Workflow = lease.Workflow }
+                : null;
         var state = IsLive(lease, time) ? Running
             : damage is not null ? Damaged
             : lease is not null ? Interrupted
@@ -293,7 +247,7 @@ public static class RunCatalog
         var notNeeded = committed is not null && plan is { Cache: not CacheMode.Off }
             ? await TaskRanges.ReadNotNeededAsync(store, layout, cancellationToken).ConfigureAwait(false)
             : [];
-        var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time), files.DataObjects, files.DataBytes)
+        var listing = new RunListing(id, summary?.Job ?? plan?.Job, state, summary, Info(lease, time, cancelRequest), files.DataObjects, files.DataBytes)
         {
             Tasks = plan?.TaskCount ?? summary?.Tasks,
             TasksCommitted = committed?.Count + notNeeded.Count ?? (state == "succeeded" ? summary?.Tasks : null),
@@ -303,8 +257,8 @@ public static class RunCatalog
         return (listing, plan, committed, notNeeded);
     }
 
-    private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time) =>
-        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time)) { Workflow = lease.Workflow };
+    private static RunLeaseInfo? Info(LeaseRecord? lease, TimeProvider time, RunCancelRequest? cancelRequest) =>
+        lease is null ? null : new RunLeaseInfo(lease.Holder, lease.ExpiresAt, IsLive(lease, time)) { Workflow = lease.Workflow, CancelRequest = cancelRequest };
 
     /// <summary>The run's summary, or <see langword="null"/> when it has none.</summary>
     /// <exception cref="InvalidDataException">The summary cannot be read.</exception>
@@ -326,6 +280,7 @@ public static class RunCatalog
         public bool Plan;
         public bool Summary;
         public bool Lease;
+        public bool CancelRequest;
         public bool Other;
         public int DataObjects;
         public long DataBytes;
@@ -353,7 +308,9 @@ public static class RunCatalog
             }
             else
             {
+                // Records: commits, the report, failure records, a cancel request.
                 Other = true;
+                CancelRequest |= info.Key == layout.CancelRequestKey;
             }
         }
     }
@@ -388,8 +345,9 @@ public sealed record RunListing(string RunId, string? Job, string State, RunSumm
     /// <summary>
     /// The run as one JSON object, as <c>runs --json</c> prints it: <c>runId</c>, <c>job</c>, <c>state</c>,
     /// <c>tasks</c>, <c>tasksCommitted</c>, <c>damage</c> (damaged runs only), <c>intermediateObjects</c>,
-    /// <c>intermediateBytes</c>, <c>lease</c> (<c>holder</c>, <c>expiresAt</c>, <c>live</c>, <c>workflow</c>) and
-    /// <c>summary</c> (as <see cref="RunSummary.ToJson"/>), <c>null</c> where the run has none.
+    /// <c>intermediateBytes</c>, <c>lease</c> (<c>holder</c>, <c>expiresAt</c>, <c>live</c>, <c>workflow</c>, and
+    /// <c>cancelRequest</c> — <c>requestedBy</c>, <c>requestedAt</c>, <c>reason</c> — while a request to cancel the run
+    /// waits for its driver) and <c>summary</c> (as <see cref="RunSummary.ToJson"/>), <c>null</c> where the run has none.
     /// </summary>
     /// <param name="indented">Indent for people to read.</param>
     public string ToJson(bool indented = false) => RunListingJson.Write(writer => RunListingJson.WriteListing(writer, this), indented);
@@ -427,16 +385,6 @@ public sealed record StageStatus(string Name, int Tasks, int Committed)
 {
     /// <summary>Of the committed tasks, those taken from the task cache rather than run.</summary>
     public int Cached { get; init; }
-}
-
-/// <summary>Who holds a run's lease, and until when.</summary>
-/// <param name="Holder">The driver: its host, process id and a random id.</param>
-/// <param name="ExpiresAt">When the lease lapses unless renewed.</param>
-/// <param name="IsLive">True when the holder drives the run now (the lease has not lapsed, and the holder is not a dead process on this machine).</param>
-public sealed record RunLeaseInfo(string Holder, DateTimeOffset ExpiresAt, bool IsLive)
-{
-    /// <summary>The Argo Workflow the holder follows and holds the lease for, if any.</summary>
-    public string? Workflow { get; init; }
 }
 
 /// <summary>What <see cref="RunCatalog.CleanAsync"/> did.</summary>

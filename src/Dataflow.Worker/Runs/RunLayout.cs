@@ -17,6 +17,7 @@ namespace Dataflow.Worker;
 /// _dataflow/runs/&lt;run-id&gt;/failures/s&lt;stage&gt;/t&lt;task&gt;.&lt;attempt&gt;.json    a failed attempt of one task, written as it fails
 /// _dataflow/runs/&lt;run-id&gt;/lease.json                                     which driver runs it now, until when
 /// _dataflow/runs/&lt;run-id&gt;/cancel-request.json                            a request to that driver to cancel the run
+/// _dataflow/runs/&lt;run-id&gt;/progress.json                                  what the driver runs now, per stage (while it runs)
 /// _dataflow/runs/&lt;run-id&gt;/summary.json                                   the run summary
 /// _dataflow/runs/&lt;run-id&gt;/cache-keys.bin                                 the tasks' cache keys (a run with the cache)
 /// </code>
@@ -199,6 +200,9 @@ internal sealed class RunLayout
 
     /// <summary>The key of a request to cancel the run, addressed to the driver that holds its lease (see <see cref="RunCatalog.RequestCancelAsync"/>).</summary>
     public string CancelRequestKey => Root + "cancel-request.json";
+
+    /// <summary>The key of what the driver is doing now (<see cref="ProgressRecord"/>), while it runs.</summary>
+    public string ProgressKey => Root + "progress.json";
 
     /// <summary>The prefix of the run's failure records: one per failed attempt, written by the driver as it fails (see <see cref="RunFailures"/>).</summary>
     public string FailuresPrefix => Root + "failures/";

@@ -101,6 +101,15 @@ internal static class RunListingJson
                 writer.WriteString("workflow", lease.Workflow);
             }
 
+            if (lease.CancelRequest is { } request)
+            {
+                writer.WriteStartObject("cancelRequest");
+                writer.WriteString("requestedBy", request.RequestedBy);
+                writer.WriteString("requestedAt", request.RequestedAt);
+                writer.WriteString("reason", request.Reason);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
         else

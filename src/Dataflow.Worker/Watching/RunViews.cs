@@ -56,6 +56,9 @@ public sealed record RunView(string RunId, string? Job, string State)
     /// </summary>
     public int RecordsPending { get; init; }
 
+    /// <summary>What the driver of a running run does now (one of <see cref="RunPhases"/>), as it last stored it.</summary>
+    public string? Phase { get; init; }
+
     /// <summary>Tasks in all stages.</summary>
     public int Tasks => Stages.Sum(s => s.Tasks);
 
@@ -75,7 +78,10 @@ public sealed record StageView(int Index, string Name, int Tasks, int Committed,
     /// <summary>Of the committed tasks, those taken from the task cache (or passed over because only cached tasks read them).</summary>
     public int Cached { get; init; }
 
-    /// <summary>Tasks that failed for good (known once the run has its report).</summary>
+    /// <summary>Tasks that hold a slot, worker process or pod now, as the driver of a running run last stored it; <see langword="null"/> when not known.</summary>
+    public int? Running { get; init; }
+
+    /// <summary>Tasks not committed whose attempts failed (while the run goes on, some may be retried), or that failed for good (once it has its report).</summary>
     public int Failed { get; init; }
 
     /// <summary>Commits set aside (their outputs were lost or damaged, so the task ran again).</summary>

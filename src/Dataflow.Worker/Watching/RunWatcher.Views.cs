@@ -34,6 +34,7 @@ public sealed partial class RunWatcher
 
                 return new StageView(i, _plan!.Stages[i].Name, s.Count, s.CommittedCount, s.BytesReadTotal, s.BytesWrittenTotal)
                 {
+                    Running = state == RunCatalog.Running && _progress is { } live && i < live.Running.Count ? live.Running[i] : null,
                     Cached = s.CachedCount,
                     SetAside = s.SetAsideCount,
                     Failed = reported?.Failed ?? FailedTasks(i).Count,
@@ -58,6 +59,7 @@ public sealed partial class RunWatcher
                 ElapsedMs = ElapsedMs(state),
                 RecordsRead = _recordsRead.Count,
                 RecordsPending = _recordsPending,
+                Phase = state == RunCatalog.Running ? _progress?.Phase : null,
             };
         }
     }
@@ -241,11 +243,11 @@ public sealed partial class RunWatcher
     private HashSet<int> FailedTasks(int stage)
     {
         var failed = new HashSet<int>();
-        foreach (var attempt in _report?.Attempts ?? [])
+        foreach (var task in _failureRecords.Select(r => r.Task).Concat((_report?.Attempts ?? []).Where(a => a.Outcome == AttemptOutcomes.Failed).Select(a => new TaskId(a.Stage, a.Task))))
         {
-            if (attempt.Stage == stage && attempt.Outcome == AttemptOutcomes.Failed && _stages[stage].State[attempt.Task] == Pending)
+            if (task.Stage == stage && StageOf(task) is { } tasks && tasks.State[task.Index] == Pending)
             {
-                failed.Add(attempt.Task);
+                failed.Add(task.Index);
             }
         }
 
@@ -253,7 +255,7 @@ public sealed partial class RunWatcher
     }
 
     /// <summary>
-    /// The failed attempts the run's records hold (its report's, once it has one), newest first, at most
+    /// The failed attempts the run's records hold (failure records, and its report's once it has one), newest first, at most
     /// <paramref name="max"/>, each with its task's inputs from the plan.
     /// </summary>
     /// <param name="max">Attempts to return at most.</param>
@@ -261,31 +263,58 @@ public sealed partial class RunWatcher
     public async Task<FailureList> GetFailuresAsync(int max = 50, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
-        List<(AttemptReport Attempt, string? Row, DateTimeOffset? At)> attempts;
-        int total;
+        List<FailedAttemptView> all;
         PlanIndex? plan;
         lock (_gate)
         {
             plan = _plan;
-            var all = (_report?.Attempts ?? []).Where(a => a.Outcome == AttemptOutcomes.Failed).ToList();
-            total = all.Count;
-            attempts = [.. all.OrderByDescending(a => a.EndMs).Take(max)
-                .Select(a => (a, a.Row >= 0 && a.Row < _report!.Rows.Count ? _report.Rows[a.Row] : null, (DateTimeOffset?)_report!.StartedAt.AddMilliseconds(a.EndMs)))];
+            all = Failures();
         }
 
-        var failures = new List<FailedAttemptView>(attempts.Count);
-        foreach (var (attempt, row, at) in attempts)
+        var failures = new List<FailedAttemptView>(Math.Min(max, all.Count));
+        foreach (var failure in all.OrderByDescending(f => f.At).Take(max))
         {
-            var task = new TaskId(attempt.Stage, attempt.Task);
-            failures.Add(new FailedAttemptView(task, attempt.Attempt, attempt.Error)
-            {
-                Worker = row,
-                At = at,
-                Inputs = plan is null ? [] : await InputsAsync(plan, task, cancellationToken).ConfigureAwait(false),
-            });
+            failures.Add(failure with { Inputs = plan is null ? [] : await InputsAsync(plan, failure.Task, cancellationToken).ConfigureAwait(false) });
         }
 
-        return new FailureList(total, failures);
+        return new FailureList(all.Count, failures);
+    }
+
+    /// <summary>
+    /// Every failed attempt the records show: the failure records drivers write as attempts fail (while the run goes
+    /// on), and the report's failed attempts (once it ended; a run of an older build has only these), each attempt once.
+    /// Called under the gate.
+    /// </summary>
+    private List<FailedAttemptView> Failures()
+    {
+        var all = new Dictionary<(TaskId, int), FailedAttemptView>();
+        foreach (var record in _failureRecords)
+        {
+            all[(record.Task, record.Attempt)] = new FailedAttemptView(record.Task, record.Attempt, record.Error)
+            {
+                Worker = record.Worker,
+                At = record.EndedAt,
+                Permanent = record.Permanent,
+            };
+        }
+
+        if (_report is { } report)
+        {
+            foreach (var attempt in report.Attempts)
+            {
+                var task = new TaskId(attempt.Stage, attempt.Task);
+                if (attempt.Outcome == AttemptOutcomes.Failed && !all.ContainsKey((task, attempt.Attempt)))
+                {
+                    all[(task, attempt.Attempt)] = new FailedAttemptView(task, attempt.Attempt, attempt.Error)
+                    {
+                        Worker = attempt.Row >= 0 && attempt.Row < report.Rows.Count ? report.Rows[attempt.Row] : null,
+                        At = report.StartedAt.AddMilliseconds(attempt.EndMs),
+                    };
+                }
+            }
+        }
+
+        return [.. all.Values];
     }
 
     /// <summary>One task in detail: its state, its inputs (object keys, or the tasks whose outputs it reads) and outputs from the plan.</summary>

@@ -37,6 +37,9 @@ public sealed partial class RunWatcher : IDisposable
     private bool _exists;
     private bool _notNeededRead;
     private string? _summaryTag;
+    private ProgressRecord? _progress;
+    private readonly List<FailureRecord> _failureRecords = [];
+    private readonly HashSet<string> _failureKeysRead = new(StringComparer.Ordinal);
     private int _recordsPending;
     private double _lastEndMs;
     private readonly HashSet<(TaskId Task, string AttemptId)> _copied = [];
@@ -44,6 +47,9 @@ public sealed partial class RunWatcher : IDisposable
     // Records read between two checks of the refresh's time budget: with the driver's batches of up to a few thousand
     // markers, a slice takes tens of milliseconds to read and fold.
     private const int RecordsPerSlice = 16;
+
+    // Failure records kept per run (two drivers' worth of FailureRecorder.MaxRecords).
+    private const int MaxFailureRecords = 2000;
     private long _version;
 
     /// <summary>Follows run <paramref name="runId"/> of <paramref name="store"/>; nothing is read before the first <see cref="RefreshAsync"/>.</summary>
@@ -126,6 +132,14 @@ public sealed partial class RunWatcher : IDisposable
                 _lease = lease;
             }
 
+            // What runs now, as the driver stores it while it holds the lease (ProgressPublisher).
+            var progress = RunCatalog.IsLive(lease, _time) ? await ReadProgressAsync(cancellationToken).ConfigureAwait(false) : null;
+            lock (_gate)
+            {
+                changed |= progress?.At != _progress?.At;
+                _progress = progress;
+            }
+
             // A run writes its summary (and report) each time a driver ends it: a resumed run writes them again.
             var summaryInfo = await _store.HeadAsync(_layout.SummaryKey, cancellationToken).ConfigureAwait(false);
             var summaryTag = summaryInfo is null ? null : string.Create(CultureInfo.InvariantCulture, $"{summaryInfo.ETag}|{summaryInfo.Size}|{summaryInfo.LastModified.UtcTicks}");
@@ -152,6 +166,7 @@ public sealed partial class RunWatcher : IDisposable
 
             if (_plan is not null)
             {
+                changed |= await ReadNewFailuresAsync(cancellationToken).ConfigureAwait(false);
                 changed |= await ReadNewCommitsAsync(budget ?? TimeSpan.MaxValue, cancellationToken).ConfigureAwait(false);
             }
 
@@ -247,6 +262,18 @@ public sealed partial class RunWatcher : IDisposable
         }
     }
 
+    private async Task<ProgressRecord?> ReadProgressAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ProgressRecord.Parse(await _store.ReadAllBytesAsync(_layout.ProgressKey, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
     private async Task<bool> ReadReportAsync(CancellationToken cancellationToken)
     {
         try
@@ -331,6 +358,54 @@ public sealed partial class RunWatcher : IDisposable
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// Reads the failure records written since the last refresh (a driver writes one as each attempt fails, at most
+    /// <see cref="FailureRecorder.MaxRecords"/>): at most <see cref="MaxFailureRecords"/> are kept, the rest counted by the report.
+    /// </summary>
+    private async Task<bool> ReadNewFailuresAsync(CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var info in _store.ListAsync(_layout.FailuresPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (!_failureKeysRead.Contains(info.Key) && _failureKeysRead.Count + keys.Count < MaxFailureRecords)
+            {
+                keys.Add(info.Key);
+            }
+        }
+
+        if (keys.Count == 0)
+        {
+            return false;
+        }
+
+        var records = new FailureRecord?[keys.Count];
+        await Parallel.ForAsync(
+            0,
+            keys.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = CommitIndex.ParallelReads, CancellationToken = cancellationToken },
+            async (i, token) =>
+            {
+                try
+                {
+                    records[i] = RunRecords.DeserializeFailure(await _store.ReadAllBytesAsync(keys[i], token).ConfigureAwait(false), keys[i]);
+                }
+                catch (ObjectNotFoundException)
+                {
+                }
+                catch (InvalidDataException ex)
+                {
+                    SetDamage($"a failure record cannot be read: {ex.Message}");
+                }
+            }).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _failureKeysRead.UnionWith(keys);
+            _failureRecords.AddRange(records.OfType<FailureRecord>());
+        }
+
+        return true;
     }
 
     /// <summary>Reads the records at <paramref name="keys"/>; one that cannot be read is left out and named as damage (and not read again).</summary>

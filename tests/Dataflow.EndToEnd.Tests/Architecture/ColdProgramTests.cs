@@ -2,7 +2,7 @@ namespace Dataflow.EndToEnd.Tests.Architecture;
 
 /// <summary>
 /// A program loads only what its command uses: merge-files' default run on a folder store loads none of the S3 SDK,
-/// the Kubernetes client, the telemetry (logging and exporters), the console UI or a resilience library (task
+/// the Kubernetes client, the telemetry (logging and exporters), the console UI, the web UI's server (ASP.NET Core) or a resilience library (task
 /// retries are a loop of their own; Polly serves S3); the same run on S3 does load the S3 SDK (so that the check can
 /// tell). Read from <c>$DATAFLOW_LOADED_ASSEMBLIES</c>, the list the program writes as it ends.
 /// </summary>
@@ -10,7 +10,7 @@ public sealed class ColdProgramTests : IDisposable
 {
     /// <summary>Assemblies, and families of them (a name and what starts with it and a dot), a folder run does not need.</summary>
     private static readonly string[] s_notForAFolderRun =
-        ["AWSSDK", "KubernetesClient", "YamlDotNet", "OpenTelemetry", "Spectre.Console", "System.Net.Http", "Polly", "System.ComponentModel.Annotations"];
+        ["AWSSDK", "KubernetesClient", "YamlDotNet", "OpenTelemetry", "Spectre.Console", "System.Net.Http", "Polly", "System.ComponentModel.Annotations", "Microsoft.AspNetCore", "Microsoft.Extensions.Hosting"];
 
     /// <summary>Single assemblies a folder run without --log-level does not need (the logging abstractions it does).</summary>
     private static readonly string[] s_loggingMachinery = ["Microsoft.Extensions.Logging", "Microsoft.Extensions.Logging.Console"];

@@ -67,6 +67,20 @@ public sealed class ProjectReferenceTests
     }
 
     [Fact]
+    public void FrameworkReferences_OfSrcAndExamples_PutAspNetCoreInHostingOnly()
+    {
+        // The ui command's web server: ASP.NET Core's shared framework, which a program that references Worker alone
+        // (or Kubernetes) does not need.
+        var frameworks = new[] { "src", "examples" }
+            .SelectMany(folder => Directory.EnumerateDirectories(Path.Combine(Repository.Root, folder)))
+            .SelectMany(folder => Directory.EnumerateFiles(folder, "*.csproj"))
+            .SelectMany(path => Includes(XDocument.Load(path), "FrameworkReference").Select(f => (Project: Path.GetFileNameWithoutExtension(path), Framework: f)))
+            .ToList();
+
+        Assert.Equal([("Dataflow.Hosting", "Microsoft.AspNetCore.App")], frameworks);
+    }
+
+    [Fact]
     public void PackageReferences_InSharedBuildFiles_AreNoneOfTheConfinedPackages()
     {
         // Directory.Build.props and .targets apply to every project below them.

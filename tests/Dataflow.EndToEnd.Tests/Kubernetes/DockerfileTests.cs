@@ -49,7 +49,8 @@ public sealed class DockerfileTests : IDisposable
 
         // docker build without --target builds the last stage: the worker, with no .NET runtime, from the AOT build.
         Assert.Equal(("mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}", "worker"), stages[^1]);
-        Assert.Contains(("mcr.microsoft.com/dotnet/runtime:${DOTNET_VERSION}", "driver"), stages);
+        // The driver is framework-dependent and every program has the ui command (Kestrel): ASP.NET Core's runtime image.
+        Assert.Contains(("mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}", "driver"), stages);
         Assert.Contains("COPY --from=worker-build /app/${PROGRAM} ./", DeployDockerfile.Text, StringComparison.Ordinal);
     }
 }

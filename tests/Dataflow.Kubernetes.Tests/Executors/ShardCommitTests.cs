@@ -37,7 +37,7 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
 
         _store = new CountingStore(ObjectStore.OpenFolder(_folder.Path));
         _expected = await Dataflow.Testing.Inputs.WriteAsync(_store, InputCount);
-        _cluster = await TestCluster.StartAsync(o => o.Commands["/app/test-worker"] = ["dotnet", TestWorkerProgram.Path()]);
+        _cluster = await TestCluster.StartWithTestWorkerAsync();
     }
 
     public async Task DisposeAsync()
@@ -202,13 +202,7 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
         {
             Client = _cluster.Client,
             Namespace = TestCluster.Namespace,
-            Pods = new PodOptions
-            {
-                Image = "dataflow-test-worker:test",
-                Command = ["/app/test-worker"],
-                TasksPerPod = TasksPerPod,
-                Environment = new Dictionary<string, string> { [PoolTestJob.FolderVariable] = _traces.Path },
-            },
+            Pods = TestCluster.TestWorkerPods(_traces.Path, TasksPerPod),
         });
         return await new JobRunner(_store, new JobRunnerOptions { RunId = runId, Executor = executor, Arguments = [], Report = false })
             .RunAsync(PoolTestJob.Create(_traces.Path))

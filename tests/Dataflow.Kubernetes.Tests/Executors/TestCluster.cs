@@ -30,6 +30,19 @@ internal sealed class TestCluster : IAsyncDisposable
         return new TestCluster(await FakeKubernetesApiServer.StartAsync(options));
     }
 
+    /// <summary>A cluster whose "/app/test-worker" pods run tests/Dataflow.TestWorker (see <see cref="TestWorkerPods"/>).</summary>
+    public static Task<TestCluster> StartWithTestWorkerAsync() =>
+        StartAsync(o => o.Commands["/app/test-worker"] = ["dotnet", TestWorkerProgram.Path()]);
+
+    /// <summary>Pods that run tests/Dataflow.TestWorker, tracing into <paramref name="traces"/>, <paramref name="tasksPerPod"/> tasks each.</summary>
+    public static PodOptions TestWorkerPods(string traces, int? tasksPerPod = null) => new()
+    {
+        Image = "dataflow-test-worker:test",
+        Command = ["/app/test-worker"],
+        TasksPerPod = tasksPerPod,
+        Environment = new Dictionary<string, string> { [Dataflow.TestWorker.PoolTestJob.FolderVariable] = traces },
+    };
+
     /// <summary>A Job whose one container runs <paramref name="script"/> with <c>sh -c</c>.</summary>
     public static V1Job ShellJob(string name, string script, int? completions = null, int? parallelism = null, bool indexed = false) => new()
     {

@@ -65,6 +65,11 @@ public sealed class RecoveryTests : IDisposable
         Assert.DoesNotContain(report.Attempts, a => a.Outcome == AttemptOutcomes.Failed && !a.Error!.Contains("/data/s0000/", StringComparison.Ordinal));
         var records = await folder.ListAllAsync(new RunLayout(result.Summary.RunId).CommitsPrefix);
         Assert.Contains(records, r => r.Key.Contains(".aside-", StringComparison.Ordinal));
+
+        // Each failed attempt was stored as a failure record as it failed; the one that found its input lost says which.
+        var failures = await RunFailures.ReadAsync(folder, result.Summary.RunId, 100, CancellationToken.None);
+        Assert.Equal(report.Attempts.Count(a => a.Outcome == AttemptOutcomes.Failed), failures.Total);
+        Assert.Contains(failures.Failures, f => f.LostInput && f.LostObject!.Contains("/data/s0000/", StringComparison.Ordinal) && !f.Permanent);
     }
 
     [Theory]

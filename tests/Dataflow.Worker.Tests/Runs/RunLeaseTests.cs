@@ -290,6 +290,59 @@ public sealed class RunLeaseTests : IDisposable
         Assert.Equal(TimeSpan.FromMilliseconds(250), RunLease.SettleTime(new LocatedStore(_store, "s3://bucket/prefix/")));
     }
 
+    [Fact]
+    public async Task WatchForCancelRequests_RequestAddressedToThisHolder_FiresCancelRequested()
+    {
+        await using var lease = await AcquireAsync();
+        lease.WatchForCancelRequests(TimeSpan.FromMilliseconds(20));
+        Assert.False(lease.CancelRequested.IsCancellationRequested);
+        Assert.Null(lease.CancelRequest);
+
+        var request = await RunCatalog.RequestCancelAsync(_store, _layout.RunId, "test", "because");
+
+        await Task.Delay(Timeout.Infinite, lease.CancelRequested).ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(lease.Holder, request.Driver);
+        Assert.Equal(new CancelRequestRecord(1, lease.Holder, "test", request.RequestedAt, "because"), lease.CancelRequest);
+        Assert.False(lease.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task WatchForCancelRequests_RequestAddressedToAnEarlierHolder_IsIgnored()
+    {
+        // A request to the driver before this one (the run was cancelled on it, and is resumed now), and a damaged one.
+        var looked = 0;
+        var store = new HookedStore(_store, key =>
+        {
+            if (key == _layout.CancelRequestKey)
+            {
+                Interlocked.Increment(ref looked);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var earlier = new CancelRequestRecord(1, "other-host/1/x", "ui", DateTimeOffset.UtcNow, Reason: null);
+        await _store.PutAsync(_layout.CancelRequestKey, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(earlier, LeaseJsonContext.Default.CancelRequestRecord));
+        await using var lease = await AcquireAsync(store);
+        lease.WatchForCancelRequests(TimeSpan.FromMilliseconds(20));
+
+        // Until the lease has looked at the request so many times (a watcher that stopped looking fails the test).
+        async Task LookedAsync(int times)
+        {
+            for (var waited = 0; Volatile.Read(ref looked) < times; waited += 20)
+            {
+                Assert.True(waited < 30_000, $"the lease looked at the request {looked} times, not {times}");
+                await Task.Delay(20);
+            }
+        }
+
+        await LookedAsync(3);
+        await _store.PutAsync(_layout.CancelRequestKey, "{not json"u8.ToArray());
+        await LookedAsync(Volatile.Read(ref looked) + 3);
+
+        Assert.False(lease.CancelRequested.IsCancellationRequested);
+        Assert.Null(lease.CancelRequest);
+    }
+
     /// <summary>A store that says it is somewhere else.</summary>
     private sealed class LocatedStore(IObjectStore inner, string location) : ForwardingObjectStore(inner)
     {

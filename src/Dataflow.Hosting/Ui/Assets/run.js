@@ -123,6 +123,7 @@ export class RunPage {
       ['Tasks', el('span', { id: 'run-progress' }, `${count(run.tasksCommitted)} / ${count(run.tasks)} committed (${progress} %)`)],
       ['Planned', time(run.createdAt)],
       ['Elapsed', duration(run.elapsedMs)],
+      run.phase ? ['Driver is', run.phase] : null,
       ['Executor', run.executor ?? '–'],
       ['Inputs', count(run.inputs)],
       ['Task cache', run.cache ?? '–'],
@@ -133,7 +134,7 @@ export class RunPage {
     if (run.damage) facts.unshift(['Damage', el('span', { className: 'error' }, run.damage)]);
     if (run.recordsPending > 0) facts.push(['Records', `${count(run.recordsRead)} commit records read, ${count(run.recordsPending)} to go: the timeline and tasks fill in as they are read`]);
     if (run.pendingAction) facts.push(['Action', `${run.pendingAction} under way in the ui command`]);
-    return facts.map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]);
+    return facts.filter(f => f).map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]);
   }
 
   summaryList(run, summary) {
@@ -164,6 +165,7 @@ export class RunPage {
         el('td', {}, stage.name),
         el('td', { className: 'num' }, count(stage.tasks)),
         el('td', { className: 'num committed' }, count(stage.committed)),
+        el('td', { className: 'num running' }, stage.running ? count(stage.running) : ''),
         el('td', { className: 'num' }, stage.cached ? count(stage.cached) : ''),
         el('td', { className: 'num failed' }, stage.failed ? count(stage.failed) : ''),
         el('td', { className: 'num' }, bytes(stage.bytesRead)),
@@ -171,7 +173,7 @@ export class RunPage {
         el('td', { className: 'progress' }, bar));
     });
     return el('table', { id: 'stages-table' },
-      el('thead', {}, headerRow(['Stage', 'Tasks', 'Committed', 'Cached', 'Failed', 'Read', 'Written', ''], ['Tasks', 'Committed', 'Cached', 'Failed', 'Read', 'Written'])),
+      el('thead', {}, headerRow(['Stage', 'Tasks', 'Committed', 'Running', 'Cached', 'Failed', 'Read', 'Written', ''], ['Tasks', 'Committed', 'Running', 'Cached', 'Failed', 'Read', 'Written'])),
       el('tbody', {}, rows));
   }
 
