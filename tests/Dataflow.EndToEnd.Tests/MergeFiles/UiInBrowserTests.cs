@@ -60,6 +60,12 @@ public sealed partial class UiInBrowserTests(ITestOutputHelper output) : IDispos
                         seen.Add(committed);
                     }
 
+                    // A stage never shows more tasks running than it has left to commit (what runs is stored every 2 s, commits are newer).
+                    var overfull = session.Script<string>(
+                        "return [...document.querySelectorAll('#stages-table tbody tr')].map(r => [...r.cells].map(c => Number(c.textContent.replace(/,/g, '')) || 0))"
+                        + ".filter(([, tasks, committed, running]) => committed + running > tasks).map(r => r.join(' ')).join('; ')");
+                    Assert.True(overfull.Length == 0, $"stages with more running than left to commit (stage, tasks, committed, running, …): {overfull}");
+
                     if (screenshot is null && committed is >= 300 and <= 480)
                     {
                         screenshot = Screenshots.Take(session, "ui-run.png");

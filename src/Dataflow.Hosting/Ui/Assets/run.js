@@ -158,6 +158,8 @@ export class RunPage {
   stageTable(run) {
     const rows = run.stages.map(stage => {
       const done = stage.tasks ? stage.committed / stage.tasks : 0;
+      // The driver stores what runs every 2 s, the commits are newer: no more running than are left to commit.
+      const running = Math.max(0, Math.min(stage.running ?? 0, stage.tasks - stage.committed));
       const bar = el('div', { className: 'bar' }, el('div', { className: 'fill' }));
       bar.firstChild.style.width = `${(100 * done).toFixed(1)}%`;
       bar.firstChild.style.background = stageColour(stage.index);
@@ -165,7 +167,7 @@ export class RunPage {
         el('td', {}, stage.name),
         el('td', { className: 'num' }, count(stage.tasks)),
         el('td', { className: 'num committed' }, count(stage.committed)),
-        el('td', { className: 'num running' }, stage.running ? count(stage.running) : ''),
+        el('td', { className: 'num running' }, running ? count(running) : ''),
         el('td', { className: 'num' }, stage.cached ? count(stage.cached) : ''),
         el('td', { className: 'num failed' }, stage.failed ? count(stage.failed) : ''),
         el('td', { className: 'num' }, bytes(stage.bytesRead)),
