@@ -25,11 +25,12 @@ internal static class E2eRunner
     private const string Process = "process";
     private const string SortedMerge = "sortedmerge";
     private const string Cache = "cache";
+    private const string Ui = "ui";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge, Cache];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge, Cache, Ui];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge,cache] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge,cache,ui] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3, 5 process)
@@ -43,6 +44,9 @@ internal static class E2eRunner
                          changed, and --cache off: the seed cascade on the local and the process executor and over
                          512 x 64KiB objects, word count of 65 x 1MiB (one map task each); quick: no 64KiB cascade,
                          word count of 65 x 128KiB, 2 repetitions (full: 5)
+                         ui: a fresh ui server's first answer on a synthesized 1,000,013-task run and its reading of
+                         every commit record, against status's read of the run and reading report.json; quick:
+                         100,013 tasks
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -104,6 +108,9 @@ internal static class E2eRunner
                     break;
                 case Cache:
                     results.Add(await CacheCases.CompareAsync(work, repetitions, options.Quick).ConfigureAwait(false));
+                    break;
+                case Ui:
+                    results.Add(await UiCases.CompareAsync(work, repetitions, options.Quick).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

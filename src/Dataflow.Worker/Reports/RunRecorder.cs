@@ -75,6 +75,8 @@ internal sealed class RunRecorder
                 StartMs = end - marker.DurationMs,
                 EndMs = end,
                 Outcome = AttemptOutcomes.Committed,
+                BytesRead = marker.BytesRead ?? 0,
+                BytesWritten = marker.BytesWritten ?? 0,
             });
         }
 

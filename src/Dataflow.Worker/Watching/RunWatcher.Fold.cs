@@ -11,7 +11,7 @@ public sealed partial class RunWatcher
     private const byte NotNeeded = 3;
 
     /// <summary>The tasks of <paramref name="records"/> (new ones) folded into the per-task numbers. Called under the gate.</summary>
-    private void Fold(IReadOnlyList<CommitRecord> records)
+    private void Fold(IReadOnlyList<WatchedRecord> records)
     {
         // Set-asides first: a record read in the same refresh as the commit it sets aside may come in any order.
         foreach (var aside in records.SelectMany(r => r.SetAside ?? []))
@@ -34,7 +34,7 @@ public sealed partial class RunWatcher
     private StageTasks? StageOf(TaskId task) =>
         task.Stage >= 0 && task.Stage < _stages.Length && task.Index >= 0 && task.Index < _stages[task.Stage].Count ? _stages[task.Stage] : null;
 
-    private Commit ToCommit(CommitMarker marker)
+    private Commit ToCommit(WatchedMarker marker)
     {
         var end = (marker.CommittedAt - _plan!.CreatedAt).TotalMilliseconds;
         return new Commit(
@@ -45,7 +45,7 @@ public sealed partial class RunWatcher
             Row(marker.Worker),
             marker.BytesRead ?? 0,
             marker.BytesWritten ?? 0,
-            marker.CachedFrom is not null);
+            marker.Cached);
     }
 
     private short Row(string? worker)

@@ -1,11 +1,10 @@
 using System.Globalization;
-using Dataflow.Planner;
 
 namespace Dataflow.Hosting.Tests.Ui;
 
 /// <summary>
 /// The records of a large run, written through the runtime's own record writers without running it: the plan of a
-/// pairwise merge tree over <c>inputs</c> objects (about twice as many tasks) stored by <c>PlanStore</c>, every task's
+/// pairwise merge tree over <c>inputs</c> objects (about as many tasks) stored by <c>PlanStore</c>, every task's
 /// commit marker in batch records of <c>markersPerRecord</c> (as the local driver's group commit writes them), and the
 /// summary and report (<c>RunRecorder.FromCommits</c>) a driver writes at the end. Its input and data objects are not
 /// written: a UI reads records only.
@@ -15,14 +14,14 @@ internal static class SyntheticRun
     /// <summary>Writes the run; returns its task count.</summary>
     /// <param name="store">The store.</param>
     /// <param name="runId">The run's id.</param>
-    /// <param name="inputs">Input objects: a run of 500,001 inputs has 1,000,001 tasks.</param>
+    /// <param name="inputs">Input objects: a run of 1,000,001 inputs has 1,000,013 tasks.</param>
     /// <param name="markersPerRecord">Commit markers per batch record.</param>
     /// <param name="workers">Workers the tasks are spread over (marker worker names; 0 for the driver's own process).</param>
     /// <param name="createdAt">When it was planned; default an hour ago.</param>
     public static async Task<int> WriteAsync(IObjectStore store, string runId, int inputs, int markersPerRecord = 2000, int workers = 8, DateTimeOffset? createdAt = null)
     {
         var job = Job.Named("synthetic-merge").FromPrefix("input/").ReduceTree(2, new ConcatOperator()).WriteTo("output/merged.txt");
-        var plan = JobPlanner.CreatePlan(
+        var plan = Dataflow.Planner.JobPlanner.CreatePlan(
             job,
             [.. Enumerable.Range(0, inputs).Select(i => new PlanInput("input/" + i.ToString("D7", CultureInfo.InvariantCulture) + ".txt", 100))],
             runId,

@@ -47,7 +47,9 @@ export class RunPage {
         this.render();
       }
       const run = this.data.run;
-      delay = run.state === 'running' || run.recordsPending > 0 || run.pendingAction ? 1000 : 5000;
+      // While the server is still reading the run's records (a large run's first read), ask again at once: each
+      // answer is bounded by the server's read budget.
+      delay = run.recordsPending > 0 ? 50 : run.state === 'running' || run.pendingAction ? 1000 : 5000;
     } catch (error) {
       if (error.name === 'AbortError') return;
       document.getElementById('connection').textContent = `· ${error.message}`;
