@@ -19,6 +19,8 @@ async function route() {
 async function start() {
   try {
     store = await get('/api/store');
+    // How far the server's clock is ahead of this browser's: a running run's duration is counted by the server's.
+    store.clockSkewMs = Date.parse(store.now) - Date.now();
     replace(document.getElementById('store'), `${store.program} · ${store.location}${store.actions ? ' · actions allowed' : ' · read-only'}`);
   } catch (error) {
     replace(main, `Cannot reach the server: ${error.message}`);

@@ -22,6 +22,11 @@ function append(element, children) {
   }
 }
 
+/** A table's header row: the columns named in `numeric` are right-aligned, as their cells are. */
+export function headerRow(names, numeric = []) {
+  return el('tr', {}, names.map(name => el('th', { className: numeric.includes(name) ? 'num' : null }, name)));
+}
+
 /** Replaces the children of `element`. */
 export function replace(element, ...children) {
   element.replaceChildren();

@@ -2,7 +2,7 @@
 // time, and actions. It asks the server what changed every second while the run runs (the server answers
 // {"unchanged":true} for an ended run that did not change), and never reloads.
 import { get, act } from './api.js';
-import { el, replace, bytes, count, duration, time, stageColour } from './dom.js';
+import { el, replace, bytes, count, duration, time, stageColour, headerRow } from './dom.js';
 import { drawTimeline } from './timeline.js';
 import { TaskPager } from './tasks.js';
 
@@ -16,14 +16,19 @@ export class RunPage {
     this.timer = null;
     this.controller = new AbortController();
     this.message = el('p', { id: 'action-message', className: 'muted' });
+    this.onResize = () => {
+      if (this.data && this.canvas) drawTimeline(this.canvas, this.data.timeline, this.data.run.stages);
+    };
   }
 
   start() {
     replace(this.main, el('p', { className: 'muted' }, 'Loading…'));
+    window.addEventListener('resize', this.onResize);
     this.load();
   }
 
   stop() {
+    window.removeEventListener('resize', this.onResize);
     clearTimeout(this.timer);
     this.controller.abort();
     this.pager?.stop();
@@ -135,7 +140,8 @@ export class RunPage {
   }
 
   summaryList(run, summary) {
-    const outputs = run.outputs.map((key, i) => el('li', {}, el('a', { href: `/runs/${encodeURIComponent(run.runId)}/outputs/${i}`, className: 'output-link' }, key)));
+    // An output is there to download once the run succeeded (a failed or cancelled run published nothing).
+    const outputs = summary.status !== 'succeeded' ? [] : run.outputs.map((key, i) => el('li', {}, el('a', { href: `/runs/${encodeURIComponent(run.runId)}/outputs/${i}`, className: 'output-link' }, key)));
     return [
       el('dl', { className: 'facts' },
         el('dt', {}, 'Status'), el('dd', { id: 'summary-status' }, summary.status),
@@ -154,6 +160,8 @@ export class RunPage {
   stageTable(run) {
     const rows = run.stages.map(stage => {
       const done = stage.tasks ? stage.committed / stage.tasks : 0;
+      // The driver stores what runs every 2 s, the commits are newer: no more running than are left to commit.
+      const running = Math.max(0, Math.min(stage.running ?? 0, stage.tasks - stage.committed));
       const bar = el('div', { className: 'bar' }, el('div', { className: 'fill' }));
       bar.firstChild.style.width = `${(100 * done).toFixed(1)}%`;
       bar.firstChild.style.background = stageColour(stage.index);
@@ -161,7 +169,7 @@ export class RunPage {
         el('td', {}, stage.name),
         el('td', { className: 'num' }, count(stage.tasks)),
         el('td', { className: 'num committed' }, count(stage.committed)),
-        el('td', { className: 'num running' }, stage.running ? count(stage.running) : ''),
+        el('td', { className: 'num running' }, running ? count(running) : ''),
         el('td', { className: 'num' }, stage.cached ? count(stage.cached) : ''),
         el('td', { className: 'num failed' }, stage.failed ? count(stage.failed) : ''),
         el('td', { className: 'num' }, bytes(stage.bytesRead)),
@@ -169,7 +177,7 @@ export class RunPage {
         el('td', { className: 'progress' }, bar));
     });
     return el('table', { id: 'stages-table' },
-      el('thead', {}, el('tr', {}, ['Stage', 'Tasks', 'Committed', 'Running', 'Cached', 'Failed', 'Read', 'Written', ''].map(h => el('th', {}, h)))),
+      el('thead', {}, headerRow(['Stage', 'Tasks', 'Committed', 'Running', 'Cached', 'Failed', 'Read', 'Written', ''], ['Tasks', 'Committed', 'Running', 'Cached', 'Failed', 'Read', 'Written'])),
       el('tbody', {}, rows));
   }
 

@@ -1,6 +1,6 @@
 // The runs page: every run of the store, newest first, refreshed every few seconds.
 import { get } from './api.js';
-import { el, replace, count, duration, time } from './dom.js';
+import { el, replace, count, duration, time, headerRow } from './dom.js';
 
 const pageSize = 50;
 
@@ -41,12 +41,12 @@ export class RunsPage {
       el('td', { className: 'job' }, run.job ?? '–'),
       el('td', {}, el('span', { className: `badge state ${run.state}` }, run.state)),
       el('td', {}, time(run.createdAt)),
-      el('td', { className: 'num' }, duration(run.wallMs)),
+      el('td', { className: 'num duration' }, duration(run.wallMs ?? this.runningFor(run))),
       el('td', { className: 'num tasks' }, run.tasks === null ? '–' : `${count(run.tasksCommitted)} / ${count(run.tasks)}`),
       el('td', { className: 'num' }, run.tasksCached ? count(run.tasksCached) : ''),
       el('td', { className: 'output' }, run.output ?? (run.error ? el('span', { className: 'error' }, run.error) : run.damage ?? ''))));
     const table = el('table', { id: 'runs-table' },
-      el('thead', {}, el('tr', {}, ['Run', 'Job', 'State', 'Started', 'Duration', 'Tasks', 'Cached', 'Output or error'].map(h => el('th', {}, h)))),
+      el('thead', {}, headerRow(['Run', 'Job', 'State', 'Started', 'Duration', 'Tasks', 'Cached', 'Output or error'], ['Duration', 'Tasks', 'Cached'])),
       el('tbody', {}, rows));
     const pager = el('p', { className: 'pager' },
       this.offset > 0 ? el('button', { onclick: () => { this.offset = Math.max(0, this.offset - pageSize); this.reload(); } }, 'Newer') : null,
@@ -54,6 +54,12 @@ export class RunsPage {
       this.offset + pageSize < data.total ? el('button', { onclick: () => { this.offset += pageSize; this.reload(); } }, 'Older') : null);
     replace(this.main, el('h1', {}, 'Runs'),
       data.total === 0 ? el('p', { id: 'runs-status' }, `No runs in ${this.store.location} yet.`) : [table, pager]);
+  }
+
+  /** How long a running run has run so far (null for other states: they have their wall time, or none). */
+  runningFor(run) {
+    if (run.state !== 'running' || !run.createdAt) return null;
+    return Math.max(0, Date.now() + (this.store.clockSkewMs || 0) - Date.parse(run.createdAt));
   }
 
   reload() {

@@ -1,7 +1,7 @@
 // A stage's tasks a page at a time (the server filters and pages: the page never holds more than one page), and one
 // task's inputs and outputs on demand.
 import { get } from './api.js';
-import { el, replace, bytes, count, duration } from './dom.js';
+import { el, replace, bytes, count, duration, headerRow } from './dom.js';
 
 const pageSize = 100;
 
@@ -19,11 +19,11 @@ export class TaskPager {
     this.table = el('div', { id: 'tasks-table' });
     this.detail = el('div', { id: 'task-detail' });
     this.position = el('span', { id: 'tasks-position' });
+    this.previous = el('button', { id: 'tasks-previous', disabled: true, onclick: () => { this.offset = Math.max(0, this.offset - pageSize); this.load(); } }, 'Previous');
+    this.next = el('button', { id: 'tasks-next', disabled: true, onclick: () => { if (this.offset + pageSize < (this.matching ?? 0)) { this.offset += pageSize; this.load(); } } }, 'Next');
     this.element = el('div', { id: 'tasks' },
       el('p', { className: 'controls' }, 'Stage ', this.stageSelect, ' state ', this.stateSelect, ' ',
-        el('button', { id: 'tasks-previous', onclick: () => { this.offset = Math.max(0, this.offset - pageSize); this.load(); } }, 'Previous'),
-        ' ', this.position, ' ',
-        el('button', { id: 'tasks-next', onclick: () => { if (this.offset + pageSize < (this.matching ?? 0)) { this.offset += pageSize; this.load(); } } }, 'Next')),
+        this.previous, ' ', this.position, ' ', this.next),
       this.table, this.detail);
   }
 
@@ -47,9 +47,13 @@ export class TaskPager {
     try {
       const page = await get(`/api/runs/${encodeURIComponent(this.runId)}/tasks?stage=${this.stage}&state=${this.state}&offset=${this.offset}&limit=${pageSize}`, this.signal);
       this.matching = page.matching;
+      this.previous.disabled = page.offset === 0;
+      this.next.disabled = page.offset + page.items.length >= page.matching;
+      // Bytes are those of the attempt that committed: a failed or pending task has none to show.
+      const done = task => task.state === 'committed' || task.state === 'cached';
       replace(this.position, page.matching === 0 ? 'no tasks' : `${count(page.offset + 1)}–${count(page.offset + page.items.length)} of ${count(page.matching)}`);
       replace(this.table, el('table', {},
-        el('thead', {}, el('tr', {}, ['Task', 'State', 'Attempt', 'Worker', 'Started', 'Took', 'Read', 'Written'].map(h => el('th', {}, h)))),
+        el('thead', {}, headerRow(['Task', 'State', 'Attempt', 'Worker', 'Started', 'Took', 'Read', 'Written'], ['Task', 'Attempt', 'Started', 'Took', 'Read', 'Written'])),
         el('tbody', {}, page.items.map(task => el('tr', { 'data-task': task.index, className: `task state-${task.state}`, onclick: () => this.show(task.index) },
           el('td', { className: 'num' }, task.index),
           el('td', {}, task.state),
@@ -57,8 +61,8 @@ export class TaskPager {
           el('td', {}, task.worker ?? ''),
           el('td', { className: 'num' }, task.startMs === undefined ? '' : duration(task.startMs)),
           el('td', { className: 'num' }, task.durationMs === undefined ? '' : duration(task.durationMs)),
-          el('td', { className: 'num' }, bytes(task.bytesRead)),
-          el('td', { className: 'num' }, bytes(task.bytesWritten)))))));
+          el('td', { className: 'num' }, done(task) ? bytes(task.bytesRead) : ''),
+          el('td', { className: 'num' }, done(task) ? bytes(task.bytesWritten) : ''))))));
     } catch (error) {
       if (error.name !== 'AbortError') replace(this.table, el('p', { className: 'error' }, error.message));
     }

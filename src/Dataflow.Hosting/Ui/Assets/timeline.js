@@ -9,7 +9,10 @@ const axisHeight = 18;
 
 export function drawTimeline(canvas, timeline, stages) {
   const buckets = timeline.rows[0]?.busy.length ?? timeline.commits[0]?.length ?? 0;
-  const width = Math.max(300, canvas.parentElement.clientWidth - 4);
+  // The width of the parent's content box (clientWidth counts its padding), less the canvas's 1 px borders.
+  const parent = getComputedStyle(canvas.parentElement);
+  const inner = canvas.parentElement.clientWidth - parseFloat(parent.paddingLeft) - parseFloat(parent.paddingRight);
+  const width = Math.max(300, Math.floor(inner) - 2);
   const height = timeline.rows.length * rowHeight + chartHeight + axisHeight + 8;
   const scale = window.devicePixelRatio || 1;
   canvas.width = width * scale;
@@ -39,7 +42,9 @@ export function drawTimeline(canvas, timeline, stages) {
     row.busy.forEach((busy, b) => {
       if (busy <= 0 || row.stage[b] < 0) return;
       g.fillStyle = stageColour(row.stage[b], 0.25 + 0.75 * Math.min(1, busy / peak));
-      g.fillRect(labelWidth + b * cell, y + 1, Math.max(1, cell - 0.5), rowHeight - 2);
+      // Whole pixels, edge to edge: a busy stretch is one band, not a comb of slices with seams between them.
+      const left = Math.floor(labelWidth + b * cell);
+      g.fillRect(left, y + 1, Math.max(1, Math.floor(labelWidth + (b + 1) * cell) - left), rowHeight - 2);
     });
   });
 
@@ -64,9 +69,11 @@ export function drawTimeline(canvas, timeline, stages) {
   const axis = top + chartHeight + axisHeight / 2 + 2;
   g.fillStyle = '#555';
   for (let t = 0; t <= 4; t++) {
-    const x = labelWidth + (width - labelWidth - 40) * t / 4;
-    g.fillText(duration(timeline.lengthMs * t / 4), x, axis);
+    // The first label starts at its tick, the last ends at it (so it is not cut off), the others centre on theirs.
+    g.textAlign = t === 0 ? 'left' : t === 4 ? 'right' : 'center';
+    g.fillText(duration(timeline.lengthMs * t / 4), labelWidth + (width - labelWidth - 2) * t / 4, axis);
   }
+  g.textAlign = 'left';
 }
 
 function clip(g, text, width) {
