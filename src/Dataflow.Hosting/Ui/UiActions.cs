@@ -16,6 +16,7 @@ internal sealed class UiActions(UiOptions options) : IAsyncDisposable
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, Task> _resuming = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _results = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     /// <summary>The action this process is doing on the run now (a resume it drives), if any.</summary>
@@ -24,6 +25,15 @@ internal sealed class UiActions(UiOptions options) : IAsyncDisposable
         lock (_gate)
         {
             return _resuming.TryGetValue(runId, out var task) && !task.IsCompleted ? "resume" : null;
+        }
+    }
+
+    /// <summary>How the last resume this process did of the run ended, if it did one.</summary>
+    public string? LastResult(string runId)
+    {
+        lock (_gate)
+        {
+            return _results.GetValueOrDefault(runId);
         }
     }
 
@@ -83,14 +93,26 @@ internal sealed class UiActions(UiOptions options) : IAsyncDisposable
             // The resumed run belongs to this process: stopping the ui command cancels it (and it can be resumed again).
             _resuming[run.RunId] = Task.Run(async () =>
             {
+                string result;
                 try
                 {
                     var exitCode = await resume(run.RunId, _stopping.Token).ConfigureAwait(false);
-                    options.Log(string.Create(CultureInfo.InvariantCulture, $"ui: resumed run {run.RunId} ended with exit code {exitCode}"));
+                    result = exitCode switch
+                    {
+                        ExitCodes.Success => "the resume this ui started succeeded",
+                        ExitCodes.Usage => "the resume this ui started was refused (exit code 2): this program may define another job; the ui command's console says why",
+                        _ => string.Create(CultureInfo.InvariantCulture, $"the resume this ui started ended with exit code {exitCode}; the ui command's console says why"),
+                    };
                 }
                 catch (Exception ex)
                 {
-                    options.Log($"ui: resuming run {run.RunId} failed: {ex.Message}");
+                    result = $"the resume this ui started failed: {ex.Message}";
+                }
+
+                options.Log($"ui: run {run.RunId}: {result}");
+                lock (_gate)
+                {
+                    _results[run.RunId] = result;
                 }
             });
         }

@@ -6,7 +6,7 @@ namespace Dataflow.Hosting;
 /// <summary>The UI API's JSON members for a run's views (camelCase, times in ms of the run or ISO 8601).</summary>
 internal static class UiJson
 {
-    public static void WriteRun(Utf8JsonWriter w, RunView view, string? pendingAction)
+    public static void WriteRun(Utf8JsonWriter w, RunView view, string? pendingAction, string? lastAction)
     {
         w.WriteStartObject("run");
         w.WriteString("runId", view.RunId);
@@ -29,6 +29,7 @@ internal static class UiJson
         w.WriteNumber("recordsRead", view.RecordsRead);
         w.WriteNumber("recordsPending", view.RecordsPending);
         w.WriteString("pendingAction", pendingAction);
+        w.WriteString("lastAction", lastAction);
         w.WriteString("phase", view.Phase);
         Strings(w, "arguments", view.Arguments);
         Strings(w, "outputs", view.Outputs);

@@ -182,7 +182,7 @@ internal sealed partial class UiServer
         await JsonAsync(context, w =>
         {
             w.WriteNumber("version", version);
-            UiJson.WriteRun(w, view, _actions.Pending(runId));
+            UiJson.WriteRun(w, view, _actions.Pending(runId), _actions.LastResult(runId));
             UiJson.WriteTimeline(w, timeline);
             UiJson.WriteFailures(w, failures);
         }).ConfigureAwait(false);

@@ -125,6 +125,41 @@ public sealed class UiCommandTests : ConsoleTests
     }
 
     [Fact]
+    public async Task Ui_ResumeAction_OfAnotherJobsRun_IsRefused_AndThePageSaysSo()
+    {
+        await using (var store = ObjectStore.OpenFolder(StorePath))
+        {
+            await Inputs.WriteAsync(store, 4);
+            var other = Job.Named("another-job").FromPrefix("input/").ReduceTree(2, new ScriptedOperator(new ConcatOperator(), (task, attempt, ctx, token) =>
+                task == new TaskId(1, 0) ? throw new IOException("not now") : ValueTask.CompletedTask)).WriteTo("output/other.txt");
+            await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(store, new JobRunnerOptions { MaxAttempts = 1, Arguments = ["--input", "input/"] }).RunAsync(other));
+        }
+
+        var runId = Directory.GetDirectories(Path.Combine(StorePath, "_dataflow", "runs")).Select(Path.GetFileName).Single()!;
+        using var stop = new CancellationTokenSource();
+        var serving = CreateApp().RunAsync(["ui", "--store", StorePath, "--port", "0", "--allow-actions"], Console, stop.Token);
+        var address = await PrintedAddressAsync(serving);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(address, $"api/runs/{runId}/resume"));
+        request.Headers.Add("X-Dataflow-Action", "1");
+        Assert.Equal(HttpStatusCode.Accepted, (await http.SendAsync(request)).StatusCode);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonElement run;
+        while ((run = JsonDocument.Parse(await http.GetStringAsync(new Uri(address, $"api/runs/{runId}"))).RootElement.GetProperty("run")).GetProperty("lastAction").ValueKind == JsonValueKind.Null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the resume did not end within 60 s: {Error}");
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        await serving;
+        Assert.Contains("was refused", run.GetProperty("lastAction").GetString());
+        Assert.Equal("failed", run.GetProperty("state").GetString());
+        Assert.Contains($"run '{runId}' is a run of job 'another-job'", Error.ToString());
+    }
+
+    [Fact]
     public async Task DataflowCommands_HasTheUiCommand()
     {
         Directory.CreateDirectory(StorePath);

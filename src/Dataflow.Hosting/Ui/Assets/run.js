@@ -136,6 +136,7 @@ export class RunPage {
     if (run.damage) facts.unshift(['Damage', el('span', { className: 'error' }, run.damage)]);
     if (run.recordsPending > 0) facts.push(['Records', `${count(run.recordsRead)} commit records read, ${count(run.recordsPending)} to go: the timeline and tasks fill in as they are read`]);
     if (run.pendingAction) facts.push(['Action', `${run.pendingAction} under way in the ui command`]);
+    else if (run.lastAction) facts.push(['Action', run.lastAction]);
     return facts.filter(f => f).map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]);
   }
 
