@@ -96,7 +96,7 @@ public sealed partial class JobRunner
 
     /// <summary>
     /// Deletes what writers that died left in the store's temporary space (a killed driver's partial files), as any run
-    /// starts. Best effort: what cannot be deleted now is deleted by a later run or <c>gc</c>.
+    /// starts and ends. Best effort: what cannot be deleted now is deleted by a later run or <c>gc</c>.
     /// </summary>
     private async Task RemoveLeftoversAsync()
     {
@@ -258,6 +258,10 @@ public sealed partial class JobRunner
         await Sweeper.AbortIncompleteUploadsAsync(_store, layout).ConfigureAwait(false);
         var succeeded = failure is null && !cancelled;
         var left = await Sweeper.SweepAsync(_store, layout, session, collector, sweep: _options.Gc != GcMode.Never && failure is not RunLeaseException, succeeded).ConfigureAwait(false);
+
+        // Again at the end: a writer that died after the start (a killed driver's worker process that outlived it and
+        // was still writing when this run began) leaves its partial file only now.
+        await RemoveLeftoversAsync().ConfigureAwait(false);
         var summary = new RunSummary
         {
             RunId = layout.RunId,

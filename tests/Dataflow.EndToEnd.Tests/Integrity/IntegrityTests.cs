@@ -188,8 +188,10 @@ public sealed class IntegrityTests : IDisposable
         var reference = Store("soak-reference");
         var store = Store("soak");
         string[] merge = ["--files", "2000", "--progress", "none", "--json"];
+        var took = System.Diagnostics.Stopwatch.StartNew();
         var clean = await ProgramRunner.RunAsync("merge-files", ["run", "--store", reference, .. merge]);
         Assert.True(clean.ExitCode == 0, clean.ToString());
+        took.Stop();
 
         // The same inputs, made beforehand: the program creates inputs only into an empty prefix, and a driver killed
         // while creating them would leave fewer.
@@ -200,7 +202,7 @@ public sealed class IntegrityTests : IDisposable
             File.Copy(input, copy);
         }
 
-        var kills = await SoakAsync("merge-files", store, merge, rounds: 10, new Random(2026), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(650));
+        var kills = await SoakAsync("merge-files", store, merge, rounds: 10, new Random(2026), Window(took.Elapsed, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(650)));
 
         Assert.True(kills >= 1, "no driver was killed");
         Assert.Equal(File.ReadAllBytes(Path.Combine(reference, "output", "merged.txt")), File.ReadAllBytes(Path.Combine(store, "output", "merged.txt")));
@@ -219,11 +221,13 @@ public sealed class IntegrityTests : IDisposable
             Assert.True(generate.ExitCode == 0, generate.ToString());
         }
 
+        var took = System.Diagnostics.Stopwatch.StartNew();
         var clean = await ProgramRunner.RunAsync("word-count", ["run", "--store", reference, .. count]);
         Assert.True(clean.ExitCode == 0, clean.ToString());
+        took.Stop();
 
         // The driver and its worker processes are killed together, at random moments, four times at most.
-        var kills = await SoakAsync("word-count", store, count, rounds: 6, new Random(2027), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(1200));
+        var kills = await SoakAsync("word-count", store, count, rounds: 6, new Random(2027), Window(took.Elapsed, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(1200)));
 
         Assert.True(kills >= 1, "no driver was killed");
         var expected = Directory.GetFiles(Path.Combine(reference, "output")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
@@ -235,12 +239,25 @@ public sealed class IntegrityTests : IDisposable
     }
 
     /// <summary>
+    /// When a timed kill may come: between <paramref name="shortest"/> and <paramref name="longest"/> after the start,
+    /// but within the first 80 % of how long the same run took uninterrupted (<paramref name="clean"/>), so that on a
+    /// fast machine a timed kill still comes before the run ends.
+    /// </summary>
+    private static (TimeSpan Shortest, TimeSpan Longest) Window(TimeSpan clean, TimeSpan shortest, TimeSpan longest)
+    {
+        var latest = TimeSpan.FromTicks(Math.Min(longest.Ticks, clean.Ticks * 8 / 10));
+        var earliest = TimeSpan.FromTicks(Math.Min(shortest.Ticks, latest.Ticks / 4));
+        return (earliest, TimeSpan.FromTicks(Math.Max(latest.Ticks, earliest.Ticks + TimeSpan.TicksPerMillisecond)));
+    }
+
+    /// <summary>
     /// Runs <paramref name="program"/> as run <c>soak</c> in <paramref name="store"/>, SIGKILLs it (with its children)
     /// after a random delay, resumes it, and so on for up to <paramref name="rounds"/> kills; then lets it finish.
     /// Checks that it finished verified, leaving no temporary files or intermediates. Returns the kills.
     /// </summary>
-    private static async Task<int> SoakAsync(string program, string store, string[] job, int rounds, Random random, TimeSpan shortest, TimeSpan longest)
+    private static async Task<int> SoakAsync(string program, string store, string[] job, int rounds, Random random, (TimeSpan Shortest, TimeSpan Longest) window)
     {
+        var (shortest, longest) = window;
         const string RunId = "soak";
         var runFolder = Path.Combine(store, "_dataflow", "runs", RunId);
         var kills = 0;
