@@ -170,6 +170,17 @@ public static partial class RunCatalog
         return files;
     }
 
+    /// <summary>
+    /// A run's state from its records, for <c>runs</c>, <c>status</c> and live views alike: <see cref="Running"/> while a
+    /// driver holds its lease; <see cref="Damaged"/> when a record says so; <see cref="Interrupted"/> when its driver
+    /// died holding the lease or it has no summary; its summary's status otherwise.
+    /// </summary>
+    internal static string StateOf(LeaseRecord? lease, string? damage, RunSummary? summary, TimeProvider time) =>
+        IsLive(lease, time) ? Running
+            : damage is not null ? Damaged
+            : lease is not null ? Interrupted
+            : summary?.Status ?? Interrupted;
+
     /// <summary>True when <paramref name="lease"/> is held by a driver now.</summary>
     internal static bool IsLive(LeaseRecord? lease, TimeProvider time) =>
         lease is not null && lease.ExpiresAt > time.GetUtcNow() && !RunLease.IsDeadHolderOnThisMachine(lease.Holder);
@@ -223,10 +234,7 @@ public static partial class RunCatalog
             && string.Equals(request.Holder, lease!.Holder, StringComparison.Ordinal)
                 ? new RunCancelRequest(id, request.Holder, request.RequestedBy, request.RequestedAt, request.Reason) { Workflow = lease.Workflow }
                 : null;
-        var state = IsLive(lease, time) ? Running
-            : damage is not null ? Damaged
-            : lease is not null ? Interrupted
-            : summary?.Status ?? Interrupted;
+        var state = StateOf(lease, damage, summary, time);
 
         // How far it got: every committed task, unless its summary says all of it.
         Dictionary<TaskId, CommitMarker>? committed = null;

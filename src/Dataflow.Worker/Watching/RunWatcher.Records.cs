@@ -1,3 +1,4 @@
+using Dataflow.Core;
 using Dataflow.Storage;
 
 namespace Dataflow.Worker;
@@ -199,5 +200,45 @@ public sealed partial class RunWatcher
                 }
             }).ConfigureAwait(false);
         return [.. records.OfType<WatchedRecord>()];
+    }
+
+    private async Task<IReadOnlyList<string>> InputsAsync(PlanIndex plan, TaskId task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return [.. (await PlanTaskAsync(plan, task, cancellationToken).ConfigureAwait(false)).Inputs.Select(Describe)];
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentOutOfRangeException or Dataflow.Storage.ObjectStoreException)
+        {
+            return [$"(its inputs cannot be read from the plan: {ex.Message})"];
+        }
+    }
+
+    /// <summary>
+    /// The plan's task: its chunk is read once and kept (plans never change), so the failures a page shows on every poll
+    /// cost no reads after the first; at most <see cref="MaxPlanTasks"/> tasks are kept.
+    /// </summary>
+    private async Task<PlanTask> PlanTaskAsync(PlanIndex plan, TaskId task, CancellationToken cancellationToken)
+    {
+        lock (_planTasks)
+        {
+            if (_planTasks.TryGetValue(task, out var known))
+            {
+                return known;
+            }
+        }
+
+        var loaded = (await PlanStore.LoadTasksAsync(_store, plan, task.Stage, task.Index, task.Index, cancellationToken).ConfigureAwait(false)).GetTask(task);
+        lock (_planTasks)
+        {
+            if (_planTasks.Count >= MaxPlanTasks)
+            {
+                _planTasks.Clear();
+            }
+
+            _planTasks[task] = loaded;
+        }
+
+        return loaded;
     }
 }

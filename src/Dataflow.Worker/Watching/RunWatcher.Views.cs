@@ -12,10 +12,7 @@ public sealed partial class RunWatcher
     {
         lock (_gate)
         {
-            var state = RunCatalog.IsLive(_lease, _time) ? RunCatalog.Running
-                : _damage is not null ? RunCatalog.Damaged
-                : _lease is not null ? RunCatalog.Interrupted
-                : _summary?.Status ?? RunCatalog.Interrupted;
+            var state = RunCatalog.StateOf(_lease, _damage, _summary, _time);
             var stages = _stages.Select((s, i) =>
             {
                 var reported = _report?.Stages.FirstOrDefault(r => r.Index == i);
@@ -337,7 +334,7 @@ public sealed partial class RunWatcher
             view = View(tasks, task.Index, StateOf(tasks, task.Index, FailedTasks(task.Stage)));
         }
 
-        var planTask = (await PlanStore.LoadTasksAsync(_store, plan, task.Stage, task.Index, task.Index, cancellationToken).ConfigureAwait(false)).GetTask(task);
+        var planTask = await PlanTaskAsync(plan, task, cancellationToken).ConfigureAwait(false);
         return new TaskDetail(task, plan.Stages[task.Stage].Name, planTask.Operator, view)
         {
             Inputs = [.. planTask.Inputs.Select(Describe)],
@@ -358,19 +355,6 @@ public sealed partial class RunWatcher
             BytesRead = done ? tasks.BytesRead[i] : 0,
             BytesWritten = done ? tasks.BytesWritten[i] : 0,
         };
-    }
-
-    private async Task<IReadOnlyList<string>> InputsAsync(PlanIndex plan, TaskId task, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var planTask = (await PlanStore.LoadTasksAsync(_store, plan, task.Stage, task.Index, task.Index, cancellationToken).ConfigureAwait(false)).GetTask(task);
-            return [.. planTask.Inputs.Select(Describe)];
-        }
-        catch (Exception ex) when (ex is InvalidDataException or ArgumentOutOfRangeException or Dataflow.Storage.ObjectStoreException)
-        {
-            return [$"(its inputs cannot be read from the plan: {ex.Message})"];
-        }
     }
 
     /// <summary>An input as people read it: an object key (with its byte range), or a task's output.</summary>

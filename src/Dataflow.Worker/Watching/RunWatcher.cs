@@ -38,6 +38,10 @@ public sealed partial class RunWatcher : IDisposable
     private bool _notNeededRead;
     private string? _summaryTag;
     private ProgressRecord? _progress;
+    private readonly Dictionary<TaskId, PlanTask> _planTasks = [];
+
+    // Plan tasks kept for their inputs (the failures and task details pages ask for).
+    private const int MaxPlanTasks = 1024;
     private readonly List<FailureRecord> _failureRecords = [];
     private readonly HashSet<string> _failureKeysRead = new(StringComparer.Ordinal);
     private int _recordsPending;
