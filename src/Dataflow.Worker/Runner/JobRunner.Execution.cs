@@ -196,7 +196,7 @@ public sealed partial class JobRunner
         progress.SetPlan(plan);
 
         // What runs now (per stage), for a live view in another process: commit records cannot tell.
-        await using var publisher = new ProgressPublisher(_store, layout, progress, time, _logger, _options.ProgressInterval);
+        var publisher = new ProgressPublisher(_store, layout, progress, time, _logger, _options.ProgressInterval);
         Exception? failure = null;
         var cancelled = false;
         // A cancel request addressed to this driver (RunCatalog.RequestCancelAsync) cancels the run as Ctrl+C would.
@@ -240,8 +240,10 @@ public sealed partial class JobRunner
         {
             await committer.DisposeAsync().ConfigureAwait(false);
 
-            // Before the summary: a run that ended has all its failure records.
+            // Before the summary: a run that ended has all its failure records, and no progress record (whose writes,
+            // and their retries, are then all counted in the summary).
             await failures.FlushAsync().ConfigureAwait(false);
+            await publisher.DisposeAsync().ConfigureAwait(false);
         }
 
         // Clean-up runs whatever happened: what nothing needs is deleted (per the GC mode); committed artifacts that
