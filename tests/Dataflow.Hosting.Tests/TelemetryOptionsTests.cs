@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 
 namespace Dataflow.Hosting.Tests;
 
@@ -11,32 +13,21 @@ public sealed class TelemetryOptionsTests : ConsoleTests
     public async Task Run_OtlpEndpoint_ExportsTheRunsSpansAndMetricsToTheCollector()
     {
         // A collector on loopback that keeps what it is sent: OTLP over HTTP/protobuf, whose strings are plain UTF-8.
-        using var collector = new HttpListener();
-        var port = FreePort();
-        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
-        collector.Start();
+        // Kestrel, not HttpListener: the Prometheus exporter of the next test is an HttpListener, and the managed
+        // HttpListener's shared endpoint state is not safe against a second listener stopping in the same process.
         var received = new ConcurrentDictionary<string, ConcurrentBag<byte[]>>();
-        var serving = Task.Run(async () =>
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        await using var collector = builder.Build();
+        collector.Run(async context =>
         {
-            while (collector.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await collector.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using var body = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(body);
-                received.GetOrAdd(context.Request.Url!.AbsolutePath, _ => []).Add(body.ToArray());
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-            }
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            received.GetOrAdd(context.Request.Path.Value ?? "/", _ => []).Add(body.ToArray());
+            context.Response.StatusCode = 200;
         });
+        await collector.StartAsync();
+        var port = new Uri(collector.Urls.First()).Port;
 
         var code = await CreateApp().RunAsync(
             ["--store", Path.Combine(Folder.Path, "store"), "--otlp-endpoint", $"http://127.0.0.1:{port}", "--progress", "none"],
@@ -44,8 +35,7 @@ public sealed class TelemetryOptionsTests : ConsoleTests
             CancellationToken.None);
 
         Assert.Equal(ExitCodes.Success, code);
-        collector.Stop();
-        await serving;
+        await collector.StopAsync();
         var traces = Text(received, "/v1/traces");
         foreach (var name in new[] { "dataflow.run", "dataflow.stage", "dataflow.task", "store.open_read", "store.list", "telemetry-merge" })
         {
