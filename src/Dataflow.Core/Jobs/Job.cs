@@ -84,14 +84,15 @@ public sealed class Job
 
     /// <summary>
     /// True when a task that failed with <paramref name="error"/> must not be tried again: the error, or one of its inner
-    /// exceptions, is a <see cref="PermanentTaskException"/> or a <see cref="JobDefinitionException"/>, or is accepted
+    /// exceptions, is a <see cref="PermanentTaskException"/>, a <see cref="JobDefinitionException"/> or a corrupt
+    /// compressed input (a <c>.gz</c> or <c>.zst</c> object that does not decompress: the same bytes fail again), or is accepted
     /// by the rule given to <see cref="JobBuilder.FailPermanentlyOn"/>. Other failures are retried up to the runner's
     /// attempts.
     /// </summary>
     public bool IsPermanentFailure(Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return Causes(error).Any(e => e is PermanentTaskException or JobDefinitionException || (_permanent?.Invoke(e) ?? false));
+        return Causes(error).Any(e => e is PermanentTaskException or JobDefinitionException or CorruptInputException || (_permanent?.Invoke(e) ?? false));
     }
 
     /// <summary>The error and its inner exceptions, depth first (every one of an <see cref="AggregateException"/>'s).</summary>

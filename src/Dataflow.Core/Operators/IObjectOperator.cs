@@ -21,6 +21,15 @@ public interface IObjectOperator
     /// </summary>
     string? Version => null;
 
+    /// <summary>
+    /// Whether a run given a failure budget (<c>--max-failed-inputs</c>) may go on without one of this operator's tasks
+    /// when it fails for good: the task is recorded as failed, its outputs are read as empty by the tasks that read
+    /// them, and the run ends as a partial success listing the task's inputs. The map operator of a map-reduce step
+    /// declares it (a bad input object loses its own records only); an operator whose output many readers need whole —
+    /// a reduce tree, a concatenation — must not. Default <see langword="false"/>: a failed task fails the run.
+    /// </summary>
+    bool ToleratesFailedTasks => false;
+
     /// <summary>Runs one attempt of one task. Throwing fails the attempt; outputs of a failed attempt are discarded.</summary>
     /// <param name="context">The task's inputs and outputs.</param>
     /// <param name="cancellationToken">Cancelled when the run is cancelled or the attempt times out.</param>

@@ -167,7 +167,7 @@ internal sealed class GzipReadStream : ReadOnlyStream
     }
 
     private InvalidDataException Corrupt(string problem, Exception? inner = null) =>
-        new($"'{_key}' is not valid gzip data: {problem}", inner);
+        CorruptInputException.Create($"'{_key}' is not valid gzip data: {problem}", inner);
 
     /// <summary>
     /// The compressed bytes, through a buffer that keeps at least <see cref="History"/> bytes of what was already

@@ -178,7 +178,7 @@ internal static class LineSplitReader
             }
             catch (Exception ex) when (ex is ZstdSharp.ZstdException or EndOfStreamException)
             {
-                throw new InvalidDataException($"'{key}' is not valid zstd data: {ex.Message}", ex);
+                throw CorruptInputException.Create($"'{key}' is not valid zstd data: {ex.Message}", ex);
             }
         }
 

@@ -18,6 +18,9 @@ internal sealed class MapOperator<TKey, TValue>(MapReduceTypes<TKey, TValue> typ
 
     public string? Version => version;
 
+    /// <summary>A map task's records are those of its own inputs: without them the rest of the step is still right for the other inputs.</summary>
+    public bool ToleratesFailedTasks => true;
+
     public async ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

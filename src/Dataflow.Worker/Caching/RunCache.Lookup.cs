@@ -231,7 +231,10 @@ internal sealed partial class RunCache
 
         var finals = _plan.Outputs.ToDictionary(o => (o.Task, o.Output), o => o.Key);
         var now = _time.GetUtcNow();
-        var tasks = _plan.TaskIds().Where(id => Keys[id] is not null && session.CommittedMarker(id) is { CachedFrom: null }).ToList();
+        // A task that failed and was tolerated, or read such a task's (empty) outputs, has no entry: a later run whose
+        // inputs all read well must not take part of a result from the cache.
+        var partial = session.ToleratedFailureReaders();
+        var tasks = _plan.TaskIds().Where(id => Keys[id] is not null && session.CommittedMarker(id) is { CachedFrom: null } && !partial.Contains(id)).ToList();
         await Parallel.ForEachAsync(tasks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism(_store) }, async (id, token) =>
         {
             var marker = session.CommittedMarker(id);

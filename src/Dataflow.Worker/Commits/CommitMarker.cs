@@ -53,6 +53,14 @@ internal sealed record CommitMarker
     /// </summary>
     public string? CachedFrom { get; init; }
 
+    /// <summary>
+    /// For a task that failed for good in a run that tolerated it (<see cref="JobRunnerOptions.MaxFailedInputs"/>): why,
+    /// and which inputs are lost. Such a marker is written by the driver, its attempt id starts with <c>f</c> (any
+    /// attempt that ran wins over it), and its outputs are empty references, which every reader reads as no bytes;
+    /// <see langword="null"/> for an attempt that committed.
+    /// </summary>
+    public ToleratedFailure? Failed { get; init; }
+
     /// <summary>Which attempt of each producing task the attempt read, so that lineage survives duplicates.</summary>
     public required IReadOnlyList<ConsumedArtifact> Consumed { get; init; }
 

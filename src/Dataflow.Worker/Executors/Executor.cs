@@ -55,6 +55,14 @@ public abstract class Executor
     /// </summary>
     public virtual bool DefinesJobFromArguments => false;
 
+    /// <summary>
+    /// True when a run may go on without a task that failed for good (<see cref="JobRunnerOptions.MaxFailedInputs"/>):
+    /// the executor runs its tasks through <see cref="TaskExecution.RunWhenReadyAsync"/>, where the driver records a
+    /// tolerated failure as the task's commit. The local and process executors do; the cluster executors, whose stages
+    /// fail as a whole, do not. Default <see langword="false"/>.
+    /// </summary>
+    public virtual bool CanTolerateFailedTasks => false;
+
     /// <summary>Throws when the executor's settings are not valid; called when a <see cref="JobRunner"/> is created.</summary>
     /// <exception cref="ArgumentException">A setting is not valid; the message names it.</exception>
     public virtual void Validate()

@@ -5,6 +5,9 @@ internal sealed class LocalExecutor : TaskExecutor
 {
     public override string Name => "local";
 
+    /// <inheritdoc/>
+    public override bool CanTolerateFailedTasks => true;
+
     /// <summary>
     /// Runs the tasks; at most <see cref="JobRunnerOptions.Concurrency"/> operators work at once (the runner's slots),
     /// while up to <see cref="InFlight"/> tasks may be in flight, most of them waiting for a group commit: the more

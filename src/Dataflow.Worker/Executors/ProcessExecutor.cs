@@ -16,6 +16,9 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
     public override string Name => "process";
 
     /// <inheritdoc/>
+    public override bool CanTolerateFailedTasks => true;
+
+    /// <inheritdoc/>
     public override bool DefinesJobFromArguments => true;
 
     public override void Validate() => processes.Validate();

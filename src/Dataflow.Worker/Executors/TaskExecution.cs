@@ -125,6 +125,17 @@ public sealed class TaskExecution
                     throw ex is TaskFailedException ? ex : new TaskFailedException(Plan, task, attempts, lost, permanent: false);
                 }
             }
+            catch (TaskFailedException failed) when (!cancellationToken.IsCancellationRequested && _session.MayTolerate(task))
+            {
+                // A map task that failed for good, in a run with a failure budget: the driver commits it as failed
+                // (empty outputs) and its readers go on, unless the budget is spent — then it fails the run as ever.
+                if (!await _session.TryTolerateAsync(task, failed, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                return;
+            }
         }
     }
 

@@ -38,6 +38,12 @@ internal sealed record RunReport
 
     /// <summary>The run's phases (listing, planning, running, publishing, cleaning up), in order.</summary>
     public required IReadOnlyList<PhaseReport> Phases { get; init; }
+
+    /// <summary>
+    /// The tasks that failed for good and were tolerated (<c>--max-failed-inputs</c>), in task order; <see langword="null"/>
+    /// when none were: see <see cref="RunSummary.Partial"/>.
+    /// </summary>
+    public IReadOnlyList<ToleratedFailureReport>? Tolerated { get; init; }
 }
 
 /// <summary>One stage of a <see cref="RunReport"/>: its tasks and what they did.</summary>

@@ -192,7 +192,7 @@ public sealed partial class JobRunner
         // or a queued task could start: their markers are about to join it.
         var load = new SchedulerLoad();
         var committer = new GroupCommitter(_store, layout, waiting => Volatile.Read(ref load.Active) > waiting || load.CanStartMore, time, () => lease.ConfirmAsync(CancellationToken.None));
-        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry) { Cache = cache };
+        var session = new RunSession(job, plan, _store, _options, counters, collector, committer, progress, telemetry) { Cache = cache, Tolerance = _options.MaxFailedInputs };
         progress.SetPlan(plan);
 
         // What runs now (per stage), for a live view in another process: commit records cannot tell.
@@ -264,6 +264,7 @@ public sealed partial class JobRunner
         // Again at the end: a writer that died after the start (a killed driver's worker process that outlived it and
         // was still writing when this run began) leaves its partial file only now.
         await RemoveLeftoversAsync().ConfigureAwait(false);
+        var tolerated = session.ToleratedFailures();
         var summary = new RunSummary
         {
             RunId = layout.RunId,
@@ -288,6 +289,9 @@ public sealed partial class JobRunner
             Attempts = counters.Attempts,
             Retries = counters.Retries,
             Failed = counters.Failed,
+            Partial = succeeded && tolerated.Count > 0,
+            FailedInputs = [.. tolerated.SelectMany(t => t.Failure.Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            TasksTolerated = tolerated.Count,
             WallMs = (long)time.GetElapsedTime(started.Timestamp).TotalMilliseconds,
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
@@ -306,7 +310,7 @@ public sealed partial class JobRunner
             if (failure is not RunLeaseException)
             {
                 await PutSummaryAsync(summary, CancellationToken.None).ConfigureAwait(false);
-                await WriteReportAsync(recorder.Build(summary)).ConfigureAwait(false);
+                await WriteReportAsync(recorder.Build(summary) with { Tolerated = ToleratedFailureReport.Of(plan, tolerated) }).ConfigureAwait(false);
             }
         }
         catch (Exception) when (!succeeded)

@@ -22,6 +22,16 @@ public sealed record JobRunnerOptions
     /// </summary>
     public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// How many of the run's inputs may fail for good before the run fails (<c>--max-failed-inputs</c>). Default
+    /// <see cref="FailureTolerance.None"/>: the first task that fails for good fails the run. Above it, a task whose
+    /// operator tolerates it (<see cref="IObjectOperator.ToleratesFailedTasks"/>: map tasks) that fails for good is
+    /// recorded as failed, its outputs are read as empty, and the run ends <c>succeeded</c> with
+    /// <see cref="RunSummary.Partial"/> and <see cref="RunSummary.FailedInputs"/>; a failed task of any other stage
+    /// still fails the run. Works with executors that run tasks under the driver (<see cref="Executor.CanTolerateFailedTasks"/>).
+    /// </summary>
+    public FailureTolerance MaxFailedInputs { get; init; } = FailureTolerance.None;
+
     /// <summary>When intermediate artifacts are deleted. Default <see cref="GcMode.Eager"/>.</summary>
     public GcMode Gc { get; init; } = GcMode.Eager;
 
@@ -119,7 +129,14 @@ public sealed record JobRunnerOptions
 
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Executor);
+        ArgumentNullException.ThrowIfNull(MaxFailedInputs);
         Executor.Validate();
+        if (MaxFailedInputs.AllowsAny && !Executor.CanTolerateFailedTasks)
+        {
+            throw new ArgumentException(
+                $"max failed inputs ({MaxFailedInputs}): the {Executor.Name} executor cannot go on without a failed task (its stages fail as a whole); use the local or process executor, or no failure budget",
+                nameof(MaxFailedInputs));
+        }
         if (Arguments is not null && Arguments.Any(a => a is null))
         {
             throw new ArgumentException("the arguments that define the job must not contain null", nameof(Arguments));

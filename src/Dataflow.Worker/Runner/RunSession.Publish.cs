@@ -16,7 +16,13 @@ internal sealed partial class RunSession
         {
             var marker = _markers[Graph.IndexOf(output.Task)]
                 ?? throw new InvalidOperationException($"final output '{output.Key}' cannot be published: task {output.Task} has not committed");
-            await PublishAsync(_store, output, marker, cancellationToken).ConfigureAwait(false);
+
+            // A task that failed and was tolerated has no output: none is published in its place (the summary lists its inputs).
+            if (marker.Failed is null)
+            {
+                await PublishAsync(_store, output, marker, cancellationToken).ConfigureAwait(false);
+            }
+
             await ConsumedAsync((output.Task, output.Output), cancellationToken).ConfigureAwait(false);
         }
     }

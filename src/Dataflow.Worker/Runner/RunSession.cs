@@ -22,10 +22,14 @@ internal sealed partial class RunSession
     private readonly int[] _consumedReleased;
     private readonly bool[] _wasSetAside;
     private readonly int[] _passedOver;
+    private readonly Job _job;
+    private readonly GroupCommitter _committer;
 
     public RunSession(Job job, Plan plan, IObjectStore store, JobRunnerOptions options, RunCounters counters, ArtifactCollector collector, GroupCommitter committer, RunProgress progress, RunTelemetry telemetry)
     {
         Telemetry = telemetry;
+        _job = job;
+        _committer = committer;
         _plan = plan;
         Layout = RunLayout.Of(plan);
         _store = store;
@@ -250,7 +254,7 @@ internal sealed partial class RunSession
         // The task has committed whatever happens now: count it, and let go of everything it consumed even when the
         // run is being cancelled (a release whose delete cannot be queued any more is left to the sweep at the end;
         // one that is skipped would keep its objects held, and so left behind).
-        if (!replayed)
+        if (!replayed && marker.Failed is null)
         {
             _counters.TaskCommitted(_plan.Stages[id.Stage].Name);
         }

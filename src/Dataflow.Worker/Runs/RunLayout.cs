@@ -233,5 +233,13 @@ internal sealed class RunLayout
     public static string NewAttemptId(int attempt) =>
         string.Create(CultureInfo.InvariantCulture, $"a{attempt:D2}-{Random.Shared.Next():x8}");
 
+    /// <summary>
+    /// The attempt id of the marker a driver commits for a task that failed for good and was tolerated
+    /// (<see cref="CommitMarker.Failed"/>): <c>f00-xxxxxxxx</c>, after every attempt that ran (<c>a…</c>) and every
+    /// task taken from the cache (<c>c…</c>), so that any of those wins over it.
+    /// </summary>
+    public static string ToleratedAttemptId() =>
+        string.Create(CultureInfo.InvariantCulture, $"f00-{Random.Shared.Next():x8}");
+
     private static string TaskPath(TaskId task) => string.Create(CultureInfo.InvariantCulture, $"s{task.Stage:D4}/t{task.Index:D6}");
 }

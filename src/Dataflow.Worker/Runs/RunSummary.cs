@@ -53,8 +53,28 @@ public sealed record RunSummary
     /// <summary>Attempts that were retries of a failed attempt.</summary>
     public required int Retries { get; init; }
 
-    /// <summary>Tasks that failed for good (0 for a successful run).</summary>
+    /// <summary>
+    /// Tasks that failed for good in this run: 0 for a full success; in a partial one (<see cref="Partial"/>), the
+    /// tolerated failures this driver met (a resumed run's earlier ones are in <see cref="TasksTolerated"/>).
+    /// </summary>
     public required int Failed { get; init; }
+
+    /// <summary>
+    /// True when the run succeeded without some of its inputs: tasks that tolerate it (map tasks) failed for good
+    /// within <see cref="JobRunnerOptions.MaxFailedInputs"/>, and the output holds what the other inputs give.
+    /// <see cref="Status"/> is <c>succeeded</c>; programs exit with code 3 (<c>ExitCodes.PartialSuccess</c>).
+    /// </summary>
+    public bool Partial { get; init; }
+
+    /// <summary>
+    /// The inputs left out of the result, sorted: the job inputs' keys of the tasks that failed and were tolerated (or
+    /// the task outputs they read, <c>stage/task:output</c>, for one that read no job input), those of earlier drivers
+    /// of the run included. Empty when none failed; also set for a failed run whose tolerated failures came before the one that failed it.
+    /// </summary>
+    public IReadOnlyList<string> FailedInputs { get; init; } = [];
+
+    /// <summary>Tasks that failed for good and were tolerated (their commits are the failure), earlier drivers' included.</summary>
+    public int TasksTolerated { get; init; }
 
     /// <summary>Wall time of the run (planning, tasks, publishing, clean-up), in milliseconds.</summary>
     public required long WallMs { get; init; }
