@@ -46,6 +46,7 @@ internal sealed class JobDriver(AppDefinition app)
                 Concurrency = context.Concurrency,
                 MaxAttempts = context.Get(driver.Attempts),
                 TaskTimeout = context.Get(driver.TaskTimeout),
+                MaxFailedInputs = context.Get(driver.MaxFailedInputs),
                 Gc = context.Get(driver.Gc),
                 Cache = context.Get(driver.Cache),
                 CacheHashesInputs = context.Get(driver.CacheHashInputs),
@@ -108,6 +109,11 @@ internal sealed class JobDriver(AppDefinition app)
                 {
                     return CommandSupport.Usage(context, $"--executor {context.Get(driver.Executor).ToString().ToLowerInvariant()}: {ex.Message}");
                 }
+            }
+
+            if (options.MaxFailedInputs.AllowsAny && !options.Executor.CanTolerateFailedTasks)
+            {
+                return CommandSupport.Usage(context, $"--max-failed-inputs {options.MaxFailedInputs}: the {options.Executor.Name} executor cannot go on without a failed task (its stages fail as a whole); use --executor local or process, or leave it at 0");
             }
 
             if (!resuming)
@@ -222,6 +228,6 @@ internal sealed class JobDriver(AppDefinition app)
             return ExitCodes.Failure;
         }
 
-        return verification is { Verified: false } ? ExitCodes.Failure : ExitCodes.Success;
+        return verification is { Verified: false } ? ExitCodes.Failure : summary.Partial ? ExitCodes.PartialSuccess : ExitCodes.Success;
     }
 }

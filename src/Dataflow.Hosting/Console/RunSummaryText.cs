@@ -20,6 +20,14 @@ internal static class RunSummaryText
                 context.Info($"  {reason}");
             }
         }
+        if (summary.FailedInputs.Count > 0)
+        {
+            // A partial success (or a failed run that had tolerated failures before the one that failed it).
+            var shown = string.Join(", ", summary.FailedInputs.Take(20).Select(k => $"'{k}'"));
+            var more = summary.FailedInputs.Count > 20 ? string.Create(i, $" and {summary.FailedInputs.Count - 20} more") : string.Empty;
+            context.Info(string.Create(i, $"{(summary.Partial ? "PARTIAL: " : string.Empty)}{summary.FailedInputs.Count} input{(summary.FailedInputs.Count == 1 ? "" : "s")} failed ({summary.TasksTolerated} task{(summary.TasksTolerated == 1 ? "" : "s")} tolerated by --max-failed-inputs) and {(summary.FailedInputs.Count == 1 ? "is" : "are")} left out of the output: {shown}{more}"));
+        }
+
         if (summary.Output is not null)
         {
             context.Info($"output {summary.Output}");

@@ -27,6 +27,9 @@ internal sealed class DriverOptions
     /// <summary><c>--task-timeout</c>: how long one attempt may run.</summary>
     public AppOption<TimeSpan> TaskTimeout { get; } = new("--task-timeout", "How long one attempt of a task may run: e.g. 90s, 10m, 1h, or infinite.", TimeSpan.FromMinutes(30), "DURATION", Duration.Parse, null);
 
+    /// <summary><c>--max-failed-inputs</c>: how many inputs may fail (map tasks that fail for good) before the run does.</summary>
+    public AppOption<FailureTolerance> MaxFailedInputs { get; } = new("--max-failed-inputs", "How many input objects may fail for good (their map tasks failing on every attempt, or permanently) before the run does: a number (5) or a percentage of the inputs (2%). The run then ends succeeded but partial (exit code 3), without those inputs, which the summary and report list. Reduce stages never tolerate a failure; local and process executors only. Default 0: the first failed task fails the run.", FailureTolerance.None, "N|P%", ParseFailureTolerance, null);
+
     /// <summary><c>--progress</c>: how progress is shown.</summary>
     public AppOption<ProgressMode> Progress { get; } = new("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", OptionParsing.ParseEnum<ProgressMode>, null);
 
@@ -37,5 +40,10 @@ internal sealed class DriverOptions
     public AppOption<bool> Verbose { get; } = new("--verbose", "On errors, print the full exception.", false, null, null, null);
 
     /// <summary>The driver's options, in the order of <c>resume --help</c>.</summary>
-    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, Progress, Json, Verbose];
+    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, MaxFailedInputs, Progress, Json, Verbose];
+
+    private static FailureTolerance ParseFailureTolerance(string text) =>
+        FailureTolerance.TryParse(text, out var tolerance)
+            ? tolerance
+            : throw new FormatException($"'{text}' is neither a number of inputs (e.g. 5) nor a percentage of the inputs from 0% to 100% (e.g. 2%)");
 }

@@ -100,6 +100,7 @@ internal sealed partial class ReportPage
             .AppendEscaped(summary.Job).Append(" \u00b7 run ").AppendEscaped(summary.RunId).Append(" \u00b7 Dataflow</title>\n<style>")
             .Append(Css).Append("</style>\n</head>\n<body>\n<main>\n");
         Header();
+        Tolerated();
         Timeline();
         StageTable();
         _html.Append("<footer>Dataflow run report, schema version ").Append(_report.SchemaVersion.ToString(s_inv))

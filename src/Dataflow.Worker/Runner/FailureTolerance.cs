@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace Dataflow.Worker;
@@ -56,24 +57,35 @@ public sealed record FailureTolerance
 
     /// <summary>Reads <c>5</c> (inputs) or <c>2%</c> / <c>0.5%</c> (of the run's inputs).</summary>
     /// <param name="text">The value.</param>
-    /// <exception cref="ArgumentException">The value is not a whole number of inputs from 0 or a percentage from 0 to 100; the message names the option.</exception>
+    /// <exception cref="ArgumentException">The value is neither a whole number of inputs from 0 nor a percentage from 0 to 100; the message names the option.</exception>
     public static FailureTolerance Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var value = text.Trim();
+        return TryParse(text, out var tolerance)
+            ? tolerance
+            : throw new ArgumentException($"max failed inputs: '{text}' is neither a number of inputs (e.g. 5) nor a percentage of the inputs from 0% to 100% (e.g. 2%)", nameof(text));
+    }
+
+    /// <summary>Reads <c>5</c> (inputs) or <c>2%</c> / <c>0.5%</c> (of the run's inputs); false for anything else.</summary>
+    /// <param name="text">The value.</param>
+    /// <param name="tolerance">The tolerance read, when it could be.</param>
+    public static bool TryParse(string? text, [NotNullWhen(true)] out FailureTolerance? tolerance)
+    {
+        tolerance = null;
+        var value = text?.Trim() ?? string.Empty;
         if (value.EndsWith('%'))
         {
             if (double.TryParse(value[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var percent) && percent is >= 0 and <= 100)
             {
-                return PercentOfInputs(percent);
+                tolerance = PercentOfInputs(percent);
             }
         }
         else if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
         {
-            return Inputs(count);
+            tolerance = Inputs(count);
         }
 
-        throw new ArgumentException($"max failed inputs: '{text}' is neither a number of inputs (e.g. 5) nor a percentage of the inputs from 0% to 100% (e.g. 2%)", nameof(text));
+        return tolerance is not null;
     }
 
     /// <summary>How many failed inputs a run of <paramref name="inputs"/> input objects may have.</summary>

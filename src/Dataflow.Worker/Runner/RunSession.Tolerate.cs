@@ -55,8 +55,9 @@ internal sealed partial class RunSession
             Failed = new ToleratedFailure(failure.Message, inputs),
         };
 
-        // Stored before the readers go on: a worker process or a resumed run reads it from the store.
-        await _committer.CommitAsync(marker).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Stored before the readers go on: a worker process or a resumed run reads it from the store. Not cancelled
+        // midway (as no task's commit is): a marker stored must be one this session knows, or the summary would not list it.
+        await _committer.CommitAsync(marker).ConfigureAwait(false);
         Log.Tolerated(Telemetry.Logger, id.ToString(), string.Join(", ", inputs), failure.Message);
         await CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
         return true;
