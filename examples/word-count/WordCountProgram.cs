@@ -43,7 +43,7 @@ public static class WordCountProgram
             var parts = result.Plan.Outputs.Select(o => o.Key).ToList();
 
             // A partial run (--max-failed-inputs) counted the inputs that did not fail: it is checked against those.
-            var failed = result.Summary.FailedInputs.ToHashSet(StringComparer.Ordinal);
+            var failed = (result.Summary.FailedInputs ?? []).ToHashSet(StringComparer.Ordinal);
             var inputs = result.Plan.Inputs.Where(i => !failed.Contains(i.Key)).ToList();
             var partial = failed.Count == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"PARTIAL run, checked against the {inputs.Count} inputs that did not fail ({failed.Count} failed and are left out): ");
             string? problem;

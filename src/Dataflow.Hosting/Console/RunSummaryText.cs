@@ -20,12 +20,12 @@ internal static class RunSummaryText
                 context.Info($"  {reason}");
             }
         }
-        if (summary.FailedInputs.Count > 0)
+        if (summary.FailedInputs is { Count: > 0 } failedInputs)
         {
             // A partial success (or a failed run that had tolerated failures before the one that failed it).
-            var shown = string.Join(", ", summary.FailedInputs.Take(20).Select(k => $"'{k}'"));
-            var more = summary.FailedInputs.Count > 20 ? string.Create(i, $" and {summary.FailedInputs.Count - 20} more") : string.Empty;
-            context.Info(string.Create(i, $"{(summary.Partial ? "PARTIAL: " : string.Empty)}{summary.FailedInputs.Count} input{(summary.FailedInputs.Count == 1 ? "" : "s")} failed ({summary.TasksTolerated} task{(summary.TasksTolerated == 1 ? "" : "s")} tolerated by --max-failed-inputs) and {(summary.FailedInputs.Count == 1 ? "is" : "are")} left out of the output: {shown}{more}"));
+            var shown = string.Join(", ", failedInputs.Take(20).Select(k => $"'{k}'"));
+            var more = failedInputs.Count > 20 ? string.Create(i, $" and {failedInputs.Count - 20} more") : string.Empty;
+            context.Info(string.Create(i, $"{(summary.Partial ? "PARTIAL: " : string.Empty)}{failedInputs.Count} input{(failedInputs.Count == 1 ? "" : "s")} failed ({summary.TasksTolerated} task{(summary.TasksTolerated == 1 ? "" : "s")} tolerated by --max-failed-inputs) and {(failedInputs.Count == 1 ? "is" : "are")} left out of the output: {shown}{more}"));
         }
 
         if (summary.Output is not null)

@@ -10,15 +10,16 @@ internal sealed partial class ReportPage
     {
         var summary = _report.Summary;
         var tolerated = _report.Tolerated ?? [];
-        if (tolerated.Count == 0 && summary.FailedInputs.Count == 0)
+        var failedInputs = summary.FailedInputs ?? [];
+        if (tolerated.Count == 0 && failedInputs.Count == 0)
         {
             return;
         }
 
         _html.Append("<section class=\"error\" id=\"partial\"><div class=\"error-title\">")
             .Append(summary.Partial ? "Partial success: " : "Tolerated failures: ")
-            .Append(ReportText.Count(summary.FailedInputs.Count)).Append(summary.FailedInputs.Count == 1 ? " input" : " inputs")
-            .Append(" failed and ").Append(summary.FailedInputs.Count == 1 ? "is" : "are").Append(" left out of the output (")
+            .Append(ReportText.Count(failedInputs.Count)).Append(failedInputs.Count == 1 ? " input" : " inputs")
+            .Append(" failed and ").Append(failedInputs.Count == 1 ? "is" : "are").Append(" left out of the output (")
             .Append(ReportText.Count(tolerated.Count)).Append(tolerated.Count == 1 ? " task" : " tasks").Append(" tolerated by <code>--max-failed-inputs</code>)</div>\n")
             .Append("<table class=\"tolerated\"><thead><tr><th>Task</th><th>Inputs</th><th>Error</th></tr></thead><tbody>\n");
         foreach (var failure in tolerated.Take(ToleratedShown))

@@ -290,7 +290,7 @@ public sealed partial class JobRunner
             Retries = counters.Retries,
             Failed = counters.Failed,
             Partial = succeeded && tolerated.Count > 0,
-            FailedInputs = [.. tolerated.SelectMany(t => t.Failure.Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            FailedInputs = tolerated.Count == 0 ? null : [.. tolerated.SelectMany(t => t.Failure.Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             TasksTolerated = tolerated.Count,
             WallMs = (long)time.GetElapsedTime(started.Timestamp).TotalMilliseconds,
             BytesRead = counters.BytesRead,

@@ -69,9 +69,10 @@ public sealed record RunSummary
     /// <summary>
     /// The inputs left out of the result, sorted: the job inputs' keys of the tasks that failed and were tolerated (or
     /// the task outputs they read, <c>stage/task:output</c>, for one that read no job input), those of earlier drivers
-    /// of the run included. Empty when none failed; also set for a failed run whose tolerated failures came before the one that failed it.
+    /// of the run included. <see langword="null"/> when none failed; also set for a failed run whose tolerated failures
+    /// came before the one that failed it.
     /// </summary>
-    public IReadOnlyList<string> FailedInputs { get; init; } = [];
+    public IReadOnlyList<string>? FailedInputs { get; init; }
 
     /// <summary>Tasks that failed for good and were tolerated (their commits are the failure), earlier drivers' included.</summary>
     public int TasksTolerated { get; init; }

@@ -311,7 +311,8 @@ public sealed class MapReduceRunTests : IDisposable
 
         var failure = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(_store, Options(attempts: 1)).RunAsync(WordCount(SmallSplit, Big, Big)));
 
-        Assert.Contains("(stage 0 'map', task 0, operator 'map', inputs 'input/a.txt', 'input/b.gz') failed after 1 attempt", failure.Message, StringComparison.Ordinal);
+        // Corrupt input is a permanent failure: the same bytes fail again.
+        Assert.Contains("(stage 0 'map', task 0, operator 'map', inputs 'input/a.txt', 'input/b.gz') failed permanently after 1 attempt (not retried)", failure.Message, StringComparison.Ordinal);
         Assert.Contains("'input/b.gz' is not valid gzip data", failure.Message, StringComparison.Ordinal);
         Assert.Empty(await _store.ListAllAsync("output/"));
     }
