@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using Dataflow.Worker.Tests.Caching;
 
 namespace Dataflow.Worker.Tests.Runs;
 
@@ -33,9 +34,9 @@ public sealed class ToleratedFailureTests : IDisposable
     private static Job WordCount(Reducer<string, long, long>? reducer = null, string? version = null) =>
         Job.Named("tolerate-test").FromPrefix("input/").MapReduce(new MapReduceSpec<string, long, long>
         {
-            Mapper = new WordMapper(),
-            Combiner = new Sum(),
-            Reducer = reducer ?? new SumReducer(),
+            Mapper = new CacheTestJobs.WordMapper(),
+            Combiner = new CacheTestJobs.Sum(),
+            Reducer = reducer ?? new CacheTestJobs.SumReducer(),
             Reducers = Reducers,
             SplitSize = 1L << 20,
             MaxObjectsPerSplit = 1,
@@ -278,30 +279,6 @@ public sealed class ToleratedFailureTests : IDisposable
         Assert.Equal(6, full.Summary.TasksCached);
         Assert.Equal(1 + Reducers, full.Summary.TasksRun);
         Assert.Equal(Count([.. good, mended]), await ReadCountsAsync());
-    }
-
-    private sealed class WordMapper : Mapper<string, long>
-    {
-        public override void Map(ReadOnlySpan<char> record, MapOutput<string, long> output)
-        {
-            foreach (var range in record.Split(' '))
-            {
-                if (!record[range].IsEmpty)
-                {
-                    output.EmitText(record[range], 1);
-                }
-            }
-        }
-    }
-
-    private sealed class Sum : ICombiner<long>
-    {
-        public long Combine(long first, long second) => first + second;
-    }
-
-    private sealed class SumReducer : Reducer<string, long, long>
-    {
-        public override long Reduce(string key, IReadOnlyList<long> values) => values.Sum();
     }
 
     private sealed class FailingReducer : Reducer<string, long, long>
