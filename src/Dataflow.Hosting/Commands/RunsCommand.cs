@@ -36,7 +36,7 @@ internal sealed class RunsCommand(AppDefinition app, AppConsole console)
                 foreach (var run in runs)
                 {
                     var tasks = run.Tasks is { } total ? string.Create(i, $"{run.TasksCommitted?.ToString(i) ?? "?"}/{total}") : "-";
-                    context.Console.Out.WriteLine(string.Create(i, $"{run.RunId,-26} {run.Job ?? "-",-20} {run.State,-12} {tasks,8} {ByteSize.Format(run.IntermediateBytes),14}"));
+                    context.Console.Out.WriteLine(string.Create(i, $"{run.RunId,-26} {run.Job ?? "-",-20} {(run.Summary is { Partial: true } && run.State == "succeeded" ? "partial" : run.State),-12} {tasks,8} {ByteSize.Format(run.IntermediateBytes),14}"));
                 }
 
                 return ExitCodes.Success;

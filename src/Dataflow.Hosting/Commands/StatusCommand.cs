@@ -63,7 +63,10 @@ internal sealed class StatusCommand(AppDefinition app, AppConsole console)
         var i = CultureInfo.InvariantCulture;
         var run = status.Run;
         var output = context.Console.Out;
-        output.WriteLine(run.Job is null ? $"run {run.RunId}: {run.State}" : $"run {run.RunId} of job '{run.Job}': {run.State}");
+        var state = run.Summary is { Partial: true, FailedInputs: { } failed } && run.State == "succeeded"
+            ? string.Create(i, $"{run.State} (partial: {failed.Count} input{(failed.Count == 1 ? "" : "s")} failed and left out: {string.Join(", ", failed.Take(5).Select(k => $"'{k}'"))}{(failed.Count > 5 ? " …" : string.Empty)})")
+            : run.State;
+        output.WriteLine(run.Job is null ? $"run {run.RunId}: {state}" : $"run {run.RunId} of job '{run.Job}': {state}");
         if (run.Damage is not null)
         {
             output.WriteLine($"  damaged: {run.Damage}");

@@ -11,7 +11,7 @@ internal static class RunSummaryText
     public static void Write(RunContext context, RunSummary summary, Verification? verification, string? reportUri, bool json)
     {
         var i = CultureInfo.InvariantCulture;
-        context.Info(string.Create(i, $"run {summary.RunId} {summary.Status} in {summary.WallMs} ms: {summary.Tasks} tasks in {summary.Stages} stages ({summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.TasksCached} cached, {summary.Attempts} attempts, {summary.Retries} retries, {summary.Failed} failed); read {ByteSize.Format(summary.BytesRead)}, wrote {ByteSize.Format(summary.BytesWritten)}"));
+        context.Info(string.Create(i, $"run {summary.RunId} {summary.Status}{(summary.Partial ? " (partial)" : string.Empty)} in {summary.WallMs} ms: {summary.Tasks} tasks in {summary.Stages} stages ({summary.TasksRun} run, {summary.TasksSkipped} skipped, {summary.TasksCached} cached, {summary.Attempts} attempts, {summary.Retries} retries, {summary.Failed} failed); read {ByteSize.Format(summary.BytesRead)}, wrote {ByteSize.Format(summary.BytesWritten)}"));
         if (summary.Cache is { } cache)
         {
             context.Info(string.Create(i, $"task cache ({cache.Mode}): {summary.TasksCached} of {cache.TasksWithKey} tasks with a key taken from it ({string.Join(", ", cache.TasksCached)} by stage); {cache.EntriesWritten} entries added, {cache.EntriesInvalid} found not usable"));

@@ -145,6 +145,13 @@ public sealed class WordCountPartialTests : IDisposable
         Assert.False(Directory.Exists(data) && Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Any(), "intermediate data is left");
         var report = await File.ReadAllTextAsync(Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "report.html"));
         Assert.Contains("Partial success: 3 inputs failed", report, StringComparison.Ordinal);
+
+        // The run management commands say it too.
+        var runId = result.Json().GetProperty("runId").GetString()!;
+        var status = await ProgramRunner.RunAsync(Program, "status", runId, "--store", store);
+        Assert.Contains($"run {runId} of job 'word-count': succeeded (partial: 3 inputs failed and left out: '{corrupt[0]}', '{corrupt[1]}', '{corrupt[2]}')", status.Stdout, StringComparison.Ordinal);
+        var runs = await ProgramRunner.RunAsync(Program, "runs", "--store", store);
+        Assert.Matches($@"{runId}\s+word-count\s+partial\s", runs.Stdout);
     }
 
     [Fact]
