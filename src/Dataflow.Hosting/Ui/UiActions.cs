@@ -100,6 +100,7 @@ internal sealed class UiActions(UiOptions options) : IAsyncDisposable
                     result = exitCode switch
                     {
                         ExitCodes.Success => "the resume this ui started succeeded",
+                        ExitCodes.PartialSuccess => "the resume this ui started succeeded partially: some inputs failed and are left out (see its summary)",
                         ExitCodes.Usage => "the resume this ui started was refused (exit code 2): this program may define another job; the ui command's console says why",
                         _ => string.Create(CultureInfo.InvariantCulture, $"the resume this ui started ended with exit code {exitCode}; the ui command's console says why"),
                     };

@@ -145,7 +145,8 @@ export class RunPage {
     const outputs = summary.status !== 'succeeded' ? [] : run.outputs.map((key, i) => el('li', {}, el('a', { href: `/runs/${encodeURIComponent(run.runId)}/outputs/${i}`, className: 'output-link' }, key)));
     return [
       el('dl', { className: 'facts' },
-        el('dt', {}, 'Status'), el('dd', { id: 'summary-status' }, summary.status),
+        el('dt', {}, 'Status'), el('dd', { id: 'summary-status' }, summary.partial ? `${summary.status} (partial)` : summary.status),
+        summary.failedInputs ? [el('dt', {}, 'Failed inputs'), el('dd', { id: 'failed-inputs', className: 'error' }, `${count(summary.failedInputs.length)} left out of the output (--max-failed-inputs): ${summary.failedInputs.join(', ')}`)] : null,
         summary.error ? [el('dt', {}, 'Error'), el('dd', { id: 'run-error', className: 'error' }, summary.error)] : null,
         el('dt', {}, 'Wall time'), el('dd', {}, duration(summary.wallMs)),
         el('dt', {}, 'Tasks run'), el('dd', {}, `${count(summary.tasksRun)} (${count(summary.tasksSkipped)} committed before, ${count(summary.tasksCached ?? 0)} from the cache)`),
