@@ -324,6 +324,9 @@ public sealed class LineSplitReaderTests
     {
         var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAsync(input));
         Assert.Contains($"'{input.Split.Key}'", ex.Message, StringComparison.Ordinal);
+
+        // The same bytes fail again: a task that meets them fails permanently, without retries.
+        Assert.True(Job.Named("any").FromPrefix("in/").ReduceTree(2, new ConcatOperator()).WriteTo("out").IsPermanentFailure(new RecordProcessingException("map task 0/0", ex)), ex.ToString());
         return ex;
     }
 
