@@ -182,6 +182,25 @@ public sealed class WordCountPartialTests : IDisposable
         Assert.Contains($"--max-failed-inputs: '{value}' is neither a number of inputs (e.g. 5) nor a percentage of the inputs from 0% to 100% (e.g. 2%)", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("kubernetes")]
+    [InlineData("argo")]
+    public async Task Run_BudgetOnAClusterExecutor_ExitsTwoBeforeAnythingRuns(string executor)
+    {
+        // Pods read an S3 store, not a folder of this machine.
+        var bucket = S3TestServer.NewBucket("wc-refused");
+        await using var s3 = await S3TestServer.OpenAsync(bucket);
+        await s3.PutAsync("wc/input/a.txt", "a few words\n"u8.ToArray());
+        await using var cluster = await Kubernetes.ClusterFixture.StartAsync(_root);
+
+        var result = await ProgramRunner.RunAsync(Program, S3TestServer.ProgramEnvironment(), ["run", "--store", $"s3://{bucket}/wc", "--store-secret", Kubernetes.ClusterFixture.StoreSecret, "--max-failed-inputs", "1", .. cluster.Options(executor, Program), .. s_job]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"--max-failed-inputs 1: the {executor} executor cannot go on without a failed task", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(cluster.Server.Requests, r => r.Verb == "create");
+        Assert.Empty(await s3.ListAllAsync("wc/_dataflow/"));
+    }
+
     [Fact]
     public async Task Run_OnS3WithinTheBudget_ExitsPartialListingThemAndCountsTheOther61()
     {
