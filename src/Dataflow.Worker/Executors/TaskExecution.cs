@@ -72,7 +72,8 @@ public sealed class TaskExecution
     /// <summary>
     /// Runs every task that has not committed, each as soon as the tasks it reads have committed (there is no stage
     /// barrier), at most <paramref name="maxInFlight"/> at once. The first task that fails cancels the others and
-    /// its exception is rethrown. A task that finds a committed input missing or failing verification does not fail:
+    /// its exception is rethrown — unless the run's failure budget (<see cref="JobRunnerOptions.MaxFailedInputs"/>)
+    /// tolerates it: then the driver commits the task as failed, with empty outputs, and its readers go on. A task that finds a committed input missing or failing verification does not fail:
     /// the commits that hold those bytes are set aside, their tasks run again through <paramref name="runTask"/>, and
     /// then the task does.
     /// </summary>
