@@ -118,6 +118,21 @@ public sealed class UiPagesInBrowserTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task RunPage_PartialRun_SaysPartialAndListsTheFailedInputs()
+    {
+        var partial = await _runs.PartialAsync("output/letters.txt");
+        var address = await StartAsync();
+        using var session = BrowserSession.Start(new BrowserSessionOptions { Width = 1280, Height = 900 });
+
+        session.Open(new Uri(address, $"#/runs/{partial}"));
+        session.WaitUntil(_ => session.Texts("#summary-status").SingleOrDefault() is not null, s_guard, "the run's summary");
+
+        Assert.Equal("succeeded (partial)", session.Text("#summary-status"));
+        Assert.Equal($"2 left out of the output (--max-failed-inputs): {string.Join(", ", UiRuns.FailingInputs)}", session.Text("#failed-inputs"));
+        Assert.Empty(session.ConsoleErrors());
+    }
+
+    [Fact]
     public async Task Markup_InAnErrorAnInputKeyAndArguments_IsShownAsText_AndNeverRuns()
     {
         var markup = UiServerTests.Markup;

@@ -28,6 +28,16 @@ internal sealed class UiRuns(IObjectStore store)
         return failed.RunId;
     }
 
+    /// <summary>A partial run: task 2 of stage 0 fails permanently, and its operator and a budget of 2 inputs tolerate it.</summary>
+    public async Task<string> PartialAsync(string output)
+    {
+        var runner = Runner(new JobRunnerOptions { MaxFailedInputs = FailureTolerance.Inputs(2) });
+        var result = await runner.RunAsync(Job(output, (task, _) =>
+            task == new TaskId(0, 2) ? throw new PermanentTaskException("a corrupt input") : ValueTask.CompletedTask, tolerates: true));
+        Assert.True(result.Summary.Partial);
+        return result.Summary.RunId;
+    }
+
     /// <summary>A run cancelled through its token while a task of stage 1 waits.</summary>
     public async Task<string> CancelledAsync(string output)
     {
@@ -84,14 +94,25 @@ internal sealed class UiRuns(IObjectStore store)
     private JobRunner Runner(JobRunnerOptions? options = null) => new(store, options ?? new JobRunnerOptions());
 
     // Each task takes 10 ms or more, so that a run's timeline has something to show.
-    private static Job Job(string output, Func<TaskId, CancellationToken, ValueTask> before) =>
-        Core.Job.Named("merge-letters").FromPrefix("input/")
-            .ReduceTree(2, new ScriptedOperator(new CopyConcatOperator(), async (task, _, _, token) =>
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), token);
-                await before(task, token);
-            }))
-            .WriteTo(output);
+    private static Job Job(string output, Func<TaskId, CancellationToken, ValueTask> before, bool tolerates = false)
+    {
+        IObjectOperator op = new ScriptedOperator(new CopyConcatOperator(), async (task, _, _, token) =>
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(10), token);
+            await before(task, token);
+        });
+        return Core.Job.Named("merge-letters").FromPrefix("input/").ReduceTree(2, tolerates ? new TolerantOperator(op) : op).WriteTo(output);
+    }
+
+    /// <summary>An operator that declares its failed tasks may be tolerated (<see cref="IObjectOperator.ToleratesFailedTasks"/>).</summary>
+    private sealed class TolerantOperator(IObjectOperator inner) : IObjectOperator
+    {
+        public string Name => inner.Name;
+
+        public bool ToleratesFailedTasks => true;
+
+        public ValueTask ExecuteAsync(ObjectTaskContext context, CancellationToken cancellationToken) => inner.ExecuteAsync(context, cancellationToken);
+    }
 }
 
 /// <summary>A run held at a gate: <see cref="Release"/> lets it finish, <see cref="Completion"/> ends with it.</summary>
