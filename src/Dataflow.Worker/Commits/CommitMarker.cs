@@ -48,6 +48,13 @@ internal sealed record CommitMarker
     public long? BytesWritten { get; init; }
 
     /// <summary>
+    /// What the attempt used: CPU and peak memory where its process ran it alone (a worker process, a pod), and its
+    /// store requests up to its commit (a worker's commit counts the marker's own write in advance, as one put);
+    /// <see langword="null"/> in markers of earlier builds. A driver that did not run the attempt adds these up.
+    /// </summary>
+    public ResourceUse? Resources { get; init; }
+
+    /// <summary>
     /// For a task taken from the task cache rather than run: the cache key whose entry gave its outputs (64 hex digits).
     /// Such a marker's attempt id starts with <c>c</c> and its attempt number is 0; <see langword="null"/> for an attempt that ran.
     /// </summary>

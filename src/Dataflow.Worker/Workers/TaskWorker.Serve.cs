@@ -70,7 +70,7 @@ public static partial class TaskWorker
                 // Taken after the task: its lookup reads them again if it missed a producer in them (one the driver
                 // made again meanwhile).
                 var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
-                report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
+                report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, measuresProcess: true, cancellationToken).ConfigureAwait(false);
                 batches = lookup.Batches;
                 if (report.Failure is { } failure)
                 {
