@@ -10,9 +10,10 @@ namespace Dataflow.Storage;
 /// <remarks>
 /// An S3 store counts each HTTP request it sends, retries included (a retried request was sent, and billed, twice);
 /// a folder store counts each call of its <see cref="IObjectStore"/> methods. Serialised as a small JSON object of the
-/// seven counts (<c>{"list":1,"head":0,…}</c>).
+/// seven counts (<c>{"list":1,"head":0,…}</c>). Two are equal when their counts are, as they are when compared (a
+/// summary read back equals the one written).
 /// </remarks>
-public sealed class StoreRequestCounts
+public sealed class StoreRequestCounts : IEquatable<StoreRequestCounts>
 {
     private long _list;
     private long _head;
@@ -90,6 +91,18 @@ public sealed class StoreRequestCounts
 
         return sum;
     }
+
+    /// <inheritdoc/>
+    public bool Equals(StoreRequestCounts? other) =>
+        other is not null
+        && List == other.List && Head == other.Head && Get == other.Get && Put == other.Put
+        && Part == other.Part && Copy == other.Copy && Delete == other.Delete;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as StoreRequestCounts);
+
+    /// <summary>A hash of the counts as they are now (a counter still counting changes it).</summary>
+    public override int GetHashCode() => HashCode.Combine(List, Head, Get, Put, Part, Copy, Delete);
 
     /// <summary>The counts, e.g. <c>list=1 head=0 get=4 put=2 part=0 copy=0 delete=1</c>.</summary>
     public override string ToString() =>

@@ -60,6 +60,10 @@ public static partial class TaskWorker
             var request = WorkerProtocol.ParseRequest(line, number);
             var id = request.Task!.Value;
             WorkerReport report;
+
+            // What the worker asks of the store for this task outside its attempt (the plan's chunk, its commit lookup).
+            var outside = new StoreRequestCounts();
+            var counting = StoreRequests.Begin(outside);
             try
             {
                 var plan = await plans.LoadAsync(id, cancellationToken).ConfigureAwait(false);
@@ -87,6 +91,9 @@ public static partial class TaskWorker
             {
                 report = new WorkerReport(id, WorkerProtocol.Refused, null, 0, 0) { Error = ex.Message };
             }
+
+            counting.Dispose();
+            report = WithRequestsOutsideTheAttempt(report, outside);
 
             var retried = store.RetriedRequests;
             await reports.WriteLineAsync(WorkerProtocol.FormatReport(report with { StoreRetries = retried - reportedRetries }).AsMemory(), cancellationToken).ConfigureAwait(false);
