@@ -10,11 +10,12 @@ internal sealed partial class ReportPage
 
     private void ResourceFacts()
     {
-        if (_report.Summary.Resources is not { } run)
+        if (_report.Summary.Resources is not { } resources)
         {
             return;
         }
 
+        var run = resources.Total;
         if (Cpu(run.CpuUserMs, run.CpuSystemMs) is { } cpu)
         {
             Fact("CPU", cpu, CpuNote(run.CpuUserMs, run.CpuSystemMs));
@@ -22,10 +23,13 @@ internal sealed partial class ReportPage
 
         if (run.PeakMemoryBytes is { } peak)
         {
-            Fact("Peak memory", ReportText.Bytes(peak), run.Driver?.PeakMemoryBytes is { } driver ? $"driver {ReportText.Bytes(driver)}" : null);
+            Fact("Peak memory", ReportText.Bytes(peak), resources.Driver?.PeakMemoryBytes is { } driver ? $"driver {ReportText.Bytes(driver)}" : null);
         }
 
-        Fact("Requests", ReportText.Count(run.Requests.Total), RequestsNote(run.Requests));
+        if (run.Requests is { } requests)
+        {
+            Fact("Requests", ReportText.Count(requests.Total), RequestsNote(requests));
+        }
     }
 
     private static string ResourceHeaders => "<th>CPU</th><th>Peak memory</th><th>Requests</th>";

@@ -47,10 +47,7 @@ internal sealed class ResourceTotals
         totals.Add(driver);
         return new RunResources
         {
-            CpuUserMs = totals._user,
-            CpuSystemMs = totals._system,
-            PeakMemoryBytes = totals._peak,
-            Requests = totals._requests.Snapshot(),
+            Total = new ResourceUse { CpuUserMs = totals._user, CpuSystemMs = totals._system, PeakMemoryBytes = totals._peak, PeakSinceProcessStart = totals._sinceStart, Requests = totals._requests.Snapshot() },
             Driver = driver,
         };
     }

@@ -20,10 +20,7 @@ public sealed class ResourceReportHtmlTests
             {
                 Resources = new RunResources
                 {
-                    CpuUserMs = 9_000,
-                    CpuSystemMs = 1_000,
-                    PeakMemoryBytes = 789L << 20,
-                    Requests = new StoreRequestCounts { Get = 100, Put = 23 },
+                    Total = new ResourceUse { CpuUserMs = 9_000, CpuSystemMs = 1_000, PeakMemoryBytes = 789L << 20, Requests = new StoreRequestCounts { Get = 100, Put = 23 } },
                     Driver = new ResourceUse { CpuUserMs = 500, CpuSystemMs = 100, PeakMemoryBytes = 90L << 20, Requests = new StoreRequestCounts { Put = 3 } },
                 },
             },

@@ -42,8 +42,9 @@ public sealed class RunResourcesTests : IDisposable
         }
 
         var resources = result.Summary.Resources!;
-        Assert.Equal(recorded.ToString(), resources.Requests.ToString());
-        Assert.True(resources.Requests.Copy > 0, $"the merge composed nothing: {resources.Requests}");
+        var total = resources.Total;
+        Assert.Equal(recorded.ToString(), total.Requests!.ToString());
+        Assert.True(total.Requests.Copy > 0, $"the merge composed nothing: {total.Requests}");
 
         // The run's requests are its attempts' and the driver's; on the local executor the CPU and memory are the driver's.
         var report = RunRecords.DeserializeReport(await counting.ReadAllBytesAsync(_layout.ReportKey));
@@ -57,14 +58,14 @@ public sealed class RunResourcesTests : IDisposable
         });
         var attempts = StoreRequestCounts.Sum(ran.Select(a => a.Resources!.Requests));
         attempts.Add(resources.Driver!.Requests);
-        Assert.Equal(resources.Requests.ToString(), attempts.ToString());
-        Assert.NotNull(resources.CpuUserMs);
-        Assert.Equal(resources.Driver.CpuUserMs, resources.CpuUserMs);
-        Assert.Equal(resources.Driver.CpuSystemMs, resources.CpuSystemMs);
+        Assert.Equal(total.Requests.ToString(), attempts.ToString());
+        Assert.NotNull(total.CpuUserMs);
+        Assert.Equal(resources.Driver.CpuUserMs, total.CpuUserMs);
+        Assert.Equal(resources.Driver.CpuSystemMs, total.CpuSystemMs);
         if (OperatingSystem.IsLinux())
         {
-            Assert.True(resources.PeakMemoryBytes > 0);
-            Assert.Equal(resources.Driver.PeakMemoryBytes, resources.PeakMemoryBytes);
+            Assert.True(total.PeakMemoryBytes > 0);
+            Assert.Equal(resources.Driver.PeakMemoryBytes, total.PeakMemoryBytes);
         }
     }
 
@@ -77,14 +78,15 @@ public sealed class RunResourcesTests : IDisposable
 
         var stored = RunRecords.DeserializeSummary(await store.ReadAllBytesAsync(_layout.SummaryKey));
         Assert.Equal(1, stored.SchemaVersion);
-        Assert.Equal(result.Summary.Resources!.Requests.ToString(), stored.Resources!.Requests.ToString());
-        Assert.Equal(result.Summary.Resources.CpuUserMs, stored.Resources.CpuUserMs);
+        Assert.Equal(result.Summary.Resources, stored.Resources);
+        Assert.Equal(result.Summary.Resources!.Total.Requests!.ToString(), stored.Resources!.Total.Requests!.ToString());
+        Assert.Equal(result.Summary.Resources.Total.CpuUserMs, stored.Resources.Total.CpuUserMs);
         Assert.Equal(result.Summary.Resources.Driver!.Requests!.ToString(), stored.Resources.Driver!.Requests!.ToString());
         Assert.Equal(stored.ToJson(), RunRecords.DeserializeSummary(System.Text.Encoding.UTF8.GetBytes(stored.ToJson())).ToJson());
 
         // Small: one object of the run's figures and one of the driver's, each kind of request by its name.
         using var json = JsonDocument.Parse(stored.ToJson());
-        var requests = json.RootElement.GetProperty("resources").GetProperty("requests");
+        var requests = json.RootElement.GetProperty("resources").GetProperty("total").GetProperty("requests");
         Assert.Equal(["list", "head", "get", "put", "part", "copy", "delete"], requests.EnumerateObject().Select(p => p.Name));
 
         // A summary of an earlier build, without them, still reads.

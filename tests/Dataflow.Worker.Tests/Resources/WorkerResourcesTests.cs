@@ -69,13 +69,13 @@ public sealed class WorkerResourcesTests(ITestOutputHelper output) : IDisposable
         }
 
         // The run's: its stages' and its driver's.
-        var run = result.Summary.Resources!;
-        var driver = run.Driver!;
+        var run = result.Summary.Resources!.Total;
+        var driver = result.Summary.Resources.Driver!;
         Assert.Equal(report.Stages.Sum(s => s.Resources!.CpuUserMs) + driver.CpuUserMs, run.CpuUserMs);
         Assert.Equal(report.Stages.Sum(s => s.Resources!.CpuSystemMs) + driver.CpuSystemMs, run.CpuSystemMs);
         var requests = StoreRequestCounts.Sum(report.Stages.Select(s => s.Resources!.Requests));
         requests.Add(driver.Requests);
-        Assert.Equal(requests.ToString(), run.Requests.ToString());
+        Assert.Equal(requests.ToString(), run.Requests!.ToString());
         Assert.True(driver.Requests!.Put > 0, $"the driver stored nothing (the plan?): {driver.Requests}");
 
         // A committed attempt's marker says what the attempt itself used; the worker's report adds what it asked of the
