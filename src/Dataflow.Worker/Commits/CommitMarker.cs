@@ -48,9 +48,10 @@ internal sealed record CommitMarker
     public long? BytesWritten { get; init; }
 
     /// <summary>
-    /// What the attempt used: CPU and peak memory where its process ran it alone (a worker process, a pod), and its
-    /// store requests up to its commit (a worker's commit counts the marker's own write in advance, as one put);
-    /// <see langword="null"/> in markers of earlier builds. A driver that did not run the attempt adds these up.
+    /// What a worker's attempt used: CPU and peak memory where its process ran it alone (a worker process, a pod), and
+    /// its store requests up to its commit, the marker's own write counted in advance as one put. A driver that did not
+    /// run the attempt (pods, a workflow's finish step) adds these up. <see langword="null"/> in markers the driver wrote
+    /// for its own attempts (the local executor records them itself) and in markers of earlier builds.
     /// </summary>
     public ResourceUse? Resources { get; init; }
 

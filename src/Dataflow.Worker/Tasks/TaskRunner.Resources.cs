@@ -12,10 +12,11 @@ internal sealed partial class TaskRunner
     public bool MeasuresProcess { get; init; }
 
     /// <summary>
-    /// True when the commit callback stores the attempt's marker with one write of its own, in the attempt's flow (a
-    /// worker's own commit record): the marker's request counts then include that write, counted in advance.
+    /// True for a worker's runner, whose commit callback stores the attempt's marker as a record of its own, one write
+    /// in the attempt's flow: the marker then carries what the attempt used (a driver that reads it has no other account
+    /// of it), that write counted in advance. A driver's runner records its attempts itself and keeps its markers small.
     /// </summary>
-    public bool CountsCommitWrite { get; init; }
+    public bool CommitsOwnRecord { get; init; }
 
     /// <summary>What the last attempt that ended used, the requests of its commit and clean-up included.</summary>
     public ResourceUse? LastResources { get; private set; }
@@ -24,15 +25,16 @@ internal sealed partial class TaskRunner
     private static ResourceUse Measure(ProcessMeter? meter, StoreRequestCounts requests) =>
         meter?.Stop(requests) ?? new ResourceUse { Requests = requests.Snapshot() };
 
-    /// <summary>What the marker says the attempt used: so far, and the marker's own write when <see cref="CountsCommitWrite"/>.</summary>
-    private ResourceUse MarkerResources(ProcessMeter? meter, StoreRequestCounts requests)
+    /// <summary>What the marker says the attempt used (see <see cref="CommitsOwnRecord"/>): so far, and the marker's own write.</summary>
+    private ResourceUse? MarkerResources(ProcessMeter? meter, StoreRequestCounts requests)
     {
-        var use = Measure(meter, requests);
-        if (CountsCommitWrite)
+        if (!CommitsOwnRecord)
         {
-            use.Requests!.Count(StoreRequestKind.Put);
+            return null;
         }
 
+        var use = Measure(meter, requests);
+        use.Requests!.Count(StoreRequestKind.Put);
         return use;
     }
 

@@ -247,7 +247,7 @@ public static partial class TaskWorker
             Logger = logger,
             WorkerName = WorkerName(),
             MeasuresProcess = measuresProcess,
-            CountsCommitWrite = true,
+            CommitsOwnRecord = true,
         };
         try
         {
