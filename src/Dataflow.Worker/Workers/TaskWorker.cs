@@ -146,7 +146,7 @@ public static partial class TaskWorker
             async (id, token) =>
             {
                 // One task at a time has the process to itself: its CPU and peak memory are its own.
-                var report = await RunTaskAsync(store, plan, job, lookup, id, attempt, logger, measuresProcess: concurrency == 1, token).ConfigureAwait(false);
+                var report = await RunTaskAsync(store, plan, job, lookup, id, attempt, logger, measuresProcess: concurrency == 1 || tasks.Count == 1, token).ConfigureAwait(false);
                 lock (gate)
                 {
                     switch (report.Status)
