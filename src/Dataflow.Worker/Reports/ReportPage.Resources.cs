@@ -34,6 +34,10 @@ internal sealed partial class ReportPage
 
     private static string ResourceHeaders => "<th>CPU</th><th>Peak memory</th><th>Requests</th>";
 
+    private const string ResourceHint =
+        " CPU and store requests are the sums of the stage's attempts, failed ones included, peak memory the largest of"
+        + " their processes'; a dash where no attempt was measured (the local executor's attempts share the driver's process).";
+
     private void ResourceCells(StageReport stage)
     {
         var use = stage.Resources;

@@ -227,7 +227,8 @@ internal sealed partial class ReportPage
             _html.Append("</tr>\n");
         }
 
-        _html.Append("</tbody>\n</table>\n<p class=\"hint\">Start and end are times since the run started; task times are of committed attempts.</p>\n</section>\n");
+        _html.Append("</tbody>\n</table>\n<p class=\"hint\">Start and end are times since the run started; task times are of committed attempts.")
+            .Append(resources ? ResourceHint : "").Append("</p>\n</section>\n");
     }
 
     private void Cell(string text, string? extraClass = null) =>
