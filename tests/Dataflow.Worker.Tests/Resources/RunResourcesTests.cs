@@ -28,12 +28,13 @@ public sealed class RunResourcesTests : IDisposable
         var result = await new JobRunner(counting, new JobRunnerOptions { RunId = RunId, Concurrency = 3 }).RunAsync(MergeJob());
 
         // The totals were taken before the summary was stored: what the driver did from there on is its records (the
-        // summary, the report and its page) and letting go of the lease, each named by its key.
+        // summary, the report and its page) and letting go of the lease (and a look for a cancel request, should its
+        // poll fall in between), each named by its key.
         var calls = counting.Calls.Skip(before).ToList();
         var end = calls.FindIndex(c => c.Key == _layout.SummaryKey);
         Assert.True(end > 0, "the summary was never stored");
         var after = calls.Skip(end).ToList();
-        string[] records = [_layout.SummaryKey, _layout.ReportKey, _layout.ReportHtmlKey, _layout.LeaseKey];
+        string[] records = [_layout.SummaryKey, _layout.ReportKey, _layout.ReportHtmlKey, _layout.LeaseKey, _layout.CancelRequestKey];
         Assert.All(after, c => Assert.Contains(c.Key, records));
         var recorded = new StoreRequestCounts();
         foreach (var call in calls.Take(end))
