@@ -68,6 +68,13 @@ public static class PoolTestJob
     public static string FailOnceFile(string folder, TaskId task) =>
         Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"fail-once-{task.Stage}-{task.Index}"));
 
+    /// <summary>
+    /// A file that, when it exists, makes each attempt of <paramref name="task"/> allocate and touch as many MiB as the
+    /// file says, held until the attempt ends: a task whose peak memory the tests know.
+    /// </summary>
+    public static string AllocateFile(string folder, TaskId task) =>
+        Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"allocate-{task.Stage}-{task.Index}"));
+
     /// <summary>The file a hanging attempt of <paramref name="task"/> writes its process id to before it hangs.</summary>
     public static string HangingFile(string folder, TaskId task) =>
         Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"hanging-{task.Stage}-{task.Index}"));
@@ -115,7 +122,22 @@ public sealed class TracedConcatOperator(string folder) : IObjectOperator
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
 
+        var allocate = PoolTestJob.AllocateFile(folder, context.TaskId);
+        var held = File.Exists(allocate) ? Touched(int.Parse(File.ReadAllText(allocate), CultureInfo.InvariantCulture)) : null;
         await _concat.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+        GC.KeepAlive(held);
+    }
+
+    /// <summary>A buffer of <paramref name="mebibytes"/> MiB with every page written, so that all of it is resident.</summary>
+    private static byte[] Touched(int mebibytes)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(mebibytes << 20);
+        for (var i = 0; i < buffer.Length; i += 4096)
+        {
+            buffer[i] = 1;
+        }
+
+        return buffer;
     }
 
     private static async ValueTask ThrowIfPoisonedAsync(TaskInput input, CancellationToken cancellationToken)

@@ -316,15 +316,11 @@ public sealed partial class KubernetesExecutor : TaskExecutor
         private void Record(TaskCommit commit)
         {
             var end = (commit.CommittedAt - execution.ReportStartedAt).TotalMilliseconds;
-            execution.RecordAttempt(
-                commit.Task,
-                commit.Attempt,
+            execution.RecordCommittedAttempt(
+                commit,
                 execution.ReportRow(commit.Worker ?? string.Create(CultureInfo.InvariantCulture, $"{_name} #{commit.Task.Index / _shardSize}")),
                 end - commit.Duration.TotalMilliseconds,
-                end,
-                AttemptOutcome.Committed,
-                commit.BytesRead,
-                commit.BytesWritten);
+                end);
         }
 
         private async Task DeleteJobAsync()

@@ -11,6 +11,7 @@ internal sealed partial class LocalFolderStore : IAtomicCreateStore
     public async ValueTask<bool> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("create", Kind, key);
+        StoreRequests.Count(StoreRequestKind.Put);
         var path = PathOfObject(key);
         string temp;
         await using (var file = CreateTempFile(out temp))

@@ -19,6 +19,7 @@ internal sealed partial class LocalFolderStore
     public ValueTask<Stream> OpenSegmentAsync(ObjectSegment segment, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("open_read", Kind, segment.Key);
+        StoreRequests.Count(StoreRequestKind.Get);
         segment.Validate();
         var path = PathOfObject(segment.Key);
         cancellationToken.ThrowIfCancellationRequested();
@@ -27,6 +28,7 @@ internal sealed partial class LocalFolderStore
 
     public ValueTask<string?> GetIdentityAsync(string key, CancellationToken cancellationToken = default)
     {
+        StoreRequests.Count(StoreRequestKind.Head);
         var path = PathOfObject(key);
         cancellationToken.ThrowIfCancellationRequested();
         try

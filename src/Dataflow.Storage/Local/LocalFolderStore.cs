@@ -58,6 +58,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("list", Kind, prefix);
+        StoreRequests.Count(StoreRequestKind.List);
         ObjectKey.ValidatePrefix(prefix);
         if (prefix.StartsWith(TempFolderName + "/", StringComparison.Ordinal))
         {
@@ -80,6 +81,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
     public ValueTask<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("head", Kind, key);
+        StoreRequests.Count(StoreRequestKind.Head);
         var path = PathOfObject(key);
         cancellationToken.ThrowIfCancellationRequested();
         var file = new FileInfo(path);
@@ -89,6 +91,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
     public ValueTask<Stream> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("open_read", Kind, key);
+        StoreRequests.Count(StoreRequestKind.Get);
         var path = PathOfObject(key);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is < 0)
@@ -103,6 +106,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
     public ValueTask<ObjectWriteStream> OpenWriteAsync(string key, CancellationToken cancellationToken = default)
     {
         using var span = ObjectStoreTracing.Start("open_write", Kind, key);
+        StoreRequests.Count(StoreRequestKind.Put);
         var path = PathOfObject(key);
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<ObjectWriteStream>(new LocalWriteStream(this, key, path));
@@ -115,6 +119,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
         // Every key is validated before anything is deleted: a batch with an invalid key deletes nothing.
         var targets = keys.Select(key => (Key: key, Path: PathOfObject(key))).ToList();
         using var span = ObjectStoreTracing.Start("delete", Kind, targets.Count == 0 ? "" : targets[0].Key, targets.Count);
+        StoreRequests.Count(StoreRequestKind.Delete);
         var deleted = 0;
         foreach (var (key, path) in targets)
         {
@@ -142,6 +147,7 @@ internal sealed partial class LocalFolderStore : IObjectStore
         var destination = PathOfObject(destinationKey);
         ArgumentNullException.ThrowIfNull(sources);
         using var span = ObjectStoreTracing.Start("compose", Kind, destinationKey, sources.Count);
+        StoreRequests.Count(StoreRequestKind.Copy);
         var paths = new string[sources.Count];
         for (var i = 0; i < sources.Count; i++)
         {
@@ -197,30 +203,6 @@ internal sealed partial class LocalFolderStore : IObjectStore
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
-
-    public ValueTask<ObjectInfo> MoveAsync(string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
-    {
-        using var span = ObjectStoreTracing.Start("move", Kind, destinationKey);
-        var source = PathOfObject(sourceKey);
-        var destination = PathOfObject(destinationKey);
-        cancellationToken.ThrowIfCancellationRequested();
-
-        // Described before the rename, which keeps the file's time and so its tag: what is returned is the moved
-        // file, even should another writer replace the destination right after.
-        var moved = new FileInfo(source);
-        if (!moved.Exists)
-        {
-            throw new ObjectNotFoundException(Location, sourceKey);
-        }
-
-        if (!string.Equals(source, destination, StringComparison.Ordinal))
-        {
-            MoveIntoPlace(source, destination, destinationKey);
-            PruneEmptyFolders(Path.GetDirectoryName(source)!);
-        }
-
-        return ValueTask.FromResult(Describe(destinationKey, moved));
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

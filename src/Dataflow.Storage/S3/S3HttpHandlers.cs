@@ -123,6 +123,7 @@ internal sealed class S3HttpClientFactory : HttpClientFactory, IDisposable
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             traffic.Request();
+            StoreRequests.Count(S3RequestKinds.Of(request));
             if (request.Content?.Headers.ContentLength is { } sent)
             {
                 traffic.Sent(sent);

@@ -48,6 +48,14 @@ internal sealed record CommitMarker
     public long? BytesWritten { get; init; }
 
     /// <summary>
+    /// What a worker's attempt used: CPU and peak memory where its process ran it alone (a worker process, a pod), and
+    /// its store requests up to its commit, the marker's own write counted in advance as one put. A driver that did not
+    /// run the attempt (pods, a workflow's finish step) adds these up. <see langword="null"/> in markers the driver wrote
+    /// for its own attempts (the local executor records them itself) and in markers of earlier builds.
+    /// </summary>
+    public ResourceUse? Resources { get; init; }
+
+    /// <summary>
     /// For a task taken from the task cache rather than run: the cache key whose entry gave its outputs (64 hex digits).
     /// Such a marker's attempt id starts with <c>c</c> and its attempt number is 0; <see langword="null"/> for an attempt that ran.
     /// </summary>

@@ -138,7 +138,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
                         }
                         else
                         {
-                            execution.RecordFailedAttempt(id, attempt, row, start, ex, pipeline.IsPermanent(ex), worker?.Name, report?.AttemptId, report?.BytesRead ?? 0, report?.BytesWritten ?? 0);
+                            execution.RecordFailedAttempt(id, attempt, row, start, ex, pipeline.IsPermanent(ex), worker?.Name, report?.AttemptId, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, report?.Resources);
                             DataflowTracing.Fail(span, ex);
                             Log.AttemptFailed(execution.Logger, stage, id.ToString(), attempt, ex.Message, ex);
                         }
@@ -169,7 +169,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
     }
 
     private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, AttemptOutcome outcome, WorkerReport? report, string? error) =>
-        execution.RecordAttempt(id, attempt, row, start, execution.ReportNow, outcome, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, error);
+        execution.RecordMeasuredAttempt(id, attempt, row, start, execution.ReportNow, outcome, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, error, report?.Resources);
 
     private static partial class Log
     {

@@ -38,6 +38,9 @@ public sealed class TaskCommit
     /// <summary>Bytes the attempt wrote, as its commit says (0 when it does not).</summary>
     public long BytesWritten => Marker.BytesWritten ?? 0;
 
+    /// <summary>What the attempt used, as its commit says (<see langword="null"/> when it does not: a worker of an earlier build).</summary>
+    public ResourceUse? Resources => Marker.Resources;
+
     /// <summary>
     /// The attempts the task took, as far as its records tell: its committed attempts (more than one if duplicates
     /// committed) and those a pod's shard record says failed; 1 when read from its own record alone.

@@ -260,9 +260,23 @@ public sealed class TaskExecution
     /// A failed attempt is also stored as a failure record of the run as it fails (what a live view of the run shows),
     /// naming the row's worker.
     /// </remarks>
-    public void RecordAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead = 0, long bytesWritten = 0, string? error = null)
+    public void RecordAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead = 0, long bytesWritten = 0, string? error = null) =>
+        RecordMeasuredAttempt(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error, resources: null);
+
+    /// <summary>
+    /// Adds a task's committed attempt to the run report as its commit states it: its bytes and what it used (see
+    /// <see cref="TaskCommit.Resources"/>), on <paramref name="row"/> from <paramref name="startMs"/> to <paramref name="endMs"/>.
+    /// </summary>
+    public void RecordCommittedAttempt(TaskCommit commit, int row, double startMs, double endMs)
     {
-        Report(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error);
+        ArgumentNullException.ThrowIfNull(commit);
+        RecordMeasuredAttempt(commit.Task, commit.Attempt, row, startMs, endMs, AttemptOutcome.Committed, commit.BytesRead, commit.BytesWritten, error: null, commit.Resources);
+    }
+
+    /// <summary>Adds one attempt to the run report as <see cref="RecordAttempt"/> does, with what it used.</summary>
+    internal void RecordMeasuredAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, ResourceUse? resources)
+    {
+        Report(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error, resources);
         if (outcome == AttemptOutcome.Failed && _session.Telemetry.Failures is { } failures)
         {
             var recorder = _session.Telemetry.Recorder;
@@ -283,15 +297,15 @@ public sealed class TaskExecution
     /// stores its failure record with what the executor knows of it: the error it caught, whether it is permanent, the
     /// worker that ran it and the attempt's id.
     /// </summary>
-    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten)
+    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten, ResourceUse? resources = null)
     {
         var endMs = ReportNow;
-        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message);
+        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message, resources);
         var startedAt = _session.Telemetry.Recorder.StartedAt;
         _session.Telemetry.Failures?.Add(FailureRecord.Of(task, attempt, attemptId, worker, startedAt + TimeSpan.FromMilliseconds(startMs), startedAt + TimeSpan.FromMilliseconds(endMs), error, permanent));
     }
 
-    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error) =>
+    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, ResourceUse? resources) =>
         _session.Telemetry.Recorder.Attempt(new AttemptReport
         {
             Stage = task.Stage,
@@ -309,6 +323,7 @@ public sealed class TaskExecution
             BytesRead = bytesRead,
             BytesWritten = bytesWritten,
             Error = error,
+            Resources = resources,
         });
 
     /// <summary>Starts the span of one attempt of <paramref name="task"/>, under its stage's span; <see langword="null"/> when nothing listens.</summary>

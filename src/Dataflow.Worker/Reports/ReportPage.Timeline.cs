@@ -198,6 +198,11 @@ internal sealed partial class ReportPage
         _html.Append(": ").AppendEscaped(bar.Outcome).Append(" after ").Append(ReportText.Duration(bar.EndMs - bar.StartMs))
             .Append('\n').Append(ReportText.Duration(bar.StartMs)).Append(" \u2192 ").Append(ReportText.Duration(bar.EndMs))
             .Append(" \u00b7 read ").Append(ReportText.Bytes(bar.BytesRead)).Append(", wrote ").Append(ReportText.Bytes(bar.BytesWritten));
+        if (bar.Count == 1)
+        {
+            ResourceTitle(bar.First);
+        }
+
         if (bar.Count == 1 && bar.First.Error is { } error)
         {
             _html.Append('\n').AppendEscaped(error.Length > TitleErrorChars ? error[..TitleErrorChars] + "\u2026" : error);

@@ -145,6 +145,7 @@ internal sealed partial class ReportPage
         Fact("Failed", ReportText.Count(summary.Failed), null, summary.Failed > 0 ? "bad" : null);
         Fact("Read", ReportText.Bytes(summary.BytesRead));
         Fact("Written", ReportText.Bytes(summary.BytesWritten));
+        ResourceFacts();
         Fact("Executor", _report.Executor);
         _html.Append("</dl>\n<div class=\"output\">Output <code id=\"output\">").AppendEscaped(summary.Output ?? "none published").Append("</code>");
         if (summary.IntermediateObjectsLeft > 0)
@@ -194,9 +195,10 @@ internal sealed partial class ReportPage
     {
         // The Cached column only for a run that used the task cache: a run without it has nothing to show there.
         var cached = _report.Summary.Cache is not null || _report.Stages.Any(s => s.Cached > 0);
+        var resources = HasResources;
         _html.Append("<section id=\"stages-section\">\n<h2>Stages</h2>\n<table id=\"stages\">\n<thead><tr><th class=\"name\">Stage</th>")
             .Append("<th>Tasks</th><th>Committed</th><th>Skipped</th>").Append(cached ? "<th>Cached</th>" : "").Append("<th>Failed</th><th>Attempts</th><th>Retries</th>")
-            .Append("<th>Read</th><th>Written</th><th>Start</th><th>End</th><th>Median task</th><th>Max task</th></tr></thead>\n<tbody>\n");
+            .Append("<th>Read</th><th>Written</th><th>Start</th><th>End</th><th>Median task</th><th>Max task</th>").Append(resources ? ResourceHeaders : "").Append("</tr></thead>\n<tbody>\n");
         foreach (var stage in _report.Stages)
         {
             _html.Append("<tr class=\"stage-row\" data-stage=\"").Append(stage.Index.ToString(s_inv)).Append("\"><td class=\"name\"><i style=\"background:")
@@ -218,10 +220,16 @@ internal sealed partial class ReportPage
             Cell(OptionalDuration(stage.EndMs));
             Cell(OptionalDuration(stage.MedianTaskMs));
             Cell(OptionalDuration(stage.MaxTaskMs));
+            if (resources)
+            {
+                ResourceCells(stage);
+            }
+
             _html.Append("</tr>\n");
         }
 
-        _html.Append("</tbody>\n</table>\n<p class=\"hint\">Start and end are times since the run started; task times are of committed attempts.</p>\n</section>\n");
+        _html.Append("</tbody>\n</table>\n<p class=\"hint\">Start and end are times since the run started; task times are of committed attempts.")
+            .Append(resources ? ResourceHint : "").Append("</p>\n</section>\n");
     }
 
     private void Cell(string text, string? extraClass = null) =>

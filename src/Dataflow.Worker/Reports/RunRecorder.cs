@@ -12,7 +12,7 @@ namespace Dataflow.Worker;
 /// Beyond <see cref="MaxAttempts"/> attempts only the stage totals grow, so that a run of millions of tasks does not
 /// keep (or store) a record per attempt; the report says how many it left out.
 /// </remarks>
-internal sealed class RunRecorder
+internal sealed partial class RunRecorder
 {
     /// <summary>Attempts kept one by one; later ones count in the stage totals only.</summary>
     public const int MaxAttempts = 200_000;
@@ -77,6 +77,7 @@ internal sealed class RunRecorder
                 Outcome = AttemptOutcomes.Committed,
                 BytesRead = marker.BytesRead ?? 0,
                 BytesWritten = marker.BytesWritten ?? 0,
+                Resources = marker.Resources,
             });
         }
 
@@ -287,8 +288,11 @@ internal sealed class RunRecorder
 
         public int SetAside { get; set; }
 
+        public ResourceTotals Resources { get; } = new();
+
         public void Add(AttemptReport attempt)
         {
+            Resources.Add(attempt.Resources);
             _attempts++;
             _retries += attempt.Attempt > 1 ? 1 : 0;
             _read += attempt.BytesRead;
@@ -325,6 +329,7 @@ internal sealed class RunRecorder
                     : _durations.Count % 2 == 1 ? _durations[_durations.Count / 2]
                     : (_durations[(_durations.Count / 2) - 1] + _durations[_durations.Count / 2]) / 2,
                 MaxTaskMs = _durations.Count == 0 ? null : _durations[^1],
+                Resources = Resources.Total(),
             };
         }
     }

@@ -96,6 +96,9 @@ internal sealed record StageReport
 
     /// <summary>The longest duration of the stage's committed attempts (its straggler); <see langword="null"/> when none committed.</summary>
     public double? MaxTaskMs { get; init; }
+
+    /// <summary>What the stage's attempts used: CPU and requests summed, peak memory the largest; <see langword="null"/> when none reported it.</summary>
+    public ResourceUse? Resources { get; init; }
 }
 
 /// <summary>One attempt of one task in a <see cref="RunReport"/>.</summary>
@@ -130,6 +133,9 @@ internal sealed record AttemptReport
 
     /// <summary>Why the attempt failed, when it did.</summary>
     public string? Error { get; init; }
+
+    /// <summary>What the attempt used (see <see cref="ResourceUse"/>); <see langword="null"/> where the executor does not know.</summary>
+    public ResourceUse? Resources { get; init; }
 }
 
 /// <summary>One phase of a run in a <see cref="RunReport"/>.</summary>

@@ -21,6 +21,9 @@ public sealed partial class JobRunner
         var retriedBefore = _store.RetriedRequests;
         progress ??= new RunProgress();
         var recorder = new RunRecorder(time);
+
+        // Every request from here on outside an attempt is the driver's, background loops started here included.
+        using var driverRequests = recorder.MeasureDriver();
         progress.PhaseChanged = recorder.Phase;
         progress.Start(layout.RunId);
         using var span = DataflowTracing.StartRun(resume ? "resume" : "run", job.Name, layout.RunId);
@@ -296,6 +299,7 @@ public sealed partial class JobRunner
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
             StoreRetries = StoreRetries(counters, started.StoreRetries),
+            Resources = recorder.Resources(),
             Output = !succeeded ? null
                 : job.MapReduce?.MergedOutputKey is { } merged ? _store.GetUri(merged)
                 : job.OutputIsPrefix ? _store.GetUri(job.OutputKey.TrimEnd('/')) + "/"

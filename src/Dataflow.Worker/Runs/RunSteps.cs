@@ -86,6 +86,7 @@ public static class RunSteps
             WallMs = Math.Max(0, (long)((time ?? TimeProvider.System).GetUtcNow() - index.CreatedAt).TotalMilliseconds),
             BytesRead = markers.Values.Sum(m => m.BytesRead ?? 0),
             BytesWritten = markers.Values.Sum(m => m.BytesWritten ?? 0),
+            Resources = ResourceTotals.ForRun(markers.Values.Select(m => m.Resources), driver: null),
             Output = succeeded ? OutputUri(store, index.Outputs) : null,
             IntermediateObjectsLeft = left,
             Status = succeeded ? "succeeded" : "failed",

@@ -93,6 +93,13 @@ public sealed record RunSummary
     /// </summary>
     public long StoreRetries { get; init; }
 
+    /// <summary>
+    /// What the run used: CPU time, peak memory and store requests by kind, of its attempts and its driver (see
+    /// <see cref="RunResources"/>); from planning to publishing, not the writing of this summary and the report.
+    /// <see langword="null"/> in summaries of earlier builds.
+    /// </summary>
+    public RunResources? Resources { get; init; }
+
     /// <summary>The URI of the final output (or output prefix); <see langword="null"/> if none was published.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Output { get; init; }

@@ -140,6 +140,9 @@ internal sealed partial class TaskRunner
         var attemptId = RunLayout.NewAttemptId(attempt);
         using var span = Spans?.StartTask(id, attempt);
         var counters = _counters.ForAttempt();
+        var requests = new StoreRequestCounts();
+        using var requestScope = StoreRequests.Begin(requests);
+        var meter = MeasuresProcess ? ProcessMeter.Start() : null;
         var row = SlotRows?.FirstRow ?? 0;
         var (startMs, endMs) = (double.NaN, double.NaN);
         TaskContext? context = null;
@@ -198,12 +201,13 @@ internal sealed partial class TaskRunner
                 Consumed = consumed,
                 BytesRead = counters.BytesRead,
                 BytesWritten = counters.BytesWritten,
+                Resources = MarkerResources(meter, requests),
             };
 
             // The commit point: once the marker is stored, the attempt's outputs are the task's.
             await _commit(marker).ConfigureAwait(false);
             _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
-            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null);
+            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null, Ended(meter, requests));
             return marker;
         }
         catch (Exception ex)
@@ -215,7 +219,7 @@ internal sealed partial class TaskRunner
             }
 
             var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
-            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message);
+            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message, Ended(meter, requests));
             if (!cancelled)
             {
                 DataflowTracing.Fail(span, ex);
@@ -227,7 +231,7 @@ internal sealed partial class TaskRunner
         }
     }
 
-    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error)
+    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error, ResourceUse resources)
     {
         if (Recorder is not { } recorder)
         {
@@ -249,6 +253,7 @@ internal sealed partial class TaskRunner
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
             Error = error,
+            Resources = resources,
         });
     }
 

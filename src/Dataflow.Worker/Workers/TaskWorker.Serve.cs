@@ -60,6 +60,10 @@ public static partial class TaskWorker
             var request = WorkerProtocol.ParseRequest(line, number);
             var id = request.Task!.Value;
             WorkerReport report;
+
+            // What the worker asks of the store for this task outside its attempt (the plan's chunk, its commit lookup).
+            var outside = new StoreRequestCounts();
+            var counting = StoreRequests.Begin(outside);
             try
             {
                 var plan = await plans.LoadAsync(id, cancellationToken).ConfigureAwait(false);
@@ -70,7 +74,7 @@ public static partial class TaskWorker
                 // Taken after the task: its lookup reads them again if it missed a producer in them (one the driver
                 // made again meanwhile).
                 var lookup = new CommitLookup(store, layout, batches is { IsFaulted: false, IsCanceled: false } ? batches : null);
-                report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, cancellationToken).ConfigureAwait(false);
+                report = await RunTaskAsync(store, plan, job, lookup, id, request.Attempt, logger, measuresProcess: true, cancellationToken).ConfigureAwait(false);
                 batches = lookup.Batches;
                 if (report.Failure is { } failure)
                 {
@@ -87,6 +91,9 @@ public static partial class TaskWorker
             {
                 report = new WorkerReport(id, WorkerProtocol.Refused, null, 0, 0) { Error = ex.Message };
             }
+
+            counting.Dispose();
+            report = WithRequestsOutsideTheAttempt(report, outside);
 
             var retried = store.RetriedRequests;
             await reports.WriteLineAsync(WorkerProtocol.FormatReport(report with { StoreRetries = retried - reportedRetries }).AsMemory(), cancellationToken).ConfigureAwait(false);

@@ -145,7 +145,8 @@ public static partial class TaskWorker
             new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
             async (id, token) =>
             {
-                var report = await RunTaskAsync(store, plan, job, lookup, id, attempt, logger, token).ConfigureAwait(false);
+                // One task at a time has the process to itself: its CPU and peak memory are its own.
+                var report = await RunTaskAsync(store, plan, job, lookup, id, attempt, logger, measuresProcess: concurrency == 1 || tasks.Count == 1, token).ConfigureAwait(false);
                 lock (gate)
                 {
                     switch (report.Status)
@@ -216,7 +217,7 @@ public static partial class TaskWorker
     /// The task's report: <see cref="WorkerProtocol.Committed"/> or <see cref="WorkerProtocol.Skipped"/>;
     /// <see cref="WorkerProtocol.Lost"/> with the object; <see cref="WorkerProtocol.Failed"/> with the error.
     /// </returns>
-    private static async Task<WorkerReport> RunTaskAsync(IObjectStore store, Plan plan, Job job, CommitLookup lookup, TaskId id, int attempt, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<WorkerReport> RunTaskAsync(IObjectStore store, Plan plan, Job job, CommitLookup lookup, TaskId id, int attempt, ILogger logger, bool measuresProcess, CancellationToken cancellationToken)
     {
         var layout = RunLayout.Of(plan);
         var counters = new RunCounters(plan.Job);
@@ -245,19 +246,21 @@ public static partial class TaskWorker
             FirstAttempt = attempt,
             Logger = logger,
             WorkerName = WorkerName(),
+            MeasuresProcess = measuresProcess,
+            CommitsOwnRecord = true,
         };
         try
         {
             var marker = await runner.RunAsync(id, cancellationToken).ConfigureAwait(false);
-            return new WorkerReport(id, WorkerProtocol.Committed, marker.AttemptId, counters.BytesRead, counters.BytesWritten) { Marker = marker };
+            return new WorkerReport(id, WorkerProtocol.Committed, marker.AttemptId, counters.BytesRead, counters.BytesWritten) { Marker = marker, Resources = runner.LastResources };
         }
         catch (TaskFailedException ex)
         {
-            return new WorkerReport(id, WorkerProtocol.Failed, null, counters.BytesRead, counters.BytesWritten) { Error = ex.Message, Permanent = ex.Permanent, Failure = ex };
+            return new WorkerReport(id, WorkerProtocol.Failed, null, counters.BytesRead, counters.BytesWritten) { Error = ex.Message, Permanent = ex.Permanent, Failure = ex, Resources = runner.LastResources };
         }
         catch (InputLostException ex)
         {
-            return new WorkerReport(id, WorkerProtocol.Lost, null, counters.BytesRead, counters.BytesWritten) { LostObject = ex.ObjectKey, Error = ex.Message };
+            return new WorkerReport(id, WorkerProtocol.Lost, null, counters.BytesRead, counters.BytesWritten) { LostObject = ex.ObjectKey, Error = ex.Message, Resources = runner.LastResources };
         }
     }
 
@@ -334,6 +337,10 @@ internal sealed record WorkerReport(TaskId Task, string Status, string? AttemptI
 
     /// <summary>Store requests the worker retried since its previous report.</summary>
     public long StoreRetries { get; init; }
+
+    /// <summary>What the attempt used (CPU, peak memory, store requests), failed attempts' included; left out by workers of earlier builds.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ResourceUse? Resources { get; init; }
 
     /// <summary>
     /// For status <c>failed</c> or <c>refused</c>: why. A pooled worker reports a failed task's cause alone (its type

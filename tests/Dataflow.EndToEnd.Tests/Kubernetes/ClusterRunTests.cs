@@ -65,6 +65,10 @@ public sealed class ClusterRunTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         Assert.True(result.Json().GetProperty("bytesRead").GetInt64() > 0, result.ToString());
+
+        // What the pods' attempts used, from their commits too: each counted its commit record's write at least.
+        var requests = result.Json().GetProperty("resources").GetProperty("total").GetProperty("requests");
+        Assert.True(requests.GetProperty("put").GetInt64() >= 511, result.ToString());
         var data = Path.Combine(store, "_dataflow", "runs", result.Json().GetProperty("runId").GetString()!, "data");
         Assert.True(!Directory.Exists(data) || Directory.GetFiles(data, "*", SearchOption.AllDirectories).Length == 0, "intermediate data is left");
 

@@ -75,6 +75,14 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
         Assert.Equal(Tasks, result.Summary.Attempts);
         Assert.Equal(_local.Attempts, result.Summary.Attempts);
         Assert.Equal(0, result.Summary.Retries);
+
+        // What the pods' attempts used, from their commits too: each counted its commit record's write at least, and
+        // the run's requests are theirs and the driver's.
+        var markers = (await CommitIndex.LoadAllAsync(_store, new RunLayout(result.Summary.RunId), CancellationToken.None)).Values;
+        Assert.All(markers, m => Assert.True(m.Resources?.Requests?.Put >= 1, $"task {m.Task}: {m.Resources}"));
+        var counted = StoreRequestCounts.Sum(markers.Select(m => m.Resources!.Requests));
+        counted.Add(result.Summary.Resources!.Driver!.Requests);
+        Assert.Equal(counted, result.Summary.Resources.Total.Requests);
     }
 
     [Fact]
@@ -180,6 +188,12 @@ public sealed class ShardCommitTests(ITestOutputHelper output) : IAsyncLifetime,
         Assert.Equal(_local.BytesRead, summary.BytesRead);
         Assert.Equal(_local.BytesWritten, summary.BytesWritten);
         Assert.Equal(result.Summary.BytesRead, summary.BytesRead);
+
+        // The attempts' requests, from their commits: the driver's total less its own share (there is no driver here).
+        var attempts = StoreRequestCounts.Sum(RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(new RunLayout(summary.RunId).ReportKey)).Attempts.Select(a => a.Resources?.Requests));
+        Assert.Equal(attempts, summary.Resources!.Total.Requests);
+        Assert.Null(summary.Resources.Driver);
+        Assert.True(attempts.Put >= Tasks, $"the pods' commits are not counted: {attempts}");
     }
 
     /// <summary>Tasks of the first shard of stage 0 with a commit record of their own.</summary>
