@@ -58,6 +58,9 @@ public sealed class TaskExecution
 
     internal RunSession Session => _session;
 
+    /// <summary>The scheduler's live load: tasks ready and waiting for a worker of it.</summary>
+    internal SchedulerLoad Load => _load;
+
     /// <summary>
     /// Waits until the run's lease is known to be this driver's (a driver that started at the same moment on the same
     /// run may have taken it). Tasks committed in this process wait for it by themselves; an executor whose workers
@@ -93,6 +96,12 @@ public sealed class TaskExecution
             // The executor's way of running a task may end with its execution (the process executor closes its pool of
             // workers): a repair after it — a final output found lost before publishing — runs the task here.
             _runTask = null;
+
+            // Attempts that lost their race were cancelled; nothing of the run may go on after the executor returns.
+            if (_session.Speculator is { } speculator)
+            {
+                await speculator.DrainAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -287,6 +287,8 @@ public sealed partial class JobRunner
             TasksSetAside = session.TasksSetAside,
             Attempts = counters.Attempts,
             Retries = counters.Retries,
+            SpeculativeAttempts = counters.Speculated,
+            SpeculativeWins = counters.SpeculationsWon,
             Failed = counters.Failed,
             WallMs = (long)time.GetElapsedTime(started.Timestamp).TotalMilliseconds,
             BytesRead = counters.BytesRead,

@@ -53,6 +53,15 @@ public sealed record RunSummary
     /// <summary>Attempts that were retries of a failed attempt.</summary>
     public required int Retries { get; init; }
 
+    /// <summary>
+    /// Backup attempts started beside straggling tasks (<see cref="JobRunnerOptions.Speculation"/>), counted in
+    /// <see cref="Attempts"/> and not in <see cref="Retries"/>.
+    /// </summary>
+    public int SpeculativeAttempts { get; init; }
+
+    /// <summary>Those of <see cref="SpeculativeAttempts"/> whose task they won (committed first; the attempt they backed up was cancelled).</summary>
+    public int SpeculativeWins { get; init; }
+
     /// <summary>Tasks that failed for good (0 for a successful run).</summary>
     public required int Failed { get; init; }
 

@@ -111,29 +111,32 @@ internal sealed partial class TaskRunner
         var stage = _plan.Stages[id.Stage].Name;
         var attempt = FirstAttempt - 1;
         using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
+        var race = Speculator is null ? null : new CommitRace(id, attempt, r => StartBackup(r, task, stage), cancellationToken);
         try
         {
-            return await _retry.ExecuteAsync(
-                async token =>
-                {
-                    attempt++;
-                    _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
-                    AttemptStarted?.Invoke(id, attempt);
-                    return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
-                },
-                cancellationToken).ConfigureAwait(false);
+            async ValueTask<CommitMarker> AttemptAsync(CancellationToken token)
+            {
+                attempt = race?.NextAttempt() ?? attempt + 1;
+                _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
+                AttemptStarted?.Invoke(id, attempt);
+                return await RunAttemptAsync(id, task, attempt, token, race).ConfigureAwait(false);
+            }
+
+            return race is null
+                ? await _retry.ExecuteAsync(AttemptAsync, cancellationToken).ConfigureAwait(false)
+                : await RaceAsync(race, AttemptAsync).ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             _counters.TaskFailed(stage);
             Recorder?.TaskFailed(id.Stage);
-            var failed = new TaskFailedException(_plan, id, attempt - FirstAttempt + 1, ex, _retry.IsPermanent(ex));
+            var failed = new TaskFailedException(_plan, id, (race?.Attempts ?? attempt) - FirstAttempt + 1, ex, _retry.IsPermanent(ex));
             Log.TaskFailed(Logger, failed.Message, ex);
             throw failed;
         }
     }
 
-    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
+    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken, CommitRace? race = null, bool speculative = false)
     {
         var started = _time.GetTimestamp();
         var startedAt = _time.GetUtcNow();
@@ -168,6 +171,11 @@ internal sealed partial class TaskRunner
             try
             {
                 RunningChanged?.Invoke(id, running = true);
+                if (!speculative)
+                {
+                    race?.Running(true, started);
+                }
+
                 row = SlotRows?.Take() ?? row;
                 startMs = Recorder?.Now ?? 0;
                 await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -183,6 +191,10 @@ internal sealed partial class TaskRunner
                 if (running)
                 {
                     RunningChanged?.Invoke(id, false);
+                    if (!speculative)
+                    {
+                        race?.Running(false, 0);
+                    }
                 }
             }
 
@@ -200,10 +212,17 @@ internal sealed partial class TaskRunner
                 BytesWritten = counters.BytesWritten,
             };
 
-            // The commit point: once the marker is stored, the attempt's outputs are the task's.
-            await _commit(marker).ConfigureAwait(false);
+            // The commit point: once the marker is stored, the attempt's outputs are the task's. Of attempts that race
+            // (a backup beside a straggler), only the first to claim the commit writes one.
+            if (race is not null && !await race.ClaimAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new OperationCanceledException(race.Superseded, null, cancellationToken);
+            }
+
+            await CommitAsync(marker, race, speculative).ConfigureAwait(false);
             _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
-            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null);
+            Speculator?.Committed(id.Stage, _time.GetElapsedTime(started));
+            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null, speculative);
             return marker;
         }
         catch (Exception ex)
@@ -215,7 +234,7 @@ internal sealed partial class TaskRunner
             }
 
             var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
-            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message);
+            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? (race?.Winner > 0 ? race.Superseded : null) : ex.Message, speculative);
             if (!cancelled)
             {
                 DataflowTracing.Fail(span, ex);
@@ -227,7 +246,7 @@ internal sealed partial class TaskRunner
         }
     }
 
-    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error)
+    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error, bool speculative = false)
     {
         if (Recorder is not { } recorder)
         {
@@ -249,6 +268,7 @@ internal sealed partial class TaskRunner
             BytesRead = counters.BytesRead,
             BytesWritten = counters.BytesWritten,
             Error = error,
+            Speculative = speculative ? true : null,
         });
     }
 
