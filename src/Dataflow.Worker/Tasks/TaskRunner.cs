@@ -233,7 +233,8 @@ internal sealed partial class TaskRunner
                 await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
             }
 
-            var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            // An attempt that lost its race is cancelled, whatever it hit on its way out (its inputs may be collected).
+            var cancelled = (ex is OperationCanceledException && cancellationToken.IsCancellationRequested) || (race?.Winner > 0 && race.Winner != attempt);
             Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? (race?.Winner > 0 ? race.Superseded : null) : ex.Message, speculative);
             if (!cancelled)
             {
