@@ -27,6 +27,12 @@ internal sealed class DriverOptions
     /// <summary><c>--task-timeout</c>: how long one attempt may run.</summary>
     public AppOption<TimeSpan> TaskTimeout { get; } = new("--task-timeout", "How long one attempt of a task may run: e.g. 90s, 10m, 1h, or infinite.", TimeSpan.FromMinutes(30), "DURATION", Duration.Parse, null);
 
+    /// <summary><c>--speculate</c>: backup attempts of straggling tasks.</summary>
+    public AppOption<SpeculateMode> Speculate { get; } = new("--speculate", "Start one backup attempt of a task that runs much longer than its stage's others (more than twice their median and --speculate-after, once 3/4 of them committed) on a slot or worker that no ready task needs; the first attempt to commit is the task's, the other is cancelled. Local and process executors only. Turn it off for operators with effects outside the store.", SpeculateMode.On, "on|off", OptionParsing.ParseEnum<SpeculateMode>, null);
+
+    /// <summary><c>--speculate-after</c>: the least time an attempt runs before it gets a backup.</summary>
+    public AppOption<TimeSpan> SpeculateAfter { get; } = new("--speculate-after", "With --speculate on: how long an attempt must have run at least before it gets a backup, whatever its stage's median.", TimeSpan.FromSeconds(1), "DURATION", Duration.Parse, v => v > TimeSpan.Zero && v <= TimeSpan.FromDays(1) ? null : "must be a duration of at most a day");
+
     /// <summary><c>--progress</c>: how progress is shown.</summary>
     public AppOption<ProgressMode> Progress { get; } = new("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", OptionParsing.ParseEnum<ProgressMode>, null);
 
@@ -37,5 +43,5 @@ internal sealed class DriverOptions
     public AppOption<bool> Verbose { get; } = new("--verbose", "On errors, print the full exception.", false, null, null, null);
 
     /// <summary>The driver's options, in the order of <c>resume --help</c>.</summary>
-    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, Progress, Json, Verbose];
+    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, Speculate, SpeculateAfter, Progress, Json, Verbose];
 }
