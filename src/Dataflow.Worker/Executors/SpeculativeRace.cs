@@ -112,10 +112,10 @@ internal abstract class SpeculativeRace : IDisposable
     }
 
     /// <summary>Why an attempt that lost is cancelled.</summary>
-    public string Superseded => $"superseded by attempt {Winner}";
+    public string Superseded => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"superseded by attempt {Winner}");
 
-    /// <summary>Records <paramref name="attempt"/> as the winner and cancels the other attempt.</summary>
-    protected bool Win(int attempt, bool backup)
+    /// <summary>Records <paramref name="attempt"/> as the winner and cancels the other attempt; false when another won first.</summary>
+    public bool Win(int attempt, bool backup)
     {
         if (Interlocked.CompareExchange(ref _winner, attempt, 0) != 0)
         {
@@ -137,22 +137,119 @@ internal abstract class SpeculativeRace : IDisposable
 }
 
 /// <summary>
-/// A <see cref="SpeculativeRace"/> whose attempts commit in this process (the local executor): an attempt claims the
-/// task's commit before it writes its marker, so only the first writes one.
+/// A <see cref="SpeculativeRace"/> whose attempts end with a <typeparamref name="T"/> (a commit): runs the primary
+/// attempts with the retry policy and the backup the <see cref="Speculator"/> starts, and ends with the first commit.
 /// </summary>
-internal sealed class CommitRace(TaskId task, int attemptsBefore, Action<CommitRace> startBackup, CancellationToken run)
+/// <typeparam name="T">What a committed attempt gives.</typeparam>
+internal class AttemptRace<T>(TaskId task, int attemptsBefore, Action<AttemptRace<T>> startBackup, CancellationToken run)
     : SpeculativeRace(task, attemptsBefore, run)
+    where T : class
 {
-    private readonly TaskCompletionSource<CommitMarker> _won = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<bool>? _claim;
+    private readonly TaskCompletionSource<T> _won = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The winner's marker, once an attempt committed.</summary>
-    public Task<CommitMarker> Won => _won.Task;
+    /// <summary>The task's commit, once an attempt won.</summary>
+    public Task<T> Won => _won.Task;
 
-    /// <summary>The backup attempt: its marker when it committed, <see langword="null"/> when it failed or lost.</summary>
-    public Task<CommitMarker?>? BackupAttempt { get; set; }
+    /// <summary>The backup attempt: its commit when it won, <see langword="null"/> when it failed or lost.</summary>
+    public Task<T?>? BackupAttempt { get; private set; }
 
     public override Task? BackupTask => BackupAttempt;
+
+    /// <summary>Gives the task's commit (after <see cref="SpeculativeRace.Win"/>).</summary>
+    public void Complete(T commit) => _won.TrySetResult(commit);
+
+    /// <summary>The winner could not give the task's commit (after <see cref="SpeculativeRace.Win"/>): the task fails with <paramref name="error"/>.</summary>
+    public void Fail(Exception error) => _won.TrySetException(error);
+
+    /// <summary>
+    /// Runs the task's primary attempts (<paramref name="attempt"/>, under <paramref name="retry"/>) while
+    /// <paramref name="speculator"/> may start one backup beside them; returns the first commit. A primary that fails
+    /// for good while the backup still runs does not fail the task unless the backup fails too. An attempt that lost is
+    /// cancelled and waited for at the end of the run (<see cref="Speculator.DrainAsync"/>), not here: the task's
+    /// readers need not wait for a straggler slow to stop.
+    /// </summary>
+    public async Task<T> RunAsync(Speculator speculator, TaskRetry<T> retry, Func<CancellationToken, ValueTask<T>> attempt)
+    {
+        speculator.Register(this);
+        var primary = RunPrimaryAsync(retry, attempt);
+        try
+        {
+            if (await System.Threading.Tasks.Task.WhenAny(primary, Won).ConfigureAwait(false) == primary)
+            {
+                return await primary.ConfigureAwait(false);
+            }
+
+            return await Won.ConfigureAwait(false);
+        }
+        finally
+        {
+            speculator.Unregister(this);
+            speculator.Track(CloseAsync(primary));
+        }
+    }
+
+    /// <summary>Runs <paramref name="backup"/> as the backup attempt; its failure is the primary attempts' to judge.</summary>
+    public void RunBackup(Func<CancellationToken, Task<T>> backup)
+    {
+        var token = Backup.Token;
+        BackupAttempt = System.Threading.Tasks.Task.Run(async () =>
+        {
+            try
+            {
+                return await backup(token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Recorded where it ended (failed, or cancelled: a primary attempt won).
+                return null;
+            }
+        });
+    }
+
+    protected override void StartBackup() => startBackup(this);
+
+    private async Task<T> RunPrimaryAsync(TaskRetry<T> retry, Func<CancellationToken, ValueTask<T>> attempt)
+    {
+        try
+        {
+            return await retry.ExecuteAsync(
+                async token =>
+                {
+                    // A retry waits for a backup that still runs: it may yet commit.
+                    if (BackupAttempt is { IsCompleted: false } backup && await backup.WaitAsync(token).ConfigureAwait(false) is { } won)
+                    {
+                        return won;
+                    }
+
+                    return await attempt(token).ConfigureAwait(false);
+                },
+                Primary.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (Winner != 0 && !RunCancelled)
+        {
+            return await Won.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!RunCancelled && ex is not InputLostException && BackupAttempt is not null)
+        {
+            // Failed for good while the backup runs: the task fails only if the backup fails too.
+            if (await BackupAttempt.ConfigureAwait(false) is { } won)
+            {
+                return won;
+            }
+
+            throw;
+        }
+    }
+}
+
+/// <summary>
+/// An <see cref="AttemptRace{T}"/> whose attempts commit in this process (the local executor): an attempt claims the
+/// task's commit before it writes its marker, so only the first writes one.
+/// </summary>
+internal sealed class CommitRace(TaskId task, int attemptsBefore, Action<AttemptRace<CommitMarker>> startBackup, CancellationToken run)
+    : AttemptRace<CommitMarker>(task, attemptsBefore, startBackup, run)
+{
+    private TaskCompletionSource<bool>? _claim;
 
     /// <summary>
     /// Claims the task's commit for an attempt about to write its marker: true when it may; false when another attempt
@@ -188,9 +285,7 @@ internal sealed class CommitRace(TaskId task, int attemptsBefore, Action<CommitR
         }
 
         Win(committed.Attempt, backup);
-        _won.TrySetResult(committed);
+        Complete(committed);
         claim.TrySetResult(true);
     }
-
-    protected override void StartBackup() => startBackup(this);
 }

@@ -280,15 +280,19 @@ public sealed class TaskExecution
     /// stores its failure record with what the executor knows of it: the error it caught, whether it is permanent, the
     /// worker that ran it and the attempt's id.
     /// </summary>
-    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten)
+    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten, bool speculative = false)
     {
         var endMs = ReportNow;
-        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message);
+        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message, speculative);
         var startedAt = _session.Telemetry.Recorder.StartedAt;
         _session.Telemetry.Failures?.Add(FailureRecord.Of(task, attempt, attemptId, worker, startedAt + TimeSpan.FromMilliseconds(startMs), startedAt + TimeSpan.FromMilliseconds(endMs), error, permanent));
     }
 
-    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error) =>
+    /// <summary>Adds an attempt that did not fail to the run report, as <see cref="RecordAttempt"/> does, marked as a backup attempt when <paramref name="speculative"/>.</summary>
+    internal void RecordRacedAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, bool speculative) =>
+        Report(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error, speculative);
+
+    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, bool speculative = false) =>
         _session.Telemetry.Recorder.Attempt(new AttemptReport
         {
             Stage = task.Stage,
@@ -306,6 +310,7 @@ public sealed class TaskExecution
             BytesRead = bytesRead,
             BytesWritten = bytesWritten,
             Error = error,
+            Speculative = speculative ? true : null,
         });
 
     /// <summary>Starts the span of one attempt of <paramref name="task"/>, under its stage's span; <see langword="null"/> when nothing listens.</summary>

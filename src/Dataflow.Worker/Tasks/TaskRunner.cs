@@ -111,7 +111,7 @@ internal sealed partial class TaskRunner
         var stage = _plan.Stages[id.Stage].Name;
         var attempt = FirstAttempt - 1;
         using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
-        var race = Speculator is null ? null : new CommitRace(id, attempt, r => StartBackup(r, task, stage), cancellationToken);
+        var race = Speculator is null ? null : new CommitRace(id, attempt, r => StartBackup((CommitRace)r, task, stage), cancellationToken);
         try
         {
             async ValueTask<CommitMarker> AttemptAsync(CancellationToken token)
