@@ -98,6 +98,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
             throw failed;
         }
 
+        speculator?.Committed(id.Stage, commit.Duration);
         await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
     }
 
