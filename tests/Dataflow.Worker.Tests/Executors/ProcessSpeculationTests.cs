@@ -62,7 +62,9 @@ public sealed class ProcessSpeculationTests : IDisposable
         var summary = await RunAsync("straggler", speculation);
 
         Assert.Equal(expected, await _store.ReadAllBytesAsync(PoolTestJob.Output));
-        Assert.Equal((1, 1, 0), (summary.SpeculativeAttempts, summary.SpeculativeWins, summary.Retries));
+        // Other tasks slow on a loaded machine may get backups too: the straggler's is the one that must win.
+        Assert.InRange(summary.SpeculativeWins, 1, summary.SpeculativeAttempts);
+        Assert.Equal(0, summary.Retries);
         var layout = new RunLayout("straggler");
         var report = RunRecords.DeserializeReport(await _store.ReadAllBytesAsync(layout.ReportKey));
         var attempts = report.Attempts.Where(a => a.Stage == straggler.Stage && a.Task == straggler.Index).OrderBy(a => a.Attempt).ToList();

@@ -57,8 +57,8 @@ public sealed class SpeculationTests : IDisposable
 
         Assert.Equal("succeeded", summary.Status);
         Assert.Equal(await store.ReadAllBytesAsync("output/plain.txt"), await store.ReadAllBytesAsync("output/spec.txt"));
-        Assert.Equal(1, summary.SpeculativeAttempts);
-        Assert.Equal(1, summary.SpeculativeWins);
+        // Other tasks slow on a loaded machine may get backups too: the straggler's is the one that must win.
+        Assert.InRange(summary.SpeculativeWins, 1, summary.SpeculativeAttempts);
         Assert.Equal(0, summary.Retries);
         Assert.Equal(0, summary.IntermediateObjectsLeft);
         var layout = new RunLayout(summary.RunId);
@@ -67,7 +67,7 @@ public sealed class SpeculationTests : IDisposable
         Assert.Equal(2, attempts.Count);
         Assert.Equal((AttemptOutcomes.Cancelled, "superseded by attempt 2", (bool?)null), (attempts[0].Outcome, attempts[0].Error, attempts[0].Speculative));
         Assert.Equal((AttemptOutcomes.Committed, (bool?)true), (attempts[1].Outcome, attempts[1].Speculative));
-        Assert.Single(report.Attempts, a => a.Speculative == true);
+        Assert.Equal(summary.SpeculativeAttempts, report.Attempts.Count(a => a.Speculative == true));
 
         // Readers — a resume, the commit index — find the backup's commit and no other of the task.
         var markers = (await CommitIndex.LoadRecordsAsync(store, layout, CancellationToken.None)).SelectMany(r => r.Markers).Where(m => m.Task == straggler).ToList();
@@ -99,8 +99,7 @@ public sealed class SpeculationTests : IDisposable
         var summary = await RunAsync(store, "output/spec.txt", options, op, maxAttempts: 1);
 
         Assert.Equal("succeeded", summary.Status);
-        Assert.Equal(1, summary.SpeculativeAttempts);
-        Assert.Equal(0, summary.SpeculativeWins);
+        Assert.True(summary.SpeculativeAttempts >= 1);
         var report = RunRecords.DeserializeReport(await store.ReadAllBytesAsync(new RunLayout(summary.RunId).ReportKey));
         var attempts = report.Attempts.Where(a => a.Stage == straggler.Stage && a.Task == straggler.Index).OrderBy(a => a.Attempt).ToList();
         Assert.Equal([AttemptOutcomes.Committed, AttemptOutcomes.Failed], attempts.Select(a => a.Outcome));
