@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Core;
-using Dataflow.Worker;
 using static Dataflow.Benchmarks.EndToEnd.MergeCases;
 using static Dataflow.Benchmarks.EndToEndRunner;
 
@@ -35,7 +33,7 @@ internal static class StragglerCases
         ArgumentNullException.ThrowIfNull(arguments);
         if (arguments is not [var stage, var task, var seconds])
         {
-            throw new JobDefinitionException("the straggler job takes three arguments: the straggler's stage, task and seconds of sleep");
+            throw new JobDefinitionException("stragglers", "the straggler job takes three arguments: the straggler's stage, task and seconds of sleep");
         }
 
         var straggler = new StragglerOperator(
