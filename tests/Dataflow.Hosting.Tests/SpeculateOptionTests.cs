@@ -30,7 +30,7 @@ public sealed class SpeculateOptionTests : ConsoleTests
     public async Task Run_ByDefault_AStragglerGetsABackupThatFinishesIt()
     {
         // The first attempt never ends by itself: only a backup can finish the task.
-        var code = await CreateApp(Timeout.InfiniteTimeSpan).RunAsync(["--store", StorePath, "--speculate-after", "50ms", "--json", "--progress", "none"], Console);
+        var code = await CreateApp(Timeout.InfiniteTimeSpan).RunAsync(["--store", StorePath, "--speculate-after", "50ms", "--json", "--progress", "none"], Console, CancellationToken.None);
 
         Assert.Equal(ExitCodes.Success, code);
         using var summary = JsonDocument.Parse(Out.ToString());
@@ -41,7 +41,7 @@ public sealed class SpeculateOptionTests : ConsoleTests
     [Fact]
     public async Task Run_SpeculateOff_NoBackupAttempt()
     {
-        var code = await CreateApp(TimeSpan.FromSeconds(2)).RunAsync(["--store", StorePath, "--speculate", "off", "--speculate-after", "50ms", "--json", "--progress", "none"], Console);
+        var code = await CreateApp(TimeSpan.FromSeconds(2)).RunAsync(["--store", StorePath, "--speculate", "off", "--speculate-after", "50ms", "--json", "--progress", "none"], Console, CancellationToken.None);
 
         Assert.Equal(ExitCodes.Success, code);
         using var summary = JsonDocument.Parse(Out.ToString());
@@ -55,7 +55,7 @@ public sealed class SpeculateOptionTests : ConsoleTests
     [InlineData("--speculate-after", "infinite")]
     public async Task Run_BadValue_OneLineUsageError(params string[] args)
     {
-        var code = await CreateApp(TimeSpan.Zero).RunAsync(["--store", StorePath, .. args], Console);
+        var code = await CreateApp(TimeSpan.Zero).RunAsync(["--store", StorePath, .. args], Console, CancellationToken.None);
 
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains(args[0], Assert.Single(ErrorLines), StringComparison.Ordinal);
@@ -64,7 +64,7 @@ public sealed class SpeculateOptionTests : ConsoleTests
     [Fact]
     public async Task Run_SpeculateOnWithKubernetes_IsRefusedNamingTheOption()
     {
-        var code = await CreateApp(TimeSpan.Zero).RunAsync(["--store", StorePath, "--executor", "kubernetes", "--speculate", "on", "--image", "example/merge:1"], Console);
+        var code = await CreateApp(TimeSpan.Zero).RunAsync(["--store", StorePath, "--executor", "kubernetes", "--speculate", "on", "--image", "example/merge:1"], Console, CancellationToken.None);
 
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--speculate on: the kubernetes executor runs tasks in shards of pods", Error.ToString(), StringComparison.Ordinal);
