@@ -181,6 +181,14 @@ internal sealed partial class Speculator
                 }
             }
         }
+        catch (Exception ex)
+        {
+            // On a timer thread nothing may escape: a tick that failed starts no backup, and the next one tries again.
+            if (Logger is { } logger)
+            {
+                Log.TickFailed(logger, ex.Message, ex);
+            }
+        }
         finally
         {
             Volatile.Write(ref _ticking, 0);
@@ -203,7 +211,10 @@ internal sealed partial class Speculator
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Task {Task} of stage {Stage} has run for {RanMs} ms (its stage's threshold: {AfterMs} ms): a backup attempt starts")]
+        [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "Task {Task} of stage {Stage} has run for {RanMs} ms (its stage's threshold: {AfterMs} ms): a backup attempt starts")]
         public static partial void BackupStarted(ILogger logger, string task, string stage, long ranMs, long afterMs);
+
+        [LoggerMessage(EventId = 51, Level = LogLevel.Warning, Message = "Looking for stragglers failed: {Error}")]
+        public static partial void TickFailed(ILogger logger, string error, Exception exception);
     }
 }
