@@ -69,4 +69,13 @@ public sealed class SpeculateOptionTests : ConsoleTests
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--speculate on: the kubernetes executor runs tasks in shards of pods", Error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Run_KubernetesWithoutSpeculate_IsNotRefusedForIt()
+    {
+        // Whatever else this run lacks (a cluster), speculation on by default is no reason to refuse it.
+        await CreateApp(TimeSpan.Zero).RunAsync(["--store", StorePath, "--executor", "kubernetes", "--image", "example/merge:1"], Console, CancellationToken.None);
+
+        Assert.DoesNotContain("--speculate", Error.ToString(), StringComparison.Ordinal);
+    }
 }

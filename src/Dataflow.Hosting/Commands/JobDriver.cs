@@ -95,7 +95,7 @@ internal sealed class JobDriver(AppDefinition app)
             {
                 // A pod runs a shard of tasks, and its commits are the shard's: there is no free slot of another pod to
                 // run one task of it again (see the README's "Stragglers").
-                if (context.Has(driver.Speculate) && context.Get(driver.Speculate) == SpeculateMode.On)
+                if (context.GivenArguments([driver.Speculate]).Count > 0 && context.Get(driver.Speculate) == SpeculateMode.On)
                 {
                     return CommandSupport.Usage(context, $"--speculate on: the {context.Get(driver.Executor).ToString().ToLowerInvariant()} executor runs tasks in shards of pods and cannot start a backup of one task; leave --speculate out (it is ignored there) or use --executor local or process");
                 }
