@@ -9,6 +9,8 @@ using Dataflow.Benchmarks.WordCount;
 // Word count, Dataflow job vs single-threaded LINQ (child process per case): ... -- wordcount [--size 200MiB] [--repetitions 3] (--help for more)
 return args switch
 {
+    // The stragglers benchmark's process executor runs this program as its worker processes.
+    ["worker", ..] => await Dataflow.Hosting.DataflowCommands.TryRunAsync(args, StragglerCases.DefineJob).ConfigureAwait(false) ?? 2,
     ["e2e", .. var rest] => await E2eRunner.RunAsync(rest).ConfigureAwait(false),
     ["s3", .. var rest] => await S3Runner.RunAsync(rest).ConfigureAwait(false),
     [S3Runner.CaseVerb, .. var rest] => await S3Runner.RunCaseAsync(rest).ConfigureAwait(false),

@@ -96,7 +96,7 @@ internal sealed class AppDefinition
     public AppOption[] RunOptions() =>
     [
         .. Options, .. Store.All, Job.Input, Job.Output, Job.Overwrite, Driver.Executor, Driver.Gc, Driver.Cache, Driver.CacheHashInputs, Driver.Concurrency, Driver.Attempts,
-        Driver.TaskTimeout, Driver.MaxFailedInputs, Job.RunId, Driver.Progress, Driver.Json, Driver.Verbose, .. Telemetry.All, .. Cluster.All,
+        Driver.TaskTimeout, Driver.MaxFailedInputs, Driver.Speculate, Driver.SpeculateAfter, Job.RunId, Driver.Progress, Driver.Json, Driver.Verbose, .. Telemetry.All, .. Cluster.All,
     ];
 
     /// <summary>

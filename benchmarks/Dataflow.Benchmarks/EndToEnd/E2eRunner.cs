@@ -26,11 +26,12 @@ internal static class E2eRunner
     private const string SortedMerge = "sortedmerge";
     private const string Cache = "cache";
     private const string Ui = "ui";
+    private const string Stragglers = "stragglers";
 
-    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge, Cache, Ui];
+    private static readonly string[] s_benchmarks = [Seed, BigMerge, WordCount, S3, FixedCosts, Process, SortedMerge, Cache, Ui, Stragglers];
 
     private const string Usage = """
-        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge,cache,ui] [--store DIR]
+        usage: Dataflow.Benchmarks e2e [--quick] [--repetitions N] [--only seed,bigmerge,wordcount,s3,fixed,process,sortedmerge,cache,ui,stragglers] [--store DIR]
           --quick        CI-sized: big merge 128 x 1MiB, word count 8MiB, S3 16MiB and 3 x 5MiB; 3 repetitions each
                          (full: big merge 512 x 8MiB, word count 200MiB, S3 256MiB and 16 x 12MiB; repetitions
                          9 seed, 5 big merge, 3 word count, 5 S3, 5 process)
@@ -47,6 +48,8 @@ internal static class E2eRunner
                          ui: a fresh ui server's first answer on a synthesized 1,000,013-task run and its reading of
                          every commit record, against status's read of the run and reading report.json; quick:
                          100,013 tasks
+                         stragglers: a 128-object seed cascade whose task 3/0 sleeps 10 s on its first attempt:
+                         no straggler against the straggler with and without speculation, local and process executors
           --repetitions  runs of every case (overrides the defaults above); medians are reported
           --only         the benchmarks to run, comma-separated (default: all); fixed (start-up, per-task and
                          per-process costs, Native AOT against JIT) publishes merge-files as Native AOT first
@@ -111,6 +114,9 @@ internal static class E2eRunner
                     break;
                 case Ui:
                     results.Add(await UiCases.CompareAsync(work, repetitions, options.Quick).ConfigureAwait(false));
+                    break;
+                case Stragglers:
+                    results.Add(await StragglerCases.CompareAsync(work, repetitions).ConfigureAwait(false));
                     break;
                 case WordCount:
                     results.Add(await WordCountRunner.CompareAsync(

@@ -47,6 +47,7 @@ internal sealed class JobDriver(AppDefinition app)
                 MaxAttempts = context.Get(driver.Attempts),
                 TaskTimeout = context.Get(driver.TaskTimeout),
                 MaxFailedInputs = context.Get(driver.MaxFailedInputs),
+                Speculation = context.Get(driver.Speculate) == SpeculateMode.Off ? SpeculationOptions.Off : new SpeculationOptions { Floor = context.Get(driver.SpeculateAfter) },
                 Gc = context.Get(driver.Gc),
                 Cache = context.Get(driver.Cache),
                 CacheHashesInputs = context.Get(driver.CacheHashInputs),
@@ -93,6 +94,14 @@ internal sealed class JobDriver(AppDefinition app)
             context.Store = store;
             if (context.Get(driver.Executor) is ExecutorKind.Kubernetes or ExecutorKind.Argo)
             {
+                // A pod runs a shard of tasks, and its commits are the shard's: there is no free slot of another pod to
+                // run one task of it again (see the README's "Stragglers").
+                if (context.GivenArguments([driver.Speculate]).Count > 0 && context.Get(driver.Speculate) == SpeculateMode.On)
+                {
+                    return CommandSupport.Usage(context, $"--speculate on: the {context.Get(driver.Executor).ToString().ToLowerInvariant()} executor runs tasks in shards of pods and cannot start a backup of one task; leave --speculate out (it is ignored there) or use --executor local or process");
+                }
+
+                options = options with { Speculation = SpeculationOptions.Off };
                 try
                 {
                     options = options with { Executor = app.Cluster.CreateExecutor(context, store, context.Get(driver.Executor), context.GivenArguments(app.Forwarded)) };

@@ -30,6 +30,12 @@ internal sealed class DriverOptions
     /// <summary><c>--max-failed-inputs</c>: how many inputs may fail (map tasks that fail for good) before the run does.</summary>
     public AppOption<FailureTolerance> MaxFailedInputs { get; } = new("--max-failed-inputs", "How many input objects may fail for good (their map tasks failing on every attempt, or permanently) before the run does: a number (5) or a percentage of the inputs (2%). The run then ends succeeded but partial (exit code 3), without those inputs, which the summary and report list. Reduce stages never tolerate a failure; local and process executors only. Default 0: the first failed task fails the run.", FailureTolerance.None, "N|P%", ParseFailureTolerance, null);
 
+    /// <summary><c>--speculate</c>: backup attempts of straggling tasks.</summary>
+    public AppOption<SpeculateMode> Speculate { get; } = new("--speculate", "Start one backup attempt of a task that runs much longer than its stage's others (more than twice their median and --speculate-after, once 3/4 of them committed) on a slot or worker that no ready task needs; the first attempt to commit is the task's, the other is cancelled. Local and process executors only. Turn it off for operators with effects outside the store.", SpeculateMode.On, "on|off", OptionParsing.ParseEnum<SpeculateMode>, null);
+
+    /// <summary><c>--speculate-after</c>: the least time an attempt runs before it gets a backup.</summary>
+    public AppOption<TimeSpan> SpeculateAfter { get; } = new("--speculate-after", "With --speculate on: how long an attempt must have run at least before it gets a backup, whatever its stage's median.", TimeSpan.FromSeconds(1), "DURATION", Duration.Parse, v => v > TimeSpan.Zero && v <= TimeSpan.FromDays(1) ? null : "must be a duration of at most a day");
+
     /// <summary><c>--progress</c>: how progress is shown.</summary>
     public AppOption<ProgressMode> Progress { get; } = new("--progress", "Progress on stderr: auto (bars on a terminal, lines otherwise), bars, lines or none.", ProgressMode.Auto, "auto|bars|lines|none", OptionParsing.ParseEnum<ProgressMode>, null);
 
@@ -40,7 +46,7 @@ internal sealed class DriverOptions
     public AppOption<bool> Verbose { get; } = new("--verbose", "On errors, print the full exception.", false, null, null, null);
 
     /// <summary>The driver's options, in the order of <c>resume --help</c>.</summary>
-    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, MaxFailedInputs, Progress, Json, Verbose];
+    public AppOption[] All => [Executor, Gc, Concurrency, Attempts, TaskTimeout, MaxFailedInputs, Speculate, SpeculateAfter, Progress, Json, Verbose];
 
     private static FailureTolerance ParseFailureTolerance(string text) =>
         FailureTolerance.TryParse(text, out var tolerance)

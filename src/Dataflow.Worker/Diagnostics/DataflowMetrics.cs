@@ -27,6 +27,8 @@ public static class DataflowMetrics
 
     internal static readonly Counter<long> TasksRetried = Meter.CreateCounter<long>("dataflow.tasks.retried", "{attempt}", "Task attempts that retried a failed attempt.");
 
+    internal static readonly Counter<long> TasksSpeculated = Meter.CreateCounter<long>("dataflow.tasks.speculated", "{attempt}", "Backup attempts started beside a straggling task (speculative attempts).");
+
     internal static readonly Counter<long> TasksCommitted = Meter.CreateCounter<long>("dataflow.tasks.committed", "{task}", "Tasks committed by this run (not those found committed before).");
 
     internal static readonly Counter<long> TasksFailed = Meter.CreateCounter<long>("dataflow.tasks.failed", "{task}", "Tasks that failed on every attempt.");

@@ -135,6 +135,9 @@ internal sealed class SchedulerLoad
     /// <summary>True when a queued task could start right now: some task is ready and some worker is free.</summary>
     public bool CanStartMore => _ready is { } ready && ready.Count > 0 && Volatile.Read(ref Active) < _workers;
 
+    /// <summary>Tasks ready to start that wait in the queue for a worker of the scheduler.</summary>
+    public int Ready => _ready?.Count ?? 0;
+
     internal void Start(ChannelReader<int> ready, int workers)
     {
         _workers = workers;

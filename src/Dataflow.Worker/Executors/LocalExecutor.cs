@@ -16,6 +16,13 @@ internal sealed class LocalExecutor : TaskExecutor
     public override Task ExecuteAsync(TaskExecution execution, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(execution);
+        if (execution.Session.Speculator is { } speculator && execution.Session.Runner.Slots is { } slots)
+        {
+            // A backup takes only a slot that no ready task waits for.
+            var load = execution.Load;
+            speculator.FreeCapacity = () => load.Ready == 0 ? slots.CurrentCount : 0;
+        }
+
         return execution.RunWhenReadyAsync(InFlight(execution.Options.Concurrency), execution.RunInProcessAsync, cancellationToken);
     }
 

@@ -35,6 +35,7 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         var pool = new WorkerPool(processes, execution.PlanUri, options.Concurrency);
         await using (pool.ConfigureAwait(false))
         {
+            using var speculating = SpeculateOn(execution.Session.Speculator, execution, pool);
             // The workers for the tasks that are ready start while the lease is confirmed: a worker commits nothing
             // before it is handed a task, and starting a .NET process is most of what a short task costs.
             pool.Prestart(Math.Min(options.Concurrency, ReadyTasks(execution)));
@@ -75,97 +76,132 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
         var attempt = 0;
         var plan = execution.Plan;
         var stage = plan.Stages[id.Stage].Name;
-        var options = execution.Options;
+        var speculator = execution.Session.Speculator;
+        var race = speculator is null ? null : new WorkerRace(id, r => StartBackup(execution, pipeline, pool, rows, (WorkerRace)r), cancellationToken);
         TaskCommit commit;
         try
         {
-            commit = await pipeline.ExecuteAsync(
-                async token =>
-                {
-                    await execution.WhenInputsCommittedAsync(id, token).ConfigureAwait(false);
-                    attempt++;
-                    execution.AttemptStarted(id.Stage, isRetry: attempt > 1);
-                    using var span = execution.StartTaskSpan(id, attempt);
-                    var start = execution.ReportNow;
-                    PooledWorker? worker = null;
-                    WorkerReport? report = null;
-                    var returned = false;
-                    try
-                    {
-                        worker = await pool.RentAsync(token).ConfigureAwait(false);
-                        execution.TaskRunning(id.Stage);
-                        start = execution.ReportNow;
-                        var outcome = await worker.RunAsync(id, attempt, span?.Id, options.TaskTimeout, options.TimeProvider, token).ConfigureAwait(false);
-                        report = outcome.Report;
+            async ValueTask<TaskCommit> AttemptAsync(CancellationToken token)
+            {
+                await execution.WhenInputsCommittedAsync(id, token).ConfigureAwait(false);
+                attempt = race?.NextAttempt() ?? attempt + 1;
+                execution.AttemptStarted(id.Stage, isRetry: attempt > 1);
+                return await RunAttemptAsync(execution, pipeline, pool, rows, id, attempt, race, speculative: false, token).ConfigureAwait(false);
+            }
 
-                        // The worker is done with this task: the next one may have it while this one's commit is read.
-                        // One that died, timed out or broke the protocol is gone.
-                        returned = true;
-                        execution.TaskIdle(id.Stage);
-                        await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
-                        if (report is null)
-                        {
-                            throw new WorkerProcessException(outcome.Describe(worker, id, attempt), outcome.Permanent);
-                        }
-
-                        execution.AddStoreRetries(report.StoreRetries);
-                        switch (report.Status)
-                        {
-                            case WorkerProtocol.Lost:
-                                // The worker found a committed input lost: the driver makes it again, then runs the task again.
-                                throw new InputLostException(report.LostObject!, outcome.Describe(worker, id, attempt, report.Error));
-                            case WorkerProtocol.Failed:
-                                // The worker's job classed the error (Job.IsPermanentFailure): only its text travels here.
-                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), report.Permanent);
-                            case WorkerProtocol.Refused:
-                                // The worker cannot run this task at all (a plan it cannot read): trying again will not help.
-                                throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), permanent: true);
-                        }
-
-                        var committed = await execution.FindCommitAsync(id, token).ConfigureAwait(false)
-                            ?? throw new WorkerProcessException(outcome.Describe(worker, id, attempt, $"it reported the task {report.Status} but no commit record of it is in the store"));
-                        execution.AddBytes(report.BytesRead, report.BytesWritten);
-                        Record(execution, id, attempt, rows.Value + worker.Slot, start, AttemptOutcome.Committed, report, error: null);
-                        return committed;
-                    }
-                    catch (Exception ex)
-                    {
-                        var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
-                        var row = rows.Value + (worker?.Slot ?? 0);
-                        if (cancelled)
-                        {
-                            Record(execution, id, attempt, row, start, AttemptOutcome.Cancelled, report, error: null);
-                        }
-                        else
-                        {
-                            execution.RecordFailedAttempt(id, attempt, row, start, ex, pipeline.IsPermanent(ex), worker?.Name, report?.AttemptId, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, report?.Resources);
-                            DataflowTracing.Fail(span, ex);
-                            Log.AttemptFailed(execution.Logger, stage, id.ToString(), attempt, ex.Message, ex);
-                        }
-
-                        throw;
-                    }
-                    finally
-                    {
-                        if (worker is not null && !returned)
-                        {
-                            // Cancelled while the worker ran the task: it was killed.
-                            execution.TaskIdle(id.Stage);
-                            await pool.ReturnAsync(worker, usable: false).ConfigureAwait(false);
-                        }
-                    }
-                },
-                cancellationToken).ConfigureAwait(false);
+            commit = race is null
+                ? await pipeline.ExecuteAsync(AttemptAsync, cancellationToken).ConfigureAwait(false)
+                : await race.RunAsync(speculator!, pipeline, AttemptAsync).ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             execution.TaskFailed(id.Stage);
-            var failed = new TaskFailedException(plan, id, attempt, ex, pipeline.IsPermanent(ex));
+            var failed = new TaskFailedException(plan, id, race?.Attempts ?? attempt, ex, pipeline.IsPermanent(ex));
             Log.TaskFailed(execution.Logger, stage, id.ToString(), failed.Message, ex);
             throw failed;
         }
 
+        speculator?.Committed(id.Stage, commit.Duration);
         await execution.CommittedAsync(commit, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<TaskCommit> RunAttemptAsync(TaskExecution execution, TaskRetry<TaskCommit> pipeline, WorkerPool pool, Lazy<int> rows, TaskId id, int attempt, WorkerRace? race, bool speculative, CancellationToken token)
+    {
+        var options = execution.Options;
+        var stage = execution.Plan.Stages[id.Stage].Name;
+        using var span = execution.StartTaskSpan(id, attempt);
+
+        // Ends when the attempt has: its worker given back, or killed and waited for (what a race's winner waits for).
+        using var ending = race?.Enter();
+        var start = execution.ReportNow;
+        PooledWorker? worker = null;
+        WorkerReport? report = null;
+        var returned = false;
+        try
+        {
+            worker = await pool.RentAsync(token).ConfigureAwait(false);
+            execution.TaskRunning(id.Stage);
+            start = execution.ReportNow;
+            if (!speculative)
+            {
+                race?.Running(true, options.TimeProvider.GetTimestamp());
+            }
+
+            var outcome = await worker.RunAsync(id, attempt, span?.Id, options.TaskTimeout, options.TimeProvider, token).ConfigureAwait(false);
+            report = outcome.Report;
+
+            // The worker is done with this task: the next one may have it while this one's commit is read.
+            // One that died, timed out or broke the protocol is gone.
+            returned = true;
+            execution.TaskIdle(id.Stage);
+            await pool.ReturnAsync(worker, usable: report is not null).ConfigureAwait(false);
+            if (report is null)
+            {
+                throw new WorkerProcessException(outcome.Describe(worker, id, attempt), outcome.Permanent);
+            }
+
+            execution.AddStoreRetries(report.StoreRetries);
+            switch (report.Status)
+            {
+                case WorkerProtocol.Lost:
+                    // The worker found a committed input lost: the driver makes it again, then runs the task again.
+                    throw new InputLostException(report.LostObject!, outcome.Describe(worker, id, attempt, report.Error));
+                case WorkerProtocol.Failed:
+                    // The worker's job classed the error (Job.IsPermanentFailure): only its text travels here.
+                    throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), report.Permanent);
+                case WorkerProtocol.Refused:
+                    // The worker cannot run this task at all (a plan it cannot read): trying again will not help.
+                    throw new WorkerProcessException(outcome.Describe(worker, id, attempt, report.Error), permanent: true);
+            }
+
+            if (race is not null)
+            {
+                // Of attempts that race, the first to report its commit reads the task's (see WorkerRace).
+                execution.AddBytes(report.BytesRead, report.BytesWritten);
+                return await race.CommittedAsync(execution, ending!, new RacedAttempt(attempt, speculative, rows.Value + worker.Slot, start, execution.ReportNow, report), token).ConfigureAwait(false);
+            }
+
+            var committed = await execution.FindCommitAsync(id, token).ConfigureAwait(false)
+                ?? throw new WorkerProcessException(outcome.Describe(worker, id, attempt, $"it reported the task {report.Status} but no commit record of it is in the store"));
+            execution.AddBytes(report.BytesRead, report.BytesWritten);
+            Record(execution, id, attempt, rows.Value + worker.Slot, start, AttemptOutcome.Committed, report, error: null);
+            return committed;
+        }
+        catch (Exception ex)
+        {
+            var cancelled = ex is OperationCanceledException && token.IsCancellationRequested;
+            var row = rows.Value + (worker?.Slot ?? 0);
+            if (race is not null && race.Winner != 0 && race.Winner != attempt && race.Defer(new RacedAttempt(attempt, speculative, row, start, execution.ReportNow, report)))
+            {
+                // It lost its race: the winner records it, once it knows which commit is the task's.
+            }
+            else if (cancelled)
+            {
+                execution.RecordRacedAttempt(id, attempt, row, start, execution.ReportNow, AttemptOutcome.Cancelled, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, race?.Winner > 0 ? race.Superseded : null, speculative, report?.Resources);
+            }
+            else
+            {
+                execution.RecordFailedAttempt(id, attempt, row, start, ex, pipeline.IsPermanent(ex), worker?.Name, report?.AttemptId, report?.BytesRead ?? 0, report?.BytesWritten ?? 0, report?.Resources, speculative);
+                DataflowTracing.Fail(span, ex);
+                Log.AttemptFailed(execution.Logger, stage, id.ToString(), attempt, ex.Message, ex);
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (!speculative)
+            {
+                race?.Running(false, 0);
+            }
+
+            if (worker is not null && !returned)
+            {
+                // Cancelled while the worker ran the task: it was killed.
+                execution.TaskIdle(id.Stage);
+                await pool.ReturnAsync(worker, usable: false).ConfigureAwait(false);
+            }
+        }
     }
 
     private static void Record(TaskExecution execution, TaskId id, int attempt, int row, double start, AttemptOutcome outcome, WorkerReport? report, string? error) =>

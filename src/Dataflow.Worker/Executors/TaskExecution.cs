@@ -58,6 +58,9 @@ public sealed class TaskExecution
 
     internal RunSession Session => _session;
 
+    /// <summary>The scheduler's live load: tasks ready and waiting for a worker of it.</summary>
+    internal SchedulerLoad Load => _load;
+
     /// <summary>
     /// Waits until the run's lease is known to be this driver's (a driver that started at the same moment on the same
     /// run may have taken it). Tasks committed in this process wait for it by themselves; an executor whose workers
@@ -94,6 +97,12 @@ public sealed class TaskExecution
             // The executor's way of running a task may end with its execution (the process executor closes its pool of
             // workers): a repair after it — a final output found lost before publishing — runs the task here.
             _runTask = null;
+
+            // Attempts that lost their race were cancelled; nothing of the run may go on after the executor returns.
+            if (_session.Speculator is { } speculator)
+            {
+                await speculator.DrainAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -297,15 +306,19 @@ public sealed class TaskExecution
     /// stores its failure record with what the executor knows of it: the error it caught, whether it is permanent, the
     /// worker that ran it and the attempt's id.
     /// </summary>
-    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten, ResourceUse? resources = null)
+    internal void RecordFailedAttempt(TaskId task, int attempt, int row, double startMs, Exception error, bool permanent, string? worker, string? attemptId, long bytesRead, long bytesWritten, ResourceUse? resources = null, bool speculative = false)
     {
         var endMs = ReportNow;
-        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message, resources);
+        Report(task, attempt, row, startMs, endMs, AttemptOutcome.Failed, bytesRead, bytesWritten, error.Message, resources, speculative);
         var startedAt = _session.Telemetry.Recorder.StartedAt;
         _session.Telemetry.Failures?.Add(FailureRecord.Of(task, attempt, attemptId, worker, startedAt + TimeSpan.FromMilliseconds(startMs), startedAt + TimeSpan.FromMilliseconds(endMs), error, permanent));
     }
 
-    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, ResourceUse? resources) =>
+    /// <summary>Adds an attempt that did not fail to the run report, as <see cref="RecordAttempt"/> does, marked as a backup attempt when <paramref name="speculative"/>.</summary>
+    internal void RecordRacedAttempt(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, bool speculative, ResourceUse? resources = null) =>
+        Report(task, attempt, row, startMs, endMs, outcome, bytesRead, bytesWritten, error, resources, speculative);
+
+    private void Report(TaskId task, int attempt, int row, double startMs, double endMs, AttemptOutcome outcome, long bytesRead, long bytesWritten, string? error, ResourceUse? resources, bool speculative = false) =>
         _session.Telemetry.Recorder.Attempt(new AttemptReport
         {
             Stage = task.Stage,
@@ -324,6 +337,7 @@ public sealed class TaskExecution
             BytesWritten = bytesWritten,
             Error = error,
             Resources = resources,
+            Speculative = speculative ? true : null,
         });
 
     /// <summary>Starts the span of one attempt of <paramref name="task"/>, under its stage's span; <see langword="null"/> when nothing listens.</summary>

@@ -17,6 +17,9 @@ internal sealed class WorkerPool(ProcessExecutorOptions options, string planUri,
     private readonly bool[] _slots = new bool[size];
     private bool _closed;
 
+    /// <summary>Workers that may be rented now without waiting: idle ones and free slots.</summary>
+    public int Free => _free.CurrentCount;
+
     /// <summary>
     /// Starts up to <paramref name="count"/> workers now, idle, for the tasks that are ready. One that cannot be started
     /// is not: the task that needs it will say why.

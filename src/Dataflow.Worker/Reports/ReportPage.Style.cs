@@ -35,6 +35,7 @@ internal sealed partial class ReportPage
         .key.outcome { color: var(--muted); }
         .swatch-failed { background: repeating-linear-gradient(45deg, #4e79a7 0 3px, #c62828 3px 5px); outline: 1px solid #c62828; }
         .swatch-cancelled { background: #c4c4c4; }
+        .swatch-backup { border: 2px dashed #1565c0; box-sizing: border-box; }
         .swatch-cached { background: #4e79a740; outline: 1px dashed #4e79a7; }
         .note { background: #fff8e1; border: 1px solid #f3dc9b; border-radius: 6px; padding: 6px 10px; font-size: 12.5px; margin: 0 0 8px; }
         .timeline { overflow-x: auto; }

@@ -48,6 +48,11 @@ internal sealed partial class ReportPage
             _html.Append("<span class=\"key outcome\"><i class=\"swatch-cached\"></i>taken from the task cache (not run)</span>");
         }
 
+        if (_report.Attempts.Any(a => a.Speculative == true))
+        {
+            _html.Append("<span class=\"key outcome\"><i class=\"swatch-backup\"></i>backup attempt of a straggler (speculative)</span>");
+        }
+
         _html.Append("</div>\n");
     }
 
@@ -173,6 +178,13 @@ internal sealed partial class ReportPage
             _html.Append(" fill-opacity=\"0.25\" stroke-dasharray=\"2 1\" stroke=\"").Append(Colour(bar.Stage)).Append('"');
         }
 
+        var backup = bar.Count == 1 && bar.First.Speculative == true;
+        if (backup)
+        {
+            // Outlined, dashed: a backup attempt started beside a straggling attempt of its task.
+            _html.Append(" stroke=\"").Append(BackupColour).Append("\" stroke-width=\"2\" stroke-dasharray=\"4 2\" data-speculative=\"true\"");
+        }
+
         _html.Append(" data-stage=\"").Append(bar.Stage.ToString(s_inv)).Append('"');
         if (bar.Count == 1)
         {
@@ -188,7 +200,7 @@ internal sealed partial class ReportPage
             .AppendEscaped(stage).Append(" (stage ").Append(bar.Stage.ToString(s_inv)).Append(")\n");
         if (bar.Count == 1)
         {
-            _html.Append("task ").Append(bar.First.Task.ToString(s_inv)).Append(", attempt ").Append(bar.First.Attempt.ToString(s_inv));
+            _html.Append("task ").Append(bar.First.Task.ToString(s_inv)).Append(", attempt ").Append(bar.First.Attempt.ToString(s_inv)).Append(backup ? " (backup)" : "");
         }
         else
         {

@@ -20,6 +20,7 @@ internal sealed partial class ReportPage
 
     private const string FailedColour = "#c62828";
     private const string CancelledColour = "#c4c4c4";
+    private const string BackupColour = "#1565c0";
     private const int TitleErrorChars = 400;
     private const int PhaseTones = 5;
 

@@ -131,11 +131,14 @@ internal sealed record AttemptReport
     /// <summary>Bytes the attempt wrote (0 where the executor does not report them).</summary>
     public long BytesWritten { get; init; }
 
-    /// <summary>Why the attempt failed, when it did.</summary>
+    /// <summary>Why the attempt failed, when it did (or, for a cancelled attempt that lost its task's race, which attempt won).</summary>
     public string? Error { get; init; }
 
     /// <summary>What the attempt used (see <see cref="ResourceUse"/>); <see langword="null"/> where the executor does not know.</summary>
     public ResourceUse? Resources { get; init; }
+
+    /// <summary><see langword="true"/> for a backup attempt started beside a straggling attempt of the same task (a speculative attempt); otherwise not written.</summary>
+    public bool? Speculative { get; init; }
 }
 
 /// <summary>One phase of a run in a <see cref="RunReport"/>.</summary>

@@ -291,6 +291,8 @@ public sealed partial class JobRunner
             TasksSetAside = session.TasksSetAside,
             Attempts = counters.Attempts,
             Retries = counters.Retries,
+            SpeculativeAttempts = counters.Speculated,
+            SpeculativeWins = counters.SpeculationsWon,
             Failed = counters.Failed,
             Partial = succeeded && tolerated.Count > 0,
             FailedInputs = tolerated.Count == 0 ? null : [.. tolerated.SelectMany(t => t.Failure.Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],

@@ -32,6 +32,12 @@ public sealed record JobRunnerOptions
     /// </summary>
     public FailureTolerance MaxFailedInputs { get; init; } = FailureTolerance.None;
 
+    /// <summary>
+    /// When a straggling task gets a backup attempt (see <see cref="SpeculationOptions"/>). Default: on, after twice the
+    /// stage's median and at least 1 s, once 75 % of the stage has committed; <see cref="SpeculationOptions.Off"/> to never.
+    /// </summary>
+    public SpeculationOptions Speculation { get; init; } = new();
+
     /// <summary>When intermediate artifacts are deleted. Default <see cref="GcMode.Eager"/>.</summary>
     public GcMode Gc { get; init; } = GcMode.Eager;
 
@@ -127,6 +133,8 @@ public sealed record JobRunnerOptions
             throw new ArgumentOutOfRangeException(nameof(RunId), RunId, "a run id is 1 to 64 ASCII letters, digits, '-' or '_'");
         }
 
+        ArgumentNullException.ThrowIfNull(Speculation);
+        Speculation.Validate();
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Executor);
         ArgumentNullException.ThrowIfNull(MaxFailedInputs);

@@ -12,6 +12,8 @@ internal sealed class RunCounters(string job)
     private int _tasksRun;
     private int _failed;
     private long _storeRetries;
+    private int _speculated;
+    private int _speculationsWon;
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
@@ -26,6 +28,22 @@ internal sealed class RunCounters(string job)
     public int Failed => Volatile.Read(ref _failed);
 
     public long StoreRetries => Interlocked.Read(ref _storeRetries);
+
+    /// <summary>Backup attempts started beside stragglers (counted in <see cref="Attempts"/> too, not in <see cref="Retries"/>).</summary>
+    public int Speculated => Volatile.Read(ref _speculated);
+
+    /// <summary>Backup attempts that committed before the attempt they backed up.</summary>
+    public int SpeculationsWon => Volatile.Read(ref _speculationsWon);
+
+    /// <summary>Counts a backup attempt that starts now (after <see cref="AttemptStarted"/>).</summary>
+    public void AttemptSpeculated()
+    {
+        Interlocked.Increment(ref _speculated);
+        DataflowMetrics.TasksSpeculated.Add(1, _job);
+    }
+
+    /// <summary>Counts a backup attempt that won its task.</summary>
+    public void SpeculationWon() => Interlocked.Increment(ref _speculationsWon);
 
     /// <summary>Counts store requests retried; <paramref name="publish"/> false for retries another process published already.</summary>
     public void AddStoreRetries(long requests, bool publish = true)

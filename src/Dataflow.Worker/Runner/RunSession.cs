@@ -75,8 +75,11 @@ internal sealed partial class RunSession
             _consumersLeft[_artifacts[(output.Task, output.Output)]]++;
         }
 
+        // Only executors whose attempts run under this driver can start a backup of one task (a pod runs a shard).
+        Speculator = options.Speculation.Enabled && options.Executor is LocalExecutor or ProcessExecutor ? new Speculator(plan, options.Speculation, options.TimeProvider) { Logger = telemetry.Logger } : null;
         Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, committer.CommitAsync, collector.DiscardAsync)
         {
+            Speculator = Speculator,
             RunningChanged = (id, running) =>
             {
                 if (running)
@@ -104,6 +107,9 @@ internal sealed partial class RunSession
     public RunTelemetry Telemetry { get; }
 
     public TaskRunner Runner { get; }
+
+    /// <summary>Starts backup attempts of straggling tasks, when speculation is on (see <see cref="SpeculationOptions"/>).</summary>
+    public Speculator? Speculator { get; }
 
     /// <summary>The marker <paramref name="id"/> committed with in this session (replayed or run), or <see langword="null"/>.</summary>
     public CommitMarker? CommittedMarker(TaskId id) => Volatile.Read(ref _markers[Graph.IndexOf(id)]);

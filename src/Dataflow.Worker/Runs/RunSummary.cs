@@ -54,6 +54,15 @@ public sealed record RunSummary
     public required int Retries { get; init; }
 
     /// <summary>
+    /// Backup attempts started beside straggling tasks (<see cref="JobRunnerOptions.Speculation"/>), counted in
+    /// <see cref="Attempts"/> and not in <see cref="Retries"/>.
+    /// </summary>
+    public int SpeculativeAttempts { get; init; }
+
+    /// <summary>Those of <see cref="SpeculativeAttempts"/> whose task they won (committed first; the attempt they backed up was cancelled).</summary>
+    public int SpeculativeWins { get; init; }
+
+    /// <summary>
     /// Tasks that failed for good in this run: 0 for a full success; in a partial one (<see cref="Partial"/>), the
     /// tolerated failures this driver met (a resumed run's earlier ones are in <see cref="TasksTolerated"/>).
     /// </summary>

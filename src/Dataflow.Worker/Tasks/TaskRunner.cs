@@ -111,29 +111,32 @@ internal sealed partial class TaskRunner
         var stage = _plan.Stages[id.Stage].Name;
         var attempt = FirstAttempt - 1;
         using var scope = Logger.BeginScope(new LogScope("Stage", stage, "Task", id.ToString()));
+        var race = Speculator is null ? null : new CommitRace(id, attempt, r => StartBackup((CommitRace)r, task, stage), cancellationToken);
         try
         {
-            return await _retry.ExecuteAsync(
-                async token =>
-                {
-                    attempt++;
-                    _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
-                    AttemptStarted?.Invoke(id, attempt);
-                    return await RunAttemptAsync(id, task, attempt, token).ConfigureAwait(false);
-                },
-                cancellationToken).ConfigureAwait(false);
+            async ValueTask<CommitMarker> AttemptAsync(CancellationToken token)
+            {
+                attempt = race?.NextAttempt() ?? attempt + 1;
+                _counters.AttemptStarted(stage, isRetry: attempt > FirstAttempt);
+                AttemptStarted?.Invoke(id, attempt);
+                return await RunAttemptAsync(id, task, attempt, token, race).ConfigureAwait(false);
+            }
+
+            return race is null
+                ? await _retry.ExecuteAsync(AttemptAsync, cancellationToken).ConfigureAwait(false)
+                : await RaceAsync(race, AttemptAsync).ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && ex is not InputLostException)
         {
             _counters.TaskFailed(stage);
             Recorder?.TaskFailed(id.Stage);
-            var failed = new TaskFailedException(_plan, id, attempt - FirstAttempt + 1, ex, _retry.IsPermanent(ex));
+            var failed = new TaskFailedException(_plan, id, (race?.Attempts ?? attempt) - FirstAttempt + 1, ex, _retry.IsPermanent(ex));
             Log.TaskFailed(Logger, failed.Message, ex);
             throw failed;
         }
     }
 
-    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken)
+    private async Task<CommitMarker> RunAttemptAsync(TaskId id, PlanTask task, int attempt, CancellationToken cancellationToken, CommitRace? race = null, bool speculative = false)
     {
         var started = _time.GetTimestamp();
         var startedAt = _time.GetUtcNow();
@@ -171,6 +174,11 @@ internal sealed partial class TaskRunner
             try
             {
                 RunningChanged?.Invoke(id, running = true);
+                if (!speculative)
+                {
+                    race?.Running(true, started);
+                }
+
                 row = SlotRows?.Take() ?? row;
                 startMs = Recorder?.Now ?? 0;
                 await op.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -186,6 +194,10 @@ internal sealed partial class TaskRunner
                 if (running)
                 {
                     RunningChanged?.Invoke(id, false);
+                    if (!speculative)
+                    {
+                        race?.Running(false, 0);
+                    }
                 }
             }
 
@@ -204,10 +216,17 @@ internal sealed partial class TaskRunner
                 Resources = MarkerResources(meter, requests),
             };
 
-            // The commit point: once the marker is stored, the attempt's outputs are the task's.
-            await _commit(marker).ConfigureAwait(false);
+            // The commit point: once the marker is stored, the attempt's outputs are the task's. Of attempts that race
+            // (a backup beside a straggler), only the first to claim the commit writes one.
+            if (race is not null && !await race.ClaimAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new OperationCanceledException(race.Superseded, null, cancellationToken);
+            }
+
+            await CommitAsync(marker, race, speculative).ConfigureAwait(false);
             _counters.AttemptSucceeded(_plan.Stages[id.Stage].Name, _time.GetElapsedTime(started));
-            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null, Ended(meter, requests));
+            Speculator?.Committed(id.Stage, _time.GetElapsedTime(started));
+            Record(id, attempt, row, startMs, endMs, AttemptOutcomes.Committed, counters, error: null, Ended(meter, requests), speculative);
             return marker;
         }
         catch (Exception ex)
@@ -218,8 +237,9 @@ internal sealed partial class TaskRunner
                 await _discard(context.WrittenKeys, CancellationToken.None).ConfigureAwait(false);
             }
 
-            var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
-            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? null : ex.Message, Ended(meter, requests));
+            // An attempt that lost its race is cancelled, whatever it hit on its way out (its inputs may be collected).
+            var cancelled = (ex is OperationCanceledException && cancellationToken.IsCancellationRequested) || (race?.Winner > 0 && race.Winner != attempt);
+            Record(id, attempt, row, startMs, endMs, cancelled ? AttemptOutcomes.Cancelled : AttemptOutcomes.Failed, counters, cancelled ? (race?.Winner > 0 ? race.Superseded : null) : ex.Message, Ended(meter, requests), speculative);
             if (!cancelled)
             {
                 DataflowTracing.Fail(span, ex);
@@ -231,7 +251,7 @@ internal sealed partial class TaskRunner
         }
     }
 
-    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error, ResourceUse resources)
+    private void Record(TaskId id, int attempt, int row, double startMs, double endMs, string outcome, RunCounters counters, string? error, ResourceUse resources, bool speculative = false)
     {
         if (Recorder is not { } recorder)
         {
@@ -254,6 +274,7 @@ internal sealed partial class TaskRunner
             BytesWritten = counters.BytesWritten,
             Error = error,
             Resources = resources,
+            Speculative = speculative ? true : null,
         });
     }
 
