@@ -17,6 +17,7 @@ internal sealed partial class Speculator
     private readonly TimeProvider _time;
     private readonly Plan _plan;
     private readonly List<long>[] _durations;
+    private readonly (int Count, long Median)[] _medians;
     private readonly ConcurrentDictionary<TaskId, SpeculativeRace> _races = new();
     private readonly Lock _gate = new();
     private readonly List<Task> _stragglers = [];
@@ -30,6 +31,7 @@ internal sealed partial class Speculator
         _options = options;
         _time = time;
         _durations = [.. plan.Stages.Select(_ => new List<long>())];
+        _medians = new (int, long)[plan.Stages.Count];
     }
 
     /// <summary>
@@ -114,15 +116,23 @@ internal sealed partial class Speculator
                 return null;
             }
 
+            // The median is sorted again only when the stage's committed attempts grew by a twentieth since the last
+            // sort (or are few): a stage of a million tasks is not sorted on every tick of its last minutes.
+            var (count, cached) = _medians[stage];
             if (durations.Count == 0)
             {
                 median = 0;
+            }
+            else if (count > 0 && (durations.Count - count) * 20L < count)
+            {
+                median = cached;
             }
             else
             {
                 var sorted = durations.ToArray();
                 Array.Sort(sorted);
                 median = sorted[sorted.Length / 2];
+                _medians[stage] = (durations.Count, median);
             }
         }
 
