@@ -90,7 +90,9 @@ internal sealed class TaskRetry<T>
         return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
     }
 
-    private async ValueTask<T> RunOnceAsync(Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="attempt"/> once, limited to the task timeout like each attempt of <see cref="ExecuteAsync"/> (a backup attempt's way).</summary>
+    /// <exception cref="TaskTimeoutException">The attempt passed the task timeout.</exception>
+    internal async ValueTask<T> RunOnceAsync(Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken)
     {
         if (_timeout is not { } limit)
         {

@@ -19,7 +19,9 @@ internal sealed partial class TaskRunner
         _counters.AttemptStarted(stage, isRetry: false);
         _counters.AttemptSpeculated();
         AttemptStarted?.Invoke(race.Task, attempt);
-        race.RunBackup(token => RunAttemptAsync(race.Task, task, attempt, token, race, speculative: true));
+        
+        // A backup is limited to the task timeout as every attempt is (worker processes time theirs in the executor).
+        race.RunBackup(token => _retry.RunOnceAsync(t => new ValueTask<CommitMarker>(RunAttemptAsync(race.Task, task, attempt, t, race, speculative: true)), token).AsTask());
     }
 
     private async Task CommitAsync(CommitMarker marker, CommitRace? race, bool speculative)

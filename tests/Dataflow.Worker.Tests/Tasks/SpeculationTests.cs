@@ -107,6 +107,39 @@ public sealed class SpeculationTests : IDisposable
     }
 
     [Fact]
+    public async Task Backup_ThatHangsLikeItsStraggler_IsStoppedByTheTaskTimeout_AndTheTaskFails()
+    {
+        await using var store = ObjectStore.OpenFolder(_folder.Path);
+        await Inputs.WriteAsync(store, 8, size: 50);
+        var stuck = new TaskId(0, 1);
+        var op = new ScriptedOperator(new CopyConcatOperator(), async (id, _, _, token) =>
+        {
+            if (id == stuck)
+            {
+                // Every attempt of the task hangs: only the task timeout ends them, the backup's included.
+                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+            }
+        });
+        var job = Job.Named("speculate").FromPrefix("input/").ReduceTree(2, op).WriteTo("output/stuck.txt");
+        var options = new JobRunnerOptions
+        {
+            Concurrency = 4,
+            MaxAttempts = 1,
+            TaskTimeout = TimeSpan.FromMilliseconds(600),
+            Speculation = new SpeculationOptions { Multiplier = 0, Floor = TimeSpan.FromMilliseconds(20), Quantile = 0.5, Interval = TimeSpan.FromMilliseconds(5) },
+        };
+
+        // A backup without the timeout would keep the task, and the run, waiting for ever: the guard turns that into a failure.
+        var failed = await Assert.ThrowsAsync<JobFailedException>(() => new JobRunner(store, options).RunAsync(job).WaitAsync(TimeSpan.FromMinutes(2)));
+
+        Assert.Contains("timed out", failed.Message, StringComparison.Ordinal);
+        var report = RunRecords.DeserializeReport(await store.ReadAllBytesAsync(new RunLayout(failed.Summary.RunId).ReportKey));
+        var attempts = report.Attempts.Where(a => a.Stage == stuck.Stage && a.Task == stuck.Index).ToList();
+        Assert.Contains(attempts, a => a.Speculative == true);
+        Assert.All(attempts, a => Assert.NotEqual(AttemptOutcomes.Committed, a.Outcome));
+    }
+
+    [Fact]
     public void Options_OutOfRange_AreRefusedNamingTheSetting()
     {
         Assert.Equal("Multiplier", Assert.Throws<ArgumentOutOfRangeException>(() => new SpeculationOptions { Multiplier = -1 }.Validate()).ParamName);
