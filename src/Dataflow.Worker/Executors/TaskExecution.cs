@@ -139,9 +139,9 @@ public sealed class TaskExecution
             {
                 // A map task that failed for good, in a run with a failure budget: the driver commits it as failed
                 // (empty outputs) and its readers go on, unless the budget is spent — then it fails the run as ever.
-                if (!await _session.TryTolerateAsync(task, failed, cancellationToken).ConfigureAwait(false))
+                if (await _session.TryTolerateAsync(task, failed, cancellationToken).ConfigureAwait(false) is { } spent)
                 {
-                    throw;
+                    throw failed.WithNote(spent);
                 }
 
                 return;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dataflow.Core;
 using Microsoft.Extensions.Logging;
 
@@ -24,8 +25,11 @@ internal sealed partial class RunSession
     /// Commits <paramref name="id"/>, which failed for good with <paramref name="failure"/>, as a tolerated failure when the
     /// inputs lost with it and with the failures before it (this driver's and earlier ones') stay within the budget.
     /// </summary>
-    /// <returns>False when the budget does not allow it: the failure fails the run.</returns>
-    public async ValueTask<bool> TryTolerateAsync(TaskId id, TaskFailedException failure, CancellationToken cancellationToken)
+    /// <returns>
+    /// <see langword="null"/> when it was tolerated; otherwise why the budget does not allow it (the failure fails the run,
+    /// its message ending with that).
+    /// </returns>
+    public async ValueTask<string?> TryTolerateAsync(TaskId id, TaskFailedException failure, CancellationToken cancellationToken)
     {
         var inputs = LostWith(_plan.GetTask(id));
         var budget = Tolerance.Budget(_plan.Inputs.Select(i => i.Key).Distinct(StringComparer.Ordinal).Count());
@@ -37,7 +41,7 @@ internal sealed partial class RunSession
             if (lost.Count > budget)
             {
                 Log.BudgetExceeded(Telemetry.Logger, id.ToString(), lost.Count, Tolerance.ToString(), budget);
-                return false;
+                return string.Create(CultureInfo.InvariantCulture, $"the failure budget is spent: {lost.Count} inputs would have failed, more than --max-failed-inputs {Tolerance} allows ({budget})");
             }
 
             _lostInputs.UnionWith(inputs);
@@ -60,7 +64,7 @@ internal sealed partial class RunSession
         await _committer.CommitAsync(marker).ConfigureAwait(false);
         Log.Tolerated(Telemetry.Logger, id.ToString(), string.Join(", ", inputs), failure.Message);
         await CommittedAsync(id, marker, replayed: false, cancellationToken).ConfigureAwait(false);
-        return true;
+        return null;
     }
 
     /// <summary>The tolerated failures committed in this session (replayed or new), in task order.</summary>

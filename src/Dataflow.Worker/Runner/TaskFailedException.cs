@@ -29,8 +29,8 @@ public sealed class TaskFailedException : Exception
     {
     }
 
-    private TaskFailedException(string job, TaskId task, string stage, string @operator, IReadOnlyList<string> inputs, int inputCount, int attempts, Exception lastError, bool permanent)
-        : base(Format(job, task, stage, @operator, inputs, inputCount, attempts, lastError, permanent), lastError)
+    private TaskFailedException(string job, TaskId task, string stage, string @operator, IReadOnlyList<string> inputs, int inputCount, int attempts, Exception lastError, bool permanent, string? note = null)
+        : base(Format(job, task, stage, @operator, inputs, inputCount, attempts, lastError, permanent) + (note is null ? "" : $" ({note})"), lastError)
     {
         Job = job;
         Task = task;
@@ -72,6 +72,10 @@ public sealed class TaskFailedException : Exception
 
     /// <summary>The last error as the message gives it: its type and message (a worker's or a timeout's message alone).</summary>
     internal string Reason => Describe(InnerException!);
+
+    /// <summary>The same failure, its message ending with <paramref name="note"/> in brackets: why it failed the run (a spent failure budget).</summary>
+    internal TaskFailedException WithNote(string note) =>
+        new(Job, Task, Stage, Operator, Inputs, InputCount, Attempts, InnerException!, Permanent, note);
 
     /// <summary>The first few inputs of <paramref name="task"/>, named as <see cref="StoreInput"/> names them.</summary>
     internal static string[] InputNames(PlanTask task) =>

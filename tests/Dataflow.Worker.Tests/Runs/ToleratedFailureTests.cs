@@ -195,6 +195,7 @@ public sealed class ToleratedFailureTests : IDisposable
         Assert.Equal(0, task.Task.Stage);
         Assert.Contains(task.Inputs.Single().Trim('\''), corrupt);
         Assert.Contains($"input {task.Inputs.Single()}) failed permanently", failure.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"(the failure budget is spent: 3 inputs would have failed, more than --max-failed-inputs {budget} allows (2))", task.Message, StringComparison.Ordinal);
         Assert.Equal("failed", failure.Summary.Status);
         Assert.False(failure.Summary.Partial);
         Assert.Equal(2, failure.Summary.FailedInputs?.Count);
