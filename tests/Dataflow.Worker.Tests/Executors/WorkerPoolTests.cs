@@ -147,7 +147,7 @@ public sealed class WorkerPoolTests : IDisposable
 
         // Long enough for a worker to start on a busy machine: only the hanging task may pass it.
         // No backup attempt of the hanging task (it would commit long before the timeout): the timeout is what is tested.
-        var options = Options("timeout", concurrency: 2, maxAttempts) with { TaskTimeout = TimeSpan.FromSeconds(8), Speculation = SpeculationOptions.Off };
+        var options = Options("timeout", concurrency: 2, maxAttempts) with { TaskTimeout = TimeSpan.FromSeconds(8) };
         Exception? failure = null;
         try
         {
@@ -225,6 +225,10 @@ public sealed class WorkerPoolTests : IDisposable
         MaxAttempts = maxAttempts,
         RetryDelay = TimeSpan.Zero,
         Arguments = [],
+
+        // These tests count attempts of killed, hung and failing workers: a backup of a task slow on a loaded machine
+        // would add one (speculation has tests of its own).
+        Speculation = SpeculationOptions.Off,
         Executor = Executor.WorkerProcesses(new ProcessExecutorOptions
         {
             Command = ["dotnet", TestWorkerProgram.Path()],
