@@ -63,6 +63,13 @@ public abstract class Executor
     /// </summary>
     public virtual bool CanTolerateFailedTasks => false;
 
+    /// <summary>
+    /// True when the executor runs each attempt under the driver on a slot or worker process of its own, so that one
+    /// task can get a backup attempt (<see cref="JobRunnerOptions.Speculation"/>): the local and process executors. A
+    /// cluster executor's pod runs a shard of tasks, and cannot.
+    /// </summary>
+    internal virtual bool CanSpeculate => false;
+
     /// <summary>Throws when the executor's settings are not valid; called when a <see cref="JobRunner"/> is created.</summary>
     /// <exception cref="ArgumentException">A setting is not valid; the message names it.</exception>
     public virtual void Validate()

@@ -8,6 +8,9 @@ internal sealed class LocalExecutor : TaskExecutor
     /// <inheritdoc/>
     public override bool CanTolerateFailedTasks => true;
 
+    /// <inheritdoc/>
+    internal override bool CanSpeculate => true;
+
     /// <summary>
     /// Runs the tasks; at most <see cref="JobRunnerOptions.Concurrency"/> operators work at once (the runner's slots),
     /// while up to <see cref="InFlight"/> tasks may be in flight, most of them waiting for a group commit: the more

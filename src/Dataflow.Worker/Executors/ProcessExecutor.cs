@@ -19,6 +19,9 @@ internal sealed partial class ProcessExecutor(ProcessExecutorOptions processes) 
     public override bool CanTolerateFailedTasks => true;
 
     /// <inheritdoc/>
+    internal override bool CanSpeculate => true;
+
+    /// <inheritdoc/>
     public override bool DefinesJobFromArguments => true;
 
     public override void Validate() => processes.Validate();

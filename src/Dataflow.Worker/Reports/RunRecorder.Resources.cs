@@ -23,7 +23,7 @@ internal sealed partial class RunRecorder
     /// <summary>The run's totals so far: every recorded attempt's (omitted ones included) and the driver's.</summary>
     public RunResources Resources()
     {
-        var driver = _driver?.Stop(DriverRequests) ?? new ResourceUse { Requests = DriverRequests.Snapshot() };
+        var driver = ProcessMeter.Measure(_driver, DriverRequests);
         lock (_gate)
         {
             return ResourceTotals.ForRun(_stages.Select(s => s.Resources.Total()), driver);

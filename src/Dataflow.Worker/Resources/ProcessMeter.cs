@@ -50,6 +50,13 @@ internal sealed class ProcessMeter
         };
     }
 
+    /// <summary>
+    /// What work measured with <paramref name="meter"/> used so far, with <paramref name="requests"/> as its store
+    /// requests; its requests alone when it had no meter (it shared its process).
+    /// </summary>
+    public static ResourceUse Measure(ProcessMeter? meter, StoreRequestCounts requests) =>
+        meter?.Stop(requests) ?? new ResourceUse { Requests = requests.Snapshot() };
+
     /// <summary>The process's peak resident memory in bytes (<c>VmHWM</c>); <see langword="null"/> off Linux or when it cannot be read.</summary>
     public static long? PeakBytes()
     {

@@ -47,7 +47,7 @@ internal sealed class ResourceTotals
         totals.Add(driver);
         return new RunResources
         {
-            Total = new ResourceUse { CpuUserMs = totals._user, CpuSystemMs = totals._system, PeakMemoryBytes = totals._peak, PeakSinceProcessStart = totals._sinceStart, Requests = totals._requests.Snapshot() },
+            Total = totals.Total() ?? new ResourceUse { Requests = new StoreRequestCounts() },
             Driver = driver,
         };
     }

@@ -13,6 +13,7 @@ internal sealed partial class RunSession
 {
     private readonly Lock _tolerating = new();
     private readonly HashSet<string> _lostInputs = new(StringComparer.Ordinal);
+    private int? _budget;
 
     /// <summary>How many inputs may fail; <see cref="FailureTolerance.None"/> unless the runner's options say otherwise.</summary>
     public FailureTolerance Tolerance { get; init; } = FailureTolerance.None;
@@ -32,16 +33,21 @@ internal sealed partial class RunSession
     public async ValueTask<string?> TryTolerateAsync(TaskId id, TaskFailedException failure, CancellationToken cancellationToken)
     {
         var inputs = LostWith(_plan.GetTask(id));
-        var budget = Tolerance.Budget(_plan.Inputs.Select(i => i.Key).Distinct(StringComparer.Ordinal).Count());
         lock (_tolerating)
         {
-            var lost = new HashSet<string>(_lostInputs, StringComparer.Ordinal);
-            lost.UnionWith(ToleratedFailures().SelectMany(t => t.Failure.Inputs));
-            lost.UnionWith(inputs);
-            if (lost.Count > budget)
+            // Once per run: the budget, and the inputs an earlier driver's tolerated failures lost (replayed before any
+            // task runs). From then on the lost inputs grow here, one failure at a time, not by a pass over every task.
+            if (_budget is not { } budget)
             {
-                Log.BudgetExceeded(Telemetry.Logger, id.ToString(), lost.Count, Tolerance.ToString(), budget);
-                return string.Create(CultureInfo.InvariantCulture, $"the failure budget is spent: {lost.Count} inputs would have failed, more than --max-failed-inputs {Tolerance} allows ({budget})");
+                _budget = budget = Tolerance.Budget(_plan.Inputs.Select(i => i.Key).Distinct(StringComparer.Ordinal).Count());
+                _lostInputs.UnionWith(ToleratedFailures().SelectMany(t => t.Failure.Inputs));
+            }
+
+            var lost = _lostInputs.Count + inputs.Count(input => !_lostInputs.Contains(input));
+            if (lost > budget)
+            {
+                Log.BudgetExceeded(Telemetry.Logger, id.ToString(), lost, Tolerance.ToString(), budget);
+                return string.Create(CultureInfo.InvariantCulture, $"the failure budget is spent: {lost} inputs would have failed, more than --max-failed-inputs {Tolerance} allows ({budget})");
             }
 
             _lostInputs.UnionWith(inputs);

@@ -76,7 +76,7 @@ internal sealed partial class RunSession
         }
 
         // Only executors whose attempts run under this driver can start a backup of one task (a pod runs a shard).
-        Speculator = options.Speculation.Enabled && options.Executor is LocalExecutor or ProcessExecutor ? new Speculator(plan, options.Speculation, options.TimeProvider) { Logger = telemetry.Logger } : null;
+        Speculator = options.Speculation.Enabled && options.Executor.CanSpeculate ? new Speculator(plan, options.Speculation, options.TimeProvider) { Logger = telemetry.Logger } : null;
         Runner = new TaskRunner(job, plan, store, options, counters, GetCommittedAsync, committer.CommitAsync, collector.DiscardAsync)
         {
             Speculator = Speculator,

@@ -21,10 +21,6 @@ internal sealed partial class TaskRunner
     /// <summary>What the last attempt that ended used, the requests of its commit and clean-up included.</summary>
     public ResourceUse? LastResources { get; private set; }
 
-    /// <summary>What the attempt measured with <paramref name="meter"/> and counted in <paramref name="requests"/> used so far.</summary>
-    private static ResourceUse Measure(ProcessMeter? meter, StoreRequestCounts requests) =>
-        meter?.Stop(requests) ?? new ResourceUse { Requests = requests.Snapshot() };
-
     /// <summary>What the marker says the attempt used (see <see cref="CommitsOwnRecord"/>): so far, and the marker's own write.</summary>
     private ResourceUse? MarkerResources(ProcessMeter? meter, StoreRequestCounts requests)
     {
@@ -33,11 +29,11 @@ internal sealed partial class TaskRunner
             return null;
         }
 
-        var use = Measure(meter, requests);
+        var use = ProcessMeter.Measure(meter, requests);
         use.Requests!.Count(StoreRequestKind.Put);
         return use;
     }
 
     /// <summary>What the attempt used in the end, kept as <see cref="LastResources"/>.</summary>
-    private ResourceUse Ended(ProcessMeter? meter, StoreRequestCounts requests) => LastResources = Measure(meter, requests);
+    private ResourceUse Ended(ProcessMeter? meter, StoreRequestCounts requests) => LastResources = ProcessMeter.Measure(meter, requests);
 }
